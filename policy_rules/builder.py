@@ -1,0 +1,384 @@
+"""Parse tree to AST: a thin Lark transformer that attaches spans to every node."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Transformer, Tree, v_args
+from lark.tree import Meta
+
+from policy_rules import nodes as n
+from policy_rules.errors import Diagnostic
+from policy_rules.parser import source_line
+
+_COMPARE_WORDS = {
+    "is": "=",
+    "=": "=",
+    "is not": "<>",
+    "<>": "<>",
+    "is at least": ">=",
+    ">=": ">=",
+    "is at most": "<=",
+    "<=": "<=",
+    "is above": ">",
+    "is more than": ">",
+    "is after": ">",
+    ">": ">",
+    "is below": "<",
+    "is less than": "<",
+    "is before": "<",
+    "<": "<",
+}
+
+
+class BuildError(Exception):
+    """A literal that parses but cannot be a value (such as the date 2020-02-31)."""
+
+    def __init__(self, span: n.Span, message: str) -> None:
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+
+def parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta: Meta) -> n.Span:
+        if getattr(meta, "empty", True):
+            return n.Span(self.path, 0, 0, 0, 0)
+        return n.Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> n.Span:
+        return n.Span(self.path, tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
+
+    def _name(self, tok: Token) -> n.Name:
+        return n.Name(str(tok), span=self._tok_span(tok))
+
+    # --- file ---------------------------------------------------------------
+    def start(self, meta: Meta, children: list[Any]) -> n.RuleFile:
+        return n.RuleFile(self.path, tuple(children), span=self._span(meta))
+
+    # --- header and documents -----------------------------------------------
+    def policy_header(self, meta: Meta, children: list[Any]) -> n.PolicyHeader:
+        clauses: dict[str, Any] = {}
+        for kind, value in children[1:]:
+            clauses[kind] = value
+        return n.PolicyHeader(
+            title=_unquote(children[0]),
+            version=clauses.get("version"),
+            service_name=clauses.get("service_name"),
+            outcome=clauses.get("outcome"),
+            priority=clauses.get("priority"),
+            reasons=clauses.get("reasons"),
+            element_outcomes=clauses.get("element_outcomes"),
+            span=self._span(meta),
+        )
+
+    def version_clause(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
+        return ("version", _unquote(c[0]))
+
+    def service_name_clause(self, meta: Meta, c: list[Token]) -> tuple[str, n.Name]:
+        return ("service_name", self._name(c[0]))
+
+    def outcome_clause(self, meta: Meta, c: list[Token]) -> tuple[str, n.Name]:
+        return ("outcome", self._name(c[0]))
+
+    def priority_clause(self, meta: Meta, c: list[Token]) -> tuple[str, n.Name]:
+        return ("priority", self._name(c[0]))
+
+    def reasons_clause(self, meta: Meta, c: list[Token]) -> tuple[str, n.Name]:
+        return ("reasons", self._name(c[0]))
+
+    def element_outcomes_clause(self, meta: Meta, c: list[Token]) -> tuple[str, n.Name]:
+        return ("element_outcomes", self._name(c[0]))
+
+    def document_decl(self, meta: Meta, c: list[Any]) -> n.DocumentDecl:
+        sections = c[2] if len(c) > 2 else ()
+        return n.DocumentDecl(str(c[0]), _unquote(c[1]), sections, span=self._span(meta))
+
+    def sections_clause(self, meta: Meta, c: list[Token]) -> tuple[str, ...]:
+        return tuple(_unquote(t) for t in c)
+
+    def citation(self, meta: Meta, c: list[Token]) -> n.Citation:
+        paragraph = _unquote(c[2]) if len(c) > 2 else None
+        return n.Citation(str(c[0]), _unquote(c[1]), paragraph, span=self._span(meta))
+
+    # --- clauses shared by declarations --------------------------------------
+    def means_clause(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
+        return ("means", _unquote(c[0]))
+
+    def asks_clause(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
+        return ("asks", _unquote(c[0]))
+
+    def default_clause(self, meta: Meta, c: list[Any]) -> tuple[str, n.Literal]:
+        return ("default", c[0])
+
+    def because_clause(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
+        return ("because", _unquote(c[0]))
+
+    # --- types ----------------------------------------------------------------
+    def yes_no_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("yes/no", span=self._span(meta))
+
+    def number_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("number", span=self._span(meta))
+
+    def whole_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("whole number", span=self._span(meta))
+
+    def money_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("money", span=self._span(meta))
+
+    def percentage_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("percentage", span=self._span(meta))
+
+    def date_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("date", span=self._span(meta))
+
+    def text_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return n.TypeRef("text", span=self._span(meta))
+
+    def enum_type(self, meta: Meta, c: list[Token]) -> n.TypeRef:
+        return n.TypeRef("one of", values=tuple(str(t) for t in c), span=self._span(meta))
+
+    def list_type(self, meta: Meta, c: list[Token]) -> n.TypeRef:
+        return n.TypeRef("list", record=str(c[0]), span=self._span(meta))
+
+    # --- facts, records, parameters -----------------------------------------
+    def fact_decl(self, meta: Meta, c: list[Any]) -> n.FactDecl:
+        clauses = [x for x in c[2:] if isinstance(x, tuple)]
+        citations = tuple(x for x in c[2:] if isinstance(x, n.Citation))
+        found = dict(clauses)
+        return n.FactDecl(
+            name=str(c[0]),
+            type=c[1],
+            means=found.get("means"),
+            asks=found.get("asks"),
+            default=found.get("default"),
+            citations=citations,
+            span=self._span(meta),
+        )
+
+    def record_decl(self, meta: Meta, c: list[Any]) -> n.RecordDecl:
+        found = dict(x for x in c[1:] if isinstance(x, tuple))
+        fields = tuple(x for x in c[1:] if isinstance(x, n.FieldDecl))
+        return n.RecordDecl(str(c[0]), found.get("means"), fields, span=self._span(meta))
+
+    def field_decl(self, meta: Meta, c: list[Any]) -> n.FieldDecl:
+        found = dict(x for x in c[2:] if isinstance(x, tuple))
+        return n.FieldDecl(str(c[0]), c[1], found.get("means"), found.get("asks"), span=self._span(meta))
+
+    def parameter_decl(self, meta: Meta, c: list[Any]) -> n.ParameterDecl:
+        found = dict(x for x in c[2:] if isinstance(x, tuple))
+        values = tuple(x for x in c[2:] if isinstance(x, n.ParameterValue))
+        citations = tuple(x for x in c[2:] if isinstance(x, n.Citation))
+        return n.ParameterDecl(str(c[0]), c[1], found.get("means"), values, citations, span=self._span(meta))
+
+    def version_value(self, meta: Meta, c: list[Any]) -> n.ParameterValue:
+        span = self._span(meta)
+        start = self._date_of(c[1])
+        until = self._date_of(c[2]) if len(c) > 2 else None
+        return n.ParameterValue(c[0], start, until, span=span)
+
+    def _date_of(self, tok: Token) -> date:
+        value = parse_date(str(tok))
+        if value is None:
+            raise BuildError(self._tok_span(tok), f"`{tok}` is not a date in the calendar; write a real date as YYYY-MM-DD")
+        return value
+
+    # --- derived values -------------------------------------------------------
+    def define_decl(self, meta: Meta, c: list[Any]) -> n.DefineDecl:
+        found = dict(x for x in c[2:] if isinstance(x, tuple))
+        citations = tuple(x for x in c[2:] if isinstance(x, n.Citation))
+        return n.DefineDecl(str(c[0]), c[1], found.get("because"), citations, span=self._span(meta))
+
+    def reasons_set(self, meta: Meta, c: list[Token]) -> n.ReasonsSet:
+        return n.ReasonsSet(tuple(self._name(t) for t in c), span=self._span(meta))
+
+    # --- decisions and rules --------------------------------------------------
+    def decision_decl(self, meta: Meta, c: list[Any]) -> n.DecisionDecl:
+        for_each = next((x for x in c[1:] if isinstance(x, n.ForEach)), None)
+        found = dict(x for x in c[1:] if isinstance(x, tuple) and x[0] == "means")
+        outcomes: tuple[n.Name, ...] = ()
+        for x in c[1:]:
+            if isinstance(x, tuple) and x[0] == "outcomes":
+                outcomes += x[1]
+        return n.DecisionDecl(str(c[0]), for_each, found.get("means"), outcomes, span=self._span(meta))
+
+    def for_each(self, meta: Meta, c: list[Token]) -> n.ForEach:
+        return n.ForEach(str(c[0]), self._name(c[1]), span=self._span(meta))
+
+    def outcomes_clause(self, meta: Meta, c: list[Token]) -> tuple[str, tuple[n.Name, ...]]:
+        return ("outcomes", tuple(self._name(t) for t in c))
+
+    def rule_decl(self, meta: Meta, c: list[Any]) -> n.RuleDecl:
+        head = c[1]
+        found = dict(x for x in c[2:] if isinstance(x, tuple))
+        citations = tuple(x for x in c[2:] if isinstance(x, n.Citation))
+        return n.RuleDecl(
+            label=str(c[0]),
+            decision=head["decision"],
+            parent=head.get("parent"),
+            condition=head.get("condition"),
+            conclusion=head["conclusion"],
+            because=found.get("because"),
+            citations=citations,
+            span=self._span(meta),
+        )
+
+    def default_head(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
+        return {"decision": self._name(c[0]), "conclusion": c[1]}
+
+    def exception_head(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
+        if len(c) == 4:
+            parent, condition, decision, conclusion = c
+        else:
+            parent, decision, conclusion = c
+            condition = None
+        return {"parent": self._name(parent), "condition": condition, "decision": self._name(decision), "conclusion": conclusion}
+
+    # --- expressions ----------------------------------------------------------
+    def or_(self, meta: Meta, c: list[Any]) -> n.BoolOp:
+        return n.BoolOp("or", tuple(c), span=self._span(meta))
+
+    def and_(self, meta: Meta, c: list[Any]) -> n.BoolOp:
+        return n.BoolOp("and", tuple(c), span=self._span(meta))
+
+    def not_(self, meta: Meta, c: list[Any]) -> n.Not:
+        return n.Not(c[0], span=self._span(meta))
+
+    def compare_op(self, meta: Meta, c: list[Token]) -> str:
+        return " ".join(str(t) for t in c)
+
+    def compare(self, meta: Meta, c: list[Any]) -> n.Compare:
+        words = c[1]
+        return n.Compare(_COMPARE_WORDS[words], c[0], c[2], words, span=self._span(meta))
+
+    def member(self, meta: Meta, c: list[Any]) -> n.Member:
+        return n.Member(c[0], tuple(c[1:]), False, span=self._span(meta))
+
+    def not_member(self, meta: Meta, c: list[Any]) -> n.Member:
+        return n.Member(c[0], tuple(c[1:]), True, span=self._span(meta))
+
+    def is_empty(self, meta: Meta, c: list[Any]) -> n.Test:
+        return n.Test("empty", c[0], False, span=self._span(meta))
+
+    def is_not_empty(self, meta: Meta, c: list[Any]) -> n.Test:
+        return n.Test("empty", c[0], True, span=self._span(meta))
+
+    def is_known(self, meta: Meta, c: list[Any]) -> n.Test:
+        return n.Test("known", c[0], False, span=self._span(meta))
+
+    def is_not_known(self, meta: Meta, c: list[Any]) -> n.Test:
+        return n.Test("known", c[0], True, span=self._span(meta))
+
+    def arith(self, meta: Meta, c: list[Any]) -> n.Arith:
+        return n.Arith(str(c[1]), c[0], c[2], span=self._span(meta))
+
+    def neg(self, meta: Meta, c: list[Any]) -> n.Neg:
+        return n.Neg(c[0], span=self._span(meta))
+
+    def name_ref(self, meta: Meta, c: list[Token]) -> n.Name:
+        return self._name(c[0])
+
+    def field_ref(self, meta: Meta, c: list[Token]) -> n.Field:
+        return n.Field(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def count_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        return n.Over("count", str(c[0]), self._name(c[1]), c[2], span=self._span(meta))
+
+    def count_of(self, meta: Meta, c: list[Token]) -> n.Length:
+        return n.Length(self._name(c[0]), span=self._span(meta))
+
+    def _count(self, meta: Meta, quantifier: str, items: Any, at_least: int = 1) -> n.CountOf:
+        if isinstance(items, n.Name):
+            return n.CountOf(quantifier, (), items, at_least, span=self._span(meta))
+        return n.CountOf(quantifier, tuple(items), None, at_least, span=self._span(meta))
+
+    def any_of(self, meta: Meta, c: list[Any]) -> n.CountOf:
+        return self._count(meta, "any", c[0])
+
+    def all_of(self, meta: Meta, c: list[Any]) -> n.CountOf:
+        return self._count(meta, "all", c[0])
+
+    def none_of(self, meta: Meta, c: list[Any]) -> n.CountOf:
+        return self._count(meta, "none", c[0])
+
+    def at_least_of(self, meta: Meta, c: list[Any]) -> n.CountOf:
+        return self._count(meta, "at_least", c[1], int(c[0]))
+
+    def condition_list(self, meta: Meta, c: list[Any]) -> list[Any]:
+        return c
+
+    def reasons_ref(self, meta: Meta, c: list[Token]) -> n.Name:
+        return self._name(c[0])
+
+    def any_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        return n.Over("any", str(c[0]), self._name(c[1]), c[2], span=self._span(meta))
+
+    def every_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        return n.Over("every", str(c[0]), self._name(c[1]), c[2], span=self._span(meta))
+
+    def no_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        return n.Over("no", str(c[1]), self._name(c[2]), c[3], span=self._span(meta))
+
+    # --- literals -------------------------------------------------------------
+    def yes(self, meta: Meta, c: list[Any]) -> n.Literal:
+        return n.Literal("yes/no", True, "yes", span=self._span(meta))
+
+    def no(self, meta: Meta, c: list[Any]) -> n.Literal:
+        return n.Literal("yes/no", False, "no", span=self._span(meta))
+
+    def empty(self, meta: Meta, c: list[Any]) -> n.Literal:
+        return n.Literal("list", (), "empty", span=self._span(meta))
+
+    def money(self, meta: Meta, c: list[Token]) -> n.Literal:
+        text = str(c[0])
+        return n.Literal("money", Decimal(text.replace("£", "").replace(",", "").strip()), text, span=self._span(meta))
+
+    def percent(self, meta: Meta, c: list[Token]) -> n.Literal:
+        text = str(c[0])
+        return n.Literal("percentage", Decimal(text[:-1]) / 100, text, span=self._span(meta))
+
+    def number(self, meta: Meta, c: list[Token]) -> n.Literal:
+        text = str(c[0])
+        return n.Literal("whole number" if text.isdigit() else "number", Decimal(text), text, span=self._span(meta))
+
+    def date(self, meta: Meta, c: list[Token]) -> n.Literal:
+        return n.Literal("date", self._date_of(c[0]), str(c[0]), span=self._span(meta))
+
+    def string(self, meta: Meta, c: list[Token]) -> n.Literal:
+        return n.Literal("text", _unquote(c[0]), str(c[0]), span=self._span(meta))
+
+
+def _unquote(tok: Token | str) -> str:
+    text = str(tok)
+    return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+
+
+def build(tree: Tree, path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnostic]]:
+    """The AST of one parsed file, or the literal errors found while building it."""
+    try:
+        return _Builder(path).transform(tree), []
+    except BuildError as error:
+        return None, [Diagnostic("error", error.span, error.message, source_line(text, error.span.line))]
+    except Exception as error:  # Lark wraps transformer errors in VisitError
+        inner = getattr(error, "orig_exc", None)
+        if isinstance(inner, BuildError):
+            return None, [Diagnostic("error", inner.span, inner.message, source_line(text, inner.span.line))]
+        if isinstance(inner, RecursionError) or isinstance(error, RecursionError):
+            span = n.Span(path, 1, 1, 1, 1)
+            return None, [Diagnostic("error", span, "an expression in this file is nested too deeply to read; split it into defined values", source_line(text, 1))]
+        raise

@@ -1,0 +1,762 @@
+"""The checker: an ordered list of named checks over the AST of a whole policy.
+
+Each check reads the AST (and what earlier checks resolved) and reports
+diagnostics; none stops at the first problem. What the checks learn (the type
+of every expression, what every name refers to, the exception tree of every
+decision) is kept in a ``PolicyModel`` for the compiler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import attrs
+
+from policy_rules import nodes as n
+from policy_rules.errors import Diagnostic, did_you_mean
+from policy_rules.parser import source_line
+from policy_rules.values import (
+    DATE,
+    ERROR,
+    MONEY,
+    NUMBER,
+    PERCENTAGE,
+    REASONS,
+    TEXT,
+    WHOLE,
+    YES_NO,
+    Type,
+)
+
+
+@attrs.frozen
+class Ref:
+    """What a name in an expression refers to."""
+
+    kind: str  # "fact" | "define" | "parameter" | "decision" | "value" | "item"
+    name: str
+
+
+@attrs.define
+class PolicyModel:
+    """Everything the checker learnt about a policy, for the compiler."""
+
+    title: str
+    version: str
+    header: n.PolicyHeader | None
+    sources: dict[str, str]
+    documents: dict[str, n.DocumentDecl] = attrs.Factory(dict)
+    records: dict[str, n.RecordDecl] = attrs.Factory(dict)
+    facts: dict[str, n.FactDecl] = attrs.Factory(dict)
+    fact_types: dict[str, Type] = attrs.Factory(dict)
+    parameters: dict[str, n.ParameterDecl] = attrs.Factory(dict)
+    defines: dict[str, n.DefineDecl] = attrs.Factory(dict)
+    decisions: dict[str, n.DecisionDecl] = attrs.Factory(dict)
+    rules: dict[str, n.RuleDecl] = attrs.Factory(dict)
+    rules_of: dict[str, list[str]] = attrs.Factory(dict)
+    children: dict[str, list[str]] = attrs.Factory(dict)
+    default_rule: dict[str, str] = attrs.Factory(dict)
+    refs: dict[int, Ref] = attrs.Factory(dict)
+    types: dict[int, Type] = attrs.Factory(dict)
+    name_types: dict[str, Type] = attrs.Factory(dict)
+    outcome: str | None = None
+    priority: str | None = None
+    reasons: str | None = None
+    element_outcomes: str | None = None
+    service_name: str | None = None
+    used: set[str] = attrs.Factory(set)
+    diagnostics: list[Diagnostic] = attrs.Factory(list)
+
+    def error(self, span: n.Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic("error", span, message, source_line(self.sources.get(span.path, ""), span.line)))
+
+    def warning(self, span: n.Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic("warning", span, message, source_line(self.sources.get(span.path, ""), span.line)))
+
+    def declared_names(self) -> list[str]:
+        return [*self.facts, *self.defines, *self.parameters, *self.decisions]
+
+    def type_of(self, expr: object) -> Type:
+        return self.types.get(id(expr), ERROR)
+
+
+Check = Callable[[PolicyModel, list[n.RuleFile]], None]
+
+
+def _type_from_ref(t: n.TypeRef) -> Type:
+    if t.kind == "one of":
+        return Type("one of", values=t.values)
+    if t.kind == "list":
+        return Type("list", record=t.record)
+    return Type(t.kind)
+
+
+def _decls(files: list[n.RuleFile]) -> Iterable[n.Declaration]:
+    for f in files:
+        yield from f.declarations
+
+
+def _decl_kind(d: n.Declaration) -> str:
+    return {
+        n.FactDecl: "fact",
+        n.DefineDecl: "defined value",
+        n.ParameterDecl: "parameter",
+        n.DecisionDecl: "decision",
+        n.RecordDecl: "record",
+        n.DocumentDecl: "document",
+    }.get(type(d), "declaration")
+
+
+# --- 1. declarations are unique ----------------------------------------------------
+
+
+def check_duplicates(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """Collect declarations by name; a name or rule label declared twice is an error."""
+    seen: dict[str, n.Declaration] = {}
+    for d in _decls(files):
+        if isinstance(d, n.PolicyHeader):
+            if model.header is not None:
+                model.error(d.span, f"a second policy header; the policy is already named at {model.header.span}")
+            else:
+                model.header = d
+            continue
+        if isinstance(d, n.RuleDecl):
+            if d.label in model.rules:
+                model.error(d.span, f"the rule label `{d.label}` is already used at {model.rules[d.label].span}; every rule needs its own label")
+            else:
+                model.rules[d.label] = d
+            continue
+        name = d.name
+        namespace_key = f"record:{name}" if isinstance(d, n.RecordDecl) else f"document:{name}" if isinstance(d, n.DocumentDecl) else name
+        if namespace_key in seen:
+            first = seen[namespace_key]
+            model.error(d.span, f"`{name}` is already declared as a {_decl_kind(first)} at {first.span}; choose another name")
+            continue
+        seen[namespace_key] = d
+        if isinstance(d, n.FactDecl):
+            model.facts[name] = d
+        elif isinstance(d, n.DefineDecl):
+            model.defines[name] = d
+        elif isinstance(d, n.ParameterDecl):
+            model.parameters[name] = d
+        elif isinstance(d, n.DecisionDecl):
+            model.decisions[name] = d
+        elif isinstance(d, n.RecordDecl):
+            model.records[name] = d
+        elif isinstance(d, n.DocumentDecl):
+            model.documents[name] = d
+
+
+# --- 2. types as declared -------------------------------------------------------------
+
+
+def _check_type_ref(model: PolicyModel, t: n.TypeRef) -> Type:
+    if t.kind == "list" and t.record not in model.records:
+        model.error(t.span, f"there is no record called `{t.record}`{did_you_mean(t.record or '', model.records)}; declare it with `record {t.record}` and its fields")
+        return ERROR
+    if t.kind == "one of":
+        seen: set[str] = set()
+        for value in t.values:
+            if value in seen:
+                model.error(t.span, f"the value `{value}` is listed twice")
+            seen.add(value)
+    return _type_from_ref(t)
+
+
+def _literal_fits(literal: n.Literal, expected: Type) -> bool:
+    if expected.kind == "list":
+        return literal.kind == "list"
+    if expected.kind == "one of":
+        return literal.kind == "text" and literal.value in expected.values
+    if expected.kind in ("number", "percentage"):
+        return literal.kind in ("number", "whole number", "percentage")
+    if expected.kind == "whole number":
+        return literal.kind == "whole number"
+    return literal.kind == expected.kind
+
+
+def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """Fact, field and parameter types name real records; defaults and values fit their type."""
+    for record in model.records.values():
+        names: set[str] = set()
+        for field in record.fields:
+            if field.name in names:
+                model.error(field.span, f"the field `{field.name}` is declared twice in record `{record.name}`")
+            names.add(field.name)
+            if field.type.kind == "list":
+                model.error(field.type.span, "a field cannot itself be a list; lists of records may not be nested")
+            _check_type_ref(model, field.type)
+    for fact in model.facts.values():
+        t = _check_type_ref(model, fact.type)
+        model.fact_types[fact.name] = t
+        model.name_types[fact.name] = t
+        if fact.default is not None and t is not ERROR and not _literal_fits(fact.default, t):
+            model.error(fact.default.span, f"the default `{fact.default.text}` is not {t.words}, the type of fact `{fact.name}`")
+    for param in model.parameters.values():
+        t = _check_type_ref(model, param.type)
+        model.name_types[param.name] = t
+        if t.kind == "list":
+            model.error(param.type.span, "a parameter holds one value, not a list")
+        if not param.values:
+            model.error(param.span, f"parameter `{param.name}` has no value; add `value ... from YYYY-MM-DD`")
+        periods = []
+        for v in param.values:
+            if t is not ERROR and not _literal_fits(v.value, t):
+                model.error(v.value.span, f"the value `{v.value.text}` is not {t.words}, the type of parameter `{param.name}`")
+            if v.valid_until is not None and v.valid_until < v.valid_from:
+                model.error(v.span, f"this value ends ({v.valid_until}) before it starts ({v.valid_from})")
+            periods.append(v)
+        periods.sort(key=lambda v: v.valid_from)
+        for earlier, later in zip(periods, periods[1:], strict=False):
+            if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
+                model.error(later.span, f"this value of `{param.name}` starts on {later.valid_from}, while the value at {earlier.span} still applies; end that one with `until` a day before")
+    for decision in model.decisions.values():
+        values = [o.name for o in decision.outcomes]
+        if not values:
+            model.error(decision.span, f"decision `{decision.name}` declares no outcomes; add `outcomes a, b, c`")
+        seen: set[str] = set()
+        for o in decision.outcomes:
+            if o.name in seen:
+                model.error(o.span, f"the outcome `{o.name}` is listed twice")
+            seen.add(o.name)
+        model.name_types[decision.name] = Type("one of", values=tuple(values))
+        if decision.for_each is not None:
+            coll = decision.for_each.collection
+            ct = model.fact_types.get(coll.name)
+            if ct is None or ct.kind != "list":
+                hint = did_you_mean(coll.name, [k for k, v in model.fact_types.items() if v.kind == "list"])
+                model.error(coll.span, f"`{coll.name}` is not a list fact, so the decision cannot be made for each of its items{hint}")
+            else:
+                model.used.add(coll.name)
+
+
+# --- 3. citations point at declared documents ---------------------------------------------
+
+
+def _citations(model: PolicyModel) -> Iterable[n.Citation]:
+    for fact in model.facts.values():
+        yield from fact.citations
+    for param in model.parameters.values():
+        yield from param.citations
+    for define in model.defines.values():
+        yield from define.citations
+    for rule in model.rules.values():
+        yield from rule.citations
+
+
+def check_citations(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """A citation names a declared document and, if it lists its sections, one of them."""
+    for c in _citations(model):
+        doc = model.documents.get(c.document)
+        if doc is None:
+            model.error(c.span, f"there is no document called `{c.document}`{did_you_mean(c.document, model.documents)}; declare it with `document {c.document} \"its title\"`")
+            continue
+        if doc.sections and c.section not in doc.sections:
+            hint = did_you_mean(c.section, doc.sections)
+            model.error(c.span, f"document `{doc.name}` has no section \"{c.section}\"{hint.replace('`', chr(34))}")
+
+
+# --- 4. names and types of every expression ----------------------------------------------
+
+
+@attrs.define
+class _Scope:
+    items: dict[str, Type]
+    context: str
+
+
+class _Typer:
+    def __init__(self, model: PolicyModel) -> None:
+        self.model = model
+
+    def note(self, expr: object, t: Type) -> Type:
+        self.model.types[id(expr)] = t
+        return t
+
+    def resolve(self, name: n.Name, scope: _Scope) -> Type:
+        m = self.model
+        if name.name in scope.items:
+            m.refs[id(name)] = Ref("item", name.name)
+            return scope.items[name.name]
+        for kind, table in (("fact", m.facts), ("define", m.defines), ("parameter", m.parameters), ("decision", m.decisions)):
+            if name.name in table:
+                m.refs[id(name)] = Ref(kind, name.name)
+                m.used.add(name.name)
+                if kind == "decision" and m.decisions[name.name].for_each is not None:
+                    m.error(name.span, f"`{name.name}` is decided for each item of a list, so it has no single value here")
+                    return ERROR
+                if kind == "define" and name.name not in m.name_types:
+                    self.define_type(name.name)
+                return m.name_types.get(name.name, ERROR)
+        hint = did_you_mean(name.name, [*m.declared_names(), *scope.items])
+        if name.name in m.records:
+            m.error(name.span, f"`{name.name}` is a record, not a value; use a list fact of {name.name} items")
+        else:
+            m.error(name.span, f"`{name.name}` is not declared{hint}")
+        return ERROR
+
+    def define_type(self, name: str) -> Type:
+        m = self.model
+        if name in m.name_types:
+            return m.name_types[name]
+        m.name_types[name] = ERROR  # provisional: a cycle is reported by its own check
+        body = m.defines[name].body
+        t = self.reasons_set(body) if isinstance(body, n.ReasonsSet) else self.expr(body, _Scope({}, f"`{name}`"))
+        m.name_types[name] = t
+        return t
+
+    def reasons_set(self, body: n.ReasonsSet) -> Type:
+        for member in body.members:
+            t = self.resolve(member, _Scope({}, "a set of reasons"))
+            if t not in (YES_NO, ERROR):
+                self.model.error(member.span, f"`{member.name}` is {t.words}, but a reason must be a yes/no fact or condition")
+        return self.note(body, REASONS)
+
+    def value_of(self, expr: n.Expr, scope: _Scope, against: Type) -> Type:
+        """Type an operand that may be a bare outcome or listed value of ``against``."""
+        if isinstance(expr, n.Name) and against.kind == "one of" and expr.name in against.values and expr.name not in scope.items:
+            self.model.refs[id(expr)] = Ref("value", expr.name)
+            return self.note(expr, Type("one of", values=(expr.name,)))
+        return self.expr(expr, scope)
+
+    def is_bare_value(self, expr: n.Expr, scope: _Scope) -> bool:
+        m = self.model
+        return isinstance(expr, n.Name) and expr.name not in scope.items and expr.name not in m.name_types and expr.name not in m.defines
+
+    def expr(self, e: n.Expr, scope: _Scope) -> Type:
+        m = self.model
+        if isinstance(e, n.Literal):
+            kind = "list" if e.kind == "list" else e.kind
+            return self.note(e, Type(kind))
+        if isinstance(e, n.Name):
+            return self.note(e, self.resolve(e, scope))
+        if isinstance(e, n.Field):
+            it = scope.items.get(e.item)
+            if it is None:
+                m.error(e.span, f"`{e.item}` is not an item being looked at here{did_you_mean(e.item, scope.items)}; fields are read as `item.field` inside `any item in list where ...`")
+                return self.note(e, ERROR)
+            record = m.records.get(it.record or "")
+            if record is None:
+                return self.note(e, ERROR)
+            for f in record.fields:
+                if f.name == e.field:
+                    return self.note(e, _type_from_ref(f.type))
+            m.error(e.span, f"a {record.name} has no field `{e.field}`{did_you_mean(e.field, [f.name for f in record.fields])}")
+            return self.note(e, ERROR)
+        if isinstance(e, n.Not):
+            self.condition(e.operand, scope, "`not`")
+            return self.note(e, YES_NO)
+        if isinstance(e, n.BoolOp):
+            for operand in e.operands:
+                self.condition(operand, scope, f"`{e.op}`")
+            return self.note(e, YES_NO)
+        if isinstance(e, n.Compare):
+            return self.note(e, self.compare(e, scope))
+        if isinstance(e, n.Member):
+            t = self.expr(e.operand, scope)
+            for option in e.options:
+                ot = self.value_of(option, scope, t)
+                if not _comparable(t, ot, "="):
+                    m.error(option.span, f"`{_text(m, option)}` is {ot.words}, which cannot be one of the values of {_text(m, e.operand)} ({t.words})")
+            return self.note(e, YES_NO)
+        if isinstance(e, n.Test):
+            t = self.expr(e.operand, scope)
+            if e.test == "empty" and t.kind not in ("list", "error"):
+                m.error(e.span, f"only a list can be empty, and {_text(m, e.operand)} is {t.words}")
+            return self.note(e, YES_NO)
+        if isinstance(e, n.Arith):
+            return self.note(e, self.arith(e, scope))
+        if isinstance(e, n.Neg):
+            t = self.expr(e.operand, scope)
+            if t is not ERROR and not (t.is_numeric or t == MONEY):
+                m.error(e.span, f"only numbers and money can be negative, and {_text(m, e.operand)} is {t.words}")
+            return self.note(e, t)
+        if isinstance(e, n.CountOf):
+            if e.reasons is not None:
+                t = self.resolve(e.reasons, scope)
+                self.note(e.reasons, t)
+                if t not in (REASONS, ERROR):
+                    m.error(e.reasons.span, f"`{e.reasons.name}` is {t.words}; `{e.quantifier.replace('_', ' ')} of` needs a set of reasons or a list of conditions in brackets")
+            for c in e.conditions:
+                self.condition(c, scope, "this list of conditions")
+            if e.quantifier == "at_least" and e.reasons is None and e.at_least > len(e.conditions):
+                m.warning(e.span, f"at least {e.at_least} of {len(e.conditions)} conditions can never hold")
+            return self.note(e, YES_NO)
+        if isinstance(e, n.Over):
+            ct = self.resolve(e.collection, scope)
+            self.note(e.collection, ct)
+            if ct.kind not in ("list", "error"):
+                m.error(e.collection.span, f"`{e.collection.name}` is {ct.words}, not a list, so its items cannot be looked at")
+                ct = ERROR
+            if e.item in m.name_types:
+                m.error(e.span, f"`{e.item}` is already the name of a {_decl_kind(_declaration(m, e.item))}; call the item something else")
+            inner = _Scope({**scope.items, e.item: Type("item", record=ct.record) if ct is not ERROR else ERROR}, scope.context)
+            self.condition(e.condition, inner, "`where`")
+            return self.note(e, WHOLE if e.quantifier == "count" else YES_NO)
+        if isinstance(e, n.Length):
+            t = self.resolve(e.collection, scope)
+            self.note(e.collection, t)
+            if t.kind not in ("list", "error"):
+                m.error(e.collection.span, f"`number of` counts the items of a list, and `{e.collection.name}` is {t.words}")
+            return self.note(e, WHOLE)
+        raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def condition(self, e: n.Expr, scope: _Scope, where: str) -> None:
+        t = self.expr(e, scope)
+        if t not in (YES_NO, ERROR):
+            self.model.error(e.span, f"{where} needs a yes/no condition, but {_text(self.model, e)} is {t.words}")
+
+    def compare(self, e: n.Compare, scope: _Scope) -> Type:
+        m = self.model
+        if self.is_bare_value(e.left, scope) and not self.is_bare_value(e.right, scope):
+            rt = self.expr(e.right, scope)
+            lt = self.value_of(e.left, scope, rt)
+        else:
+            lt = self.expr(e.left, scope)
+            rt = self.value_of(e.right, scope, lt)
+        if ERROR in (lt, rt):
+            return YES_NO
+        if not _comparable(lt, rt, e.op):
+            if e.op in ("=", "<>"):
+                m.error(e.span, f"{_text(m, e.left)} is {lt.words} and {_text(m, e.right)} is {rt.words}; they cannot be compared")
+            else:
+                m.error(e.span, f"`{e.words}` compares numbers, money or dates of the same kind, but {_text(m, e.left)} is {lt.words} and {_text(m, e.right)} is {rt.words}")
+        elif e.words in ("is before", "is after") and lt != DATE:
+            m.error(e.span, f"`{e.words}` compares dates, but {_text(m, e.left)} is {lt.words}; use `is below` or `is above`")
+        return YES_NO
+
+    def arith(self, e: n.Arith, scope: _Scope) -> Type:
+        m = self.model
+        lt, rt = self.expr(e.left, scope), self.expr(e.right, scope)
+        if ERROR in (lt, rt):
+            return ERROR
+        result = _arith_type(e.op, lt, rt)
+        if result is None:
+            verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[e.op]
+            hint = ""
+            if MONEY in (lt, rt) and (lt.is_numeric or rt.is_numeric) and e.op in "+-":
+                hint = "; write the number as money, like £1,000"
+            m.error(e.span, f"cannot {verb} {_text(m, e.left)} ({lt.words}) and {_text(m, e.right)} ({rt.words}){hint}")
+            return ERROR
+        return result
+
+
+def _declaration(m: PolicyModel, name: str) -> n.Declaration:
+    for table in (m.facts, m.defines, m.parameters, m.decisions):
+        if name in table:
+            return table[name]
+    raise KeyError(name)
+
+
+def _comparable(a: Type, b: Type, op: str) -> bool:
+    if a.kind == "one of" and b.kind == "one of":
+        return op in ("=", "<>") and bool(set(a.values) & set(b.values))
+    if a.kind == "one of" and b == TEXT or b.kind == "one of" and a == TEXT:
+        return op in ("=", "<>")
+    if a.is_numeric and b.is_numeric:
+        return True
+    if a.kind != b.kind:
+        return False
+    if a.kind in ("money", "date"):
+        return True
+    return op in ("=", "<>") and a.kind in ("yes/no", "text")
+
+
+def _arith_type(op: str, a: Type, b: Type) -> Type | None:
+    if a.is_numeric and b.is_numeric:
+        if op == "/" or NUMBER in (a, b) or PERCENTAGE in (a, b) and op in "*":
+            return NUMBER
+        return WHOLE if a == b == WHOLE else NUMBER if PERCENTAGE not in (a, b) or op in "*/" else PERCENTAGE
+    if a == MONEY and b == MONEY:
+        return MONEY if op in "+-" else NUMBER if op == "/" else None
+    if a == MONEY and b.is_numeric and op in "*/":
+        return MONEY
+    if a.is_numeric and b == MONEY and op == "*":
+        return MONEY
+    return None
+
+
+def _text(model: PolicyModel, e: object) -> str:
+    """The expression as written in the file, for messages."""
+    span = getattr(e, "span", None)
+    if span is None:
+        return "this"
+    lines = model.sources.get(span.path, "").splitlines()
+    if span.line < 1 or span.line > len(lines):
+        return "this"
+    if span.line == span.end_line:
+        text = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    else:
+        text = lines[span.line - 1][span.column - 1 :] + " ..."
+    return f"`{text}`" if text else "this"
+
+
+def check_expressions(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """Every name is declared and every expression is well typed."""
+    typer = _Typer(model)
+    for name in model.defines:
+        typer.define_type(name)
+    for rule in model.rules.values():
+        decision = model.decisions.get(rule.decision.name)
+        if decision is None:
+            model.error(rule.decision.span, f"there is no decision called `{rule.decision.name}`{did_you_mean(rule.decision.name, model.decisions)}")
+            continue
+        items: dict[str, Type] = {}
+        if decision.for_each is not None:
+            ct = model.fact_types.get(decision.for_each.collection.name, ERROR)
+            items[decision.for_each.item] = Type("item", record=ct.record) if ct.kind == "list" else ERROR
+        scope = _Scope(items, f"rule `{rule.label}`")
+        if rule.condition is not None:
+            typer.condition(rule.condition, scope, "`when`")
+        outcome_type = model.name_types.get(decision.name, ERROR)
+        c = rule.conclusion
+        if isinstance(c, n.Name) and c.name in outcome_type.values and c.name not in items:
+            model.refs[id(c)] = Ref("value", c.name)
+            typer.note(c, Type("one of", values=(c.name,)))
+            continue
+        if isinstance(c, n.Name) and c.name not in model.name_types and c.name not in items:
+            hint = did_you_mean(c.name, outcome_type.values)
+            model.error(c.span, f"`{c.name}` is not an outcome of decision `{decision.name}`{hint}; its outcomes are {', '.join(outcome_type.values)}")
+            continue
+        t = typer.expr(c, scope)
+        if t is ERROR:
+            continue
+        if t.kind != "one of" or not set(t.values) <= set(outcome_type.values):
+            extra = sorted(set(t.values) - set(outcome_type.values)) if t.kind == "one of" else []
+            detail = f"it can be {', '.join(extra)}, which decision `{decision.name}` does not declare" if extra else f"it is {t.words}"
+            model.error(c.span, f"the conclusion {_text(model, c)} must be an outcome of decision `{decision.name}`; {detail}")
+
+
+# --- 5. no value depends on itself ------------------------------------------------------
+
+
+def _names_in(model: PolicyModel, e: object) -> Iterable[str]:
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, n.Name):
+            ref = model.refs.get(id(x))
+            if ref is not None and ref.kind in ("define", "decision"):
+                yield ref.name
+        if attrs.has(type(x)):
+            for field in attrs.fields(type(x)):
+                value = getattr(x, field.name)
+                if isinstance(value, tuple):
+                    stack.extend(value)
+                elif attrs.has(type(value)):
+                    stack.append(value)
+
+
+def dependencies(model: PolicyModel) -> dict[str, list[str]]:
+    """Which defined values and decisions each defined value or decision reads."""
+    deps: dict[str, list[str]] = {}
+    for name, define in model.defines.items():
+        deps[name] = sorted(set(_names_in(model, define.body)))
+    for name in model.decisions:
+        found: set[str] = set()
+        for label in model.rules_of.get(name, []):
+            rule = model.rules[label]
+            found.update(_names_in(model, rule.condition))
+            found.update(_names_in(model, rule.conclusion))
+        deps[name] = sorted(found)
+    return deps
+
+
+def check_cycles(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """A defined value or decision that depends on itself can never be worked out."""
+    deps = dependencies(model)
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def span_of(name: str) -> n.Span:
+        return model.defines[name].span if name in model.defines else model.decisions[name].span
+
+    for root in deps:
+        if state.get(root):
+            continue
+        stack: list[tuple[str, Iterable[str]]] = [(root, iter(deps[root]))]
+        path = [root]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                continue
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    first = min(cycle, key=lambda x: (span_of(x).path, span_of(x).line))
+                    start = cycle.index(first)
+                    ordered = cycle[start:] + cycle[:start] + [first]
+                    model.error(span_of(first), f"`{first}` depends on itself: {' -> '.join(ordered)}; one of these must be worked out without the others")
+            elif not state.get(nxt) and nxt in deps:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(deps[nxt])))
+
+
+# --- 6. decisions: one default, exceptions to rules of the same decision -------------
+
+
+def check_decisions(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """Each decision has one default rule; every exception names a rule of its decision; no loops."""
+    for label, rule in model.rules.items():
+        if rule.decision.name in model.decisions:
+            model.rules_of.setdefault(rule.decision.name, []).append(label)
+    for name, decision in model.decisions.items():
+        labels = model.rules_of.get(name, [])
+        defaults = [label for label in labels if model.rules[label].is_default]
+        if not defaults:
+            model.error(decision.span, f"decision `{name}` has no default rule; add `rule ... by default {name} is ...`")
+        for extra in defaults[1:]:
+            model.error(model.rules[extra].span, f"decision `{name}` already has a default rule, `{defaults[0]}` at {model.rules[defaults[0]].span}; make this rule an exception to it")
+        if defaults:
+            model.default_rule[name] = defaults[0]
+        for label in labels:
+            rule = model.rules[label]
+            if rule.parent is None:
+                continue
+            parent = model.rules.get(rule.parent.name)
+            if parent is None:
+                model.error(rule.parent.span, f"there is no rule labelled `{rule.parent.name}`{did_you_mean(rule.parent.name, labels)}")
+                continue
+            if parent.decision.name != name:
+                model.error(rule.parent.span, f"rule `{parent.label}` decides `{parent.decision.name}`, not `{name}`; an exception must be to a rule of the same decision")
+                continue
+            if rule.parent.name == label:
+                model.error(rule.parent.span, f"rule `{label}` cannot be an exception to itself")
+                continue
+            model.children.setdefault(rule.parent.name, []).append(label)
+        for label in labels:  # loops among exceptions never reach the default
+            seen = {label}
+            current = model.rules[label]
+            while current.parent is not None and current.parent.name in model.rules:
+                nxt = current.parent.name
+                if nxt in seen:
+                    if nxt == label and nxt != current.label:
+                        model.error(model.rules[label].span, f"rule `{label}` is, through other rules, an exception to itself")
+                    break
+                seen.add(nxt)
+                current = model.rules[nxt]
+
+
+# --- 7. the policy header ---------------------------------------------------------------
+
+
+def check_header(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """The header names the decisions that give the outcome, priority and element outcomes."""
+    h = model.header
+    service_level = [d for d in model.decisions.values() if d.for_each is None]
+    if h is None:
+        if len(service_level) == 1:
+            model.outcome = service_level[0].name
+        elif service_level and files:
+            first = files[0].declarations[0].span if files[0].declarations else files[0].span
+            model.error(first, "this policy has several decisions; add a `policy \"its name\"` header with `outcome DECISION` to say which one gives the outcome")
+        if "service" in model.fact_types and model.fact_types["service"].kind == "text":
+            model.service_name = "service"
+            model.used.add("service")
+        return
+    model.title = h.title
+    model.version = h.version or model.version
+
+    def decision(ref: n.Name | None, what: str, per_item: bool) -> str | None:
+        if ref is None:
+            return None
+        d = model.decisions.get(ref.name)
+        if d is None:
+            model.error(ref.span, f"the {what} must be a decision, and `{ref.name}` is not one{did_you_mean(ref.name, model.decisions)}")
+            return None
+        if (d.for_each is not None) != per_item:
+            model.error(ref.span, f"decision `{ref.name}` is {'made once for the service' if per_item else 'made for each item of a list'}, so it cannot give the {what}")
+            return None
+        return ref.name
+
+    model.outcome = decision(h.outcome, "outcome", False)
+    if h.outcome is None:
+        if len(service_level) == 1:
+            model.outcome = service_level[0].name
+        elif service_level:
+            model.error(h.span, "say which decision gives the outcome: add `outcome DECISION` to the policy header")
+    model.priority = decision(h.priority, "priority", False)
+    model.element_outcomes = decision(h.element_outcomes, "element outcomes", True)
+    if h.reasons is not None:
+        if h.reasons.name in model.defines:
+            model.reasons = h.reasons.name
+            model.used.add(h.reasons.name)
+            if not isinstance(model.defines[h.reasons.name].body, n.ReasonsSet):
+                model.error(h.reasons.span, f"`{h.reasons.name}` must be a set of reasons (`define ... as those of a, b that hold`)")
+        else:
+            model.error(h.reasons.span, f"there is no set of reasons called `{h.reasons.name}`{did_you_mean(h.reasons.name, model.defines)}")
+    if h.service_name is not None:
+        t = model.fact_types.get(h.service_name.name)
+        if t is None:
+            model.error(h.service_name.span, f"there is no fact called `{h.service_name.name}`{did_you_mean(h.service_name.name, model.facts)}")
+        elif t != TEXT:
+            model.error(h.service_name.span, f"the service name must be a text fact, and `{h.service_name.name}` is {t.words}")
+        else:
+            model.service_name = h.service_name.name
+            model.used.add(h.service_name.name)
+    for name in (model.outcome, model.priority, model.element_outcomes):
+        if name:
+            model.used.add(name)
+
+
+# --- 8. warnings: what an officer probably forgot -----------------------------------------
+
+
+def check_explanations(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """Every rule should cite the policy and say why; a trace without them explains little."""
+    for rule in model.rules.values():
+        if not rule.citations:
+            model.warning(rule.span, f"rule `{rule.label}` cites no section of the policy; add `cites DOCUMENT section \"...\"`")
+        if not rule.because:
+            model.warning(rule.span, f"rule `{rule.label}` has no `because \"...\"` sentence to show in explanations")
+
+
+def check_unused(model: PolicyModel, files: list[n.RuleFile]) -> None:
+    """Facts, parameters and defined values that no rule reads are probably mistakes."""
+    for name, fact in model.facts.items():
+        if name not in model.used:
+            model.warning(fact.span, f"fact `{name}` is declared but never used")
+    for name, param in model.parameters.items():
+        if name not in model.used:
+            model.warning(param.span, f"parameter `{name}` is declared but never used")
+    for name, define in model.defines.items():
+        if name not in model.used:
+            model.warning(define.span, f"`{name}` is defined but never used")
+    for name, decision in model.decisions.items():
+        if name not in model.used:
+            model.warning(decision.span, f"decision `{name}` is never used: name it in the policy header or read it in a rule")
+
+
+CHECKS: list[tuple[str, Check]] = [
+    ("duplicate-declarations", check_duplicates),
+    ("declared-types", check_declared_types),
+    ("citations", check_citations),
+    ("decision-structure", check_decisions),
+    ("names-and-types", check_expressions),
+    ("cycles", check_cycles),
+    ("policy-header", check_header),
+    ("explanations", check_explanations),
+    ("unused-declarations", check_unused),
+]
+
+
+def check(files: list[n.RuleFile], sources: dict[str, str], default_title: str) -> PolicyModel:
+    """Run every check in order; the model carries all diagnostics, sorted by place."""
+    model = PolicyModel(title=default_title, version="unversioned", header=None, sources=sources)
+    for _name, run in CHECKS:
+        run(model, files)
+    model.diagnostics.sort(key=Diagnostic.sort_key)
+    return model
+
+
+def default_title(path: str) -> str:
+    return Path(path).stem.replace("_", " ").replace("-", " ") or "policy"

@@ -1,0 +1,305 @@
+"""The abstract syntax tree of a rule file.
+
+Every node is a frozen attrs class that carries the span of source text it was
+read from. Spans are left out of equality and hashing, so two rule files that
+say the same thing produce equal trees wherever the text sits.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import attrs
+
+
+@attrs.frozen
+class Span:
+    """Where a node sits in its file: 1-based line and column, inclusive start."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    @property
+    def short(self) -> str:
+        """``PATH:LINE``, the form the trace uses."""
+        return f"{self.path}:{self.line}"
+
+
+NO_SPAN = Span("<none>", 0, 0, 0, 0)
+
+
+def _span() -> attrs.Attribute:
+    return attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+# --- types -------------------------------------------------------------------
+
+
+@attrs.frozen
+class TypeRef:
+    """A type as written: ``yes/no``, ``money``, ``one of a, b``, ``list of element``."""
+
+    kind: str
+    values: tuple[str, ...] = ()
+    record: str | None = None
+    span: Span = _span()
+
+
+# --- expressions -------------------------------------------------------------
+
+
+@attrs.frozen
+class Literal:
+    """A constant. ``kind`` is the type it was written as (yes/no, money, date...)."""
+
+    kind: str
+    value: bool | Decimal | date | str | tuple[()]
+    text: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Name:
+    name: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Field:
+    """``element.specialist``: a field of the item a quantifier is looking at."""
+
+    item: str
+    field: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Not:
+    operand: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class BoolOp:
+    op: str  # "and" | "or"
+    operands: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class Compare:
+    op: str  # "=", "<>", "<", "<=", ">", ">="
+    left: Expr
+    right: Expr
+    words: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Member:
+    operand: Expr
+    options: tuple[Expr, ...]
+    negated: bool
+    span: Span = _span()
+
+
+@attrs.frozen
+class Test:
+    """``x is empty`` / ``x is known`` and their negations."""
+
+    test: str  # "empty" | "known"
+    operand: Expr
+    negated: bool
+    span: Span = _span()
+
+
+@attrs.frozen
+class Arith:
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Neg:
+    operand: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class CountOf:
+    """How many conditions hold (``at least N of``) over a list or a reasons set."""
+
+    quantifier: str  # "any" | "all" | "none" | "at_least"
+    conditions: tuple[Expr, ...]
+    reasons: Name | None
+    at_least: int
+    span: Span = _span()
+
+
+@attrs.frozen
+class Over:
+    """A quantifier over the items of a list fact: any / every / no / number of."""
+
+    quantifier: str  # "any" | "every" | "no" | "count"
+    item: str
+    collection: Name
+    condition: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Length:
+    """``number of elements``."""
+
+    collection: Name
+    span: Span = _span()
+
+
+Expr = Literal | Name | Field | Not | BoolOp | Compare | Member | Test | Arith | Neg | CountOf | Over | Length
+
+
+# --- declarations ------------------------------------------------------------
+
+
+@attrs.frozen
+class Citation:
+    document: str
+    section: str
+    paragraph: str | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class PolicyHeader:
+    title: str
+    version: str | None
+    service_name: Name | None
+    outcome: Name | None
+    priority: Name | None
+    reasons: Name | None
+    element_outcomes: Name | None
+    span: Span = _span()
+
+
+@attrs.frozen
+class DocumentDecl:
+    name: str
+    title: str
+    sections: tuple[str, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class FieldDecl:
+    name: str
+    type: TypeRef
+    means: str | None
+    asks: str | None
+    span: Span = _span()
+
+
+@attrs.frozen
+class RecordDecl:
+    name: str
+    means: str | None
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class FactDecl:
+    name: str
+    type: TypeRef
+    means: str | None
+    asks: str | None
+    default: Literal | None
+    citations: tuple[Citation, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class ParameterValue:
+    value: Literal
+    valid_from: date
+    valid_until: date | None
+    span: Span = _span()
+
+
+@attrs.frozen
+class ParameterDecl:
+    name: str
+    type: TypeRef
+    means: str | None
+    values: tuple[ParameterValue, ...]
+    citations: tuple[Citation, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class ReasonsSet:
+    """``those of a, b, c that hold``: the names of the conditions that hold."""
+
+    members: tuple[Name, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class DefineDecl:
+    name: str
+    body: Expr | ReasonsSet
+    because: str | None
+    citations: tuple[Citation, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class ForEach:
+    item: str
+    collection: Name
+    span: Span = _span()
+
+
+@attrs.frozen
+class DecisionDecl:
+    name: str
+    for_each: ForEach | None
+    means: str | None
+    outcomes: tuple[Name, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class RuleDecl:
+    """One rule of a decision: the default (``parent`` is None) or an exception."""
+
+    label: str
+    decision: Name
+    parent: Name | None
+    condition: Expr | None
+    conclusion: Expr
+    because: str | None
+    citations: tuple[Citation, ...]
+    span: Span = _span()
+
+    @property
+    def is_default(self) -> bool:
+        return self.parent is None
+
+
+Declaration = PolicyHeader | DocumentDecl | FactDecl | RecordDecl | ParameterDecl | DefineDecl | DecisionDecl | RuleDecl
+
+
+@attrs.frozen
+class RuleFile:
+    path: str
+    declarations: tuple[Declaration, ...]
+    span: Span = _span()

@@ -1,0 +1,140 @@
+"""Types and values: what a fact can hold, how it is shown, and the unknown value.
+
+Numbers and money are ``Decimal`` so that a threshold such as "110% of the
+budget" compares exactly; percentages are stored as fractions (5% is 0.05).
+``UNKNOWN`` is the value of a fact nobody supplied: it is neither true nor
+false, and logic over it is three-valued (Kleene).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+
+class _Unknown:
+    """The single unknown value. Falsy tests on it are a bug: compare with ``is``."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNKNOWN has no truth value; compare it with `is UNKNOWN`")
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+NUMERIC = frozenset({"number", "whole number", "percentage"})
+
+
+@attrs.frozen
+class Type:
+    """A type of the language. ``values`` for enumerations and outcomes, ``record`` for lists/items."""
+
+    kind: str
+    values: tuple[str, ...] = ()
+    record: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "one of":
+            return "one of " + ", ".join(self.values)
+        if self.kind == "list":
+            return f"list of {self.record}"
+        if self.kind == "item":
+            return f"a {self.record}"
+        if self.kind == "reasons":
+            return "a set of reasons"
+        if self.kind == "error":
+            return "an unknown type"
+        return self.kind
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in NUMERIC
+
+    @property
+    def words(self) -> str:
+        """The type as an officer would name it in a sentence."""
+        return {
+            "yes/no": "yes/no",
+            "number": "a number",
+            "whole number": "a whole number",
+            "money": "money",
+            "percentage": "a percentage",
+            "date": "a date",
+            "text": "text",
+        }.get(self.kind, str(self))
+
+
+YES_NO = Type("yes/no")
+NUMBER = Type("number")
+WHOLE = Type("whole number")
+MONEY = Type("money")
+PERCENTAGE = Type("percentage")
+DATE = Type("date")
+TEXT = Type("text")
+REASONS = Type("reasons")
+ERROR = Type("error")
+
+
+def format_value(value: Any, kind: str | None = None) -> str:
+    """A value as an officer reads it: yes/no, £1,200,000, 5%, 2020-03-31."""
+    if value is UNKNOWN:
+        return "unknown"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, Decimal):
+        if kind == "money":
+            return "£" + _grouped(value)
+        if kind == "percentage":
+            return _plain(value * 100) + "%"
+        return _plain(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _plain(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def _grouped(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def json_value(value: Any) -> Any:
+    """A value for the JSON decision: numbers stay numbers, dates ISO strings, unknown null."""
+    if value is UNKNOWN:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    return value
