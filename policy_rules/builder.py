@@ -125,6 +125,9 @@ class _Builder(Transformer):
     def default_clause(self, meta: Meta, c: list[Any]) -> tuple[str, n.Literal]:
         return ("default", c[0])
 
+    def reference_clause(self, meta: Meta, c: list[Token]) -> tuple[str, bool]:
+        return ("reference", True)
+
     def because_clause(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
         return ("because", _unquote(c[0]))
 
@@ -167,6 +170,7 @@ class _Builder(Transformer):
             means=found.get("means"),
             asks=found.get("asks"),
             default=found.get("default"),
+            reference=found.get("reference", False),
             citations=citations,
             span=self._span(meta),
         )

@@ -84,7 +84,7 @@ class PolicyModel:
 Check = Callable[[PolicyModel, list[n.RuleFile]], None]
 
 
-def _type_from_ref(t: n.TypeRef) -> Type:
+def type_from_ref(t: n.TypeRef) -> Type:
     if t.kind == "one of":
         return Type("one of", values=t.values)
     if t.kind == "list":
@@ -161,7 +161,7 @@ def _check_type_ref(model: PolicyModel, t: n.TypeRef) -> Type:
             if value in seen:
                 model.error(t.span, f"the value `{value}` is listed twice")
             seen.add(value)
-    return _type_from_ref(t)
+    return type_from_ref(t)
 
 
 def _literal_fits(literal: n.Literal, expected: Type) -> bool:
@@ -341,7 +341,7 @@ class _Typer:
                 return self.note(e, ERROR)
             for f in record.fields:
                 if f.name == e.field:
-                    return self.note(e, _type_from_ref(f.type))
+                    return self.note(e, type_from_ref(f.type))
             m.error(e.span, f"a {record.name} has no field `{e.field}`{did_you_mean(e.field, [f.name for f in record.fields])}")
             return self.note(e, ERROR)
         if isinstance(e, n.Not):
@@ -723,7 +723,7 @@ def check_explanations(model: PolicyModel, files: list[n.RuleFile]) -> None:
 def check_unused(model: PolicyModel, files: list[n.RuleFile]) -> None:
     """Facts, parameters and defined values that no rule reads are probably mistakes."""
     for name, fact in model.facts.items():
-        if name not in model.used:
+        if name not in model.used and not fact.reference:
             model.warning(fact.span, f"fact `{name}` is declared but never used")
     for name, param in model.parameters.items():
         if name not in model.used:

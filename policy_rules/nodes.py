@@ -223,6 +223,7 @@ class FactDecl:
     asks: str | None
     default: Literal | None
     citations: tuple[Citation, ...]
+    reference: bool = False
     span: Span = _span()
 
 

@@ -1,0 +1,279 @@
+"""The public facade: ``load_policy`` and ``Policy.evaluate``.
+
+``load_policy`` reads rule files, parses, builds the AST, checks and compiles
+them once; a ``Policy`` is then immutable and may be shared between threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from policy_rules import nodes as n
+from policy_rules import trace as t
+from policy_rules.builder import build
+from policy_rules.checker import PolicyModel, check, default_title
+from policy_rules.compiler import CompiledPolicy, compile_policy
+from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
+from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
+from policy_rules.evaluator import (
+    UNDETERMINED,
+    Result,
+    conflict_error,
+    evaluate_once,
+    needed_fact_names,
+    search,
+    traced_evaluation,
+)
+from policy_rules.facts import validate
+from policy_rules.parser import MAX_NESTING, MAX_RULE_FILE_BYTES, nesting_depth, parse_text
+from policy_rules.values import UNKNOWN, format_value, json_value
+
+RULE_FILE_SUFFIX = ".rules"
+
+
+def rule_files(path: str | Path) -> list[tuple[str, Path]]:
+    """The rule files of a file or folder (read recursively), in a stable order, with display paths."""
+    p = Path(path)
+    if p.is_dir():
+        found = sorted(f for f in p.rglob(f"*{RULE_FILE_SUFFIX}") if f.is_file())
+        return [(str(Path(path) / f.relative_to(p)), f) for f in found]
+    return [(str(path), p)]
+
+
+def _read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for path in paths:
+        p = Path(path)
+        if not p.exists():
+            raise PolicyError("there is no such file or folder; check the path", str(path))
+        files = rule_files(path)
+        if not files:
+            raise PolicyError(f"this folder holds no rule files (files ending in {RULE_FILE_SUFFIX})", str(path))
+        for shown, real in files:
+            data = real.read_bytes()
+            if len(data) > MAX_RULE_FILE_BYTES:
+                raise PolicyError(f"the file is {len(data):,} bytes, larger than the limit of {MAX_RULE_FILE_BYTES:,} for a rule file", shown)
+            if b"\x00" in data:
+                raise PolicyError("this is not a text file; rule files are plain text", shown)
+            try:
+                sources[shown] = data.decode("utf-8-sig")
+            except UnicodeDecodeError as error:
+                raise PolicyError(f"this file is not UTF-8 text (byte {error.start} cannot be read)", shown) from None
+    return sources
+
+
+def digest_of(sources: Mapping[str, str]) -> str:
+    h = hashlib.sha256()
+    names = {name: Path(name).name for name in sources}
+    for name in sorted(sources, key=lambda x: (names[x], x)):
+        h.update(names[name].encode())
+        h.update(b"\0")
+        h.update(sources[name].encode())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None, list[Diagnostic]]:
+    """Parse, build and check some rule files: the model and every diagnostic, sorted."""
+    files: list[n.RuleFile] = []
+    diagnostics: list[Diagnostic] = []
+    for path, text in sources.items():
+        if nesting_depth(text) > MAX_NESTING:
+            span = n.Span(path, 1, 1, 1, 1)
+            diagnostics.append(Diagnostic("error", span, f"brackets are nested more than {MAX_NESTING} deep; split the expression into defined values"))
+            continue
+        try:
+            tree, errors = parse_text(text, path)
+        except RecursionError:
+            tree, errors = None, [Diagnostic("error", n.Span(path, 1, 1, 1, 1), "this file is nested too deeply to read")]
+        diagnostics.extend(errors)
+        if tree is None:
+            continue
+        ast, errors = build(tree, path, text)
+        diagnostics.extend(errors)
+        if ast is not None:
+            files.append(ast)
+    if any(d.severity == "error" for d in diagnostics):
+        return None, sorted(diagnostics, key=Diagnostic.sort_key)
+    model = check(files, dict(sources), title)
+    diagnostics.extend(model.diagnostics)
+    return model, sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+class Policy:
+    """A checked, compiled policy. Immutable once loaded; ``evaluate`` is pure and thread-safe."""
+
+    def __init__(self, compiled: CompiledPolicy, info: PolicyInfo, warnings: tuple[Diagnostic, ...]) -> None:
+        self._compiled = compiled
+        self.info = info
+        self.warnings = warnings
+
+    @property
+    def model(self) -> PolicyModel:
+        return self._compiled.model
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def facts_of(self, raw: Mapping[str, Any], *, path: str = "<facts>", index: int = 0) -> tuple[dict[str, Any], str | None]:
+        """Validate raw facts against the declarations: typed values and the service's name."""
+        return validate(self.model, raw, path=path, index=index)
+
+    def evaluate(self, facts: Mapping[str, Any], as_of: date | str | None = None, *, trace: bool = True, path: str = "<facts>", index: int = 0) -> Decision:
+        """Decide one service. ``facts`` maps fact names to values as a facts file would give them.
+
+        Raises ``FactsError`` for undeclared names or values of the wrong type,
+        ``ConflictError`` when two exceptions at the same level both apply.
+        """
+        typed, service = self.facts_of(facts, path=path, index=index)
+        return self.decide(typed, service, _as_of(as_of), trace=trace)
+
+    def evaluate_many(self, rows: Iterable[Mapping[str, Any]], as_of: date | str | None = None, *, trace: bool = False, path: str = "<facts>") -> Iterator[Decision]:
+        """Decide many services, in order; the trace is off unless asked for."""
+        when = _as_of(as_of)
+        for index, raw in enumerate(rows):
+            typed, service = self.facts_of(raw, path=path, index=index)
+            yield self.decide(typed, service, when, trace=trace)
+
+    def decide(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
+        """Decide one service from facts already validated by ``facts_of``."""
+        compiled = self._compiled
+        model = compiled.model
+        first, env = evaluate_once(compiled, facts, as_of, service=service)
+        if first.conflict:
+            raise conflict_error(compiled, first.conflict, service)
+        outcome, priority, elements = first.outcome, first.priority, first.elements
+        needed: list[str] = []
+        exact = True
+        if first.outcome is UNKNOWN or first.priority is UNKNOWN or UNKNOWN in first.elements:
+            found = search(compiled, facts, as_of, first, env, service)
+            settled = [r for r in found.results if r.conflict is None]
+            if not settled:
+                raise conflict_error(compiled, next(iter(found.results)).conflict, service)  # type: ignore[arg-type]
+            possible = found.results
+            outcome = _single({r.outcome for r in possible})
+            priority = _single({r.priority for r in possible}) if model.priority else None
+            elements = tuple(_single({r.elements[i] if i < len(r.elements) and r.conflict is None else UNKNOWN for r in possible}) for i in range(len(first.elements)))
+            needed = needed_fact_names(compiled, found)
+            exact = found.exact
+        reasons = _reasons(env) if model.reasons else ()
+        events: tuple[t.Event, ...] = ()
+        decided_by = None
+        if trace:
+            events, decided_by = self._trace(facts, service, as_of, outcome, needed, exact)
+        return Decision(
+            service=service,
+            outcome=_shown(outcome),
+            priority=_shown(priority) if model.priority else None,
+            reasons=reasons,
+            elements=self._elements(facts, elements),
+            needed_facts=tuple(needed),
+            questions=tuple(Question(f, self.question(f)) for f in needed),
+            needed_facts_exact=exact,
+            trace=events,
+            policy=self.info,
+            as_of=as_of.isoformat(),
+            decided_by=decided_by,
+        )
+
+    def _trace(self, facts: Mapping[str, Any], service: str | None, as_of: date, outcome: Any, needed: list[str], exact: bool) -> tuple[tuple[t.Event, ...], str | None]:
+        compiled = self._compiled
+        model = compiled.model
+        result, env = traced_evaluation(compiled, facts, as_of, service)
+        given = tuple(
+            t.Read("fact", name, json_value(facts[name]), format_value(facts[name], model.fact_types[name].kind), True) for name in model.facts if name in facts
+        )
+        missing = tuple(name for name in model.facts if name not in facts)
+        events: list[t.Event] = [t.FactsGiven(given, missing, as_of.isoformat())]
+        events.extend(env.worked_out)
+        events.extend(env.decisions_made)
+        if needed or not exact:
+            events.append(t.NeededFacts(tuple(needed), tuple(self.question(f) for f in needed), exact))
+        decided_by = None
+        for made in env.decisions_made:
+            if made.decision == model.outcome and made.item is None:
+                decided_by = made.decided_by
+        return tuple(events), decided_by
+
+    def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
+        model = self.model
+        if not model.element_outcomes:
+            return ()
+        decision = model.decisions[model.element_outcomes]
+        assert decision.for_each is not None
+        items = facts.get(decision.for_each.collection.name, ())
+        out = []
+        for index, value in enumerate(values):
+            name = items[index].get("name") if index < len(items) else None
+            shown = name if isinstance(name, str) else f"{decision.for_each.collection.name}[{index}]"
+            out.append(ElementOutcome(shown, _shown(value), index))
+        return tuple(out)
+
+    def question(self, fact: str) -> str:
+        """The question that asks for a missing fact, phrased from its declaration."""
+        model = self.model
+        base, _, rest = fact.partition("[")
+        decl = model.facts.get(base)
+        if decl is None:
+            return f"What is {fact}?"
+        if rest:
+            index, _, field = rest.partition("].")
+            record = model.records.get(model.fact_types[base].record or "")
+            fdecl = next((f for f in record.fields if f.name == field), None) if record else None
+            ask = fdecl and (fdecl.asks or (f"{fdecl.means[0].upper()}{fdecl.means[1:]}?" if fdecl.means else None))
+            return f"For item {index} of {base}: {ask or f'what is its {field}?'}"
+        if decl.asks:
+            return decl.asks
+        if decl.means:
+            return f"{decl.means[0].upper()}{decl.means[1:].rstrip('.')}?" if model.fact_types[base].kind == "yes/no" else f"What is {decl.means.rstrip('.')}?"
+        return f"What is {fact}?"
+
+
+def _reasons(env: Any) -> tuple[str, ...]:
+    value = env.defined(env.compiled.model.reasons)
+    return () if value is UNKNOWN else tuple(value)
+
+
+def _single(values: set[Any]) -> Any:
+    """The one possible value, or unknown when the missing facts leave more than one open."""
+    return next(iter(values)) if len(values) == 1 else UNKNOWN
+
+
+def _shown(value: Any) -> str:
+    return UNDETERMINED if value is UNKNOWN else str(value)
+
+
+def _as_of(value: date | str | None) -> date:
+    if value is None:
+        return date.today()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PolicyError(f"`{value}` is not a date; write it as YYYY-MM-DD", "--as-of") from None
+
+
+def load_policy(*paths: str | Path) -> Policy:
+    """Read, parse, check and compile rule files or folders into a ``Policy``.
+
+    Raises ``RuleFileError`` with every finding if any file has an error;
+    warnings are kept on ``Policy.warnings``.
+    """
+    if not paths:
+        raise PolicyError("give at least one rule file or folder")
+    sources = _read_sources(paths)
+    model, diagnostics = analyse(sources, default_title(str(paths[0])))
+    if model is None or any(d.severity == "error" for d in diagnostics):
+        raise RuleFileError(diagnostics)
+    compiled = compile_policy(model)
+    info = PolicyInfo(model.title, model.version, digest_of(sources))
+    return Policy(compiled, info, tuple(d for d in diagnostics if d.severity == "warning"))
+
+
+__all__ = ["Policy", "Result", "load_policy"]

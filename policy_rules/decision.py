@@ -1,0 +1,89 @@
+"""The decision about one service: an immutable value with its trace and JSON form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from policy_rules import trace as t
+
+DECISION_SCHEMA_VERSION = "1.0"
+
+
+@attrs.frozen
+class PolicyInfo:
+    """Which rules made a decision: the policy's name, version and a digest of its files."""
+
+    name: str
+    version: str
+    digest: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "digest": self.digest}
+
+
+@attrs.frozen
+class ElementOutcome:
+    name: str
+    outcome: str
+    index: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "outcome": self.outcome}
+
+
+@attrs.frozen
+class Question:
+    """A needed fact, with the question an officer answers to supply it."""
+
+    fact: str
+    question: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"fact": self.fact, "question": self.question}
+
+
+@attrs.frozen
+class Decision:
+    """What the policy decides for one service, and why.
+
+    ``outcome`` and ``priority`` are outcome names or ``"undetermined"``;
+    ``needed_facts`` lists exactly the missing facts whose values could change
+    the outcome, the priority or an element outcome.
+    """
+
+    service: str | None
+    outcome: str
+    priority: str | None
+    reasons: tuple[str, ...]
+    elements: tuple[ElementOutcome, ...]
+    needed_facts: tuple[str, ...]
+    questions: tuple[Question, ...]
+    needed_facts_exact: bool
+    trace: tuple[t.Event, ...]
+    policy: PolicyInfo
+    as_of: str
+    decided_by: str | None = None
+
+    @property
+    def undetermined(self) -> bool:
+        return self.outcome == "undetermined" or self.priority == "undetermined" or any(e.outcome == "undetermined" for e in self.elements)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON decision of ``interfaces.md``, plus a few documented extras."""
+        return {
+            "service": self.service,
+            "outcome": self.outcome,
+            "priority": self.priority,
+            "reasons": list(self.reasons),
+            "elements": [e.to_dict() for e in self.elements],
+            "needed_facts": list(self.needed_facts),
+            "questions": [q.to_dict() for q in self.questions],
+            "needed_facts_exact": self.needed_facts_exact,
+            "decided_by": self.decided_by,
+            "as_of": self.as_of,
+            "trace": [e.to_dict() for e in self.trace],
+            "policy": self.policy.to_dict(),
+            "schema_version": DECISION_SCHEMA_VERSION,
+        }

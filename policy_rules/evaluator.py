@@ -1,0 +1,611 @@
+"""The evaluator: default logic over three-valued facts, the trace, and the facts needed.
+
+One evaluation of a service runs the compiled closures in an ``Env``. A
+decision is worked out from its rule tree with Catala's default logic: the
+exceptions to a rule are tried first; if exactly one applies it wins, if two
+apply that is a conflict, and only if none applies does the rule's own
+condition decide. Unknown facts make conditions unknown (Kleene logic).
+
+Whether the known facts settle the decision, and which missing facts matter,
+is worked out exactly by a search over the missing facts (see
+``docs/unknown-facts.md``): the search branches on a missing yes/no or
+listed-value fact only when three-valued evaluation says the result is still
+open, always on the first such fact in declaration order, and shares equal
+sub-results, which builds the reduced ordered decision diagram of the
+decision as a function of the missing facts. A missing fact is needed exactly
+when it labels a node of that diagram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import attrs
+
+from policy_rules import trace as t
+from policy_rules.compiler import CompiledDecision, CompiledPolicy, CompiledRule, EvaluationError
+from policy_rules.errors import ConflictError
+from policy_rules.values import UNKNOWN, format_value, json_value
+
+#: The search for needed facts stops after this many evaluations of one service
+#: and then reports every missing fact it read (``NeededFacts.exact`` is false).
+SEARCH_LIMIT = 20_000
+
+UNDETERMINED = "undetermined"
+
+
+class _Conflict(Exception):
+    def __init__(self, decision: str, rules: tuple[CompiledRule, ...], item: str | None) -> None:
+        super().__init__(decision)
+        self.decision = decision
+        self.rules = rules
+        self.item = item
+
+
+@attrs.frozen
+class _Memo:
+    value: Any
+    branchy: bool
+    raw: tuple[str, ...]
+
+
+class Env:
+    """The state of one evaluation: the facts, what was assumed, what was read."""
+
+    __slots__ = (
+        "assume",
+        "atom_facts",
+        "branch_reads",
+        "compiled",
+        "as_of",
+        "facts",
+        "items",
+        "memo",
+        "raw",
+        "reads",
+        "service",
+        "tracing",
+        "unknown_vars",
+        "worked_out",
+    )
+
+    def __init__(self, compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, assume: Mapping[tuple, Any] | None = None, tracing: bool = False, service: str | None = None) -> None:
+        self.compiled = compiled
+        self.facts = facts
+        self.as_of = as_of
+        self.assume = assume or {}
+        self.items: dict[str, tuple[str, int, Mapping[str, Any]]] = {}
+        self.memo: dict[tuple[str, Any], _Memo] = {}
+        self.branch_reads = 0
+        self.raw: list[str] = []
+        self.unknown_vars: set[tuple] = set()
+        self.atom_facts: dict[tuple, tuple[str, ...]] = {}
+        self.tracing = tracing
+        self.reads: list[t.Read] | None = None
+        self.worked_out: list[t.ValueWorkedOut] = []
+        self.service = service
+
+    # --- reading values ----------------------------------------------------------
+
+    def read(self, kind: str, name: str, value: Any, shown_kind: str | None = None) -> None:
+        assert self.reads is not None
+        if shown_kind is None and kind == "fact":
+            shown_kind = self.compiled.model.fact_types[name].kind
+        self.reads.append(t.Read(kind, name, json_value(value), format_value(value, shown_kind), value is not UNKNOWN))
+
+    def missing_fact(self, name: str, branchable: bool) -> Any:
+        if not branchable:
+            self.raw.append(name)
+            return UNKNOWN
+        var = ("f", name)
+        v = self.assume.get(var, UNKNOWN)
+        if v is UNKNOWN:
+            self.unknown_vars.add(var)
+            self.branch_reads += 1
+        return v
+
+    def missing_field(self, collection: str, index: int, field: str, branchable: bool) -> Any:
+        if not branchable:
+            self.raw.append(f"{collection}[{index}].{field}")
+            return UNKNOWN
+        var = ("i", collection, index, field)
+        v = self.assume.get(var, UNKNOWN)
+        if v is UNKNOWN:
+            self.unknown_vars.add(var)
+            self.branch_reads += 1
+        return v
+
+    def atom(self, number: int, branch_reads: int, raw_start: int) -> Any:
+        """A leaf test left unknown: an atom when only unenumerable facts made it so."""
+        if self.branch_reads != branch_reads:
+            return UNKNOWN
+        key = ("a", number, tuple(sorted((k, v[1]) for k, v in self.items.items())))
+        v = self.assume.get(key, UNKNOWN)
+        if v is UNKNOWN:
+            self.unknown_vars.add(key)
+            self.atom_facts[key] = tuple(dict.fromkeys(self.raw[raw_start:]))
+            self.branch_reads += 1
+        return v
+
+    def _remember(self, key: tuple[str, Any], compute: Any) -> Any:
+        memo = self.memo.get(key)
+        if memo is not None:
+            if memo.branchy:
+                self.branch_reads += 1
+            self.raw.extend(memo.raw)
+            return memo.value
+        branch_reads, raw_start = self.branch_reads, len(self.raw)
+        value = compute()
+        self.memo[key] = _Memo(value, self.branch_reads != branch_reads, tuple(self.raw[raw_start:]))
+        return value
+
+    def defined(self, name: str) -> Any:
+        key = ("d", name)
+        outer = self.reads
+        fresh = key not in self.memo
+        if fresh and self.tracing:
+            self.reads = []
+            try:
+                value = self._remember(key, lambda: self.compiled.defines[name].fn(self))
+            finally:
+                inner, self.reads = self.reads, outer
+            self._worked_out(name, value, inner or [])
+        else:
+            value = self._remember(key, lambda: self.compiled.defines[name].fn(self))
+        if self.reads is not None:
+            self.read("defined", name, value, _kind_of(self.compiled, name))
+        return value
+
+    def _worked_out(self, name: str, value: Any, reads: list[t.Read]) -> None:
+        d = self.compiled.defines[name]
+        node = d.node
+        self.worked_out.append(
+            t.ValueWorkedOut(
+                name=name,
+                value=json_value(value),
+                shown=format_value(value, _kind_of(self.compiled, name)),
+                location=node.span.short,
+                citations=_citations(self.compiled, node.citations),
+                because=node.because,
+                condition=t.Condition(_source_text(self.compiled, node.body), _truth(value), tuple(_unique_reads(reads))),
+            )
+        )
+
+    def parameter(self, name: str) -> Any:
+        for start, until, value in self.compiled.parameters[name]:
+            if start <= self.as_of and (until is None or self.as_of <= until):
+                if self.reads is not None:
+                    self.read("parameter", name, value, self.compiled.model.name_types[name].kind)
+                return value
+        raise EvaluationError(f"parameter `{name}` has no value on {self.as_of.isoformat()}; add a `value ... from` that covers that date", str(self.compiled.model.parameters[name].span))
+
+    def decision(self, name: str) -> Any:
+        value = self._remember(("c", name), lambda: self._decide(self.compiled.decisions[name]))
+        if self.reads is not None:
+            self.read("decision", name, value, "one of")
+        return value
+
+    def _decide(self, decision: CompiledDecision) -> Any:
+        outer = self.reads
+        self.reads = None
+        try:
+            kind, value = self.rule(decision.root)
+        finally:
+            self.reads = outer
+        return value
+
+    # --- default logic -------------------------------------------------------------
+
+    def rule(self, rule: CompiledRule) -> tuple[str, Any]:
+        """("v", value): applies; ("e", None): does not; ("m", value): may apply."""
+        applied: list[tuple[CompiledRule, Any]] = []
+        maybes: list[tuple[CompiledRule, Any]] = []
+        for child in rule.children:
+            kind, value = self.rule(child)
+            if kind == "v":
+                applied.append((child, value))
+            elif kind == "m":
+                maybes.append((child, value))
+        if len(applied) >= 2:
+            item = None
+            if self.items:
+                collection, index, record = next(iter(self.items.values()))
+                item = f"{collection}[{index}]"
+            raise _Conflict(rule.decision, tuple(r for r, _ in applied), item)
+        if applied:
+            return ("v", applied[0][1] if not maybes else UNKNOWN)
+        own = self.own(rule)
+        if not maybes:
+            return own
+        values = {v for _, v in maybes}
+        if own[0] != "e":
+            values.add(own[1])
+        single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
+        return ("v" if own[0] == "v" else "m", single)
+
+    def own(self, rule: CompiledRule) -> tuple[str, Any]:
+        if rule.condition is not None:
+            holds = rule.condition(self)
+            if holds is False:
+                return ("e", None)
+            return ("v" if holds is True else "m", rule.conclusion(self))
+        return ("v", rule.conclusion(self))
+
+
+def _kind_of(compiled: CompiledPolicy, name: str) -> str | None:
+    t_ = compiled.model.name_types.get(name)
+    return t_.kind if t_ else None
+
+
+def _truth(value: Any) -> str:
+    if value is UNKNOWN:
+        return "unknown"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "value"
+
+
+def _unique_reads(reads: list[t.Read]) -> list[t.Read]:
+    seen: dict[str, t.Read] = {}
+    for r in reads:
+        seen.setdefault(r.name, r)
+    return list(seen.values())
+
+
+def _source_text(compiled: CompiledPolicy, node: Any) -> str:
+    span = node.span
+    lines = compiled.model.sources.get(span.path, "").splitlines()
+    if not 1 <= span.line <= len(lines):
+        return ""
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    parts = [lines[span.line - 1][span.column - 1 :]]
+    parts.extend(lines[span.line : span.end_line - 1])
+    parts.append(lines[span.end_line - 1][: span.end_column - 1])
+    return " ".join(p.strip() for p in parts if p.strip())
+
+
+def _citations(compiled: CompiledPolicy, citations: Any) -> tuple[t.Citation, ...]:
+    docs = compiled.model.documents
+    return tuple(t.Citation(c.document, docs[c.document].title if c.document in docs else c.document, c.section, c.paragraph) for c in citations)
+
+
+# --- the result of one service ---------------------------------------------------------
+
+
+@attrs.frozen
+class Result:
+    """The decision's values under some facts: a terminal of the search."""
+
+    outcome: Any
+    priority: Any
+    elements: tuple[Any, ...]
+    conflict: tuple[str, tuple[str, ...], tuple[str, ...], str | None] | None = None
+
+
+def evaluate_once(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, assume: Mapping[tuple, Any] | None = None, service: str | None = None) -> tuple[Result, Env]:
+    """One three-valued evaluation of every decision the policy reports."""
+    env = Env(compiled, facts, as_of, assume, service=service)
+    return _results(env), env
+
+
+def _results(env: Env) -> Result:
+    compiled = env.compiled
+    model = compiled.model
+    try:
+        outcome = env.decision(model.outcome) if model.outcome else UNKNOWN
+        priority = env.decision(model.priority) if model.priority else None
+        elements: tuple[Any, ...] = ()
+        if model.element_outcomes:
+            elements = tuple(element_outcome(env, compiled.decisions[model.element_outcomes], i) for i in range(_item_count(env, compiled.decisions[model.element_outcomes])))
+    except _Conflict as conflict:
+        return Result(UNKNOWN, UNKNOWN, (), (conflict.decision, tuple(r.label for r in conflict.rules), tuple(str(r.node.span) for r in conflict.rules), conflict.item))
+    return Result(outcome, priority, elements)
+
+
+def _item_count(env: Env, decision: CompiledDecision) -> int:
+    items = env.facts.get(decision.collection or "", UNKNOWN)
+    return 0 if items is UNKNOWN else len(items)
+
+
+def element_outcome(env: Env, decision: CompiledDecision, index: int) -> Any:
+    record = env.facts[decision.collection or ""][index]
+
+    def compute() -> Any:
+        assert decision.item is not None and decision.collection is not None
+        saved = dict(env.items)
+        env.items[decision.item] = (decision.collection, index, record)
+        try:
+            return env._decide(decision)
+        finally:
+            env.items.clear()
+            env.items.update(saved)
+
+    return env._remember(("c", f"{decision.name}[{index}]"), compute)
+
+
+def _open(result: Result) -> bool:
+    return result.conflict is None and (result.outcome is UNKNOWN or result.priority is UNKNOWN or any(e is UNKNOWN for e in result.elements))
+
+
+# --- the search for needed facts ---------------------------------------------------------
+
+
+@attrs.frozen
+class Search:
+    """What the search found: the possible results and the missing facts that matter."""
+
+    results: frozenset[Result]
+    needed_vars: tuple[tuple, ...]
+    atom_facts: dict[tuple, tuple[str, ...]]
+    exact: bool
+
+
+class _Diagram:
+    def __init__(self) -> None:
+        self.unique: dict[tuple, int] = {}
+        self.nodes: list[tuple] = []
+
+    def make(self, key: tuple) -> int:
+        found = self.unique.get(key)
+        if found is None:
+            found = len(self.nodes)
+            self.unique[key] = found
+            self.nodes.append(key)
+        return found
+
+
+def var_order(compiled: CompiledPolicy, var: tuple) -> tuple:
+    if var[0] == "f":
+        return (0, compiled.fact_order[var[1]], -1, 0)
+    if var[0] == "i":
+        record = compiled.model.fact_types[var[1]].record or ""
+        return (0, compiled.fact_order[var[1]], var[2], compiled.field_order.get((record, var[3]), 0))
+    return (1, var[1], var[2], 0)
+
+
+def var_domain(compiled: CompiledPolicy, var: tuple) -> tuple[Any, ...]:
+    model = compiled.model
+    if var[0] == "f":
+        ft = model.fact_types[var[1]]
+    elif var[0] == "i":
+        ft = compiled.field_types[(model.fact_types[var[1]].record or "", var[3])]
+    else:
+        return (True, False)
+    return ft.values if ft.kind == "one of" else (True, False)
+
+
+def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, first: Result, first_env: Env, service: str | None) -> Search:
+    """Branch on the missing facts until every path settles; see the module docstring."""
+    diagram = _Diagram()
+    atom_facts: dict[tuple, tuple[str, ...]] = dict(first_env.atom_facts)
+    evaluations = 0
+    exact = True
+
+    def explore(assume: dict[tuple, Any], result: Result, env: Env) -> int:
+        nonlocal evaluations, exact
+        if not _open(result):
+            return diagram.make(("leaf", result))
+        if evaluations >= SEARCH_LIMIT:
+            exact = False
+            return diagram.make(("open", tuple(sorted(env.unknown_vars, key=lambda v: var_order(compiled, v)))))
+        var = min(env.unknown_vars, key=lambda v: var_order(compiled, v))
+        children = []
+        for value in var_domain(compiled, var):
+            branch = {**assume, var: value}
+            evaluations += 1
+            sub_result, sub_env = evaluate_once(compiled, facts, as_of, branch, service)
+            atom_facts.update(sub_env.atom_facts)
+            children.append(explore(branch, sub_result, sub_env))
+        if all(c == children[0] for c in children):
+            return children[0]
+        return diagram.make(("node", var, tuple(children)))
+
+    root = explore({}, first, first_env)
+    needed: set[tuple] = set()
+    results: set[Result] = set()
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node = diagram.nodes[node_id]
+        if node[0] == "leaf":
+            results.add(node[1])
+        elif node[0] == "open":
+            needed.update(node[1])
+            results.add(Result(UNKNOWN, UNKNOWN, ()))
+        else:
+            needed.add(node[1])
+            stack.extend(node[2])
+    return Search(frozenset(results), tuple(sorted(needed, key=lambda v: var_order(compiled, v))), atom_facts, exact)
+
+
+def needed_fact_names(compiled: CompiledPolicy, found: Search) -> list[str]:
+    """The needed variables as fact names: ``safeguarding_concern``, ``elements[1].specialist``."""
+    names: dict[str, None] = {}
+    for var in found.needed_vars:
+        if var[0] == "f":
+            names[var[1]] = None
+        elif var[0] == "i":
+            names[f"{var[1]}[{var[2]}].{var[3]}"] = None
+        else:
+            for fact in found.atom_facts.get(var, ()):
+                names[fact] = None
+    return sorted(names, key=lambda name: _name_order(compiled, name))
+
+
+def _name_order(compiled: CompiledPolicy, name: str) -> tuple:
+    base, _, rest = name.partition("[")
+    index = int(rest.split("]")[0]) if rest else -1
+    field = rest.split(".", 1)[1] if "." in rest else ""
+    record = compiled.model.fact_types.get(base)
+    field_index = compiled.field_order.get((record.record or "", field), 0) if record and field else 0
+    return (compiled.fact_order.get(base, len(compiled.fact_order)), index, field_index, name)
+
+
+def conflict_error(compiled: CompiledPolicy, conflict: tuple[str, tuple[str, ...], tuple[str, ...], str | None], service: str | None) -> ConflictError:
+    decision, labels, _spans, item = conflict
+    spans = [compiled.model.rules[label].span for label in labels]
+    who = f"{service} ({item})" if item and service else service or item
+    return ConflictError(decision, labels, spans, who)
+
+
+# --- the traced evaluation ------------------------------------------------------------
+
+
+class TracingEnv(Env):
+    """An evaluation that records every rule considered, for the explanation."""
+
+    __slots__ = ("decisions_made", "last_rule")
+
+    def __init__(self, compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None = None) -> None:
+        super().__init__(compiled, facts, as_of, tracing=True, service=service)
+        self.decisions_made: list[t.DecisionMade] = []
+        self.last_rule: t.RuleConsidered | None = None
+
+    def _decide(self, decision: CompiledDecision) -> Any:
+        outer = self.reads
+        self.reads = None
+        try:
+            (kind, value), event = self.traced_rule(decision.root, decision)
+        finally:
+            self.reads = outer
+        item = None
+        if decision.item is not None and decision.item in self.items:
+            collection, index, record = self.items[decision.item]
+            label = record.get("name")
+            item = f"{collection}[{index}]" + (f" ({label})" if isinstance(label, str) else "")
+        event = _mark_decided(event, value)
+        self.decisions_made.append(
+            t.DecisionMade(decision.name, item, UNDETERMINED if value is UNKNOWN else str(value), _decider(event), event)
+        )
+        return value
+
+    def _condition(self, rule: CompiledRule) -> tuple[Any, t.Condition | None]:
+        if rule.condition is None:
+            return True, None
+        outer = self.reads
+        self.reads = []
+        try:
+            holds = rule.condition(self)
+            reads = _unique_reads(self.reads)
+        finally:
+            self.reads = outer
+        failed: tuple[str, ...] = ()
+        unknown: tuple[str, ...] = ()
+        node = rule.node.condition
+        if holds is not True:
+            parts = _parts(node)
+            saved, self.reads = self.reads, None
+            values = []
+            try:
+                for part in parts:
+                    values.append((part, self.compiled_part(part)))
+                    if holds is False and values[-1][1] is False and _is_and(node):
+                        break
+            finally:
+                self.reads = saved
+            if holds is False:
+                failed = tuple(_source_text(self.compiled, p) for p, v in values if v is False) if _is_and(node) else (_source_text(self.compiled, node),)
+            unknown = tuple(_source_text(self.compiled, p) for p, v in values if v is UNKNOWN)
+        return holds, t.Condition(_source_text(self.compiled, node), _truth(holds), tuple(reads), failed, unknown)
+
+    def compiled_part(self, node: Any) -> Any:
+        fn = self.compiled.parts.get(id(node))
+        return fn(self) if fn is not None else UNKNOWN
+
+    def traced_rule(self, rule: CompiledRule, decision: CompiledDecision) -> tuple[tuple[str, Any], t.RuleConsidered]:
+        applied: list[tuple[CompiledRule, Any]] = []
+        maybes: list[tuple[CompiledRule, Any]] = []
+        events: list[t.RuleConsidered] = []
+        for child in rule.children:
+            (kind, value), event = self.traced_rule(child, decision)
+            events.append(event)
+            if kind == "v":
+                applied.append((child, value))
+            elif kind == "m":
+                maybes.append((child, value))
+        if len(applied) >= 2:
+            item = None
+            if self.items:
+                collection, index, _record = next(iter(self.items.values()))
+                item = f"{collection}[{index}]"
+            raise _Conflict(rule.decision, tuple(r for r, _ in applied), item)
+        node = rule.node
+        base = {
+            "label": rule.label,
+            "decision": rule.decision,
+            "kind": "default" if node.is_default else "exception",
+            "location": node.span.short,
+            "citations": _citations(self.compiled, node.citations),
+            "because": node.because,
+            "exceptions": tuple(events),
+        }
+        if applied and not maybes:
+            conclusion = _show(self, rule)
+            return ("v", applied[0][1]), t.RuleConsidered(**base, status="overridden", conclusion=conclusion, condition=None, overridden_by=applied[0][0].label)
+        holds, condition = self._condition(rule)
+        conclusion_value = rule.conclusion(self) if holds is not False else None
+        shown = format_value(conclusion_value) if holds is not False else _show(self, rule)
+        if applied:
+            status = "overridden" if holds is not False else "does_not_apply"
+            return ("v", UNKNOWN), t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition, overridden_by=applied[0][0].label)
+        own: tuple[str, Any] = ("e", None) if holds is False else ("v" if holds is True else "m", conclusion_value)
+        status = {"e": "does_not_apply", "v": "applies", "m": "unknown"}[own[0]]
+        if not maybes:
+            return own, t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition)
+        values = {v for _, v in maybes}
+        if own[0] != "e":
+            values.add(own[1])
+        single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
+        return ("v" if own[0] == "v" else "m", single), t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition)
+
+
+def _show(env: Env, rule: CompiledRule) -> str:
+    """The outcome a rule gives, as written, without evaluating it again."""
+    return _source_text(env.compiled, rule.node.conclusion)
+
+
+def _is_and(node: Any) -> bool:
+    from policy_rules import nodes as n
+
+    return isinstance(node, n.BoolOp) and node.op == "and"
+
+
+def _parts(node: Any) -> tuple[Any, ...]:
+    from policy_rules import nodes as n
+
+    if isinstance(node, n.BoolOp):
+        return node.operands
+    return (node,)
+
+
+def _mark_decided(event: t.RuleConsidered, value: Any) -> t.RuleConsidered:
+    """Mark the rule whose conclusion became the decision as ``decided``."""
+    if value is UNKNOWN:
+        return event
+    if event.status == "overridden" and event.overridden_by:
+        exceptions = tuple(_mark_decided(e, value) if e.label == event.overridden_by else e for e in event.exceptions)
+        return attrs.evolve(event, exceptions=exceptions)
+    if event.status == "applies":
+        return attrs.evolve(event, status="decided")
+    return event
+
+
+def _decider(event: t.RuleConsidered) -> str | None:
+    for rule in event.walk():
+        if rule.status == "decided":
+            return rule.label
+    return None
+
+
+def traced_evaluation(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None = None) -> tuple[Result, TracingEnv]:
+    env = TracingEnv(compiled, facts, as_of, service=service)
+    return _results(env), env

@@ -1,0 +1,336 @@
+"""Facts about services: reading YAML, JSON and CSV files and checking values against the declarations.
+
+What people type in spreadsheets is accepted where it is unambiguous:
+``yes``/``no``/``true``/``false``, money as ``1200000`` or ``£1,200,000``,
+percentages as ``5%``, ISO dates. An empty cell, ``null`` or ``unknown`` means
+the fact is missing. Everything else is a ``FactsError`` naming the file, the
+service and the fact, with the expected form or the nearest declared name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from policy_rules.checker import PolicyModel, type_from_ref
+from policy_rules.errors import FactsError, did_you_mean
+from policy_rules.values import UNKNOWN, Type
+
+MAX_FACTS_FILE_BYTES = 200_000_000
+MAX_LIST_ITEMS = 10_000
+MAX_YAML_ALIASES = 1_000
+MISSING_WORDS = frozenset({"", "unknown", "n/a", "?"})
+_TRUE = frozenset({"yes", "true", "y"})
+_FALSE = frozenset({"no", "false", "n"})
+_MONEY = re.compile(r"^-?£?\s*-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+
+
+@attrs.frozen
+class ServiceFacts:
+    """One service's raw facts and where they came from (the file and the service's place in it)."""
+
+    raw: Mapping[str, Any]
+    path: str
+    index: int
+
+    @property
+    def label(self) -> str:
+        return f"#{self.index + 1}"
+
+
+def _bad(message: str, path: str, service: str | None, fact: str | None) -> FactsError:
+    return FactsError(message, path=path, service=service, fact=fact)
+
+
+def convert(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str | None, fact: str) -> Any:
+    """The typed value of one fact, or a ``FactsError`` saying what form was expected."""
+    if value is None or isinstance(value, str) and value.strip().lower() in MISSING_WORDS:
+        return UNKNOWN
+    kind = typ.kind
+    if kind == "yes/no":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _TRUE:
+                return True
+            if word in _FALSE:
+                return False
+        raise _bad(f"{_shown(value)} is not yes or no; write yes, no, true or false", path, service, fact)
+    if kind in ("number", "whole number", "money", "percentage"):
+        number = _number(value, kind)
+        if number is None:
+            forms = {
+                "money": "an amount such as 1200000 or £1,200,000",
+                "percentage": "a percentage such as 5%",
+                "whole number": "a whole number such as 12",
+                "number": "a number such as 3.5",
+            }[kind]
+            raise _bad(f"{_shown(value)} is not {typ.words}; write {forms}", path, service, fact)
+        return number
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise _bad(f"{_shown(value)} is not a date in the calendar; write it as YYYY-MM-DD, such as 2020-03-31", path, service, fact)
+    if kind == "text":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            return str(value)
+        raise _bad(f"{_shown(value)} is not text", path, service, fact)
+    if kind == "one of":
+        if isinstance(value, str) and value.strip() in typ.values:
+            return value.strip()
+        hint = did_you_mean(str(value), typ.values)
+        raise _bad(f"{_shown(value)} is not one of {', '.join(typ.values)}{hint}", path, service, fact)
+    if kind == "list":
+        return _list(value, typ, model, path=path, service=service, fact=fact)
+    raise AssertionError(kind)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: Any, kind: str) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        number = Decimal(repr(value))
+    elif isinstance(value, (int, Decimal)):
+        number = Decimal(value)
+        if not number.is_finite():
+            return None
+    elif isinstance(value, str):
+        text = value.strip()
+        if kind == "percentage":
+            if not text.endswith("%"):
+                return None
+            body = text[:-1].strip()
+            if not _NUMBER.match(body):
+                return None
+            return Decimal(body.replace(",", "")) / 100
+        pattern = _MONEY if kind == "money" else _NUMBER
+        if not pattern.match(text):
+            return None
+        negative = text.startswith("-") or "£-" in text.replace(" ", "")
+        try:
+            number = Decimal(text.replace("£", "").replace(",", "").replace("-", "").strip())
+        except InvalidOperation:
+            return None
+        if negative:
+            number = -number
+    else:
+        return None
+    if kind == "whole number" and number != number.to_integral_value():
+        return None
+    return number
+
+
+def _list(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str | None, fact: str) -> Any:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _bad(f"{_shown(value)} is not a list; give a list of {typ.record} items, each with its fields", path, service, fact) from None
+    if not isinstance(value, list):
+        raise _bad(f"{_shown(value)} is not a list; give a list of {typ.record} items, each with its fields", path, service, fact)
+    if len(value) > MAX_LIST_ITEMS:
+        raise _bad(f"the list has {len(value)} items, more than the limit of {MAX_LIST_ITEMS}", path, service, fact)
+    record = model.records[typ.record or ""]
+    fields = {f.name: type_from_ref(f.type) for f in record.fields}
+    items = []
+    for index, item in enumerate(value):
+        where = f"{fact}[{index}]"
+        if not isinstance(item, Mapping):
+            raise _bad(f"item {index} is {_shown(item)}, not a {record.name} with fields {', '.join(fields)}", path, service, where)
+        typed: dict[str, Any] = {}
+        for key, raw in item.items():
+            if not isinstance(key, str) or key not in fields:
+                raise _bad(f"a {record.name} has no field `{key}`{did_you_mean(str(key), fields)}; its fields are {', '.join(fields)}", path, service, where)
+            v = convert(raw, fields[key], model, path=path, service=service, fact=f"{where}.{key}")
+            if v is not UNKNOWN:
+                typed[key] = v
+        items.append(typed)
+    return tuple(items)
+
+
+def validate(model: PolicyModel, raw: Mapping[str, Any], *, path: str = "<facts>", index: int = 0) -> tuple[dict[str, Any], str | None]:
+    """Typed facts for one service (missing facts left out, defaults filled in) and its name."""
+    if not isinstance(raw, Mapping):
+        raise _bad(f"a service must be a mapping of fact names to values, not {_shown(raw)}", path, f"#{index + 1}", None)
+    service = _service_name(model, raw, index)
+    facts: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or key not in model.fact_types:
+            hint = did_you_mean(str(key), model.fact_types)
+            raise _bad(f"there is no fact called `{key}` in this policy{hint}", path, service, str(key))
+        v = convert(value, model.fact_types[key], model, path=path, service=service, fact=key)
+        if v is not UNKNOWN:
+            facts[key] = v
+    for name, decl in model.facts.items():
+        if name not in facts and decl.default is not None:
+            facts[name] = decl.default.value if decl.default.kind != "list" else ()
+    return facts, service
+
+
+def _service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str:
+    if model.service_name:
+        name = raw.get(model.service_name)
+        if isinstance(name, (str, int, float)) and not isinstance(name, bool) and str(name).strip():
+            return str(name)
+    return f"#{index + 1}"
+
+
+# --- facts files ---------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys and alias bombs."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.constructor.ConstructorError(None, None, f"more than {MAX_YAML_ALIASES} aliases (`*name`); facts files may not repeat data this way", mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key `{key}` appears twice in this mapping", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key `{key}` appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a facts file can hold")
+
+
+def read_facts_file(path: str) -> list[ServiceFacts]:
+    """Every service in a YAML, JSON or CSV facts file, in file order."""
+    p = Path(path)
+    if not p.exists():
+        raise FactsError("there is no such file; check the path", path=path)
+    if p.is_dir():
+        raise FactsError("this is a folder; give a YAML, JSON or CSV facts file", path=path)
+    size = p.stat().st_size
+    if size > MAX_FACTS_FILE_BYTES:
+        raise FactsError(f"the file is {size:,} bytes, larger than the limit of {MAX_FACTS_FILE_BYTES:,}", path=path)
+    data = p.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise FactsError("this is not a text file; give a YAML, JSON or CSV facts file", path=path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FactsError(f"this file is not UTF-8 text (byte {error.start} cannot be read)", path=path) from None
+    if not text.strip():
+        raise FactsError("the file is empty; it should hold one service or a list of services", path=path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return _services_from_csv(text, path)
+    if suffix == ".json":
+        try:
+            loaded = json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant)
+        except json.JSONDecodeError as error:
+            raise FactsError(f"line {error.lineno}, column {error.colno}: this is not valid JSON ({error.msg})", path=path) from None
+        except ValueError as error:
+            raise FactsError(str(error), path=path) from None
+        except RecursionError:
+            raise FactsError("the JSON is nested too deeply", path=path) from None
+    else:
+        try:
+            loaded = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            raise FactsError(f"{where}this is not valid YAML ({error.problem or error.context})", path=path) from None
+        except yaml.YAMLError as error:
+            raise FactsError(f"this is not valid YAML ({error})", path=path) from None
+        except RecursionError:
+            raise FactsError("the YAML is nested too deeply", path=path) from None
+    return _services(loaded, path)
+
+
+def _services(loaded: Any, path: str) -> list[ServiceFacts]:
+    if isinstance(loaded, Mapping) and "services" in loaded and len(loaded) == 1:
+        loaded = loaded["services"]
+        if not isinstance(loaded, list):
+            raise FactsError("`services:` must be a list of services", path=path)
+    if isinstance(loaded, Mapping):
+        return [ServiceFacts(loaded, path, 0)]
+    if isinstance(loaded, list):
+        if not loaded:
+            raise FactsError("the list of services is empty", path=path)
+        return [ServiceFacts(item, path, i) for i, item in enumerate(loaded)]
+    raise FactsError(f"the file holds {_shown(loaded)}; it should hold one service (a mapping of facts) or a list of services", path=path)
+
+
+def _services_from_csv(text: str, path: str) -> list[ServiceFacts]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as error:
+        raise FactsError(f"this is not a CSV file with a header row ({error})", path=path) from None
+    header = [h.strip() for h in header]
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
+    services = []
+    try:
+        for number, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise FactsError(f"row {number} has {len(row)} cells but the header has {len(header)} columns", path=path)
+            raw = {h: cell for h, cell in zip(header, row, strict=False) if h}
+            services.append(ServiceFacts(raw, path, len(services)))
+    except csv.Error as error:
+        raise FactsError(f"this CSV cannot be read ({error})", path=path) from None
+    if not services:
+        raise FactsError("the CSV file has a header row but no services", path=path)
+    return services
+
+
+def iter_facts_files(paths: list[str]) -> Iterator[ServiceFacts]:
+    for path in paths:
+        yield from read_facts_file(path)

@@ -1,0 +1,178 @@
+"""The explanation trace: a tree of typed events, recorded once, rendered many ways.
+
+Every event is a frozen attrs class with a ``to_dict`` that gives its JSON form
+(documented by ``schema/decision.schema.json``). Renderers for text, JSON and
+Markdown all read these events; none re-evaluates anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+TRACE_SCHEMA_VERSION = "1.0"
+
+
+@attrs.frozen
+class Citation:
+    document: str
+    title: str
+    section: str
+    paragraph: str | None = None
+
+    def __str__(self) -> str:
+        para = f", {self.paragraph}" if self.paragraph else ""
+        return f"{self.title}, section \"{self.section}\"{para}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"document": self.document, "title": self.title, "section": self.section}
+        if self.paragraph:
+            d["paragraph"] = self.paragraph
+        return d
+
+
+@attrs.frozen
+class Read:
+    """A value that a condition read: a fact, a field of a list item, a defined value, a parameter or a decision."""
+
+    kind: str  # "fact" | "field" | "defined" | "parameter" | "decision"
+    name: str
+    value: Any  # JSON-ready; None when unknown
+    shown: str  # as an officer reads it
+    known: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "value": self.value, "shown": self.shown, "known": self.known}
+
+
+@attrs.frozen
+class Condition:
+    """A rule's or a defined value's condition: its text, its value, what it read, what failed."""
+
+    text: str
+    value: str  # "true" | "false" | "unknown"
+    reads: tuple[Read, ...]
+    failed: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "value": self.value,
+            "reads": [r.to_dict() for r in self.reads],
+            "failed_parts": list(self.failed),
+            "unknown_parts": list(self.unknown),
+        }
+
+
+@attrs.frozen
+class RuleConsidered:
+    """One rule of a decision, as it was considered, with the exceptions to it."""
+
+    label: str
+    decision: str
+    kind: str  # "default" | "exception"
+    location: str
+    citations: tuple[Citation, ...]
+    because: str | None
+    status: str  # "decided" | "applies" | "overridden" | "does_not_apply" | "unknown" | "not_needed"
+    conclusion: str  # the outcome it gives (or would give)
+    condition: Condition | None
+    exceptions: tuple[RuleConsidered, ...] = ()
+    overridden_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "rule",
+            "label": self.label,
+            "decision": self.decision,
+            "kind": self.kind,
+            "location": self.location,
+            "citations": [c.to_dict() for c in self.citations],
+            "because": self.because,
+            "status": self.status,
+            "conclusion": self.conclusion,
+            "condition": self.condition.to_dict() if self.condition else None,
+            "overridden_by": self.overridden_by,
+            "exceptions": [e.to_dict() for e in self.exceptions],
+        }
+
+    def walk(self) -> list[RuleConsidered]:
+        found = [self]
+        for e in self.exceptions:
+            found.extend(e.walk())
+        return found
+
+
+@attrs.frozen
+class ValueWorkedOut:
+    """A defined value (``define``), worked out once for the service."""
+
+    name: str
+    value: Any
+    shown: str
+    location: str
+    citations: tuple[Citation, ...]
+    because: str | None
+    condition: Condition
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "defined_value",
+            "name": self.name,
+            "value": self.value,
+            "shown": self.shown,
+            "location": self.location,
+            "citations": [c.to_dict() for c in self.citations],
+            "because": self.because,
+            "condition": self.condition.to_dict(),
+        }
+
+
+@attrs.frozen
+class DecisionMade:
+    """A decision (for the service, or for one item of a list) and the rule tree that made it."""
+
+    decision: str
+    item: str | None
+    value: str  # an outcome, or "undetermined"
+    decided_by: str | None
+    rule: RuleConsidered | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "decision",
+            "decision": self.decision,
+            "item": self.item,
+            "value": self.value,
+            "decided_by": self.decided_by,
+            "rules": self.rule.to_dict() if self.rule else None,
+        }
+
+
+@attrs.frozen
+class NeededFacts:
+    """Why the decision is not settled: the missing facts whose values could change it."""
+
+    facts: tuple[str, ...]
+    questions: tuple[str, ...]
+    exact: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "needed_facts", "facts": list(self.facts), "questions": list(self.questions), "exact": self.exact}
+
+
+@attrs.frozen
+class FactsGiven:
+    """What the evaluation was told, and which declared facts were missing."""
+
+    given: tuple[Read, ...]
+    missing: tuple[str, ...]
+    as_of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "facts", "given": [r.to_dict() for r in self.given], "missing": list(self.missing), "as_of": self.as_of}
+
+
+Event = FactsGiven | ValueWorkedOut | DecisionMade | NeededFacts
