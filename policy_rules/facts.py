@@ -14,7 +14,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -246,7 +246,16 @@ def _json_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a facts file can hold")
 
 
-def read_facts_file(path: str) -> list[ServiceFacts]:
+@attrs.frozen
+class FactsFile:
+    """The services of one facts file; ``single`` when it held one mapping rather than a list."""
+
+    path: str
+    services: tuple[ServiceFacts, ...]
+    single: bool
+
+
+def read_facts_file(path: str) -> FactsFile:
     """Every service in a YAML, JSON or CSV facts file, in file order."""
     p = Path(path)
     if not p.exists():
@@ -267,7 +276,7 @@ def read_facts_file(path: str) -> list[ServiceFacts]:
         raise FactsError("the file is empty; it should hold one service or a list of services", path=path)
     suffix = p.suffix.lower()
     if suffix == ".csv":
-        return _services_from_csv(text, path)
+        return FactsFile(path, tuple(_services_from_csv(text, path)), False)
     if suffix == ".json":
         try:
             loaded = json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant)
@@ -288,7 +297,7 @@ def read_facts_file(path: str) -> list[ServiceFacts]:
             raise FactsError(f"this is not valid YAML ({error})", path=path) from None
         except RecursionError:
             raise FactsError("the YAML is nested too deeply", path=path) from None
-    return _services(loaded, path)
+    return FactsFile(path, tuple(_services(loaded, path)), isinstance(loaded, Mapping) and "services" not in loaded)
 
 
 def _services(loaded: Any, path: str) -> list[ServiceFacts]:
@@ -330,7 +339,3 @@ def _services_from_csv(text: str, path: str) -> list[ServiceFacts]:
         raise FactsError("the CSV file has a header row but no services", path=path)
     return services
 
-
-def iter_facts_files(paths: list[str]) -> Iterator[ServiceFacts]:
-    for path in paths:
-        yield from read_facts_file(path)
