@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from policy_rules import nodes as n
 from policy_rules import trace as t
 from policy_rules.builder import build
@@ -44,7 +46,7 @@ def rule_files(path: str | Path) -> list[tuple[str, Path]]:
     return [(str(path), p)]
 
 
-def _read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
+def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
     sources: dict[str, str] = {}
     for path in paths:
         p = Path(path)
@@ -131,11 +133,11 @@ class Policy:
         ``ConflictError`` when two exceptions at the same level both apply.
         """
         typed, service = self.facts_of(facts, path=path, index=index)
-        return self.decide(typed, service, _as_of(as_of), trace=trace)
+        return self.decide(typed, service, parse_as_of(as_of), trace=trace)
 
     def evaluate_many(self, rows: Iterable[Mapping[str, Any]], as_of: date | str | None = None, *, trace: bool = False, path: str = "<facts>") -> Iterator[Decision]:
         """Decide many services, in order; the trace is off unless asked for."""
-        when = _as_of(as_of)
+        when = parse_as_of(as_of)
         for index, raw in enumerate(rows):
             typed, service = self.facts_of(raw, path=path, index=index)
             yield self.decide(typed, service, when, trace=trace)
@@ -152,9 +154,9 @@ class Policy:
         exact = True
         if first.outcome is UNKNOWN or first.priority is UNKNOWN or UNKNOWN in first.elements:
             found = search(compiled, facts, as_of, first, env, service)
-            settled = [r for r in found.results if r.conflict is None]
-            if not settled:
-                raise conflict_error(compiled, next(iter(found.results)).conflict, service)  # type: ignore[arg-type]
+            conflicts = [r.conflict for r in found.results if r.conflict is not None]
+            if len(conflicts) == len(found.results):
+                raise conflict_error(compiled, conflicts[0], service)
             possible = found.results
             outcome = _single({r.outcome for r in possible})
             priority = _single({r.priority for r in possible}) if model.priority else None
@@ -165,7 +167,7 @@ class Policy:
         events: tuple[t.Event, ...] = ()
         decided_by = None
         if trace:
-            events, decided_by = self._trace(facts, service, as_of, outcome, needed, exact)
+            events, decided_by = self._trace(facts, service, as_of, Result(outcome, priority, elements), needed, exact)
         return Decision(
             service=service,
             outcome=_shown(outcome),
@@ -181,17 +183,17 @@ class Policy:
             decided_by=decided_by,
         )
 
-    def _trace(self, facts: Mapping[str, Any], service: str | None, as_of: date, outcome: Any, needed: list[str], exact: bool) -> tuple[tuple[t.Event, ...], str | None]:
+    def _trace(self, facts: Mapping[str, Any], service: str | None, as_of: date, settled: Result, needed: list[str], exact: bool) -> tuple[tuple[t.Event, ...], str | None]:
         compiled = self._compiled
         model = compiled.model
-        result, env = traced_evaluation(compiled, facts, as_of, service)
+        _result, env = traced_evaluation(compiled, facts, as_of, service)
         given = tuple(
             t.Read("fact", name, json_value(facts[name]), format_value(facts[name], model.fact_types[name].kind), True) for name in model.facts if name in facts
         )
         missing = tuple(name for name in model.facts if name not in facts)
         events: list[t.Event] = [t.FactsGiven(given, missing, as_of.isoformat())]
         events.extend(env.worked_out)
-        events.extend(env.decisions_made)
+        events.extend(_settle(model, env.decisions_made, settled))
         if needed or not exact:
             events.append(t.NeededFacts(tuple(needed), tuple(self.question(f) for f in needed), exact))
         decided_by = None
@@ -234,6 +236,31 @@ class Policy:
         return f"What is {fact}?"
 
 
+def _settle(model: PolicyModel, made: list[t.DecisionMade], settled: Result) -> list[t.DecisionMade]:
+    """The decisions as the search settled them.
+
+    Rule by rule, three-valued evaluation can leave open a decision that every
+    completion of the missing facts agrees on (``a or not a``); the search
+    settles it. The event then carries the settled value, with no single rule
+    that decided it (``decided_by`` null).
+    """
+    out = []
+    element = 0
+    for event in made:
+        value: Any = UNKNOWN
+        if event.item is None and event.decision == model.outcome:
+            value = settled.outcome
+        elif event.item is None and event.decision == model.priority:
+            value = settled.priority
+        elif event.item is not None and event.decision == model.element_outcomes:
+            value = settled.elements[element] if element < len(settled.elements) else UNKNOWN
+            element += 1
+        if event.value == UNDETERMINED and value is not UNKNOWN:
+            event = attrs.evolve(event, value=str(value), decided_by=None)
+        out.append(event)
+    return out
+
+
 def _reasons(env: Any) -> tuple[str, ...]:
     value = env.defined(env.compiled.model.reasons)
     return () if value is UNKNOWN else tuple(value)
@@ -248,7 +275,7 @@ def _shown(value: Any) -> str:
     return UNDETERMINED if value is UNKNOWN else str(value)
 
 
-def _as_of(value: date | str | None) -> date:
+def parse_as_of(value: date | str | None) -> date:
     if value is None:
         return date.today()
     if isinstance(value, date):
@@ -267,7 +294,7 @@ def load_policy(*paths: str | Path) -> Policy:
     """
     if not paths:
         raise PolicyError("give at least one rule file or folder")
-    sources = _read_sources(paths)
+    sources = read_sources(paths)
     model, diagnostics = analyse(sources, default_title(str(paths[0])))
     if model is None or any(d.severity == "error" for d in diagnostics):
         raise RuleFileError(diagnostics)

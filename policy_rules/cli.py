@@ -3,17 +3,20 @@
 Every user error is printed as a message with its location, never a
 traceback: exit status 1 from ``check`` for errors in rule files, 2 for any
 other problem a user can cause, 3 (with one line asking for a bug report) for
-a failure inside policy_rules itself.
+a failure inside policy_rules itself. Colour and progress bars appear only on
+a terminal; ``--no-color`` and ``NO_COLOR`` turn colour off.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import IO, NoReturn
 
 from policy_rules import __version__
-from policy_rules.errors import PolicyError, RuleFileError
+from policy_rules.errors import PolicyError, RuleFileError, UsageError
 
 BUG_REPORT = "this is a bug in policy_rules; please report it with the command you ran and the files you gave it"
 
@@ -23,70 +26,155 @@ EXAMPLES = {
   policy-rules check rules/haringey/30-exceptions.rules rules/haringey/50-delivery.rules""",
     "evaluate": """examples:
   policy-rules evaluate rules/haringey examples/facilities-management.yaml
-  policy-rules evaluate rules/haringey examples/register.csv --format json
-  policy-rules evaluate rules/haringey examples/missing-facts.yaml --as-of 2020-03-31""",
+  policy-rules evaluate rules/haringey examples/facilities-management.yaml --format markdown > report.md
+  policy-rules evaluate rules/haringey examples/missing-facts.yaml --as-of 2020-03-31 --format json
+  policy-rules evaluate rules/haringey examples/register.csv --output decisions.csv --report summary.html""",
     "explain": """examples:
   policy-rules explain rules/haringey examples/facilities-management.yaml""",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports unusable arguments in one line, with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"policy-rules: error: {message}; see `{self.prog} --help`\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
         prog="policy-rules",
         description="Check policy rule files, and decide services with them, explaining why.",
         epilog="\n\n".join(EXAMPLES.values()),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=fmt,
     )
     parser.add_argument("--version", action="version", version=f"policy-rules {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    check = commands.add_parser("check", help="parse and check rule files or folders", epilog=EXAMPLES["check"], formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("rules", nargs="+", metavar="RULES", help="rule files or folders of them")
+    check = commands.add_parser(
+        "check",
+        help="parse and check rule files or folders",
+        description="Parse and check rule files or folders; print every error and warning.",
+        epilog=EXAMPLES["check"],
+        formatter_class=fmt,
+    )
+    check.add_argument("rules", nargs="+", metavar="RULES", help="rule files or folders of them (read recursively)")
 
-    for name, text in (("evaluate", "decide every service in a facts file"), ("explain", "decide and print the whole explanation trace")):
-        sub = commands.add_parser(name, help=text, epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+    helps = {
+        "evaluate": ("decide every service in a facts file", "Decide every service in a facts file (YAML, JSON or CSV) with the policy in RULES."),
+        "explain": (
+            "decide and print the whole explanation trace",
+            "Decide every service in a facts file and print the whole explanation: every rule considered, what it read, why it did or did not apply.",
+        ),
+    }
+    for name, (short, long) in helps.items():
+        sub = commands.add_parser(name, help=short, description=long, epilog=EXAMPLES[name], formatter_class=fmt)
         sub.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
         sub.add_argument("facts", metavar="FACTS", help="a YAML, JSON or CSV file of one or more services")
-        sub.add_argument("--as-of", metavar="YYYY-MM-DD", help="decide as at this date (parameters take the value in force then); default today")
+        sub.add_argument("--as-of", metavar="YYYY-MM-DD", help="decide as at this date (parameters take the value in force then); default: today")
+        sub.add_argument("--no-color", action="store_true", help="no colour, even on a terminal (the NO_COLOR variable does the same)")
         if name == "evaluate":
-            sub.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="output format (default: text)")
+            sub.add_argument("--format", choices=("text", "json", "markdown", "html"), default="text", help="how to print each decision (default: text)")
+            sub.add_argument("--output", metavar="FILE", help="write the decisions to FILE (.csv, .jsonl or .json) and print a summary of the register instead")
+            sub.add_argument("--report", metavar="FILE", help="with --output: also write a summary report (.md or .html) with a chart of spend by outcome")
+            sub.add_argument("--spend", metavar="FACT", help="the money fact that gives a service's annual spend in summaries (default: annual_spend)")
+            sub.add_argument("--with-trace", action="store_true", help="with --output to .jsonl or .json: include each decision's trace")
     return parser
 
 
+def _color(args: argparse.Namespace, stream: IO[str]) -> bool:
+    return not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ and stream.isatty()
+
+
 def _check(paths: Sequence[str]) -> int:
-    from policy_rules.api import _read_sources, analyse
+    from policy_rules.api import analyse, read_sources
     from policy_rules.checker import default_title
 
-    sources = _read_sources(paths)
+    sources = read_sources(paths)
     _model, diagnostics = analyse(sources, default_title(paths[0]))
     for d in diagnostics:
         print(d.format())
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
-    print(f"{len(sources)} file{'s' * (len(sources) != 1)} checked: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", file=sys.stderr)
+    print(
+        f"{len(sources)} file{'s' * (len(sources) != 1)} checked: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+        file=sys.stderr,
+    )
     return 1 if errors else 0
 
 
 def _decide(args: argparse.Namespace, explain: bool) -> int:
-    from policy_rules.api import _as_of, load_policy
+    from policy_rules.api import load_policy, parse_as_of
     from policy_rules.facts import read_facts_file
-    from policy_rules.render import explain_text, markdown_report, summary_text, to_json
 
+    if not explain and args.output is None and (args.report or args.with_trace):
+        raise UsageError("--report and --with-trace go with --output FILE", "arguments")
     policy = load_policy(args.rules)
-    as_of = _as_of(args.as_of)
+    as_of = parse_as_of(args.as_of)
     facts_file = read_facts_file(args.facts)
+    if not explain and args.output is not None:
+        return _register(args, policy, facts_file, as_of)
+    from policy_rules import render
+
     decisions = [policy.evaluate(s.raw, as_of, path=s.path, index=s.index) for s in facts_file.services]
     fmt = "text" if explain else args.format
+    color = _color(args, sys.stdout)
     if fmt == "json":
-        sys.stdout.write(to_json(decisions, single=facts_file.single))
+        sys.stdout.write(render.to_json(decisions, single=facts_file.single))
     elif fmt == "markdown":
-        sys.stdout.write("\n---\n\n".join(markdown_report(d) for d in decisions))
+        sys.stdout.write("\n---\n\n".join(render.markdown_report(d) for d in decisions))
+    elif fmt == "html":
+        sys.stdout.write("".join(render.html_report(d) for d in decisions))
     elif explain:
-        sys.stdout.write("\n\n".join(explain_text(d) for d in decisions))
+        sys.stdout.write("\n\n".join(render.explain_text(d, color=color) for d in decisions))
     else:
-        sys.stdout.write("\n\n".join(summary_text(d) for d in decisions) + "\n")
+        sys.stdout.write("\n\n".join(render.summary_text(d, color=color) for d in decisions) + "\n")
     return 0
+
+
+def _register(args: argparse.Namespace, policy: object, facts_file: object, as_of: object) -> int:
+    from pathlib import Path
+
+    from policy_rules import render
+    from policy_rules.register import DecisionWriter, Progress, run_register, spend_fact_of
+
+    report_kind = None
+    if args.report is not None:
+        report_kind = Path(args.report).suffix.lower()
+        if report_kind not in (".md", ".html", ".htm"):
+            raise UsageError(f"cannot write a report to a `{report_kind or 'file without an ending'}` file; use .md or .html", "--report")
+    spend_fact = spend_fact_of(policy, args.spend)  # type: ignore[arg-type]
+    services = facts_file.services  # type: ignore[attr-defined]
+    writer = DecisionWriter(args.output, args.with_trace)
+    errors_shown = 0
+
+    def on_error(error: PolicyError) -> None:
+        nonlocal errors_shown
+        errors_shown += 1
+        if errors_shown <= 20:
+            print(str(error), file=sys.stderr)
+        elif errors_shown == 21:
+            print("... more services with wrong facts; the summary counts them all", file=sys.stderr)
+
+    try:
+        summary = run_register(
+            policy, services, len(services), as_of, writer=writer, spend_fact=spend_fact, progress=Progress(len(services)), on_error=on_error
+        )  # type: ignore[arg-type]
+    finally:
+        writer.close()
+    sys.stdout.write(render.summary_lines(summary, color=_color(args, sys.stdout)))
+    print(f"decisions written to {args.output}", file=sys.stderr)
+    if report_kind is not None:
+        text = render.summary_markdown(summary) if report_kind == ".md" else render.summary_html(summary)
+        try:
+            Path(args.report).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write this file ({error.strerror})", args.report) from None
+        print(f"summary report written to {args.report}", file=sys.stderr)
+    return 2 if summary.errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,10 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except RecursionError:
+        print("error: the input is nested too deeply to read", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: the input is too large to read in this machine's memory", file=sys.stderr)
+        return 2
     except Exception as error:  # a failure inside policy_rules: one line, never a traceback
         print(f"internal error ({type(error).__name__}): {BUG_REPORT}", file=sys.stderr)
         return 3
 
 
-if __name__ == "__main__":
+def run() -> NoReturn:
+    """The console script's entry point."""
     raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

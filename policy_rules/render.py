@@ -6,6 +6,7 @@ Output is deterministic: the same decision always renders to the same bytes.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -45,9 +46,18 @@ def _decided_by(decision: Decision) -> str:
     return f" (rule {decision.decided_by})"
 
 
-def summary_text(decision: Decision) -> str:
+OUTCOME_COLOURS = {"undetermined": "33"}
+
+
+def paint(text: str, code: str, color: bool) -> str:
+    """ANSI colour for terminals; plain text otherwise."""
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def summary_text(decision: Decision, *, color: bool = False) -> str:
     """A few lines per service: outcome, priority, reasons, elements, what is needed."""
-    lines = [f"Service: {decision.service or '(unnamed)'}", f"  Outcome: {decision.outcome}{_decided_by(decision)}"]
+    outcome = paint(decision.outcome, OUTCOME_COLOURS.get(decision.outcome, "1;32"), color)
+    lines = [f"Service: {paint(decision.service or '(unnamed)', '1', color)}", f"  Outcome: {outcome}{_decided_by(decision)}"]
     if decision.priority is not None:
         lines.append(f"  Priority: {decision.priority}")
     if decision.reasons:
@@ -106,9 +116,9 @@ def _rule_lines(rule: t.RuleConsidered, depth: int) -> list[str]:
     return lines
 
 
-def explain_text(decision: Decision) -> str:
+def explain_text(decision: Decision, *, color: bool = False) -> str:
     """The whole trace, indented, in plain words, with the citations."""
-    out = [summary_text(decision), ""]
+    out = [summary_text(decision, color=color), ""]
     for event in decision.trace:
         if isinstance(event, t.FactsGiven):
             out.append(f"Facts given (as at {event.as_of}):")
@@ -156,19 +166,15 @@ def markdown_report(decision: Decision) -> str:
         sentence += f"; priority in the programme: **`{decision.priority}`**"
     lines.append(sentence + ".")
     lines.append("")
-    if decision.decided_by:
-        lines.append(f"Decided by rule `{decision.decided_by}`{_md(_decided_by(decision).replace(f'rule {decision.decided_by}, ', ''))}.")
+    deciding = _deciding_rule(decision)
+    if deciding is not None:
+        lines.append(f"Decided by rule `{deciding.label}` ({deciding.location}).")
         lines.append("")
-    deciding = [e for e in decision.trace if isinstance(e, t.DecisionMade) and e.rule is not None]
-    top = next((e for e in deciding if e.decided_by == decision.decided_by and e.item is None), None)
-    if top is not None and top.rule is not None:
-        for rule in top.rule.walk():
-            if rule.label == decision.decided_by:
-                if rule.because:
-                    lines.append(f"Because {_md(rule.because)}.")
-                if rule.citations:
-                    lines.append(f"Policy: {_md(_cites(rule.citations))}.")
-                lines.append("")
+        if deciding.because:
+            lines.append(f"Because {_md(deciding.because)}.")
+        if deciding.citations:
+            lines.append(f"Policy: {_md(_cites(deciding.citations))}.")
+        lines.append("")
     if decision.reasons:
         lines.append("## Reasons to prioritise")
         lines.extend(f"- `{r}`" for r in decision.reasons)
@@ -183,19 +189,11 @@ def markdown_report(decision: Decision) -> str:
         lines.append("## Questions to answer next")
         lines.extend(f"1. {_md(q.question)} (`{q.fact}`)" for q in decision.questions)
         lines.append("")
-    if top is not None and top.rule is not None:
-        not_applied = [r for r in top.rule.walk() if r.status in ("does_not_apply", "unknown")]
-        if not_applied:
-            lines.append("## Exceptions that did not apply")
-            for r in not_applied:
-                why = ""
-                if r.condition is not None:
-                    if r.status == "unknown":
-                        why = f": not known whether {_md(r.condition.text)}"
-                    elif r.condition.failed:
-                        why = f": {_md('; '.join(r.condition.failed))} is not so"
-                lines.append(f"- `{r.label}` ({r.location}){why}")
-            lines.append("")
+    not_applied = _not_applied(decision)
+    if not_applied:
+        lines.append("## Exceptions that did not apply")
+        lines.extend(f"- `{label}` ({location}){why}" for label, location, why in _not_applied(decision, code=True))
+        lines.append("")
     facts = next((e for e in decision.trace if isinstance(e, t.FactsGiven)), None)
     if facts is not None:
         lines.append("## Facts used")
@@ -206,3 +204,262 @@ def markdown_report(decision: Decision) -> str:
     info = decision.policy
     lines.append(f"*{_md(info.name)}, version {_md(info.version)}, `{info.digest}`, as at {decision.as_of}.*")
     return "\n".join(lines) + "\n"
+
+
+# --- HTML: one decision --------------------------------------------------------------------
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.45}"
+    "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}"
+    "code{background:#f3f3f3;padding:0 .2rem}.stamp{color:#555;font-size:.9rem}"
+)
+
+
+def _page(title: str, body: list[str]) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
+
+
+def html_report(decision: Decision) -> str:
+    """The Markdown report's content as a self-contained HTML page."""
+    e = html.escape
+    name = decision.service or "(unnamed service)"
+    body = [f"<h1>Decision: {e(name)}</h1>"]
+    sentence = f"<strong>Outcome: <code>{e(decision.outcome)}</code></strong>"
+    if decision.priority is not None:
+        sentence += f"; priority in the programme: <strong><code>{e(decision.priority)}</code></strong>"
+    body.append(f"<p>{sentence}.</p>")
+    deciding = _deciding_rule(decision)
+    if deciding is not None:
+        body.append(f"<p>Decided by rule <code>{e(deciding.label)}</code> ({e(deciding.location)}).</p>")
+        if deciding.because:
+            body.append(f"<p>Because {e(deciding.because)}.</p>")
+        if deciding.citations:
+            body.append(f"<p>Policy: {e(_cites(deciding.citations))}.</p>")
+    if decision.reasons:
+        body.append("<h2>Reasons to prioritise</h2><ul>" + "".join(f"<li><code>{e(r)}</code></li>" for r in decision.reasons) + "</ul>")
+    if decision.elements:
+        rows = "".join(f"<tr><td>{e(x.name)}</td><td><code>{e(x.outcome)}</code></td></tr>" for x in decision.elements)
+        body.append(f"<h2>Parts of the service</h2><table><tr><th>part</th><th>delivery</th></tr>{rows}</table>")
+    if decision.needed_facts:
+        body.append(
+            "<h2>Questions to answer next</h2><ol>" + "".join(f"<li>{e(q.question)} (<code>{e(q.fact)}</code>)</li>" for q in decision.questions) + "</ol>"
+        )
+    not_applied = _not_applied(decision)
+    if not_applied:
+        body.append(
+            "<h2>Exceptions that did not apply</h2><ul>"
+            + "".join(f"<li><code>{e(label)}</code> ({e(loc)}){e(why)}</li>" for label, loc, why in not_applied)
+            + "</ul>"
+        )
+    facts = next((x for x in decision.trace if isinstance(x, t.FactsGiven)), None)
+    if facts is not None:
+        rows = "".join(f"<tr><td><code>{e(r.name)}</code></td><td>{e(r.shown)}</td></tr>" for r in facts.given)
+        body.append(f"<h2>Facts used</h2><table><tr><th>fact</th><th>value</th></tr>{rows}</table>")
+    info = decision.policy
+    body.append(f'<p class="stamp">{e(info.name)}, version {e(info.version)}, <code>{e(info.digest)}</code>, as at {e(decision.as_of)}.</p>')
+    return _page(f"Decision: {name}", body)
+
+
+def _deciding_rule(decision: Decision) -> t.RuleConsidered | None:
+    for event in decision.trace:
+        if isinstance(event, t.DecisionMade) and event.item is None and event.rule is not None and event.decided_by == decision.decided_by:
+            for rule in event.rule.walk():
+                if rule.label == decision.decided_by:
+                    return rule
+    return None
+
+
+def _not_applied(decision: Decision, code: bool = False) -> list[tuple[str, str, str]]:
+    """The outcome decision's rules that did not apply or are not known, and why."""
+    q = "`" if code else ""
+    found = []
+    for event in decision.trace:
+        if isinstance(event, t.DecisionMade) and event.item is None and event.rule is not None and event.decided_by == decision.decided_by:
+            for r in event.rule.walk():
+                if r.status not in ("does_not_apply", "unknown") or r.condition is None:
+                    continue
+                if r.status == "unknown":
+                    why = f": not known whether {q}{r.condition.text}{q}"
+                elif r.condition.failed:
+                    why = ": " + "; ".join(f"{q}{part}{q}" for part in r.condition.failed) + " is not so"
+                else:
+                    why = ""
+                found.append((r.label, r.location, why))
+            break
+    return found
+
+
+# --- register summaries ------------------------------------------------------------------------
+
+
+def money(value: Any) -> str:
+    """£ with thousands separators; whole pounds."""
+    return f"£{round(value):,}"
+
+
+def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
+    """The register summary for the terminal (plain when piped)."""
+
+    def bold(text: str) -> str:
+        return f"\033[1m{text}\033[0m" if color else text
+
+    total_spend = summary.total_spend
+    lines = [bold(f"{summary.decided:,} of {summary.services:,} services decided") + f" with {summary.policy} {summary.version} as at {summary.as_of}"]
+    if summary.errors:
+        lines.append(f"{len(summary.errors):,} services could not be decided (their facts are wrong; see the messages above)")
+    lines.append("")
+    spend_head = f"  {'annual spend':>16}  {'share':>6}" if summary.spend_fact else ""
+    lines.append(bold(f"{'outcome':<20}{'services':>10}{spend_head}"))
+    for outcome, tot in sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0])):
+        spend = f"  {money(tot.spend):>16}  {_share(tot.spend, total_spend):>6}" if summary.spend_fact else ""
+        lines.append(f"{outcome:<20}{tot.services:>10,}{spend}")
+    if summary.spend_fact:
+        lines.append(f"{'total':<20}{summary.decided:>10,}  {money(total_spend):>16}")
+    if summary.by_priority:
+        lines.append("")
+        lines.append(bold("priority: ") + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_priority.items())))
+    if summary.high_priority:
+        lines.append("")
+        lines.append(bold(f"High-priority services ({len(summary.high_priority):,}):"))
+        for name, outcome, spend, reasons in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]:
+            lines.append(f"  {name}: {outcome}" + (f", {money(spend)}" if spend is not None else "") + (f" ({', '.join(reasons)})" if reasons else ""))
+        if len(summary.high_priority) > limit:
+            lines.append(f"  ... and {len(summary.high_priority) - limit:,} more")
+    if summary.undetermined:
+        lines.append("")
+        lines.append(bold(f"Services not yet settled ({len(summary.undetermined):,}); facts needed, most common first:"))
+        for fact, count in summary.most_needed()[:limit]:
+            lines.append(f"  {fact}: {count:,} services")
+        lines.append("")
+        for name, needed in summary.undetermined[:limit]:
+            lines.append(f"  {name}: needs {', '.join(needed)}")
+        if len(summary.undetermined) > limit:
+            lines.append(f"  ... and {len(summary.undetermined) - limit:,} more")
+    return "\n".join(lines) + "\n"
+
+
+def _share(part: Any, whole: Any) -> str:
+    return f"{(100 * part / whole):.1f}%" if whole else "-"
+
+
+def summary_markdown(summary: Any, limit: int = 50) -> str:
+    """A register summary report in Markdown, with a chart of spend by outcome."""
+    total = summary.total_spend
+    rows = sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0]))
+    lines = [f"# Register decisions: {_md(summary.policy)}", ""]
+    lines.append(f"{summary.decided:,} of {summary.services:,} services decided, as at {summary.as_of}.")
+    if summary.errors:
+        lines.append(f"{len(summary.errors):,} services could not be decided because their facts are wrong.")
+    lines.append("")
+    lines.append("## Services and spend by outcome")
+    lines.append("")
+    if summary.spend_fact:
+        lines.append("| outcome | services | annual spend | share | |")
+        lines.append("|---|---:|---:|---:|---|")
+        peak = max((tot.spend for _, tot in rows), default=0) or 1
+        for outcome, tot in rows:
+            bar = "█" * max(round(24 * tot.spend / peak), 1 if tot.spend else 0)
+            lines.append(f"| `{outcome}` | {tot.services:,} | {money(tot.spend)} | {_share(tot.spend, total)} | {bar} |")
+        lines.append(f"| **total** | **{summary.decided:,}** | **{money(total)}** | | |")
+        lines.append("")
+        lines.append("```mermaid")
+        lines.append("pie title Annual spend by outcome")
+        lines.extend(f'    "{outcome}" : {int(tot.spend)}' for outcome, tot in rows if tot.spend)
+        lines.append("```")
+    else:
+        lines.append("| outcome | services |")
+        lines.append("|---|---:|")
+        lines.extend(f"| `{outcome}` | {tot.services:,} |" for outcome, tot in rows)
+    lines.append("")
+    if summary.by_priority:
+        lines.append("## Priority")
+        lines.append("")
+        lines.append("| priority | services |")
+        lines.append("|---|---:|")
+        lines.extend(f"| `{k}` | {v:,} |" for k, v in sorted(summary.by_priority.items()))
+        lines.append("")
+    if summary.high_priority:
+        lines.append(f"## High-priority services ({len(summary.high_priority):,})")
+        lines.append("")
+        lines.append("| service | outcome | annual spend | reasons |")
+        lines.append("|---|---|---:|---|")
+        for name, outcome, spend, reasons in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]:
+            lines.append(f"| {_md(name)} | `{outcome}` | {money(spend) if spend is not None else ''} | {', '.join(f'`{r}`' for r in reasons)} |")
+        if len(summary.high_priority) > limit:
+            lines.append(f"| ... and {len(summary.high_priority) - limit:,} more | | | |")
+        lines.append("")
+    if summary.undetermined:
+        lines.append(f"## Services not yet settled ({len(summary.undetermined):,})")
+        lines.append("")
+        lines.append("Facts needed, most common first:")
+        lines.append("")
+        lines.append("| fact | services needing it |")
+        lines.append("|---|---:|")
+        lines.extend(f"| `{fact}` | {count:,} |" for fact, count in summary.most_needed())
+        lines.append("")
+        lines.append("| service | facts needed |")
+        lines.append("|---|---|")
+        lines.extend(f"| {_md(name)} | {', '.join(f'`{f}`' for f in needed)} |" for name, needed in summary.undetermined[:limit])
+        if len(summary.undetermined) > limit:
+            lines.append(f"| ... and {len(summary.undetermined) - limit:,} more | |")
+        lines.append("")
+    lines.append(f"*{_md(summary.policy)}, version {_md(summary.version)}, `{summary.digest}`.*")
+    return "\n".join(lines) + "\n"
+
+
+def summary_html(summary: Any, limit: int = 50) -> str:
+    """The register summary as a self-contained HTML page with an SVG bar chart of spend."""
+    e = html.escape
+    total = summary.total_spend
+    rows = sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0]))
+    body = [
+        f"<h1>Register decisions: {e(summary.policy)}</h1>",
+        f"<p>{summary.decided:,} of {summary.services:,} services decided, as at {e(summary.as_of)}.</p>",
+    ]
+    if summary.errors:
+        body.append(f"<p>{len(summary.errors):,} services could not be decided because their facts are wrong.</p>")
+    body.append("<h2>Services and spend by outcome</h2>")
+    if summary.spend_fact and rows:
+        body.append(_svg_bars([(o, float(tot.spend)) for o, tot in rows]))
+    head = "<tr><th>outcome</th><th>services</th>" + ("<th>annual spend</th><th>share</th>" if summary.spend_fact else "") + "</tr>"
+    cells = "".join(
+        f"<tr><td><code>{e(o)}</code></td><td>{tot.services:,}</td>"
+        + (f"<td>{money(tot.spend)}</td><td>{_share(tot.spend, total)}</td>" if summary.spend_fact else "")
+        + "</tr>"
+        for o, tot in rows
+    )
+    body.append(f"<table>{head}{cells}</table>")
+    if summary.high_priority:
+        items = "".join(
+            f"<tr><td>{e(n)}</td><td><code>{e(o)}</code></td><td>{money(s) if s is not None else ''}</td><td>{e(', '.join(r))}</td></tr>"
+            for n, o, s, r in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]
+        )
+        body.append(
+            f"<h2>High-priority services ({len(summary.high_priority):,})</h2>"
+            f"<table><tr><th>service</th><th>outcome</th><th>annual spend</th><th>reasons</th></tr>{items}</table>"
+        )
+    if summary.undetermined:
+        facts = "".join(f"<tr><td><code>{e(f)}</code></td><td>{c:,}</td></tr>" for f, c in summary.most_needed())
+        services = "".join(f"<tr><td>{e(n)}</td><td>{e(', '.join(needed))}</td></tr>" for n, needed in summary.undetermined[:limit])
+        body.append(f"<h2>Services not yet settled ({len(summary.undetermined):,})</h2><table><tr><th>fact needed</th><th>services</th></tr>{facts}</table>")
+        body.append(f"<table><tr><th>service</th><th>facts needed</th></tr>{services}</table>")
+    body.append(f'<p class="stamp">{e(summary.policy)}, version {e(summary.version)}, <code>{e(summary.digest)}</code>.</p>')
+    return _page(f"Register decisions: {summary.policy}", body)
+
+
+def _svg_bars(values: list[tuple[str, float]]) -> str:
+    width, bar_h, label_w = 640, 22, 170
+    peak = max(v for _, v in values) or 1.0
+    height = bar_h * len(values) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="Annual spend by outcome">']
+    for i, (label, value) in enumerate(values):
+        y = 5 + i * bar_h
+        w = (width - label_w - 110) * value / peak
+        parts.append(f'<text x="0" y="{y + 15}" font-size="13">{html.escape(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" fill="#3a6ea5"/>')
+        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12">{money(value)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,159 @@
+"""The command line: evaluate and explain, their formats, and every argument error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli_helpers import EXAMPLES, HARINGEY, ROOT, run_cli
+
+FACILITIES = str(EXAMPLES / "facilities-management.yaml")
+AS_OF = "2024-04-01"
+
+
+def test_evaluate_prints_the_decision_in_plain_text() -> None:
+    result = run_cli("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Service: Facilities management"
+    assert lines[1] == "  Outcome: hybrid (rule hybrid_for_specialist_elements, rules/haringey/50-delivery.rules:15)"
+    assert lines[2] == "  Priority: high"
+    assert "  Elements:" in lines
+    assert "    Lift maintenance and repair: external" in lines
+    assert lines[-1].startswith("  Policy: Haringey insourcing policy, version 2019-07, sha256:")
+    assert lines[-1].endswith(f"as at {AS_OF}")
+    assert "\033[" not in result.stdout
+
+
+def test_evaluate_json_is_the_contract_and_repeatable(tmp_path) -> None:
+    first = run_cli("evaluate", str(HARINGEY), FACILITIES, "--format", "json", "--as-of", AS_OF, cwd=tmp_path)
+    second = run_cli("evaluate", str(HARINGEY), FACILITIES, "--format", "json", "--as-of", AS_OF, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    data = json.loads(first.stdout)
+    assert isinstance(data, dict)
+    for key in ("service", "outcome", "priority", "reasons", "elements", "needed_facts", "trace", "policy"):
+        assert key in data
+    assert data["outcome"] == "hybrid"
+    assert data["elements"][-1] == {"name": "Lift maintenance and repair", "outcome": "external"}
+    assert data["policy"]["digest"].startswith("sha256:")
+    assert data["trace"]
+
+
+def test_several_services_give_a_json_array_in_input_order(tmp_path) -> None:
+    facts = tmp_path / "two.yaml"
+    facts.write_text("- service: A\n  nhs_expertise: yes\n- service: B\n  vcs_reach: yes\n  nhs_expertise: no\n", encoding="utf-8")
+    result = run_cli("evaluate", str(HARINGEY), str(facts), "--format", "json", "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [(d["service"], d["outcome"]) for d in data] == [("A", "partnership_nhs"), ("B", "partnership_vcs")]
+
+
+def test_explain_prints_a_trace_an_officer_can_follow() -> None:
+    result = run_cli("explain", "rules/haringey", "examples/facilities-management.yaml", "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Decision delivery: hybrid, decided by rule hybrid_for_specialist_elements" in out
+    assert "[DECIDES] exception rule hybrid_for_specialist_elements gives hybrid   (rules/haringey/50-delivery.rules:15)" in out
+    assert "[overridden by hybrid_for_specialist_elements] default rule insource_by_default" in out
+    assert 'cites Haringey Council insourcing policy (Appendix 1), section "Relationship to existing council policy"' in out
+    assert "why not: nhs_expertise is not so" in out
+    assert "read: in_house_annual_cost = £4,650,000, budget_available = £5,000,000" in out
+
+
+def test_markdown_and_html_formats() -> None:
+    md = run_cli("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--format", "markdown", "--as-of", AS_OF)
+    assert md.returncode == 0, md.stderr
+    assert md.stdout.startswith("# Decision: Facilities management\n")
+    page = run_cli("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--format", "html", "--as-of", AS_OF)
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.startswith("<!DOCTYPE html>")
+    assert "<h1>Decision: Facilities management</h1>" in page.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("evaluate", "rules/haringey", "no-such-file.yaml"), "no-such-file.yaml: error: there is no such file; check the path"),
+        (("evaluate", "rules/nowhere", "examples/facilities-management.yaml"), "rules/nowhere: error: there is no such file or folder; check the path"),
+        (
+            ("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--as-of", "2020-13-01"),
+            "--as-of: error: `2020-13-01` is not a date; write it as YYYY-MM-DD",
+        ),
+        (
+            ("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--report", "x.md"),
+            "arguments: error: --report and --with-trace go with --output FILE",
+        ),
+        (
+            ("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--output", "out.txt"),
+            "--output: error: cannot write decisions to a `.txt` file; use .csv, .jsonl or .json",
+        ),
+        (
+            ("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--format", "pdf"),
+            "policy-rules: error: argument --format: invalid choice: 'pdf'",
+        ),
+        (("frobnicate",), "policy-rules: error: argument COMMAND: invalid choice: 'frobnicate'"),
+    ],
+)
+def test_unusable_arguments_exit_2_with_a_message(args, message, tmp_path) -> None:
+    result = run_cli(*[str(ROOT / a) if a.startswith(("rules/", "examples/")) else a for a in args], cwd=tmp_path)
+    assert result.returncode == 2
+    shown = result.stderr.replace(str(ROOT) + "/", "")
+    assert message in shown
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_undeclared_fact_suggests_the_nearest_name(tmp_path) -> None:
+    facts = tmp_path / "typo.yaml"
+    facts.write_text("service: Parks\nquality_concern: yes\n", encoding="utf-8")
+    result = run_cli("evaluate", str(HARINGEY), str(facts))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{facts}: service 'Parks': fact 'quality_concern': error: there is no fact called `quality_concern` in this policy; did you mean `quality_concerns`?"
+    )
+
+
+def test_broken_rules_exit_2_for_evaluate(tmp_path) -> None:
+    rules = tmp_path / "bad.rules"
+    rules.write_text("fact a is yesno\n", encoding="utf-8")
+    result = run_cli("evaluate", str(rules), FACILITIES)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{rules}:1:11: error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_version_and_help_with_examples() -> None:
+    version = run_cli("--version")
+    assert version.returncode == 0
+    assert version.stdout.strip() == "policy-rules 0.1.0"
+    for command in ("check", "evaluate", "explain"):
+        shown = run_cli(command, "--help")
+        assert shown.returncode == 0
+        assert "examples:" in shown.stdout
+        assert f"policy-rules {command} rules/haringey" in shown.stdout
+
+
+def test_no_color_when_asked_even_if_a_terminal_is_pretended(monkeypatch, capsys) -> None:
+    from policy_rules import cli
+
+    class Terminal:
+        def __init__(self, stream):
+            self.stream = stream
+
+        def isatty(self) -> bool:
+            return True
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr("sys.stdout", Terminal(__import__("sys").stdout))
+    assert cli.main(["evaluate", str(HARINGEY), FACILITIES, "--as-of", AS_OF]) == 0
+    assert "\033[" in capsys.readouterr().out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli.main(["evaluate", str(HARINGEY), FACILITIES, "--as-of", AS_OF]) == 0
+    assert "\033[" not in capsys.readouterr().out
+    monkeypatch.delenv("NO_COLOR")
+    assert cli.main(["evaluate", str(HARINGEY), FACILITIES, "--as-of", AS_OF, "--no-color"]) == 0
+    assert "\033[" not in capsys.readouterr().out
