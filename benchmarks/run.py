@@ -1,0 +1,145 @@
+"""The benchmark: the engine against the Haringey reading written by hand, and peer engines.
+
+One command, one process, one run (each figure the median of ``--repeat``
+runs):
+
+    python -m benchmarks.run            # from the repository root
+
+It prints each figure and its ratio to the hand-written function; see
+``benchmarks/README.md`` for recorded results. Peer engines are measured when
+installed (``pip install '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.handwritten import decide as handwritten  # noqa: E402
+from benchmarks.haringey_services import generate, write_csv  # noqa: E402
+
+AS_OF = date(2024, 4, 1)
+
+
+def median_time(repeat: int, run: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def engine_view(d: Any) -> tuple[Any, ...]:
+    return (d.outcome, d.priority, d.reasons, tuple((e.name, e.outcome) for e in d.elements))
+
+
+def process_time(repeat: int, args: list[str]) -> float:
+    def run() -> None:
+        subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
+
+    return median_time(repeat, run)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--services", type=int, default=100_000, help="generated services for the trace-off figures (default 100,000)")
+    parser.add_argument("--traced", type=int, default=10_000, help="services for the trace-on and peer-engine figures (default 10,000)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement; the median is reported (default 5)")
+    parser.add_argument("--skip-cli", action="store_true", help="skip the whole-process figures")
+    args = parser.parse_args()
+
+    from policy_rules import load_policy
+    from policy_rules.api import read_sources
+
+    rules = str(ROOT / "rules" / "haringey")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    services = generate(args.services, seed=2019)
+    traced = services[: args.traced]
+    policy = load_policy(rules)
+
+    disagree = sum(engine_view(policy.evaluate(s, AS_OF, trace=False)) != handwritten(s) for s in services)
+    print(f"agreement: engine and hand-written function differ on {disagree} of {len(services):,} services")
+    if disagree:
+        return 1
+
+    def per_decision(seconds: float, count: int) -> float:
+        return seconds / count * 1e6
+
+    hand = per_decision(median_time(args.repeat, lambda: [handwritten(s) for s in services]), len(services))
+    off = per_decision(median_time(args.repeat, lambda: list(policy.evaluate_many(services, AS_OF))), len(services))
+    single = per_decision(median_time(args.repeat, lambda: [policy.evaluate(s, AS_OF, trace=False) for s in services]), len(services))
+    on = per_decision(median_time(args.repeat, lambda: [policy.evaluate(s, AS_OF, trace=True) for s in traced]), len(traced))
+    hand_traced = per_decision(median_time(args.repeat, lambda: [handwritten(s) for s in traced]), len(traced))
+    print(f"hand-written function:            {hand:8.2f} µs per decision ({1e6 / hand:,.0f} a second)")
+    print(f"engine, trace off (evaluate_many): {off:8.2f} µs per decision ({1e6 / off:,.0f} a second)  ratio {off / hand:.2f}x")
+    print(f"engine, trace off (evaluate):      {single:8.2f} µs per decision ({1e6 / single:,.0f} a second)  ratio {single / hand:.2f}x")
+    print(f"engine, trace on (evaluate):       {on:8.2f} µs per decision ({1e6 / on:,.0f} a second)  ratio {on / hand_traced:.2f}x")
+
+    try:
+        from benchmarks.peers import rule_engine_decider, zen_decider
+    except ImportError:
+        zen_decider = rule_engine_decider = None  # type: ignore[assignment]
+    for name, make in (("zen-engine", zen_decider), ("rule-engine", rule_engine_decider)):
+        try:
+            decide = make() if make else None
+        except ImportError:
+            decide = None
+        if decide is None:
+            print(f"{name}: not installed (pip install '.[bench]')")
+            continue
+        wrong = sum(decide(s) != handwritten(s) for s in traced)
+        peer = per_decision(median_time(args.repeat, lambda decide=decide: [decide(s) for s in traced]), len(traced))
+        print(
+            f"{name + ':':33s} {peer:8.2f} µs per decision, ratio {peer / hand_traced:.2f}x; engine with trace is {peer / on:.2f}x faster; differs on {wrong}"
+        )
+
+    sources = read_sources([rules])
+    from policy_rules.api import analyse
+
+    analyse(sources, "warm")
+    load = median_time(args.repeat, lambda: load_policy(rules)) * 1000
+    print(f"load and check rules/haringey (warm, in process): {load:.1f} ms")
+
+    if not args.skip_cli:
+        check = process_time(args.repeat, [sys.executable, "-m", "policy_rules.cli", "check", rules])
+        print(f"`policy-rules check rules/haringey` as a whole process: {check * 1000:.0f} ms")
+        with tempfile.TemporaryDirectory() as folder:
+            register = Path(folder) / "register.csv"
+            write_csv(services, str(register))
+            out = Path(folder) / "decisions.csv"
+            command = [sys.executable, "-m", "policy_rules.cli", "evaluate", rules, str(register), "--output", str(out), "--as-of", AS_OF.isoformat()]
+            whole = process_time(args.repeat, command)
+            print(f"register of {len(services):,} services through `policy-rules evaluate --output`: {whole:.2f} s")
+            peak = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
+                    " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+                    *command,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
+            print(f"peak memory of that run: {int(peak.stdout.strip()) / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
