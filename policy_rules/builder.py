@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,9 @@ _COMPARE_WORDS = {
 }
 
 
+_MONEY = re.compile(r"£\s?(\d{1,3}(,\d{3})*|\d+)(\.\d+)?")
+
+
 class BuildError(Exception):
     """A literal that parses but cannot be a value (such as the date 2020-02-31)."""
 
@@ -54,6 +58,7 @@ class _Builder(Transformer):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
+        self.errors: list[BuildError] = []
 
     def _span(self, meta: Meta) -> n.Span:
         if getattr(meta, "empty", True):
@@ -68,7 +73,8 @@ class _Builder(Transformer):
 
     # --- file ---------------------------------------------------------------
     def start(self, meta: Meta, children: list[Any]) -> n.RuleFile:
-        return n.RuleFile(self.path, tuple(children), span=self._span(meta))
+        span = n.Span(self.path, 1, 1, 1, 1) if getattr(meta, "empty", True) else self._span(meta)  # an empty file is still somewhere
+        return n.RuleFile(self.path, tuple(children), span=span)
 
     # --- header and documents -----------------------------------------------
     def policy_header(self, meta: Meta, children: list[Any]) -> n.PolicyHeader:
@@ -198,8 +204,9 @@ class _Builder(Transformer):
 
     def _date_of(self, tok: Token) -> date:
         value = parse_date(str(tok))
-        if value is None:
-            raise BuildError(self._tok_span(tok), f"`{tok}` is not a date in the calendar; write a real date as YYYY-MM-DD")
+        if value is None:  # noted, and building goes on so that every bad literal is reported
+            self.errors.append(BuildError(self._tok_span(tok), f"`{tok}` is not a date in the calendar; write a real date as YYYY-MM-DD"))
+            return date.min
         return value
 
     # --- derived values -------------------------------------------------------
@@ -350,6 +357,9 @@ class _Builder(Transformer):
 
     def money(self, meta: Meta, c: list[Token]) -> n.Literal:
         text = str(c[0])
+        if not _MONEY.fullmatch(text):
+            advice = "write the pounds in groups of three digits, like £1,000 or £1,250,000"
+            self.errors.append(BuildError(self._tok_span(c[0]), f"`{text}` is not an amount of money; {advice}"))
         return n.Literal("money", Decimal(text.replace("£", "").replace(",", "").strip()), text, span=self._span(meta))
 
     def percent(self, meta: Meta, c: list[Token]) -> n.Literal:
@@ -373,16 +383,29 @@ def _unquote(tok: Token | str) -> str:
 
 
 def build(tree: Tree, path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnostic]]:
-    """The AST of one parsed file, or the literal errors found while building it."""
-    try:
-        return _Builder(path).transform(tree), []
-    except BuildError as error:
-        return None, [Diagnostic("error", error.span, error.message, source_line(text, error.span.line))]
-    except Exception as error:  # Lark wraps transformer errors in VisitError
-        inner = getattr(error, "orig_exc", None)
-        if isinstance(inner, BuildError):
-            return None, [Diagnostic("error", inner.span, inner.message, source_line(text, inner.span.line))]
-        if isinstance(inner, RecursionError) or isinstance(error, RecursionError):
-            span = n.Span(path, 1, 1, 1, 1)
-            return None, [Diagnostic("error", span, "an expression in this file is nested too deeply to read; split it into defined values", source_line(text, 1))]
-        raise
+    """The AST of one parsed file, or every literal error found while building it.
+
+    Each declaration is built on its own, so an expression too deep to build is
+    reported where its declaration starts and the others are still built.
+    """
+    builder = _Builder(path)
+    declarations = []
+    deep: list[Diagnostic] = []
+    for child in tree.children:
+        try:
+            declarations.append(builder.transform(child))
+        except Exception as error:  # Lark wraps transformer errors in VisitError
+            inner = getattr(error, "orig_exc", error)
+            if isinstance(inner, BuildError):
+                builder.errors.append(inner)
+            elif isinstance(inner, RecursionError):
+                meta = child.meta
+                span = n.Span(path, meta.line, meta.column, meta.line, meta.column) if not meta.empty else n.Span(path, 1, 1, 1, 1)
+                message = "this expression is nested too deeply to read; split it into defined values"
+                deep.append(Diagnostic("error", span, message, source_line(text, span.line)))
+            else:
+                raise
+    diagnostics = deep + [Diagnostic("error", e.span, e.message, source_line(text, e.span.line)) for e in builder.errors]
+    if diagnostics:
+        return None, sorted(diagnostics, key=Diagnostic.sort_key)
+    return builder.start(tree.meta, declarations), []

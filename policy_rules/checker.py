@@ -8,6 +8,7 @@ decision) is kept in a ``PolicyModel`` for the compiler.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -92,6 +93,22 @@ def type_from_ref(t: n.TypeRef) -> Type:
     return Type(t.kind)
 
 
+def _article(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def _words(t: Type) -> str:
+    """The type in a sentence, with the right article for an item (``an element``)."""
+    if t.kind == "item" and t.record:
+        return _article(t.record)
+    return t.words
+
+
+def _hint_or(hint: str, advice: str) -> str:
+    """A "did you mean" hint when there is one, otherwise the advice."""
+    return hint or f"; {advice}"
+
+
 def _decls(files: list[n.RuleFile]) -> Iterable[n.Declaration]:
     for f in files:
         yield from f.declarations
@@ -153,7 +170,8 @@ def check_duplicates(model: PolicyModel, files: list[n.RuleFile]) -> None:
 
 def _check_type_ref(model: PolicyModel, t: n.TypeRef) -> Type:
     if t.kind == "list" and t.record not in model.records:
-        model.error(t.span, f"there is no record called `{t.record}`{did_you_mean(t.record or '', model.records)}; declare it with `record {t.record}` and its fields")
+        advice = f"declare it with `record {t.record}` and its fields"
+        model.error(t.span, f"there is no record called `{t.record}`{_hint_or(did_you_mean(t.record or '', model.records), advice)}")
         return ERROR
     if t.kind == "one of":
         seen: set[str] = set()
@@ -192,7 +210,12 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
         model.fact_types[fact.name] = t
         model.name_types[fact.name] = t
         if fact.default is not None and t is not ERROR and not _literal_fits(fact.default, t):
-            model.error(fact.default.span, f"the default `{fact.default.text}` is not {t.words}, the type of fact `{fact.name}`")
+            if t.kind == "one of":
+                values = ", ".join(t.values)
+                advice = f'write one of them in quotes, like "{t.values[0]}"'
+                model.error(fact.default.span, f"the default `{fact.default.text}` is not one of the values of fact `{fact.name}`: {values}; {advice}")
+            else:
+                model.error(fact.default.span, f"the default `{fact.default.text}` is not {_words(t)}, the type of fact `{fact.name}`")
     for param in model.parameters.values():
         t = _check_type_ref(model, param.type)
         model.name_types[param.name] = t
@@ -203,14 +226,15 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
         periods = []
         for v in param.values:
             if t is not ERROR and not _literal_fits(v.value, t):
-                model.error(v.value.span, f"the value `{v.value.text}` is not {t.words}, the type of parameter `{param.name}`")
+                model.error(v.value.span, f"the value `{v.value.text}` is not {_words(t)}, the type of parameter `{param.name}`")
             if v.valid_until is not None and v.valid_until < v.valid_from:
                 model.error(v.span, f"this value ends ({v.valid_until}) before it starts ({v.valid_from})")
             periods.append(v)
         periods.sort(key=lambda v: v.valid_from)
-        for earlier, later in zip(periods, periods[1:], strict=False):
+        for earlier, later in itertools.pairwise(periods):
             if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
-                model.error(later.span, f"this value of `{param.name}` starts on {later.valid_from}, while the value at {earlier.span} still applies; end that one with `until` a day before")
+                advice = "end that one with `until` a day before"
+                model.error(later.span, f"this value of `{param.name}` starts on {later.valid_from}, while the value at {earlier.span} still applies; {advice}")
     for decision in model.decisions.values():
         values = [o.name for o in decision.outcomes]
         if not values:
@@ -234,23 +258,18 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
 # --- 3. citations point at declared documents ---------------------------------------------
 
 
-def _citations(model: PolicyModel) -> Iterable[n.Citation]:
-    for fact in model.facts.values():
-        yield from fact.citations
-    for param in model.parameters.values():
-        yield from param.citations
-    for define in model.defines.values():
-        yield from define.citations
-    for rule in model.rules.values():
-        yield from rule.citations
+def _citations(files: list[n.RuleFile]) -> Iterable[n.Citation]:
+    for d in _decls(files):
+        yield from getattr(d, "citations", ())
 
 
 def check_citations(model: PolicyModel, files: list[n.RuleFile]) -> None:
     """A citation names a declared document and, if it lists its sections, one of them."""
-    for c in _citations(model):
+    for c in _citations(files):
         doc = model.documents.get(c.document)
         if doc is None:
-            model.error(c.span, f"there is no document called `{c.document}`{did_you_mean(c.document, model.documents)}; declare it with `document {c.document} \"its title\"`")
+            advice = f"declare it with `document {c.document} \"its title\"`"
+            model.error(c.span, f"there is no document called `{c.document}`{_hint_or(did_you_mean(c.document, model.documents), advice)}")
             continue
         if doc.sections and c.section not in doc.sections:
             hint = did_you_mean(c.section, doc.sections)
@@ -258,6 +277,9 @@ def check_citations(model: PolicyModel, files: list[n.RuleFile]) -> None:
 
 
 # --- 4. names and types of every expression ----------------------------------------------
+
+
+_KINDS_OF_NAME = {"define": "a defined value", "parameter": "a parameter", "decision": "a decision", "item": "an item of a list", "value": "a listed value"}
 
 
 @attrs.define
@@ -310,14 +332,25 @@ class _Typer:
         for member in body.members:
             t = self.resolve(member, _Scope({}, "a set of reasons"))
             if t not in (YES_NO, ERROR):
-                self.model.error(member.span, f"`{member.name}` is {t.words}, but a reason must be a yes/no fact or condition")
+                self.model.error(member.span, f"`{member.name}` is {_words(t)}, but a reason must be a yes/no fact or condition")
         return self.note(body, REASONS)
 
-    def value_of(self, expr: n.Expr, scope: _Scope, against: Type) -> Type:
-        """Type an operand that may be a bare outcome or listed value of ``against``."""
+    def value_of(self, expr: n.Expr, scope: _Scope, against: Type, other: n.Expr) -> Type:
+        """Type an operand that may be a bare outcome or listed value of ``against`` (the type of ``other``)."""
+        m = self.model
         if isinstance(expr, n.Name) and against.kind == "one of" and expr.name in against.values and expr.name not in scope.items:
-            self.model.refs[id(expr)] = Ref("value", expr.name)
+            m.refs[id(expr)] = Ref("value", expr.name)
             return self.note(expr, Type("one of", values=(expr.name,)))
+        if self.is_bare_value(expr, scope) and expr.name not in m.records:
+            if against is ERROR:  # the other side is already reported: a second message would only repeat it
+                return self.note(expr, ERROR)
+            if against.kind == "one of":
+                hint = did_you_mean(expr.name, against.values)
+                m.error(expr.span, f"`{expr.name}` is not one of the values of {_text(m, other)}: {', '.join(against.values)}{hint}")
+                return self.note(expr, ERROR)
+        if isinstance(expr, n.Literal) and expr.kind == "text" and against.kind == "one of" and expr.value not in against.values:
+            m.error(expr.span, f"{expr.text} is not one of the values of {_text(m, other)}: {', '.join(against.values)}")
+            return self.note(expr, ERROR)
         return self.expr(expr, scope)
 
     def is_bare_value(self, expr: n.Expr, scope: _Scope) -> bool:
@@ -334,7 +367,14 @@ class _Typer:
         if isinstance(e, n.Field):
             it = scope.items.get(e.item)
             if it is None:
-                m.error(e.span, f"`{e.item}` is not an item being looked at here{did_you_mean(e.item, scope.items)}; fields are read as `item.field` inside `any item in list where ...`")
+                if m.fact_types.get(e.item, ERROR).kind == "list":
+                    m.used.add(e.item)
+                    advice = f"look at its items, like `any item in {e.item} where item.{e.field}`"
+                    m.error(e.span, f"`{e.item}` is a list, so it has no single `{e.field}`; {advice}")
+                else:
+                    hint = did_you_mean(e.item, scope.items)
+                    advice = "fields are read as `item.field` inside `any item in list where ...`"
+                    m.error(e.span, f"`{e.item}` is not an item being looked at here; {advice}{hint}")
                 return self.note(e, ERROR)
             record = m.records.get(it.record or "")
             if record is None:
@@ -342,7 +382,7 @@ class _Typer:
             for f in record.fields:
                 if f.name == e.field:
                     return self.note(e, type_from_ref(f.type))
-            m.error(e.span, f"a {record.name} has no field `{e.field}`{did_you_mean(e.field, [f.name for f in record.fields])}")
+            m.error(e.span, f"{_article(record.name)} has no field `{e.field}`{did_you_mean(e.field, [f.name for f in record.fields])}")
             return self.note(e, ERROR)
         if isinstance(e, n.Not):
             self.condition(e.operand, scope, "`not`")
@@ -356,28 +396,31 @@ class _Typer:
         if isinstance(e, n.Member):
             t = self.expr(e.operand, scope)
             for option in e.options:
-                ot = self.value_of(option, scope, t)
-                if not _comparable(t, ot, "="):
-                    m.error(option.span, f"`{_text(m, option)}` is {ot.words}, which cannot be one of the values of {_text(m, e.operand)} ({t.words})")
+                ot = self.value_of(option, scope, t, e.operand)
+                if ERROR not in (t, ot) and not _comparable(t, ot, "="):
+                    m.error(option.span, f"{_text(m, option)} is {_words(ot)}, so it cannot be a value of {_text(m, e.operand)}, which is {_words(t)}")
             return self.note(e, YES_NO)
         if isinstance(e, n.Test):
             t = self.expr(e.operand, scope)
+            if e.test == "known":
+                self.known(e, scope)
             if e.test == "empty" and t.kind not in ("list", "error"):
-                m.error(e.span, f"only a list can be empty, and {_text(m, e.operand)} is {t.words}")
+                m.error(e.span, f"only a list can be empty, and {_text(m, e.operand)} is {_words(t)}")
             return self.note(e, YES_NO)
         if isinstance(e, n.Arith):
             return self.note(e, self.arith(e, scope))
         if isinstance(e, n.Neg):
             t = self.expr(e.operand, scope)
             if t is not ERROR and not (t.is_numeric or t == MONEY):
-                m.error(e.span, f"only numbers and money can be negative, and {_text(m, e.operand)} is {t.words}")
+                m.error(e.span, f"only numbers and money can be negative, and {_text(m, e.operand)} is {_words(t)}")
             return self.note(e, t)
         if isinstance(e, n.CountOf):
             if e.reasons is not None:
                 t = self.resolve(e.reasons, scope)
                 self.note(e.reasons, t)
                 if t not in (REASONS, ERROR):
-                    m.error(e.reasons.span, f"`{e.reasons.name}` is {t.words}; `{e.quantifier.replace('_', ' ')} of` needs a set of reasons or a list of conditions in brackets")
+                    words = e.quantifier.replace("_", " ")
+                    m.error(e.reasons.span, f"`{e.reasons.name}` is {_words(t)}; `{words} of` needs a set of reasons or a list of conditions in brackets")
             for c in e.conditions:
                 self.condition(c, scope, "this list of conditions")
             if e.quantifier == "at_least" and e.reasons is None and e.at_least > len(e.conditions):
@@ -387,7 +430,7 @@ class _Typer:
             ct = self.resolve(e.collection, scope)
             self.note(e.collection, ct)
             if ct.kind not in ("list", "error"):
-                m.error(e.collection.span, f"`{e.collection.name}` is {ct.words}, not a list, so its items cannot be looked at")
+                m.error(e.collection.span, f"`{e.collection.name}` is {_words(ct)}, not a list, so its items cannot be looked at")
                 ct = ERROR
             if e.item in m.name_types:
                 m.error(e.span, f"`{e.item}` is already the name of a {_decl_kind(_declaration(m, e.item))}; call the item something else")
@@ -398,32 +441,52 @@ class _Typer:
             t = self.resolve(e.collection, scope)
             self.note(e.collection, t)
             if t.kind not in ("list", "error"):
-                m.error(e.collection.span, f"`number of` counts the items of a list, and `{e.collection.name}` is {t.words}")
+                m.error(e.collection.span, f"`number of` counts the items of a list, and `{e.collection.name}` is {_words(t)}")
             return self.note(e, WHOLE)
         raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def known(self, e: n.Test, scope: _Scope) -> None:
+        """``x is known`` asks whether a fact was given: only a fact or an item's field can be."""
+        m = self.model
+        operand = e.operand
+        if isinstance(operand, n.Field):
+            return
+        what = "not a fact"
+        if isinstance(operand, n.Name):
+            ref = m.refs.get(id(operand))
+            if ref is None:  # not declared: already reported
+                return
+            if ref.kind == "fact":
+                return
+            what = _KINDS_OF_NAME.get(ref.kind, what)
+        word = "is not known" if e.negated else "is known"
+        advice = "use it only on a fact or on an item's field (`item.field`)"
+        m.error(e.span, f"`{word}` asks whether a fact was given, but {_text(m, operand)} is {what}; {advice}")
 
     def condition(self, e: n.Expr, scope: _Scope, where: str) -> None:
         t = self.expr(e, scope)
         if t not in (YES_NO, ERROR):
-            self.model.error(e.span, f"{where} needs a yes/no condition, but {_text(self.model, e)} is {t.words}")
+            self.model.error(e.span, f"{where} needs a yes/no condition, but {_text(self.model, e)} is {_words(t)}")
 
     def compare(self, e: n.Compare, scope: _Scope) -> Type:
         m = self.model
-        if self.is_bare_value(e.left, scope) and not self.is_bare_value(e.right, scope):
+        left_is_value = self.is_bare_value(e.left, scope) and not self.is_bare_value(e.right, scope)
+        if left_is_value or (isinstance(e.left, n.Literal) and e.left.kind == "text"):
             rt = self.expr(e.right, scope)
-            lt = self.value_of(e.left, scope, rt)
+            lt = self.value_of(e.left, scope, rt, e.right)
         else:
             lt = self.expr(e.left, scope)
-            rt = self.value_of(e.right, scope, lt)
+            rt = self.value_of(e.right, scope, lt, e.left)
         if ERROR in (lt, rt):
             return YES_NO
         if not _comparable(lt, rt, e.op):
             if e.op in ("=", "<>"):
-                m.error(e.span, f"{_text(m, e.left)} is {lt.words} and {_text(m, e.right)} is {rt.words}; they cannot be compared")
+                m.error(e.span, f"{_text(m, e.left)} is {_words(lt)} and {_text(m, e.right)} is {_words(rt)}; they cannot be compared")
             else:
-                m.error(e.span, f"`{e.words}` compares numbers, money or dates of the same kind, but {_text(m, e.left)} is {lt.words} and {_text(m, e.right)} is {rt.words}")
+                found = f"{_text(m, e.left)} is {_words(lt)} and {_text(m, e.right)} is {_words(rt)}"
+                m.error(e.span, f"`{e.words}` compares numbers, money or dates of the same kind, but {found}")
         elif e.words in ("is before", "is after") and lt != DATE:
-            m.error(e.span, f"`{e.words}` compares dates, but {_text(m, e.left)} is {lt.words}; use `is below` or `is above`")
+            m.error(e.span, f"`{e.words}` compares dates, but {_text(m, e.left)} is {_words(lt)}; use `is below` or `is above`")
         return YES_NO
 
     def arith(self, e: n.Arith, scope: _Scope) -> Type:
@@ -437,7 +500,7 @@ class _Typer:
             hint = ""
             if MONEY in (lt, rt) and (lt.is_numeric or rt.is_numeric) and e.op in "+-":
                 hint = "; write the number as money, like £1,000"
-            m.error(e.span, f"cannot {verb} {_text(m, e.left)} ({lt.words}) and {_text(m, e.right)} ({rt.words}){hint}")
+            m.error(e.span, f"cannot {verb} {_text(m, e.left)} ({_words(lt)}) and {_text(m, e.right)} ({_words(rt)}){hint}")
             return ERROR
         return result
 
@@ -452,7 +515,7 @@ def _declaration(m: PolicyModel, name: str) -> n.Declaration:
 def _comparable(a: Type, b: Type, op: str) -> bool:
     if a.kind == "one of" and b.kind == "one of":
         return op in ("=", "<>") and bool(set(a.values) & set(b.values))
-    if a.kind == "one of" and b == TEXT or b.kind == "one of" and a == TEXT:
+    if (a.kind == "one of" and b == TEXT) or (b.kind == "one of" and a == TEXT):
         return op in ("=", "<>")
     if a.is_numeric and b.is_numeric:
         return True
@@ -465,7 +528,7 @@ def _comparable(a: Type, b: Type, op: str) -> bool:
 
 def _arith_type(op: str, a: Type, b: Type) -> Type | None:
     if a.is_numeric and b.is_numeric:
-        if op == "/" or NUMBER in (a, b) or PERCENTAGE in (a, b) and op in "*":
+        if op == "/" or NUMBER in (a, b) or (PERCENTAGE in (a, b) and op in "*"):
             return NUMBER
         return WHOLE if a == b == WHOLE else NUMBER if PERCENTAGE not in (a, b) or op in "*/" else PERCENTAGE
     if a == MONEY and b == MONEY:
@@ -517,21 +580,34 @@ def check_expressions(model: PolicyModel, files: list[n.RuleFile]) -> None:
             continue
         if isinstance(c, n.Name) and c.name not in model.name_types and c.name not in items:
             hint = did_you_mean(c.name, outcome_type.values)
-            model.error(c.span, f"`{c.name}` is not an outcome of decision `{decision.name}`{hint}; its outcomes are {', '.join(outcome_type.values)}")
+            model.error(c.span, f"`{c.name}` is not an outcome of decision `{decision.name}`; its outcomes are {', '.join(outcome_type.values)}{hint}")
             continue
         t = typer.expr(c, scope)
         if t is ERROR:
             continue
         if t.kind != "one of" or not set(t.values) <= set(outcome_type.values):
             extra = sorted(set(t.values) - set(outcome_type.values)) if t.kind == "one of" else []
-            detail = f"it can be {', '.join(extra)}, which decision `{decision.name}` does not declare" if extra else f"it is {t.words}"
+            detail = f"it can be {', '.join(extra)}, which decision `{decision.name}` does not declare" if extra else f"it is {_words(t)}"
             model.error(c.span, f"the conclusion {_text(model, c)} must be an outcome of decision `{decision.name}`; {detail}")
 
 
 # --- 5. no value depends on itself ------------------------------------------------------
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that may hold other nodes (computed once per class)."""
+    found = _CHILD_FIELDS.get(cls)
+    if found is None:
+        found = tuple(f.name for f in attrs.fields(cls) if f.name != "span") if attrs.has(cls) else ()
+        _CHILD_FIELDS[cls] = found
+    return found
+
+
 def _names_in(model: PolicyModel, e: object) -> Iterable[str]:
+    """The defined values and decisions an expression reads."""
     stack = [e]
     while stack:
         x = stack.pop()
@@ -539,13 +615,13 @@ def _names_in(model: PolicyModel, e: object) -> Iterable[str]:
             ref = model.refs.get(id(x))
             if ref is not None and ref.kind in ("define", "decision"):
                 yield ref.name
-        if attrs.has(type(x)):
-            for field in attrs.fields(type(x)):
-                value = getattr(x, field.name)
-                if isinstance(value, tuple):
-                    stack.extend(value)
-                elif attrs.has(type(value)):
-                    stack.append(value)
+            continue
+        for name in _child_fields(type(x)):
+            value = getattr(x, name)
+            if isinstance(value, tuple):
+                stack.extend(value)
+            elif attrs.has(type(value)):
+                stack.append(value)
 
 
 def dependencies(model: PolicyModel) -> dict[str, list[str]]:
@@ -594,7 +670,10 @@ def check_cycles(model: PolicyModel, files: list[n.RuleFile]) -> None:
                     first = min(cycle, key=lambda x: (span_of(x).path, span_of(x).line))
                     start = cycle.index(first)
                     ordered = cycle[start:] + cycle[:start] + [first]
-                    model.error(span_of(first), f"`{first}` depends on itself: {' -> '.join(ordered)}; one of these must be worked out without the others")
+                    if len(cycle) == 1:
+                        model.error(span_of(first), f"`{first}` depends on itself; it cannot be worked out from its own value")
+                    else:
+                        model.error(span_of(first), f"`{first}` depends on itself: {' -> '.join(ordered)}; one of these must be worked out without the others")
             elif not state.get(nxt) and nxt in deps:
                 state[nxt] = 1
                 path.append(nxt)
@@ -609,13 +688,15 @@ def check_decisions(model: PolicyModel, files: list[n.RuleFile]) -> None:
     for label, rule in model.rules.items():
         if rule.decision.name in model.decisions:
             model.rules_of.setdefault(rule.decision.name, []).append(label)
+    loops: set[frozenset[str]] = set()
     for name, decision in model.decisions.items():
         labels = model.rules_of.get(name, [])
         defaults = [label for label in labels if model.rules[label].is_default]
         if not defaults:
             model.error(decision.span, f"decision `{name}` has no default rule; add `rule ... by default {name} is ...`")
         for extra in defaults[1:]:
-            model.error(model.rules[extra].span, f"decision `{name}` already has a default rule, `{defaults[0]}` at {model.rules[defaults[0]].span}; make this rule an exception to it")
+            first = f"`{defaults[0]}` at {model.rules[defaults[0]].span}"
+            model.error(model.rules[extra].span, f"decision `{name}` already has a default rule, {first}; make this rule an exception to it")
         if defaults:
             model.default_rule[name] = defaults[0]
         for label in labels:
@@ -627,22 +708,31 @@ def check_decisions(model: PolicyModel, files: list[n.RuleFile]) -> None:
                 model.error(rule.parent.span, f"there is no rule labelled `{rule.parent.name}`{did_you_mean(rule.parent.name, labels)}")
                 continue
             if parent.decision.name != name:
-                model.error(rule.parent.span, f"rule `{parent.label}` decides `{parent.decision.name}`, not `{name}`; an exception must be to a rule of the same decision")
+                advice = "an exception must be to a rule of the same decision"
+                model.error(rule.parent.span, f"rule `{parent.label}` decides `{parent.decision.name}`, not `{name}`; {advice}")
                 continue
             if rule.parent.name == label:
                 model.error(rule.parent.span, f"rule `{label}` cannot be an exception to itself")
                 continue
             model.children.setdefault(rule.parent.name, []).append(label)
-        for label in labels:  # loops among exceptions never reach the default
-            seen = {label}
+        for label in labels:  # loops among exceptions never reach the default: report each loop once
+            chain = [label]
             current = model.rules[label]
-            while current.parent is not None and current.parent.name in model.rules:
+            while current.parent is not None and current.parent.name in model.rules and current.parent.name != current.label:
                 nxt = current.parent.name
-                if nxt in seen:
-                    if nxt == label and nxt != current.label:
-                        model.error(model.rules[label].span, f"rule `{label}` is, through other rules, an exception to itself")
+                if nxt in chain:
+                    loop = chain[chain.index(nxt) :]
+                    if frozenset(loop) not in loops:
+                        loops.add(frozenset(loop))
+                        first = min(loop, key=lambda x: (model.rules[x].span.path, model.rules[x].span.line, model.rules[x].span.column))
+                        start = loop.index(first)
+                        ordered = [*loop[start:], *loop[:start], first]
+                        where = model.rules[first].parent
+                        assert where is not None
+                        advice = "one of them must be an exception to the default rule or to a rule under it"
+                        model.error(where.span, f"these rules are exceptions to each other in a loop: {' -> '.join(ordered)}; {advice}")
                     break
-                seen.add(nxt)
+                chain.append(nxt)
                 current = model.rules[nxt]
 
 
@@ -653,12 +743,16 @@ def check_header(model: PolicyModel, files: list[n.RuleFile]) -> None:
     """The header names the decisions that give the outcome, priority and element outcomes."""
     h = model.header
     service_level = [d for d in model.decisions.values() if d.for_each is None]
+    first = next((d.span for f in files for d in f.declarations), n.Span(files[0].path, 1, 1, 1, 1) if files else n.NO_SPAN)
+    if not model.decisions and files:  # nothing to decide: an empty file, or facts alone
+        model.error(first, "this policy has no decision, so there is nothing to decide; add one, like `decision delivery outcomes a, b`, with a default rule")
     if h is None:
         if len(service_level) == 1:
             model.outcome = service_level[0].name
+            model.used.add(model.outcome)
         elif service_level and files:
-            first = files[0].declarations[0].span if files[0].declarations else files[0].span
-            model.error(first, "this policy has several decisions; add a `policy \"its name\"` header with `outcome DECISION` to say which one gives the outcome")
+            advice = 'add a `policy "its name"` header with `outcome DECISION` to say which one gives the outcome'
+            model.error(first, f"this policy has several decisions; {advice}")
         if "service" in model.fact_types and model.fact_types["service"].kind == "text":
             model.service_name = "service"
             model.used.add("service")
@@ -674,7 +768,8 @@ def check_header(model: PolicyModel, files: list[n.RuleFile]) -> None:
             model.error(ref.span, f"the {what} must be a decision, and `{ref.name}` is not one{did_you_mean(ref.name, model.decisions)}")
             return None
         if (d.for_each is not None) != per_item:
-            model.error(ref.span, f"decision `{ref.name}` is {'made once for the service' if per_item else 'made for each item of a list'}, so it cannot give the {what}")
+            made = "made once for the service" if per_item else "made for each item of a list"
+            model.error(ref.span, f"decision `{ref.name}` is {made}, so it cannot give the {what}")
             return None
         return ref.name
 
@@ -699,7 +794,7 @@ def check_header(model: PolicyModel, files: list[n.RuleFile]) -> None:
         if t is None:
             model.error(h.service_name.span, f"there is no fact called `{h.service_name.name}`{did_you_mean(h.service_name.name, model.facts)}")
         elif t != TEXT:
-            model.error(h.service_name.span, f"the service name must be a text fact, and `{h.service_name.name}` is {t.words}")
+            model.error(h.service_name.span, f"the service name must be a text fact, and `{h.service_name.name}` is {_words(t)}")
         else:
             model.service_name = h.service_name.name
             model.used.add(h.service_name.name)

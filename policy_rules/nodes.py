@@ -35,8 +35,8 @@ class Span:
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 
 
-def _span() -> attrs.Attribute:
-    return attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+# Every node ends with ``span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)``:
+# where it was read from, left out of equality, hashing and repr.
 
 
 # --- types -------------------------------------------------------------------
@@ -49,7 +49,7 @@ class TypeRef:
     kind: str
     values: tuple[str, ...] = ()
     record: str | None = None
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 # --- expressions -------------------------------------------------------------
@@ -62,13 +62,13 @@ class Literal:
     kind: str
     value: bool | Decimal | date | str | tuple[()]
     text: str
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
 class Name:
     name: str
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -77,20 +77,20 @@ class Field:
 
     item: str
     field: str
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
 class Not:
     operand: Expr
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
 class BoolOp:
     op: str  # "and" | "or"
     operands: tuple[Expr, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -99,7 +99,7 @@ class Compare:
     left: Expr
     right: Expr
     words: str
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -107,7 +107,7 @@ class Member:
     operand: Expr
     options: tuple[Expr, ...]
     negated: bool
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -117,7 +117,7 @@ class Test:
     test: str  # "empty" | "known"
     operand: Expr
     negated: bool
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -125,13 +125,13 @@ class Arith:
     op: str  # + - * /
     left: Expr
     right: Expr
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
 class Neg:
     operand: Expr
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -142,7 +142,7 @@ class CountOf:
     conditions: tuple[Expr, ...]
     reasons: Name | None
     at_least: int
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -153,7 +153,7 @@ class Over:
     item: str
     collection: Name
     condition: Expr
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -161,7 +161,7 @@ class Length:
     """``number of elements``."""
 
     collection: Name
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 Expr = Literal | Name | Field | Not | BoolOp | Compare | Member | Test | Arith | Neg | CountOf | Over | Length
@@ -175,7 +175,7 @@ class Citation:
     document: str
     section: str
     paragraph: str | None = None
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -187,7 +187,7 @@ class PolicyHeader:
     priority: Name | None
     reasons: Name | None
     element_outcomes: Name | None
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -195,7 +195,7 @@ class DocumentDecl:
     name: str
     title: str
     sections: tuple[str, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -204,7 +204,7 @@ class FieldDecl:
     type: TypeRef
     means: str | None
     asks: str | None
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -212,7 +212,7 @@ class RecordDecl:
     name: str
     means: str | None
     fields: tuple[FieldDecl, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -224,7 +224,7 @@ class FactDecl:
     default: Literal | None
     citations: tuple[Citation, ...]
     reference: bool = False
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -232,7 +232,7 @@ class ParameterValue:
     value: Literal
     valid_from: date
     valid_until: date | None
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -242,7 +242,7 @@ class ParameterDecl:
     means: str | None
     values: tuple[ParameterValue, ...]
     citations: tuple[Citation, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -250,7 +250,7 @@ class ReasonsSet:
     """``those of a, b, c that hold``: the names of the conditions that hold."""
 
     members: tuple[Name, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -259,14 +259,14 @@ class DefineDecl:
     body: Expr | ReasonsSet
     because: str | None
     citations: tuple[Citation, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
 class ForEach:
     item: str
     collection: Name
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -275,7 +275,7 @@ class DecisionDecl:
     for_each: ForEach | None
     means: str | None
     outcomes: tuple[Name, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -289,7 +289,7 @@ class RuleDecl:
     conclusion: Expr
     because: str | None
     citations: tuple[Citation, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
     @property
     def is_default(self) -> bool:
@@ -303,4 +303,4 @@ Declaration = PolicyHeader | DocumentDecl | FactDecl | RecordDecl | ParameterDec
 class RuleFile:
     path: str
     declarations: tuple[Declaration, ...]
-    span: Span = _span()
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)

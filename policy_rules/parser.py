@@ -11,13 +11,16 @@ declaration with a syntax error gets its own message.
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from policy_rules.errors import Diagnostic
 from policy_rules.nodes import Span
@@ -53,32 +56,120 @@ def lark_parser() -> Lark:
 
 # --- words for what the parser expected ----------------------------------------
 
-_VALUE_WORDS = {
+# Keywords and patterns that start a value or a condition: listed together as "a value".
+_VALUE_START_WORDS = {"yes", "no", "empty", "(", "any", "all", "none", "at", "every", "not", "-", "number"}
+_VALUE_START = {"NAME", "MONEY", "PERCENT", "DATE", "NUMBER", "INT", "STRING", "NO_QUANT"}
+_LITERALS = {"MONEY", "PERCENT", "DATE", "NUMBER", "STRING"}
+# The words of the types: listed together as "a type".
+_TYPE_WORDS = {"yes/no", "number", "whole", "money", "percentage", "date", "text", "one", "list"}
+# Operators that may follow a value: listed together as "an operator".
+_OPERATOR_WORDS = {"+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=", "and", "or"}
+_OPERATORS = {"ADD_OP", "MUL_OP"}
+_ONE_VALUE = {
     "NAME": "a name",
     "STRING": 'a text in double quotes, like "..."',
     "MONEY": "an amount of money, like £1,000",
     "PERCENT": "a percentage, like 5%",
     "DATE": "a date, like 2020-03-31",
     "NUMBER": "a number",
-    "INT": "a whole number",
-    "YESNO": "yes/no",
-    "NO_QUANT": "no",
+    "INT": "a whole number, like 2",
+    "YESNO": "`yes/no`",
+    "NO_QUANT": "`no`",
 }
-_PHRASES = {"one": "one of", "whole": "whole number", "list": "list of", "at": "at least", "those": "those of", "by": "by default", "exception": "exception to"}
+# Keywords that are always followed by another: shown as the whole phrase.
+_PHRASES = {
+    "one": "one of",
+    "whole": "whole number",
+    "list": "list of",
+    "those": "those of",
+    "by": "by default",
+    "exception": "exception to",
+    "kept": "kept for reference",
+    "for": "for each",
+    "element": "element outcomes",
+    "service": "service name",
+    "more": "more than",
+    "less": "less than",
+}
+# Characters copied from a word processor, with what to write instead.
+_LOOK_ALIKES = {
+    "\u201c": 'texts are written in straight double quotes, like "...", not curly quotes',
+    "\u201d": 'texts are written in straight double quotes, like "...", not curly quotes',
+    "\u2018": 'texts are written in straight double quotes, like "...", not quotes like \u2018...\u2019',
+    "\u2019": 'texts are written in straight double quotes, like "...", not quotes like \u2018...\u2019',
+    "'": 'texts are written in double quotes, like "...", not single quotes',
+    "\u2265": "write `is at least` (or `>=`) instead of `\u2265`",
+    "\u2264": "write `is at most` (or `<=`) instead of `\u2264`",
+    "\u2260": "write `is not` (or `<>`) instead of `\u2260`",
+    "\u2013": "write a plain minus sign `-` instead of a dash",
+    "\u2014": "write a plain minus sign `-` instead of a dash",
+    "$": "amounts of money are written in pounds, like £1,000",
+    "€": "amounts of money are written in pounds, like £1,000",
+    "{": "group conditions with round brackets `(` and `)`",
+    "[": "group conditions with round brackets `(` and `)`",
+    "&": "write `and` instead of `&`",
+    "|": "write `or` instead of `|`",
+    "!": "write `not` instead of `!`",
+    "\u00a0": "a non-breaking space (often pasted from a word processor) is not read as a space; type an ordinary space",
+    "\u200b": "an invisible zero-width space (often pasted from a web page) is here; delete it",
+    "\ufeff": "an invisible byte-order mark is here; delete it",
+}
+
+_DECLARATION_TERMINALS = {k.upper() for k in DECLARATION_KEYWORDS}
+_TYPE_PHRASE = "a type: `yes/no`, `number`, `whole number`, `money`, `percentage`, `date`, `text`, `one of ...` or `list of ...`"
+_VALUE_PHRASE = 'a name or a value, like 12, £1,000, 5%, 2020-03-31, "text" or yes'
 
 
-def _terminal_words(name: str) -> str:
-    if name in _VALUE_WORDS:
-        return _VALUE_WORDS[name]
-    if name in ("$END", "$end"):
-        return "the end of the file"
+def _keyword(name: str) -> str | None:
+    """The text of a keyword terminal (``then`` for THEN), or None for a pattern."""
     try:
         pattern = lark_parser().get_terminal(name).pattern
     except KeyError:
-        return name.lower()
-    if pattern.type == "str":
-        return f"`{_PHRASES.get(pattern.value, pattern.value)}`"
-    return name.lower()
+        return None
+    return pattern.value if pattern.type == "str" else None
+
+
+def _one_word(name: str) -> str:
+    if name in _ONE_VALUE:
+        return _ONE_VALUE[name]
+    text = _keyword(name)
+    if text is None:  # a pattern without its own words: never show the terminal's name
+        return "something else"
+    return f"`{_PHRASES.get(text, text)}`"
+
+
+def _join(parts: list[str]) -> str:
+    if not parts:
+        return "something else"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _expected_phrase(accepts: set[str]) -> str:
+    """What the parser would have accepted, in words: never a grammar token's name."""
+    names = set(accepts)
+    can_end = bool(names & (_DECLARATION_TERMINALS | {"$END"}))
+    names -= _DECLARATION_TERMINALS | {"$END"}
+    words = {name: _keyword(name) for name in names}
+    parts: list[str] = []
+    if "NAME" in names and names & _LITERALS:
+        parts.append(_VALUE_PHRASE)
+        names = {t for t in names if t not in _VALUE_START and words[t] not in _VALUE_START_WORDS}
+    if len({words[t] for t in names} & _TYPE_WORDS) >= 3:
+        parts.append(_TYPE_PHRASE)
+        names = {t for t in names if t != "YESNO" and words[t] not in _TYPE_WORDS}
+    operators = {t for t in names if t in _OPERATORS or words[t] in _OPERATOR_WORDS}
+    if len(operators) >= 2:
+        names = {t for t in names - operators if words[t] not in ("is", ".")}
+    else:
+        operators = set()
+    values = sorted(_one_word(t) for t in names if t in _ONE_VALUE)
+    keywords = sorted({_one_word(t) for t in names if t not in _ONE_VALUE})
+    parts += values + keywords
+    if operators:
+        parts.append("an operator such as `and`, `or`, `is` or `+`")
+    if can_end:
+        parts.append("a new declaration" if parts else "the end of the declaration")
+    return _join(parts)
 
 
 def _describe_token(token: Token | None) -> str:
@@ -87,59 +178,101 @@ def _describe_token(token: Token | None) -> str:
     if token.type == "NAME":
         return f"the name `{token}`"
     if token.type == "STRING":
-        return f"the text {token}"
-    if token.type in _VALUE_WORDS:
-        return f"`{token}`"
+        text = str(token)
+        shown = text if len(text) <= 32 else text[:28] + '..."'
+        return f"the text {shown}"
     return f"`{token}`"
 
 
-def _expected_phrase(expected: set[str]) -> str:
-    words = sorted({_terminal_words(name) for name in expected})
-    keywords = [w for w in words if w.startswith("`")]
-    values = [w for w in words if not w.startswith("`")]
-    operators = {"`+`", "`-`", "`*`", "`/`", "`=`", "`<>`", "`<`", "`<=`", "`>`", "`>=`", "`and`", "`or`"}
-    has_operators = any(k in operators for k in keywords)
-    keywords = [k for k in keywords if k not in operators]
-    parts = values + keywords
-    if has_operators:
-        parts.append("an operator such as `and`, `or`, `is at most` or `+`")
-    if not parts:
-        return "something else"
-    if len(parts) == 1:
-        return parts[0]
-    return ", ".join(parts[:-1]) + " or " + parts[-1]
-
-
 def _declaration_kind(text: str) -> str | None:
-    match = _DECLARATION_START.match(text)
-    return match.group(1) if match else None
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            match = _DECLARATION_START.match(line)
+            return match.group(1) if match else None
+    return None
 
 
-def _syntax_message(error: UnexpectedInput, chunk: str) -> str:
+def _did_you_mean(word: str, accepts: set[str]) -> str:
+    """``; did you mean `default`?`` when a misspelt word is close to an expected keyword."""
+    if len(word) < 2:
+        return ""
+    choices: dict[str, str] = {"yes/no": "yes/no"} if "YESNO" in accepts else {}
+    for name in accepts:
+        text = _keyword(name)
+        if text and text.isalpha():
+            choices[text] = _PHRASES.get(text, text)
+    if accepts & ({"$END"} | _DECLARATION_TERMINALS):
+        choices.update({k: k for k in DECLARATION_KEYWORDS})
+    found = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.7)
+    return f"; did you mean `{choices[found[0]]}`?" if found else ""
+
+
+def _first_error(chunk: str) -> tuple[UnexpectedInput, set[str], Token | None] | None:
+    """Parse one declaration token by token: the first error, what would have been accepted, the last good token."""
+    interactive = lark_parser().parse_interactive(chunk)
+    last: Token | None = None
+    try:
+        for token in interactive.iter_parse():
+            if token.type != "$END":
+                last = token
+        interactive.feed_eof(last)
+    except UnexpectedInput as error:
+        try:
+            accepts = set(interactive.accepts())
+        except Exception:  # the state cannot be replayed: fall back to what Lark saw
+            accepts = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+        if isinstance(error, UnexpectedToken) and error.token.type != "$END" and last is error.token:
+            last = None
+        return error, accepts, last
+    return None
+
+
+def _syntax_error(path: str, chunk: str, offset: int, text: str) -> Diagnostic | None:
+    found = _first_error(chunk)
+    if found is None:
+        return None
+    error, accepts, last = found
     kind = _declaration_kind(chunk)
     where = f" in this {kind} declaration" if kind else ""
+    expected = _expected_phrase(accepts)
+    line, column = getattr(error, "line", 1), getattr(error, "column", 1)
     if isinstance(error, UnexpectedCharacters):
-        char = chunk.splitlines()[error.line - 1][error.column - 1 : error.column] if error.line >= 1 else ""
+        char = chunk[error.pos_in_stream] if 0 <= error.pos_in_stream < len(chunk) else ""
         if char == '"':
-            return "this text is not closed: add the missing `\"` before the end of the line"
-        if char == "'":
-            return "texts are written in double quotes, like \"...\", not single quotes"
-        return f"the character `{char}` is not part of the rule language{where}; expected {_expected_phrase(set(error.allowed or ()))}"
-    if isinstance(error, UnexpectedEOF):
-        return f"this {kind or ''} declaration stops before it is complete; expected {_expected_phrase(set(error.expected))}"
-    assert isinstance(error, UnexpectedToken)
-    token = error.token
-    expected = set(error.expected)
-    if token.type == "$END":
-        return f"this {kind} declaration stops before it is complete; expected {_expected_phrase(expected)}"
-    if kind is None:
-        return (
-            f"{_describe_token(token)} cannot start a declaration; each declaration begins with one of "
-            + ", ".join(f"`{k}`" for k in DECLARATION_KEYWORDS)
-        )
-    if token.type == "NAME" and expected & {"BECAUSE", "CITES", "MEANS", "ASKS"} and not expected & {"NAME"}:
-        return f"found {_describe_token(token)}{where}; expected {_expected_phrase(expected)} (is a word misspelt?)"
-    return f"found {_describe_token(token)}{where}; expected {_expected_phrase(expected)}"
+            message = 'this text is not closed: add the missing `"` before the end of the line'
+        elif char in _LOOK_ALIKES:
+            message = _LOOK_ALIKES[char]
+        elif char == "£":
+            message = "write an amount of money as £ followed by digits, like £1,000 or £250.50"
+        else:
+            message = f"the character `{char}` is not part of the rule language{where}; expected {expected}"
+    else:
+        assert isinstance(error, UnexpectedToken)
+        token = error.token
+        if token.type in ("$END", "$end"):
+            if last is not None:
+                line, column = last.end_line or 1, last.end_column or 1
+            message = f"this {kind + ' ' if kind else ''}declaration stops before it is complete; expected {expected}"
+        elif kind is None:
+            keywords = ", ".join(f"`{k}`" for k in DECLARATION_KEYWORDS)
+            hint = _did_you_mean(str(token), _DECLARATION_TERMINALS) if token.type == "NAME" else ""
+            message = f"{_describe_token(token)} cannot start a declaration; each declaration begins with one of {keywords}{hint}"
+        else:
+            hint = _did_you_mean(str(token), accepts) if token.type == "NAME" or _keyword(token.type) else ""
+            if hint == f"; did you mean {expected}?":  # the only word expected: saying it once is enough
+                hint = ""
+            if not hint and "THEN" in accepts and token.type == "NAME":
+                hint = "; is `then` missing before the conclusion?"
+            if not hint and accepts == {"LPAR"}:
+                hint = "; the values are listed in brackets, like `is one of (a, b)`"
+            before = chunk.splitlines()[token.line - 1][: token.column - 1] if token.line and token.column else "x"
+            starts_line = not before.strip()
+            if starts_line and any(hint == f"; did you mean `{k}`?" for k in DECLARATION_KEYWORDS):
+                message = f"found the name `{token}` where a new declaration or a clause of this {kind} declaration should begin{hint}"
+            else:
+                message = f"found {_describe_token(token)}{where}; expected {expected}{hint}"
+    span = Span(path, line + offset, column, line + offset, column)
+    return Diagnostic("error", span, message, source_line(text, span.line))
 
 
 def _chunks(text: str) -> list[tuple[int, str]]:
@@ -150,17 +283,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
         if number and _DECLARATION_START.match(line):
             starts.append(number)
     starts.append(len(lines))
-    return [(a, "".join(lines[a:b])) for a, b in zip(starts, starts[1:], strict=False) if a < b]
-
-
-def _error_span(path: str, error: UnexpectedInput, chunk: str, line_offset: int) -> Span:
-    line = getattr(error, "line", -1)
-    column = getattr(error, "column", -1)
-    if line is None or line < 1:
-        stripped = chunk.rstrip()
-        line = stripped.count("\n") + 1
-        column = len(stripped.rsplit("\n", 1)[-1]) + 1
-    return Span(path, line + line_offset, column, line + line_offset, column)
+    return [(a, "".join(lines[a:b])) for a, b in itertools.pairwise(starts) if a < b]
 
 
 def source_line(text: str, line: int) -> str:
@@ -169,40 +292,48 @@ def source_line(text: str, line: int) -> str:
 
 
 def parse_text(text: str, path: str) -> tuple[Tree | None, list[Diagnostic]]:
-    """Parse one file: the tree, or None and one diagnostic per broken declaration."""
+    """Parse one file: the tree, or None and one diagnostic per broken declaration, in order."""
     try:
         return lark_parser().parse(text), []
     except UnexpectedInput:
         pass
     diagnostics: list[Diagnostic] = []
     for offset, chunk in _chunks(text):
-        if not chunk.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()):
+        if all(not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()):
             continue
-        try:
-            lark_parser().parse(chunk)
-        except UnexpectedInput as error:
-            span = _error_span(path, error, chunk, offset)
-            diagnostics.append(Diagnostic("error", span, _syntax_message(error, chunk), source_line(text, span.line)))
+        diagnostic = _syntax_error(path, chunk, offset, text)
+        if diagnostic is not None:
+            diagnostics.append(diagnostic)
     if not diagnostics:  # the pieces parse alone but not together: report at the end
         last = text.rstrip().count("\n") + 1
         span = Span(path, last, 1, last, 1)
         diagnostics.append(Diagnostic("error", span, "this file does not parse as a whole", source_line(text, last)))
-    return None, diagnostics
+    return None, sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+_BRACKETS = re.compile(r'"[^"\n]*"?|#[^\n]*|[()\n]')  # texts and comments are skipped whole
+
+
+def _open_brackets(text: str) -> Iterator[tuple[int, int, int]]:
+    """Each ``(`` outside texts and comments: the depth it opens, its line and column (1-based)."""
+    depth = 0
+    line, line_start = 1, 0
+    for match in _BRACKETS.finditer(text):
+        token = match.group()
+        if token == "\n":
+            line, line_start = line + 1, match.end()
+        elif token == "(":
+            depth += 1
+            yield depth, line, match.start() - line_start + 1
+        elif token == ")":
+            depth = max(depth - 1, 0)
 
 
 def nesting_depth(text: str) -> int:
     """The deepest bracket nesting in ``text``, checked before parsing to bound recursion."""
-    depth = deepest = 0
-    in_string = False
-    for char in text:
-        if char == '"':
-            in_string = not in_string
-        elif char == "\n":
-            in_string = False
-        elif not in_string:
-            if char == "(":
-                depth += 1
-                deepest = max(deepest, depth)
-            elif char == ")":
-                depth = max(depth - 1, 0)
-    return deepest
+    return max((depth for depth, _line, _column in _open_brackets(text)), default=0)
+
+
+def first_bracket_beyond(text: str, limit: int = MAX_NESTING) -> tuple[int, int] | None:
+    """Where brackets first nest deeper than ``limit``: the (line, column) of that bracket, or None."""
+    return next(((line, column) for depth, line, column in _open_brackets(text) if depth > limit), None)
