@@ -147,14 +147,12 @@ Feature: Unknown facts and the facts needed
     And the facts needed are annual_spend, in_house_annual_cost, budget_available, quality_concerns, personal_contact, at_risk_groups, affects_rights, exceptional_worker_demands, build_capacity, has_capacity, has_capability, safeguarding_concern, delivery_risk, environmentally_sustainable, other_provider_better_placed, nhs_expertise, vcs_reach, public_partner_available, local_provider_available
     And the explanation says "Service: New enquiry"
 
-  @engine-bug
   Scenario: A reason is not asked for when every affordable cost already brings a saving
-    Known engine bug: the engine treats "the in-house cost is within the
-    budget" and "the in-house cost is below today's spend" as unrelated, even
-    though both are about the same missing cost. Here any cost within the
-    £900,000 budget is below the £1,000,000 spent today, so whenever the
+    "The in-house cost is within the budget" and "the in-house cost is below
+    today's spend" are both about the same missing cost. Here any cost within
+    the £900,000 budget is below the £1,000,000 spent today, so whenever the
     service comes in-house value for money is a reason and the priority is
-    high: personal contact can change nothing, yet the engine asks for it.
+    high: personal contact can change nothing, and it is not asked for.
     Given a service that is all clear except:
       | fact                 | value    |
       | budget_available     | £900,000 |

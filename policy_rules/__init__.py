@@ -7,13 +7,33 @@ The one public facade::
     policy = load_policy("rules/haringey")
     decision = policy.evaluate({"service": "Facilities management", "nhs_expertise": True})
     decision.outcome, decision.needed_facts, decision.to_dict()
+
+Names are imported on first use, so that ``policy-rules check`` starts
+without loading the evaluator.
 """
 
-from policy_rules.api import Policy, load_policy
-from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
-from policy_rules.errors import ConflictError, Diagnostic, FactsError, LimitError, PolicyError, RuleFileError, UsageError
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Policy": "policy_rules.api",
+    "load_policy": "policy_rules.api",
+    "Decision": "policy_rules.decision",
+    "ElementOutcome": "policy_rules.decision",
+    "PolicyInfo": "policy_rules.decision",
+    "Question": "policy_rules.decision",
+    "ConflictError": "policy_rules.errors",
+    "Diagnostic": "policy_rules.errors",
+    "FactsError": "policy_rules.errors",
+    "LimitError": "policy_rules.errors",
+    "PolicyError": "policy_rules.errors",
+    "RuleFileError": "policy_rules.errors",
+    "UsageError": "policy_rules.errors",
+}
 
 __all__ = [
     "ConflictError",
@@ -31,3 +51,15 @@ __all__ = [
     "__version__",
     "load_policy",
 ]
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy, load_policy
+    from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
+    from policy_rules.errors import ConflictError, Diagnostic, FactsError, LimitError, PolicyError, RuleFileError, UsageError
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'policy_rules' has no attribute {name!r}")
+    return getattr(import_module(module), name)

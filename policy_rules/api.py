@@ -6,7 +6,6 @@ them once; a ``Policy`` is then immutable and may be shared between threads.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -14,10 +13,8 @@ from typing import Any
 
 import attrs
 
-from policy_rules import nodes as n
 from policy_rules import trace as t
-from policy_rules.builder import build
-from policy_rules.checker import PolicyModel, check, default_title
+from policy_rules.checker import PolicyModel, default_title
 from policy_rules.compiler import CompiledPolicy, compile_policy
 from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
@@ -30,80 +27,10 @@ from policy_rules.evaluator import (
     search,
     traced_evaluation,
 )
-from policy_rules.facts import validate
-from policy_rules.parser import MAX_NESTING, MAX_RULE_FILE_BYTES, nesting_depth, parse_text
+from policy_rules.facts import service_name, validate
+from policy_rules.fastpath import FastFacts, FastPath
+from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
 from policy_rules.values import UNKNOWN, format_value, json_value
-
-RULE_FILE_SUFFIX = ".rules"
-
-
-def rule_files(path: str | Path) -> list[tuple[str, Path]]:
-    """The rule files of a file or folder (read recursively), in a stable order, with display paths."""
-    p = Path(path)
-    if p.is_dir():
-        found = sorted(f for f in p.rglob(f"*{RULE_FILE_SUFFIX}") if f.is_file())
-        return [(str(Path(path) / f.relative_to(p)), f) for f in found]
-    return [(str(path), p)]
-
-
-def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
-    sources: dict[str, str] = {}
-    for path in paths:
-        p = Path(path)
-        if not p.exists():
-            raise PolicyError("there is no such file or folder; check the path", str(path))
-        files = rule_files(path)
-        if not files:
-            raise PolicyError(f"this folder holds no rule files (files ending in {RULE_FILE_SUFFIX})", str(path))
-        for shown, real in files:
-            data = real.read_bytes()
-            if len(data) > MAX_RULE_FILE_BYTES:
-                raise PolicyError(f"the file is {len(data):,} bytes, larger than the limit of {MAX_RULE_FILE_BYTES:,} for a rule file", shown)
-            if b"\x00" in data:
-                raise PolicyError("this is not a text file; rule files are plain text", shown)
-            try:
-                sources[shown] = data.decode("utf-8-sig")
-            except UnicodeDecodeError as error:
-                raise PolicyError(f"this file is not UTF-8 text (byte {error.start} cannot be read)", shown) from None
-    return sources
-
-
-def digest_of(sources: Mapping[str, str]) -> str:
-    h = hashlib.sha256()
-    names = {name: Path(name).name for name in sources}
-    for name in sorted(sources, key=lambda x: (names[x], x)):
-        h.update(names[name].encode())
-        h.update(b"\0")
-        h.update(sources[name].encode())
-        h.update(b"\0")
-    return "sha256:" + h.hexdigest()
-
-
-def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None, list[Diagnostic]]:
-    """Parse, build and check some rule files: the model and every diagnostic, sorted."""
-    files: list[n.RuleFile] = []
-    diagnostics: list[Diagnostic] = []
-    for path, text in sources.items():
-        if nesting_depth(text) > MAX_NESTING:
-            span = n.Span(path, 1, 1, 1, 1)
-            diagnostics.append(Diagnostic("error", span, f"brackets are nested more than {MAX_NESTING} deep; split the expression into defined values"))
-            continue
-        try:
-            tree, errors = parse_text(text, path)
-        except RecursionError:
-            tree, errors = None, [Diagnostic("error", n.Span(path, 1, 1, 1, 1), "this file is nested too deeply to read")]
-        diagnostics.extend(errors)
-        if tree is None:
-            continue
-        ast, errors = build(tree, path, text)
-        diagnostics.extend(errors)
-        if ast is not None:
-            files.append(ast)
-    if any(d.severity == "error" for d in diagnostics):
-        return None, sorted(diagnostics, key=Diagnostic.sort_key)
-    model = check(files, dict(sources), title)
-    diagnostics.extend(model.diagnostics)
-    return model, sorted(diagnostics, key=Diagnostic.sort_key)
 
 
 class Policy:
@@ -113,6 +40,8 @@ class Policy:
         self._compiled = compiled
         self.info = info
         self.warnings = warnings
+        self._fast = FastPath(compiled.model, compiled.parameters)
+        self._fast_facts = FastFacts(compiled.model)
 
     @property
     def model(self) -> PolicyModel:
@@ -124,7 +53,10 @@ class Policy:
 
     def facts_of(self, raw: Mapping[str, Any], *, path: str = "<facts>", index: int = 0) -> tuple[dict[str, Any], str | None]:
         """Validate raw facts against the declarations: typed values and the service's name."""
-        return validate(self.model, raw, path=path, index=index)
+        typed = self._fast_facts(raw) if isinstance(raw, dict) else None
+        if typed is None:
+            return validate(self.model, raw, path=path, index=index)
+        return typed, service_name(self.model, raw, index)
 
     def evaluate(self, facts: Mapping[str, Any], as_of: date | str | None = None, *, trace: bool = True, path: str = "<facts>", index: int = 0) -> Decision:
         """Decide one service. ``facts`` maps fact names to values as a facts file would give them.
@@ -135,7 +67,9 @@ class Policy:
         typed, service = self.facts_of(facts, path=path, index=index)
         return self.decide(typed, service, parse_as_of(as_of), trace=trace)
 
-    def evaluate_many(self, rows: Iterable[Mapping[str, Any]], as_of: date | str | None = None, *, trace: bool = False, path: str = "<facts>") -> Iterator[Decision]:
+    def evaluate_many(
+        self, rows: Iterable[Mapping[str, Any]], as_of: date | str | None = None, *, trace: bool = False, path: str = "<facts>"
+    ) -> Iterator[Decision]:
         """Decide many services, in order; the trace is off unless asked for."""
         when = parse_as_of(as_of)
         for index, raw in enumerate(rows):
@@ -146,6 +80,10 @@ class Policy:
         """Decide one service from facts already validated by ``facts_of``."""
         compiled = self._compiled
         model = compiled.model
+        if not trace:
+            fast = self._fast(facts, as_of)
+            if fast is not None:
+                return self._fast_decision(facts, service, as_of, fast)
         first, env = evaluate_once(compiled, facts, as_of, service=service)
         if first.conflict:
             raise conflict_error(compiled, first.conflict, service)
@@ -160,7 +98,9 @@ class Policy:
             possible = found.results
             outcome = _single({r.outcome for r in possible})
             priority = _single({r.priority for r in possible}) if model.priority else None
-            elements = tuple(_single({r.elements[i] if i < len(r.elements) and r.conflict is None else UNKNOWN for r in possible}) for i in range(len(first.elements)))
+            elements = tuple(
+                _single({r.elements[i] if i < len(r.elements) and r.conflict is None else UNKNOWN for r in possible}) for i in range(len(first.elements))
+            )
             needed = needed_fact_names(compiled, found)
             exact = found.exact
         reasons = _reasons(env) if model.reasons else ()
@@ -183,7 +123,9 @@ class Policy:
             decided_by=decided_by,
         )
 
-    def _trace(self, facts: Mapping[str, Any], service: str | None, as_of: date, settled: Result, needed: list[str], exact: bool) -> tuple[tuple[t.Event, ...], str | None]:
+    def _trace(
+        self, facts: Mapping[str, Any], service: str | None, as_of: date, settled: Result, needed: list[str], exact: bool
+    ) -> tuple[tuple[t.Event, ...], str | None]:
         compiled = self._compiled
         model = compiled.model
         _result, env = traced_evaluation(compiled, facts, as_of, service)
@@ -201,6 +143,23 @@ class Policy:
             if made.decision == model.outcome and made.item is None:
                 decided_by = made.decided_by
         return tuple(events), decided_by
+
+    def _fast_decision(self, facts: Mapping[str, Any], service: str | None, as_of: date, fast: tuple[Any, ...]) -> Decision:
+        outcome, decided_by, priority, elements, reasons = fast
+        return Decision(
+            service=service,
+            outcome=outcome,
+            priority=priority if self.model.priority else None,
+            reasons=reasons,
+            elements=self._elements(facts, elements),
+            needed_facts=(),
+            questions=(),
+            needed_facts_exact=True,
+            trace=(),
+            policy=self.info,
+            as_of=as_of.isoformat(),
+            decided_by=decided_by,
+        )
 
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
         model = self.model

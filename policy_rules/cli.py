@@ -90,8 +90,8 @@ def _color(args: argparse.Namespace, stream: IO[str]) -> bool:
 
 
 def _check(paths: Sequence[str]) -> int:
-    from policy_rules.api import analyse, read_sources
     from policy_rules.checker import default_title
+    from policy_rules.loader import analyse, read_sources
 
     sources = read_sources(paths)
     _model, diagnostics = analyse(sources, default_title(paths[0]))

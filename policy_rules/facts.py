@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+import reprlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -30,10 +31,13 @@ from policy_rules.values import UNKNOWN, Type
 MAX_FACTS_FILE_BYTES = 200_000_000
 MAX_LIST_ITEMS = 10_000
 MAX_YAML_ALIASES = 1_000
+#: How many more values the aliases of a YAML file may add when expanded ("billion laughs").
+MAX_YAML_EXPANSION = 1_000_000
 MISSING_WORDS = frozenset({"", "unknown", "n/a", "?"})
 _TRUE = frozenset({"yes", "true", "y"})
 _FALSE = frozenset({"no", "false", "n"})
-_MONEY = re.compile(r"^-?£?\s*-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_MONEY = re.compile(r"^(-\s*£?|£?\s*-?)\s*(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 
 
@@ -56,7 +60,7 @@ def _bad(message: str, path: str, service: str | None, fact: str | None) -> Fact
 
 def convert(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str | None, fact: str) -> Any:
     """The typed value of one fact, or a ``FactsError`` saying what form was expected."""
-    if value is None or isinstance(value, str) and value.strip().lower() in MISSING_WORDS:
+    if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_WORDS):
         return UNKNOWN
     kind = typ.kind
     if kind == "yes/no":
@@ -85,12 +89,12 @@ def convert(value: Any, typ: Type, model: PolicyModel, *, path: str, service: st
             return value.date()
         if isinstance(value, date):
             return value
-        if isinstance(value, str):
+        if isinstance(value, str) and _DATE.match(value.strip()):
             try:
                 return date.fromisoformat(value.strip())
             except ValueError:
-                pass
-        raise _bad(f"{_shown(value)} is not a date in the calendar; write it as YYYY-MM-DD, such as 2020-03-31", path, service, fact)
+                raise _bad(f"{_shown(value)} is not a date in the calendar; write it as YYYY-MM-DD, such as 2020-03-31", path, service, fact) from None
+        raise _bad(f"{_shown(value)} is not a date; write it as YYYY-MM-DD, such as 2020-03-31", path, service, fact)
     if kind == "text":
         if isinstance(value, str):
             return value
@@ -100,21 +104,60 @@ def convert(value: Any, typ: Type, model: PolicyModel, *, path: str, service: st
     if kind == "one of":
         if isinstance(value, str) and value.strip() in typ.values:
             return value.strip()
-        hint = did_you_mean(str(value), typ.values)
+        hint = did_you_mean(value.strip(), typ.values) if isinstance(value, str) else ""
         raise _bad(f"{_shown(value)} is not one of {', '.join(typ.values)}{hint}", path, service, fact)
     if kind == "list":
         return _list(value, typ, model, path=path, service=service, fact=fact)
     raise AssertionError(kind)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
+_SHOWN_ITEMS = 6
+_MAX_DIGITS = 100
+
+
 def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    """A value in a message as it was written, cut short: never a huge or self-repeating structure in full."""
+    text = _written(value, 2)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _written(value: Any, depth: int) -> str:
+    if isinstance(value, str):
+        return f'"{value[:100]}"'
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value) if value.bit_length() < 300 else f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    if isinstance(value, (float, Decimal)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, (list, tuple)):
+        if depth == 0:
+            return "[...]"
+        shown = [_written(v, depth - 1) for v in value[:_SHOWN_ITEMS]]
+        return "[" + ", ".join(shown) + (", ...]" if len(value) > _SHOWN_ITEMS else "]")
+    if isinstance(value, Mapping):
+        if depth == 0:
+            return "{...}"
+        pairs = [f"{_written(k, 0)}: {_written(v, depth - 1)}" for k, v in list(value.items())[:_SHOWN_ITEMS]]
+        return "{" + ", ".join(pairs) + (", ...}" if len(value) > _SHOWN_ITEMS else "}")
+    return _REPR.repr(value)
 
 
 def _number(value: Any, kind: str) -> Decimal | None:
     if isinstance(value, bool):
         return None
+    if kind == "percentage" and not isinstance(value, str):
+        return None  # 5 could mean 5% or 500%: a percentage is written with its sign
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
@@ -169,7 +212,7 @@ def _list(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str 
         typed: dict[str, Any] = {}
         for key, raw in item.items():
             if not isinstance(key, str) or key not in fields:
-                raise _bad(f"a {record.name} has no field `{key}`{did_you_mean(str(key), fields)}; its fields are {', '.join(fields)}", path, service, where)
+                raise _bad(f"a {record.name} has no field `{key}`; its fields are {', '.join(fields)}{did_you_mean(str(key), fields)}", path, service, where)
             v = convert(raw, fields[key], model, path=path, service=service, fact=f"{where}.{key}")
             if v is not UNKNOWN:
                 typed[key] = v
@@ -181,7 +224,7 @@ def validate(model: PolicyModel, raw: Mapping[str, Any], *, path: str = "<facts>
     """Typed facts for one service (missing facts left out, defaults filled in) and its name."""
     if not isinstance(raw, Mapping):
         raise _bad(f"a service must be a mapping of fact names to values, not {_shown(raw)}", path, f"#{index + 1}", None)
-    service = _service_name(model, raw, index)
+    service = service_name(model, raw, index)
     facts: dict[str, Any] = {}
     for key, value in raw.items():
         if not isinstance(key, str) or key not in model.fact_types:
@@ -196,7 +239,7 @@ def validate(model: PolicyModel, raw: Mapping[str, Any], *, path: str = "<facts>
     return facts, service
 
 
-def _service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str:
+def service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str:
     if model.service_name:
         name = raw.get(model.service_name)
         if isinstance(name, (str, int, float)) and not isinstance(name, bool) and str(name).strip():
@@ -207,30 +250,102 @@ def _service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str
 # --- facts files ---------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys and alias bombs."""
+class _Strict:
+    """Safe YAML that refuses duplicate keys, alias bombs and numbers too long to read."""
 
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self.aliases = 0
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()  # type: ignore[attr-defined]
+        if node is None:
+            return None
+        if self.may_repeat:
+            _check_expansion(node)
+        return self.construct_document(node)  # type: ignore[attr-defined]
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_YAML_ALIASES:
-                mark = self.peek_event().start_mark
-                raise yaml.constructor.ConstructorError(None, None, f"more than {MAX_YAML_ALIASES} aliases (`*name`); facts files may not repeat data this way", mark)
-        return super().compose_node(parent, index)
+    #: Whether the text may hold aliases at all (an ``&anchor`` and a ``*name``).
+    may_repeat = True
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, Any] = {}
         for key_node, _value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"the key `{key}` appears twice in this mapping", key_node.start_mark)
             if isinstance(key, (str, int, float, bool)):
                 seen[key] = True
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class _StrictLoader(_Strict, yaml.SafeLoader):
+    """The strict loader in Python: the same messages everywhere."""
+
+
+#: Large files are read with libyaml where PyYAML has it: the same checks, much faster.
+_FAST_LOADER: type | None = type("_FastStrictLoader", (_Strict, yaml.CSafeLoader), {}) if getattr(yaml, "__with_libyaml__", False) else None
+_FAST_FROM_BYTES = 1_000_000
+
+
+def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    """A YAML date, or its text when it is not in the calendar (2020-02-30), for the fact to report."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+def _int(loader: Any, node: yaml.ScalarNode) -> Any:
+    """A YAML whole number, unless it is too long to be one a facts file means."""
+    digits = sum(ch.isdigit() for ch in node.value)
+    if digits > _MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(None, None, f"a number of {digits} digits is too long for a facts file", node.start_mark)
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(None, None, f"`{node.value[:60]}` is not a whole number", node.start_mark) from None
+
+
+for _loader in (_StrictLoader, _FAST_LOADER):
+    if _loader is not None:
+        _loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+        _loader.add_constructor("tag:yaml.org,2002:int", _int)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse YAML whose aliases expand it far beyond its size, or that contains itself."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    edges = 0
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            children = _children(node)
+            edges += len(children)
+            if edges - len(sizes) > MAX_YAML_ALIASES:  # each alias is one more way into a value already there
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"more than {MAX_YAML_ALIASES} aliases (`*name`); facts files may not repeat data this way", node.start_mark
+                )
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > len(sizes) + MAX_YAML_EXPANSION:
+                message = f"the aliases (`*name`) here expand to more than {MAX_YAML_EXPANSION:,} values; facts files may not repeat data this way"
+                raise yaml.constructor.ConstructorError(None, None, message, node.start_mark)
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise yaml.constructor.ConstructorError(None, None, "this value contains itself through an alias (`*name`)", node.start_mark)
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -244,6 +359,32 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _json_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a facts file can hold")
+
+
+def _json_int(text: str) -> int:
+    digits = sum(ch.isdigit() for ch in text)
+    if digits > _MAX_DIGITS:
+        raise ValueError(f"a number of {digits} digits is too long for a facts file")
+    return int(text)
+
+
+def _check_unicode(loaded: Any, path: str) -> None:
+    """Refuse text that cannot be written out again: a lone UTF-16 surrogate such as ``"\\ud800"``."""
+    stack = [loaded]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                code = ord(value[error.start])
+                message = f"a text in this file holds \\u{code:04x}, half of a UTF-16 surrogate pair, which is not a character; write the character itself"
+                raise FactsError(message, path=path) from None
+        elif isinstance(value, Mapping):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 @attrs.frozen
@@ -279,7 +420,7 @@ def read_facts_file(path: str) -> FactsFile:
         return FactsFile(path, tuple(_services_from_csv(text, path)), False)
     if suffix == ".json":
         try:
-            loaded = json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant)
+            loaded = json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant, parse_int=_json_int)
         except json.JSONDecodeError as error:
             raise FactsError(f"line {error.lineno}, column {error.colno}: this is not valid JSON ({error.msg})", path=path) from None
         except ValueError as error:
@@ -288,15 +429,32 @@ def read_facts_file(path: str) -> FactsFile:
             raise FactsError("the JSON is nested too deeply", path=path) from None
     else:
         try:
-            loaded = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+            loader = _FAST_LOADER if _FAST_LOADER is not None and len(text) > _FAST_FROM_BYTES else _StrictLoader
+            reader = loader(text)
+            reader.may_repeat = "&" in text and "*" in text
+            try:
+                loaded = reader.get_single_data()  # a SafeLoader subclass
+            finally:
+                reader.dispose()
+        except yaml.reader.ReaderError as error:
+            line = text.count("\n", 0, error.position) + 1
+            column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+            character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+            raise FactsError(f"line {line}, column {column}: this is not valid YAML (unacceptable character {character}: {error.reason})", path=path) from None
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            raise FactsError(f"{where}this is not valid YAML ({error.problem or error.context})", path=path) from None
+            problem = error.problem or error.context or ""
+            if problem.startswith("but ") and error.context:
+                problem = f"{error.context}, {problem}"
+            raise FactsError(f"{where}this is not valid YAML ({problem})", path=path) from None
         except yaml.YAMLError as error:
+            raise FactsError(f"this is not valid YAML ({error})", path=path) from None
+        except (ValueError, TypeError, OverflowError) as error:  # a tagged value that cannot be built, such as `!!int abc`
             raise FactsError(f"this is not valid YAML ({error})", path=path) from None
         except RecursionError:
             raise FactsError("the YAML is nested too deeply", path=path) from None
+    _check_unicode(loaded, path)
     return FactsFile(path, tuple(_services(loaded, path)), isinstance(loaded, Mapping) and "services" not in loaded)
 
 
