@@ -43,6 +43,8 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 BRANCHABLE = frozenset({"yes/no", "one of"})
 
+_FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
 
 class EvaluationError(PolicyError):
     """A rule that cannot be applied to these facts (a division by zero, a parameter with no value then)."""
@@ -94,25 +96,16 @@ class Compiler:
         self.model = model
         self.atoms = 0
         self.defines: dict[str, CompiledDefine] = {}
+        self.decisions: dict[str, CompiledDecision] = {}
         self.parts: dict[int, Fn] = {}
 
     def compile(self) -> CompiledPolicy:
         m = self.model
         for name in m.defines:
             self.define(name)
-        decisions = {}
-        for name, d in m.decisions.items():
-            root_label = m.default_rule.get(name)
-            if root_label is None:
-                continue
-            decisions[name] = CompiledDecision(
-                name=name,
-                node=d,
-                root=self.rule(root_label),
-                item=d.for_each.item if d.for_each else None,
-                collection=d.for_each.collection.name if d.for_each else None,
-                values=tuple(o.name for o in d.outcomes),
-            )
+        for name in m.decisions:
+            self.decision(name)
+        decisions = {name: self.decisions[name] for name in m.decisions if name in self.decisions}
         parameters = {
             name: tuple(sorted(((v.valid_from, v.valid_until, v.value.value) for v in p.values), key=lambda t: t[0]))
             for name, p in m.parameters.items()
@@ -159,6 +152,31 @@ class Compiler:
         else:
             compiled = CompiledDefine(name, node, self.expr(node.body), None)
         self.defines[name] = compiled
+        return compiled
+
+    def decision(self, name: str) -> CompiledDecision | None:
+        """Compile a decision (once), after the decisions and defined values its rules read.
+
+        Compiling what a value reads before the value itself numbers the leaf
+        tests inner-first, so an atom is always ordered after the atoms it is
+        worked out from (see ``evaluator.var_order``).
+        """
+        if name in self.decisions:
+            return self.decisions[name]
+        m = self.model
+        root_label = m.default_rule.get(name)
+        if root_label is None:
+            return None
+        d = m.decisions[name]
+        compiled = CompiledDecision(
+            name=name,
+            node=d,
+            root=self.rule(root_label),
+            item=d.for_each.item if d.for_each else None,
+            collection=d.for_each.collection.name if d.for_each else None,
+            values=tuple(o.name for o in d.outcomes),
+        )
+        self.decisions[name] = compiled
         return compiled
 
     def rule(self, label: str) -> CompiledRule:
@@ -214,6 +232,7 @@ class Compiler:
 
             return fact
         if ref.kind == "define":
+            self.define(name)  # inner leaves first: see ``decision``
 
             def defined(env: Env) -> Any:
                 return env.defined(name)
@@ -226,6 +245,7 @@ class Compiler:
 
             return parameter
         if ref.kind == "decision":
+            self.decision(name)
 
             def decision(env: Env) -> Any:
                 return env.decision(name)
@@ -291,16 +311,20 @@ class Compiler:
 
         return any_true
 
-    def _leaf(self, compute: Callable[[Env], Any]) -> Fn:
-        """Wrap a leaf test so that an unknown caused only by unenumerable facts becomes an atom."""
+    def _leaf(self, compute: Callable[[Env], Any], bounds: bool = False) -> Fn:
+        """Wrap a leaf test so that an unknown caused only by unenumerable facts becomes an atom.
+
+        With ``bounds``, the test (a comparison) leaves in ``env.bound`` the
+        bound it puts on one missing fact, when it is one: see ``_compare``.
+        """
         number = self.atoms
         self.atoms += 1
 
         def leaf(env: Env) -> Any:
-            branch_reads, raw_reads = env.branch_reads, len(env.raw)
+            branch_reads, raw_reads, looked = env.branch_reads, len(env.raw), len(env.looked_up)
             v = compute(env)
             if v is UNKNOWN:
-                return env.atom(number, branch_reads, raw_reads)
+                return env.atom(number, branch_reads, raw_reads, looked, env.bound if bounds else None)
             return v
 
         return leaf
@@ -308,14 +332,33 @@ class Compiler:
     def _compare(self, e: n.Compare) -> Fn:
         left, right = self.expr(e.left), self.expr(e.right)
         op = _COMPARE[e.op]
+        left_fact, right_fact = self._bounded_fact(e.left), self._bounded_fact(e.right)
+        flipped = _FLIPPED[e.op]
 
         def compare(env: Env) -> Any:
             a, b = left(env), right(env)
+            env.bound = None
             if a is UNKNOWN or b is UNKNOWN:
+                # ``fact OP known value``: a bound on one missing fact, which lets the
+                # search see that two such comparisons constrain each other.
+                if a is UNKNOWN and b is not UNKNOWN and left_fact is not None:
+                    env.bound = (left_fact, e.op, b)
+                elif b is UNKNOWN and a is not UNKNOWN and right_fact is not None:
+                    env.bound = (right_fact, flipped, a)
                 return UNKNOWN
             return op(a, b)
 
-        return self._leaf(compare)
+        return self._leaf(compare, bounds=True)
+
+    def _bounded_fact(self, e: n.Expr) -> str | None:
+        """The fact an operand names, when it is a number, money, a percentage, a date or text."""
+        if not isinstance(e, n.Name):
+            return None
+        ref = self.model.refs.get(id(e))
+        if ref is None or ref.kind != "fact":
+            return None
+        kind = self.model.fact_types[ref.name].kind
+        return ref.name if kind in ("number", "whole number", "money", "percentage", "date", "text") else None
 
     def _member(self, e: n.Member) -> Fn:
         operand = self.expr(e.operand)
@@ -325,6 +368,10 @@ class Compiler:
         def member(env: Env) -> Any:
             v = operand(env)
             if v is UNKNOWN:
+                # The options are still read: knowing more must never make an
+                # evaluation read more (see ``docs/unknown-facts.md``).
+                for fn in options:
+                    fn(env)
                 return UNKNOWN
             unknown = False
             for fn in options:
@@ -402,14 +449,19 @@ class Compiler:
         def count_of(env: Env) -> Any:
             if reasons_name is not None and env.reads is not None:
                 env.defined(reasons_name)
-            true = unknown = 0
+            true = false = unknown = 0
+            total = len(conditions)
             for fn in conditions:
                 v = fn(env)
                 if v is UNKNOWN:
                     unknown += 1
                 elif v:
                     true += 1
-            return _quantify(quantifier, true, unknown, len(conditions), at_least)
+                else:
+                    false += 1
+                if _settled(quantifier, true, false, total, at_least):
+                    break
+            return _quantify(quantifier, true, false, total, at_least)
 
         return count_of
 
@@ -418,12 +470,13 @@ class Compiler:
         collection_name = e.collection.name
         condition = self.expr(e.condition)
         quantifier, item = e.quantifier, e.item
+        quantified = None if quantifier == "count" else {"every": "all", "no": "none"}.get(quantifier, quantifier)
 
         def over(env: Env) -> Any:
             items = collection(env)
             if items is UNKNOWN:
                 return UNKNOWN
-            true = unknown = 0
+            true = false = unknown = 0
             saved = env.items.get(item)
             try:
                 for index, record in enumerate(items):
@@ -433,14 +486,18 @@ class Compiler:
                         unknown += 1
                     elif v:
                         true += 1
+                    else:
+                        false += 1
+                    if quantified is not None and _settled(quantified, true, false, len(items), 1):
+                        break
             finally:
                 if saved is None:
                     env.items.pop(item, None)
                 else:
                     env.items[item] = saved
-            if quantifier == "count":
+            if quantified is None:
                 return UNKNOWN if unknown else Decimal(true)
-            return _quantify({"every": "all", "no": "none"}.get(quantifier, quantifier), true, unknown, len(items), 1)
+            return _quantify(quantified, true, false, len(items), 1)
 
         return over if quantifier == "count" else self._leaf(over)
 
@@ -454,8 +511,22 @@ class Compiler:
         return length
 
 
-def _quantify(quantifier: str, true: int, unknown: int, total: int, at_least: int) -> Any:
-    false = total - true - unknown
+def _settled(quantifier: str, true: int, false: int, total: int, at_least: int) -> bool:
+    """Whether the conditions seen so far settle the quantifier, whatever the rest are.
+
+    Stopping there, as ``and`` and ``or`` do, keeps an evaluation from reading
+    facts that cannot matter.
+    """
+    if quantifier in ("any", "none"):
+        return true > 0
+    if quantifier == "all":
+        return false > 0
+    return true >= at_least or total - false < at_least
+
+
+def _quantify(quantifier: str, true: int, false: int, total: int, at_least: int) -> Any:
+    """Kleene's value of a quantifier; conditions neither true nor false (unknown or not looked at) are unknown."""
+    unknown = total - true - false
     if quantifier == "any":
         return True if true else UNKNOWN if unknown else False
     if quantifier == "all":
@@ -464,7 +535,7 @@ def _quantify(quantifier: str, true: int, unknown: int, total: int, at_least: in
         return False if true else UNKNOWN if unknown else True
     if true >= at_least:
         return True
-    if true + unknown < at_least:
+    if total - false < at_least:
         return False
     return UNKNOWN
 

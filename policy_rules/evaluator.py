@@ -14,12 +14,29 @@ open, always on the first such fact in declaration order, and shares equal
 sub-results, which builds the reduced ordered decision diagram of the
 decision as a function of the missing facts. A missing fact is needed exactly
 when it labels a node of that diagram.
+
+That the diagram is canonical rests on one property of the evaluation:
+knowing more never makes it read more (``and``/``or`` and the quantifiers stop
+once settled, an exception that applies hides the rule's own condition, a
+membership test reads its options even when its operand is unknown). The same
+property lets the search work out the sub-diagram below a path once for each
+set of assumed values the evaluation looked up.
+
+Tests left unknown by missing numbers, money, dates or text are bounds (one
+missing fact compared with a known value), answered by the fact itself taking
+one value in each stretch between the values it is compared with, or atoms
+(anything else), answered as independent yes/no questions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import math
+import operator
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -35,6 +52,8 @@ SEARCH_LIMIT = 20_000
 
 UNDETERMINED = "undetermined"
 
+_OPS = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
 
 class _Conflict(Exception):
     def __init__(self, decision: str, rules: tuple[CompiledRule, ...], item: str | None) -> None:
@@ -49,19 +68,23 @@ class _Memo:
     value: Any
     branchy: bool
     raw: tuple[str, ...]
+    looked: tuple[tuple[tuple, Any], ...]
 
 
 class Env:
     """The state of one evaluation: the facts, what was assumed, what was read."""
 
     __slots__ = (
+        "as_of",
         "assume",
         "atom_facts",
+        "bound",
         "branch_reads",
         "compiled",
-        "as_of",
+        "constants",
         "facts",
         "items",
+        "looked_up",
         "memo",
         "raw",
         "reads",
@@ -71,7 +94,15 @@ class Env:
         "worked_out",
     )
 
-    def __init__(self, compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, assume: Mapping[tuple, Any] | None = None, tracing: bool = False, service: str | None = None) -> None:
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        facts: Mapping[str, Any],
+        as_of: date,
+        assume: Mapping[tuple, Any] | None = None,
+        tracing: bool = False,
+        service: str | None = None,
+    ) -> None:
         self.compiled = compiled
         self.facts = facts
         self.as_of = as_of
@@ -80,8 +111,11 @@ class Env:
         self.memo: dict[tuple[str, Any], _Memo] = {}
         self.branch_reads = 0
         self.raw: list[str] = []
+        self.looked_up: list[tuple[tuple, Any]] = []
         self.unknown_vars: set[tuple] = set()
         self.atom_facts: dict[tuple, tuple[str, ...]] = {}
+        self.constants: dict[str, set[Any]] = {}
+        self.bound: tuple[str, str, Any] | None = None
         self.tracing = tracing
         self.reads: list[t.Read] | None = None
         self.worked_out: list[t.ValueWorkedOut] = []
@@ -99,35 +133,51 @@ class Env:
         if not branchable:
             self.raw.append(name)
             return UNKNOWN
-        var = ("f", name)
-        v = self.assume.get(var, UNKNOWN)
-        if v is UNKNOWN:
-            self.unknown_vars.add(var)
-            self.branch_reads += 1
-        return v
+        return self._variable(("f", name))
 
     def missing_field(self, collection: str, index: int, field: str, branchable: bool) -> Any:
         if not branchable:
             self.raw.append(f"{collection}[{index}].{field}")
             return UNKNOWN
-        var = ("i", collection, index, field)
+        return self._variable(("i", collection, index, field))
+
+    def _variable(self, var: tuple) -> Any:
+        """A variable of the search: its assumed value (noted as looked up), or unknown."""
         v = self.assume.get(var, UNKNOWN)
         if v is UNKNOWN:
             self.unknown_vars.add(var)
             self.branch_reads += 1
+        else:
+            self.looked_up.append((var, v))
         return v
 
-    def atom(self, number: int, branch_reads: int, raw_start: int) -> Any:
-        """A leaf test left unknown: an atom when only unenumerable facts made it so."""
+    def atom(self, number: int, branch_reads: int, raw_start: int, looked_start: int, bound: tuple[str, str, Any] | None = None) -> Any:
+        """A leaf test left unknown: an atom when only unenumerable facts made it so.
+
+        The atom is named by the leaf, the list items being looked at and the
+        assumed values the test read, so that ``count > staff`` with one item
+        counted and with none are two questions, not one.
+
+        A bound on one missing fact (``cost is at most budget``, budget known)
+        is not an atom: it is answered by the fact itself, a variable ``("v",
+        fact)`` whose values are one in each stretch between the constants
+        the fact is compared with, so that bounds on the same fact answer
+        together (see ``search``).
+        """
         if self.branch_reads != branch_reads:
             return UNKNOWN
-        key = ("a", number, tuple(sorted((k, v[1]) for k, v in self.items.items())))
-        v = self.assume.get(key, UNKNOWN)
-        if v is UNKNOWN:
-            self.unknown_vars.add(key)
+        if bound is not None:
+            fact, op, constant = bound
+            self.constants.setdefault(fact, set()).add(constant)
+            var = ("v", fact)
+            self.atom_facts.setdefault(var, (fact,))
+            value = self._variable(var)
+            return value if value is UNKNOWN else _OPS[op](value, constant)
+        looked = tuple(sorted(set(self.looked_up[looked_start:]), key=repr))
+        key = ("a", number, tuple(sorted((k, v[1]) for k, v in self.items.items())), looked)
+        if key not in self.atom_facts:
             self.atom_facts[key] = tuple(dict.fromkeys(self.raw[raw_start:]))
-            self.branch_reads += 1
-        return v
+        return self._variable(key)
 
     def _remember(self, key: tuple[str, Any], compute: Any) -> Any:
         memo = self.memo.get(key)
@@ -135,10 +185,11 @@ class Env:
             if memo.branchy:
                 self.branch_reads += 1
             self.raw.extend(memo.raw)
+            self.looked_up.extend(memo.looked)
             return memo.value
-        branch_reads, raw_start = self.branch_reads, len(self.raw)
+        branch_reads, raw_start, looked_start = self.branch_reads, len(self.raw), len(self.looked_up)
         value = compute()
-        self.memo[key] = _Memo(value, self.branch_reads != branch_reads, tuple(self.raw[raw_start:]))
+        self.memo[key] = _Memo(value, self.branch_reads != branch_reads, tuple(self.raw[raw_start:]), tuple(self.looked_up[looked_start:]))
         return value
 
     def defined(self, name: str) -> Any:
@@ -179,7 +230,8 @@ class Env:
                 if self.reads is not None:
                     self.read("parameter", name, value, self.compiled.model.name_types[name].kind)
                 return value
-        raise EvaluationError(f"parameter `{name}` has no value on {self.as_of.isoformat()}; add a `value ... from` that covers that date", str(self.compiled.model.parameters[name].span))
+        message = f"parameter `{name}` has no value on {self.as_of.isoformat()}; add a `value ... from` that covers that date"
+        raise EvaluationError(message, str(self.compiled.model.parameters[name].span))
 
     def decision(self, name: str) -> Any:
         value = self._remember(("c", name), lambda: self._decide(self.compiled.decisions[name]))
@@ -191,7 +243,7 @@ class Env:
         outer = self.reads
         self.reads = None
         try:
-            kind, value = self.rule(decision.root)
+            _kind, value = self.rule(decision.root)
         finally:
             self.reads = outer
         return value
@@ -211,7 +263,7 @@ class Env:
         if len(applied) >= 2:
             item = None
             if self.items:
-                collection, index, record = next(iter(self.items.values()))
+                collection, index, _record = next(iter(self.items.values()))
                 item = f"{collection}[{index}]"
             raise _Conflict(rule.decision, tuple(r for r, _ in applied), item)
         if applied:
@@ -287,7 +339,9 @@ class Result:
     conflict: tuple[str, tuple[str, ...], tuple[str, ...], str | None] | None = None
 
 
-def evaluate_once(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, assume: Mapping[tuple, Any] | None = None, service: str | None = None) -> tuple[Result, Env]:
+def evaluate_once(
+    compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, assume: Mapping[tuple, Any] | None = None, service: str | None = None
+) -> tuple[Result, Env]:
     """One three-valued evaluation of every decision the policy reports."""
     env = Env(compiled, facts, as_of, assume, service=service)
     return _results(env), env
@@ -301,9 +355,11 @@ def _results(env: Env) -> Result:
         priority = env.decision(model.priority) if model.priority else None
         elements: tuple[Any, ...] = ()
         if model.element_outcomes:
-            elements = tuple(element_outcome(env, compiled.decisions[model.element_outcomes], i) for i in range(_item_count(env, compiled.decisions[model.element_outcomes])))
+            per_item = compiled.decisions[model.element_outcomes]
+            elements = tuple(element_outcome(env, per_item, i) for i in range(_item_count(env, per_item)))
     except _Conflict as conflict:
-        return Result(UNKNOWN, UNKNOWN, (), (conflict.decision, tuple(r.label for r in conflict.rules), tuple(str(r.node.span) for r in conflict.rules), conflict.item))
+        rules = conflict.rules
+        return Result(UNKNOWN, UNKNOWN, (), (conflict.decision, tuple(r.label for r in rules), tuple(str(r.node.span) for r in rules), conflict.item))
     return Result(outcome, priority, elements)
 
 
@@ -360,12 +416,17 @@ class _Diagram:
 
 
 def var_order(compiled: CompiledPolicy, var: tuple) -> tuple:
+    """The fixed order of the search's variables: facts as declared, list items by index
+    and field, then atoms by leaf (inner leaves first), items and the values they read,
+    then the missing facts that bounds ask about, as declared."""
     if var[0] == "f":
-        return (0, compiled.fact_order[var[1]], -1, 0)
+        return (0, compiled.fact_order[var[1]], -1, 0, "")
     if var[0] == "i":
         record = compiled.model.fact_types[var[1]].record or ""
-        return (0, compiled.fact_order[var[1]], var[2], compiled.field_order.get((record, var[3]), 0))
-    return (1, var[1], var[2], 0)
+        return (0, compiled.fact_order[var[1]], var[2], compiled.field_order.get((record, var[3]), 0), "")
+    if var[0] == "v":
+        return (2, compiled.fact_order[var[1]], -1, 0, "")
+    return (1, var[1], var[2], 0, repr(var[3]))
 
 
 def var_domain(compiled: CompiledPolicy, var: tuple) -> tuple[Any, ...]:
@@ -379,42 +440,56 @@ def var_domain(compiled: CompiledPolicy, var: tuple) -> tuple[Any, ...]:
     return ft.values if ft.kind == "one of" else (True, False)
 
 
+#: Paths of the search longer than this (missing facts assumed on one path) stop
+#: there, as at ``SEARCH_LIMIT``: the needed facts are then not exact.
+MAX_SEARCH_DEPTH = 200
+
+
+#: How many times the search starts again with more values for a bounded fact.
+MAX_REFINEMENTS = 4
+
+
 def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, first: Result, first_env: Env, service: str | None) -> Search:
-    """Branch on the missing facts until every path settles; see the module docstring."""
-    diagram = _Diagram()
-    atom_facts: dict[tuple, tuple[str, ...]] = dict(first_env.atom_facts)
+    """Branch on the missing facts until every path settles; see the module docstring.
+
+    An evaluation depends only on the assumed values it looked up, and knowing
+    more never makes an evaluation look up more, so the whole sub-diagram
+    below a path is a function of those looked-up values: it is worked out
+    once for each and shared (``cache``).
+
+    A missing fact that bounds compare with known values takes one value in
+    each stretch between those values (``points``). A bound met for the first
+    time deeper in the search can bring a new value to compare with; then the
+    search starts again with the finer stretches, so that in the diagram
+    returned every bounded fact has one fixed set of values.
+    """
+    constants: dict[str, set[Any]] = {f: set(c) for f, c in first_env.constants.items()}
     evaluations = 0
-    exact = True
-
-    def explore(assume: dict[tuple, Any], result: Result, env: Env) -> int:
-        nonlocal evaluations, exact
-        if not _open(result):
-            return diagram.make(("leaf", result))
-        if evaluations >= SEARCH_LIMIT:
-            exact = False
-            return diagram.make(("open", tuple(sorted(env.unknown_vars, key=lambda v: var_order(compiled, v)))))
-        var = min(env.unknown_vars, key=lambda v: var_order(compiled, v))
-        children = []
-        for value in var_domain(compiled, var):
-            branch = {**assume, var: value}
-            evaluations += 1
-            sub_result, sub_env = evaluate_once(compiled, facts, as_of, branch, service)
-            atom_facts.update(sub_env.atom_facts)
-            children.append(explore(branch, sub_result, sub_env))
-        if all(c == children[0] for c in children):
-            return children[0]
-        return diagram.make(("node", var, tuple(children)))
-
-    root = explore({}, first, first_env)
+    exact = False
+    for _attempt in range(MAX_REFINEMENTS):
+        run = _Run(compiled, facts, as_of, service, first_env, constants, evaluations)
+        root = run.explore({}, first, first_env)
+        evaluations = run.evaluations
+        diagram = run.diagram
+        if run.stopped or all(found <= constants.get(fact, set()) for fact, found in run.seen.items()):
+            exact = not run.stopped
+            break
+        for fact, found in run.seen.items():
+            constants.setdefault(fact, set()).update(found)
     needed: set[tuple] = set()
     results: set[Result] = set()
-    seen: set[int] = set()
+    if not exact and not run.stopped:
+        # Still finding new values to compare with: the last pass may have missed a
+        # stretch, so nothing is claimed settled and every fact read is listed.
+        results.add(Result(UNKNOWN, UNKNOWN, ()))
+        needed.update(first_env.unknown_vars)
+    visited: set[int] = set()
     stack = [root]
     while stack:
         node_id = stack.pop()
-        if node_id in seen:
+        if node_id in visited:
             continue
-        seen.add(node_id)
+        visited.add(node_id)
         node = diagram.nodes[node_id]
         if node[0] == "leaf":
             results.add(node[1])
@@ -424,7 +499,112 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
         else:
             needed.add(node[1])
             stack.extend(node[2])
-    return Search(frozenset(results), tuple(sorted(needed, key=lambda v: var_order(compiled, v))), atom_facts, exact)
+    return Search(frozenset(results), tuple(sorted(needed, key=lambda v: var_order(compiled, v))), run.atom_facts, exact)
+
+
+class _Run:
+    """One pass of the search, with a fixed set of values for each bounded fact."""
+
+    def __init__(
+        self,
+        compiled: CompiledPolicy,
+        facts: Mapping[str, Any],
+        as_of: date,
+        service: str | None,
+        first_env: Env,
+        constants: dict[str, set[Any]],
+        evaluations: int,
+    ) -> None:
+        self.compiled = compiled
+        self.facts = facts
+        self.as_of = as_of
+        self.service = service
+        self.points = {f: _points(compiled.model.fact_types[f].kind, c) for f, c in constants.items()}
+        self.seen: dict[str, set[Any]] = {}
+        self.diagram = _Diagram()
+        self.atom_facts: dict[tuple, tuple[str, ...]] = dict(first_env.atom_facts)
+        self.cache: dict[frozenset, int] = {}
+        self.conflict: Result | None = None
+        self.stopped = False
+        self.evaluations = evaluations
+
+    def domain(self, var: tuple) -> tuple[Any, ...]:
+        if var[0] != "v":
+            return var_domain(self.compiled, var)
+        if var[1] in self.points:
+            return self.points[var[1]]
+        return _points(self.compiled.model.fact_types[var[1]].kind, self.seen.get(var[1], set()))
+
+    def explore(self, assume: dict[tuple, Any], result: Result, env: Env) -> int:
+        compiled, diagram = self.compiled, self.diagram
+        for fact, found in env.constants.items():
+            self.seen.setdefault(fact, set()).update(found)
+        if result.conflict is not None:
+            # Every conflict is one leaf, "no decision": which rules conflict does
+            # not make a fact needed. The first found is the one reported.
+            self.conflict = self.conflict or result
+            return diagram.make(("leaf", self.conflict))
+        if not _open(result):
+            return diagram.make(("leaf", result))
+        key = frozenset(env.looked_up)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        if self.evaluations >= SEARCH_LIMIT or len(assume) >= MAX_SEARCH_DEPTH:
+            self.stopped = True
+            node = diagram.make(("open", tuple(sorted(env.unknown_vars, key=lambda v: var_order(compiled, v)))))
+            self.cache[key] = node
+            return node
+        var = min(env.unknown_vars, key=lambda v: var_order(compiled, v))
+        children = []
+        for value in self.domain(var):
+            branch = {**assume, var: value}
+            self.evaluations += 1
+            sub_result, sub_env = evaluate_once(compiled, self.facts, self.as_of, branch, self.service)
+            self.atom_facts.update(sub_env.atom_facts)
+            children.append(self.explore(branch, sub_result, sub_env))
+        node = children[0] if all(c == children[0] for c in children) else diagram.make(("node", var, tuple(children)))
+        self.cache[key] = node
+        return node
+
+
+def _points(kind: str, constants: set[Any]) -> tuple[Any, ...]:
+    """One value of a fact of this kind in each stretch between and around the constants, and each constant.
+
+    Every comparison of the fact with one of the constants holds or fails
+    alike for all values in a stretch, so these values answer every bound.
+    """
+    try:
+        ordered = sorted(constants)
+    except TypeError:  # values of different kinds: keep them apart, in a fixed order
+        ordered = sorted(constants, key=repr)
+    values: list[Any] = []
+    if kind == "text":
+        values = [*ordered, "\0" * (1 + max((len(str(c)) for c in ordered), default=0))]
+    elif kind == "date":
+        for c in ordered:
+            values.extend(_days_around(c))
+    elif kind == "whole number":
+        for c in ordered:
+            low, high = math.floor(c), math.ceil(c)
+            values.extend(Decimal(x) for x in (low - 1, low, high, high + 1))
+    else:
+        values = list(ordered)
+        values.extend((a + b) / 2 for a, b in itertools.pairwise(ordered))
+        if ordered:
+            values.extend((ordered[0] - 1, ordered[-1] + 1))
+    try:
+        return tuple(sorted(set(values)))
+    except TypeError:
+        return tuple(dict.fromkeys(values))
+
+
+def _days_around(day: date) -> list[date]:
+    found = [day]
+    for step in (timedelta(days=-1), timedelta(days=1)):
+        with contextlib.suppress(OverflowError):
+            found.append(day + step)
+    return found
 
 
 def needed_fact_names(compiled: CompiledPolicy, found: Search) -> list[str]:
@@ -435,6 +615,8 @@ def needed_fact_names(compiled: CompiledPolicy, found: Search) -> list[str]:
             names[var[1]] = None
         elif var[0] == "i":
             names[f"{var[1]}[{var[2]}].{var[3]}"] = None
+        elif var[0] == "v":
+            names[var[1]] = None
         else:
             for fact in found.atom_facts.get(var, ()):
                 names[fact] = None
@@ -474,7 +656,7 @@ class TracingEnv(Env):
         outer = self.reads
         self.reads = None
         try:
-            (kind, value), event = self.traced_rule(decision.root, decision)
+            (_kind, value), event = self.traced_rule(decision.root, decision)
         finally:
             self.reads = outer
         item = None
@@ -548,15 +730,13 @@ class TracingEnv(Env):
             "because": node.because,
             "exceptions": tuple(events),
         }
-        if applied and not maybes:
-            conclusion = _show(self, rule)
-            return ("v", applied[0][1]), t.RuleConsidered(**base, status="overridden", conclusion=conclusion, condition=None, overridden_by=applied[0][0].label)
+        if applied:
+            # As in ``Env.rule``: the rule's own condition is not looked at.
+            value = applied[0][1] if not maybes else UNKNOWN
+            return ("v", value), t.RuleConsidered(**base, status="overridden", conclusion=_show(self, rule), condition=None, overridden_by=applied[0][0].label)
         holds, condition = self._condition(rule)
         conclusion_value = rule.conclusion(self) if holds is not False else None
         shown = format_value(conclusion_value) if holds is not False else _show(self, rule)
-        if applied:
-            status = "overridden" if holds is not False else "does_not_apply"
-            return ("v", UNKNOWN), t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition, overridden_by=applied[0][0].label)
         own: tuple[str, Any] = ("e", None) if holds is False else ("v" if holds is True else "m", conclusion_value)
         status = {"e": "does_not_apply", "v": "applies", "m": "unknown"}[own[0]]
         if not maybes:
