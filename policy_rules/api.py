@@ -108,6 +108,8 @@ class Policy:
         decided_by = None
         if trace:
             events, decided_by = self._trace(facts, service, as_of, Result(outcome, priority, elements), needed, exact)
+        elif first.outcome is not UNKNOWN and model.outcome:
+            decided_by = env.decider(compiled.decisions[model.outcome].root)
         return Decision(
             service=service,
             outcome=_shown(outcome),

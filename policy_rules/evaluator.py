@@ -277,6 +277,13 @@ class Env:
         single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
         return ("v" if own[0] == "v" else "m", single)
 
+    def decider(self, rule: CompiledRule) -> str | None:
+        """The label of the rule whose conclusion a settled rule gives (the exception that applies, or itself)."""
+        for child in rule.children:
+            if self.rule(child)[0] == "v":
+                return self.decider(child)
+        return rule.label
+
     def own(self, rule: CompiledRule) -> tuple[str, Any]:
         if rule.condition is not None:
             holds = rule.condition(self)
