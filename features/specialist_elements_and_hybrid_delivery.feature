@@ -70,7 +70,8 @@ Feature: Specialist elements and hybrid delivery
       | Lift repair       | yes        |
     When the rules in "rules/haringey" are applied
     Then the outcome is procure
-    And the rule hybrid_for_specialist_elements is overridden by procure_when_not_appropriate
+    And the rule hybrid_for_specialist_elements does not apply
+    And the outcome is decided by the rule procure_when_not_appropriate
     And the explanation says "not_appropriate_to_insource = yes"
 
   Scenario Outline: A finding that insourcing is not appropriate comes before a hybrid

@@ -451,6 +451,10 @@ def var_domain(compiled: CompiledPolicy, var: tuple) -> tuple[Any, ...]:
 #: there, as at ``SEARCH_LIMIT``: the needed facts are then not exact.
 MAX_SEARCH_DEPTH = 200
 
+#: With more missing yes/no or listed-value facts than this read at once, the
+#: search is not tried: the needed facts are every one of them, not exact.
+MAX_SEARCH_VARIABLES = 24
+
 
 #: How many times the search starts again with more values for a bounded fact.
 MAX_REFINEMENTS = 4
@@ -470,6 +474,12 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
     search starts again with the finer stretches, so that in the diagram
     returned every bounded fact has one fixed set of values.
     """
+    if len(first_env.unknown_vars) > MAX_SEARCH_VARIABLES:
+        # Too many open questions to search through in time (a long list of items
+        # with missing fields): report what three-valued evaluation settles, and
+        # every missing fact it read, and say that the list may be longer than needed.
+        needed_vars = tuple(sorted(first_env.unknown_vars, key=lambda v: var_order(compiled, v)))
+        return Search(frozenset({first}), needed_vars, dict(first_env.atom_facts), False)
     constants: dict[str, set[Any]] = {f: set(c) for f, c in first_env.constants.items()}
     evaluations = 0
     exact = False
@@ -710,6 +720,13 @@ class TracingEnv(Env):
         fn = self.compiled.parts.get(id(node))
         return fn(self) if fn is not None else UNKNOWN
 
+    def _explained_condition(self, rule: CompiledRule) -> tuple[Any, t.Condition | None]:
+        """A condition worked out for the explanation only: a failure there is shown as unknown."""
+        try:
+            return self._condition(rule)
+        except (EvaluationError, _Conflict):
+            return UNKNOWN, None
+
     def traced_rule(self, rule: CompiledRule, decision: CompiledDecision) -> tuple[tuple[str, Any], t.RuleConsidered]:
         applied: list[tuple[CompiledRule, Any]] = []
         maybes: list[tuple[CompiledRule, Any]] = []
@@ -738,9 +755,14 @@ class TracingEnv(Env):
             "exceptions": tuple(events),
         }
         if applied:
-            # As in ``Env.rule``: the rule's own condition is not looked at.
+            # The decision does not need this rule's own condition (an exception
+            # applies), but the explanation shows it, so that a rule is only said
+            # to be overridden when it would have applied.
             value = applied[0][1] if not maybes else UNKNOWN
-            return ("v", value), t.RuleConsidered(**base, status="overridden", conclusion=_show(self, rule), condition=None, overridden_by=applied[0][0].label)
+            holds, condition = self._explained_condition(rule)
+            status = "overridden" if holds is True else "does_not_apply" if holds is False else "unknown"
+            event = t.RuleConsidered(**base, status=status, conclusion=_show(self, rule), condition=condition, overridden_by=applied[0][0].label)
+            return ("v", value), event
         holds, condition = self._condition(rule)
         conclusion_value = rule.conclusion(self) if holds is not False else None
         shown = format_value(conclusion_value) if holds is not False else _show(self, rule)
@@ -778,7 +800,7 @@ def _mark_decided(event: t.RuleConsidered, value: Any) -> t.RuleConsidered:
     """Mark the rule whose conclusion became the decision as ``decided``."""
     if value is UNKNOWN:
         return event
-    if event.status == "overridden" and event.overridden_by:
+    if event.overridden_by:
         exceptions = tuple(_mark_decided(e, value) if e.label == event.overridden_by else e for e in event.exceptions)
         return attrs.evolve(event, exceptions=exceptions)
     if event.status == "applies":

@@ -187,6 +187,8 @@ def _number(value: Any, kind: str) -> Decimal | None:
             number = -number
     else:
         return None
+    if number and abs(number.adjusted()) > _MAX_DIGITS:
+        return None  # no amount a council deals in has this many digits
     if kind == "whole number" and number != number.to_integral_value():
         return None
     return number

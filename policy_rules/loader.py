@@ -14,7 +14,7 @@ from pathlib import Path
 from policy_rules import nodes as n
 from policy_rules.builder import build
 from policy_rules.checker import PolicyModel, check
-from policy_rules.errors import Diagnostic, PolicyError
+from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
 from policy_rules.parser import MAX_NESTING, MAX_RULE_FILE_BYTES, first_bracket_beyond, parse_text, source_line
 
 RULE_FILE_SUFFIX = ".rules"
@@ -30,7 +30,14 @@ def rule_files(path: str | Path) -> list[tuple[str, Path]]:
 
 
 def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
+    """The text of every rule file named or found in the folders named.
+
+    A path that does not exist is an unusable argument (``PolicyError``); a
+    rule file that cannot be read as text is an error in that file, reported
+    with the others in one ``RuleFileError``.
+    """
     sources: dict[str, str] = {}
+    problems: list[Diagnostic] = []
     for path in paths:
         p = Path(path)
         if not p.exists():
@@ -39,15 +46,24 @@ def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
         if not files:
             raise PolicyError(f"this folder holds no rule files (files ending in {RULE_FILE_SUFFIX})", str(path))
         for shown, real in files:
+            if real.stat().st_size > MAX_RULE_FILE_BYTES:
+                size = real.stat().st_size
+                message = f"the file is {size:,} bytes, larger than the limit of {MAX_RULE_FILE_BYTES:,} for a rule file; split it into several files"
+                problems.append(Diagnostic("error", n.Span(shown, 1, 1, 1, 1), message))
+                continue
             data = real.read_bytes()
-            if len(data) > MAX_RULE_FILE_BYTES:
-                raise PolicyError(f"the file is {len(data):,} bytes, larger than the limit of {MAX_RULE_FILE_BYTES:,} for a rule file", shown)
             if b"\x00" in data:
-                raise PolicyError("this is not a text file; rule files are plain text", shown)
+                problems.append(Diagnostic("error", n.Span(shown, 1, 1, 1, 1), "this is not a text file; rule files are plain text"))
+                continue
             try:
                 sources[shown] = data.decode("utf-8-sig")
             except UnicodeDecodeError as error:
-                raise PolicyError(f"this file is not UTF-8 text (byte {error.start} cannot be read)", shown) from None
+                line = data[: error.start].count(b"\n") + 1
+                column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+                message = f"this file is not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8"
+                problems.append(Diagnostic("error", n.Span(shown, line, column, line, column), message))
+    if problems:
+        raise RuleFileError(problems)
     return sources
 
 

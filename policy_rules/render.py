@@ -99,11 +99,11 @@ def _condition_lines(condition: t.Condition | None, indent: str) -> list[str]:
     return lines
 
 
-def _rule_lines(rule: t.RuleConsidered, depth: int) -> list[str]:
+def _rule_lines(rule: t.RuleConsidered, depth: int, decider: str | None) -> list[str]:
     indent = "  " * depth
     status = STATUS_WORDS.get(rule.status, rule.status)
-    if rule.status == "overridden" and rule.overridden_by:
-        status = f"overridden by {rule.overridden_by}"
+    if rule.status == "overridden" and decider:
+        status = f"overridden; {decider} decides"
     verb = "gives" if rule.status in ("decided", "applies") else "would give"
     lines = [f"{indent}- [{status}] {rule.kind} rule {rule.label} {verb} {rule.conclusion}   ({rule.location})"]
     if rule.because:
@@ -112,7 +112,7 @@ def _rule_lines(rule: t.RuleConsidered, depth: int) -> list[str]:
         lines.append(f"{indent}    cites {_cites(rule.citations)}")
     lines.extend(_condition_lines(rule.condition, indent + "    "))
     for exception in rule.exceptions:
-        lines.extend(_rule_lines(exception, depth + 1))
+        lines.extend(_rule_lines(exception, depth + 1, decider))
     return lines
 
 
@@ -142,7 +142,7 @@ def explain_text(decision: Decision, *, color: bool = False) -> str:
             out.append("")
             out.append(f"Decision {event.decision}{who}: {event.value}{by}")
             if event.rule is not None:
-                out.extend(_rule_lines(event.rule, 1))
+                out.extend(_rule_lines(event.rule, 1, event.decided_by))
         elif isinstance(event, t.NeededFacts):
             out.append("")
             out.append("Not settled yet. Answer these to decide:")

@@ -56,7 +56,7 @@ def test_explain_prints_a_trace_an_officer_can_follow() -> None:
     out = result.stdout
     assert "Decision delivery: hybrid, decided by rule hybrid_for_specialist_elements" in out
     assert "[DECIDES] exception rule hybrid_for_specialist_elements gives hybrid   (rules/haringey/50-delivery.rules:15)" in out
-    assert "[overridden by hybrid_for_specialist_elements] default rule insource_by_default" in out
+    assert "[overridden; hybrid_for_specialist_elements decides] default rule insource_by_default" in out
     assert 'cites Haringey Council insourcing policy (Appendix 1), section "Relationship to existing council policy"' in out
     assert "why not: nhs_expertise is not so" in out
     assert "read: in_house_annual_cost = £4,650,000, budget_available = £5,000,000" in out
