@@ -21,8 +21,10 @@ from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
 from policy_rules.evaluator import (
     UNDETERMINED,
     Result,
+    TracingEnv,
     conflict_error,
     evaluate_once,
+    is_open,
     needed_fact_names,
     search,
     traced_evaluation,
@@ -30,7 +32,7 @@ from policy_rules.evaluator import (
 from policy_rules.facts import service_name, validate
 from policy_rules.fastpath import FastFacts, FastPath
 from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
-from policy_rules.values import UNKNOWN, format_value, json_value
+from policy_rules.values import UNKNOWN
 
 
 class Policy:
@@ -84,7 +86,11 @@ class Policy:
             fast = self._fast(facts, as_of)
             if fast is not None:
                 return self._fast_decision(facts, service, as_of, fast)
-        first, env = evaluate_once(compiled, facts, as_of, service=service)
+        traced = traced_evaluation(compiled, facts, as_of, service) if trace else None
+        if traced is not None and traced[0].conflict is None and not is_open(traced[0]):
+            first, env = traced  # settled rule by rule: the traced evaluation is the evaluation
+        else:
+            first, env = evaluate_once(compiled, facts, as_of, service=service)
         if first.conflict:
             raise conflict_error(compiled, first.conflict, service)
         outcome, priority, elements = first.outcome, first.priority, first.elements
@@ -107,7 +113,8 @@ class Policy:
         events: tuple[t.Event, ...] = ()
         decided_by = None
         if trace:
-            events, decided_by = self._trace(facts, service, as_of, Result(outcome, priority, elements), needed, exact)
+            assert traced is not None
+            events, decided_by = self._trace(facts, traced[1], as_of, Result(outcome, priority, elements), needed, exact)
         elif first.outcome is not UNKNOWN and model.outcome:
             decided_by = env.decider(compiled.decisions[model.outcome].root)
         return Decision(
@@ -126,14 +133,10 @@ class Policy:
         )
 
     def _trace(
-        self, facts: Mapping[str, Any], service: str | None, as_of: date, settled: Result, needed: list[str], exact: bool
+        self, facts: Mapping[str, Any], env: TracingEnv, as_of: date, settled: Result, needed: list[str], exact: bool
     ) -> tuple[tuple[t.Event, ...], str | None]:
-        compiled = self._compiled
-        model = compiled.model
-        _result, env = traced_evaluation(compiled, facts, as_of, service)
-        given = tuple(
-            t.Read("fact", name, json_value(facts[name]), format_value(facts[name], model.fact_types[name].kind), True) for name in model.facts if name in facts
-        )
+        model = self._compiled.model
+        given = tuple(env.read_of("fact", name, facts[name]) for name in model.facts if name in facts)
         missing = tuple(name for name in model.facts if name not in facts)
         events: list[t.Event] = [t.FactsGiven(given, missing, as_of.isoformat())]
         events.extend(env.worked_out)

@@ -89,6 +89,8 @@ class CompiledPolicy:
     field_types: dict[tuple[str, str], Type]
     atom_count: int
     parts: dict[int, Fn]
+    #: what the trace shows of the rule files (texts of conditions, citations), worked out once per policy
+    shown: dict[Any, Any] = attrs.field(factory=dict, eq=False)
 
 
 class Compiler:

@@ -87,6 +87,7 @@ class Env:
         "looked_up",
         "memo",
         "raw",
+        "read_cache",
         "reads",
         "service",
         "tracing",
@@ -119,15 +120,24 @@ class Env:
         self.tracing = tracing
         self.reads: list[t.Read] | None = None
         self.worked_out: list[t.ValueWorkedOut] = []
+        self.read_cache: dict[tuple[str, str], t.Read] = {}
         self.service = service
 
     # --- reading values ----------------------------------------------------------
 
     def read(self, kind: str, name: str, value: Any, shown_kind: str | None = None) -> None:
         assert self.reads is not None
-        if shown_kind is None and kind == "fact":
-            shown_kind = self.compiled.model.fact_types[name].kind
-        self.reads.append(t.Read(kind, name, json_value(value), format_value(value, shown_kind), value is not UNKNOWN))
+        self.reads.append(self.read_of(kind, name, value, shown_kind))
+
+    def read_of(self, kind: str, name: str, value: Any, shown_kind: str | None = None) -> t.Read:
+        """The trace's record of a value read; one per name, as a value does not change within an evaluation."""
+        found = self.read_cache.get((kind, name))
+        if found is None or found.known != (value is not UNKNOWN):
+            if shown_kind is None and kind == "fact":
+                shown_kind = self.compiled.model.fact_types[name].kind
+            found = t.Read(kind, name, json_value(value), format_value(value, shown_kind), value is not UNKNOWN)
+            self.read_cache[(kind, name)] = found
+        return found
 
     def missing_fact(self, name: str, branchable: bool) -> Any:
         if not branchable:
@@ -316,7 +326,15 @@ def _unique_reads(reads: list[t.Read]) -> list[t.Read]:
 
 
 def _source_text(compiled: CompiledPolicy, node: Any) -> str:
-    span = node.span
+    """The text of a node as written (on one line), kept once per policy."""
+    key = ("text", node.span)
+    found = compiled.shown.get(key)
+    if found is None:
+        found = compiled.shown[key] = _read_source_text(compiled, node.span)
+    return found
+
+
+def _read_source_text(compiled: CompiledPolicy, span: Any) -> str:
     lines = compiled.model.sources.get(span.path, "").splitlines()
     if not 1 <= span.line <= len(lines):
         return ""
@@ -329,6 +347,14 @@ def _source_text(compiled: CompiledPolicy, node: Any) -> str:
 
 
 def _citations(compiled: CompiledPolicy, citations: Any) -> tuple[t.Citation, ...]:
+    key = ("cites", citations)
+    found = compiled.shown.get(key)
+    if found is None:
+        found = compiled.shown[key] = _make_citations(compiled, citations)
+    return found
+
+
+def _make_citations(compiled: CompiledPolicy, citations: Any) -> tuple[t.Citation, ...]:
     docs = compiled.model.documents
     return tuple(t.Citation(c.document, docs[c.document].title if c.document in docs else c.document, c.section, c.paragraph) for c in citations)
 
@@ -391,7 +417,7 @@ def element_outcome(env: Env, decision: CompiledDecision, index: int) -> Any:
     return env._remember(("c", f"{decision.name}[{index}]"), compute)
 
 
-def _open(result: Result) -> bool:
+def is_open(result: Result) -> bool:
     return result.conflict is None and (result.outcome is UNKNOWN or result.priority is UNKNOWN or any(e is UNKNOWN for e in result.elements))
 
 
@@ -561,7 +587,7 @@ class _Run:
             # not make a fact needed. The first found is the one reported.
             self.conflict = self.conflict or result
             return diagram.make(("leaf", self.conflict))
-        if not _open(result):
+        if not is_open(result):
             return diagram.make(("leaf", result))
         key = frozenset(env.looked_up)
         found = self.cache.get(key)
