@@ -274,38 +274,65 @@ class FastFacts:
     ``int``, ``str`` or a date. ``__call__`` converts those directly and gives
     ``None`` at the first value that needs more (a string such as
     ``"£1,200,000"``, an undeclared name, a wrong type): the caller then runs
-    the full validation, which converts it or reports the error.
+    the full validation, which converts it or reports the error. Like the
+    fast path, the reader is one generated function whose source holds only
+    numbered names and indexes into a table of the declared names.
     """
 
     def __init__(self, model: PolicyModel) -> None:
         from policy_rules.checker import type_from_ref
 
-        self.defaults = {name: (d.default.value if d.default.kind != "list" else ()) for name, d in model.facts.items() if d.default is not None}
-        self.service_name = model.service_name
-        self.readers: dict[str, Any] = {}
-        for name, t in model.fact_types.items():
-            if t.kind == "list":
-                record = model.records[t.record or ""]
-                fields = {f.name: _simple(type_from_ref(f.type).kind, type_from_ref(f.type).values) for f in record.fields}
-                self.readers[name] = _list_reader(fields)
+        names = list(model.fact_types)
+        lines = ["def read(raw):", "    if not NAMES.issuperset(raw):", "        return None", "    t = {}"]
+        readers: list[Any] = []
+        for index, name in enumerate(names):
+            t = model.fact_types[name]
+            key = f"N[{index}]"
+            lines.append(f"    v = raw.get({key}, MISSING)")
+            lines.append("    if v is not MISSING:")
+            if t.kind == "yes/no":
+                lines.append(f"        if v is True or v is False: t[{key}] = v")
+                lines.append("        else: return None")
+            elif t.kind in ("money", "number", "whole number"):
+                lines.append(f"        if type(v) is int: t[{key}] = D(v)")
+                lines.append("        else: return None")
             else:
-                self.readers[name] = _simple(t.kind, t.values)
+                if t.kind == "list":
+                    record = model.records[t.record or ""]
+                    fields = {f.name: _simple(type_from_ref(f.type).kind, type_from_ref(f.type).values) for f in record.fields}
+                    readers.append(_list_reader(fields))
+                else:
+                    readers.append(_simple(t.kind, t.values))
+                lines.append(f"        v = R[{len(readers) - 1}](v)")
+                lines.append("        if v is NONE: return None")
+                lines.append(f"        t[{key}] = v")
+        defaults: dict[int, Any] = {}
+        for name, decl in model.facts.items():
+            if decl.default is not None:
+                index = names.index(name)
+                defaults[index] = decl.default.value if decl.default.kind != "list" else ()
+                lines.append(f"    if N[{index}] not in t: t[N[{index}]] = DEFAULTS[{index}]")
+        lines.append("    return t")
+        namespace: dict[str, Any] = {
+            "__builtins__": {"type": type, "int": int},
+            "NAMES": frozenset(names),
+            "N": tuple(names),
+            "R": tuple(readers),
+            "D": Decimal,
+            "MISSING": _NONE,
+            "NONE": _NONE,
+            "DEFAULTS": defaults,
+        }
+        self.source = "\n".join(lines) + "\n"
+        # Names reach the function only through the table N, never as source text.
+        exec(compile(self.source, "<policy_rules fast facts>", "exec"), namespace)
+        self._read = namespace["read"]
 
     def __call__(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        readers = self.readers
-        typed: dict[str, Any] = {}
         try:
-            for key, value in raw.items():
-                v = readers[key](value)
-                if v is _NONE:
-                    return None
-                typed[key] = v
-        except (KeyError, TypeError):
+            return self._read(raw)
+        except (TypeError, ValueError):
             return None
-        for name, value in self.defaults.items():
-            if name not in typed:
-                typed[name] = value
-        return typed
 
 
 def _simple(kind: str, values: tuple[str, ...]) -> Any:
