@@ -332,7 +332,7 @@ def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
         lines.append("")
         lines.append(bold(f"Services not yet settled ({len(summary.undetermined):,}); facts needed, most common first:"))
         for fact, count in summary.most_needed()[:limit]:
-            lines.append(f"  {fact}: {count:,} services")
+            lines.append(f"  {fact}: {count:,} service{'s' * (count != 1)}")
         lines.append("")
         for name, needed in summary.undetermined[:limit]:
             lines.append(f"  {name}: needs {', '.join(needed)}")

@@ -70,7 +70,7 @@ def test_summary_lists_high_priority_and_the_most_needed_facts(register) -> None
     counts = Counter(re.sub(r"\[\d+\]", "[]", f) for r in needing for f in r["needed_facts"].split(";"))
     assert f"Services not yet settled ({len(needing):,}); facts needed, most common first:" in result.stdout
     ranked = sorted(counts.items(), key=lambda fc: (-fc[1], fc[0]))
-    listed = re.findall(r"^  (\S+): ([\d,]+) services$", result.stdout, re.M)
+    listed = re.findall(r"^  (\S+): ([\d,]+) services?$", result.stdout, re.M)
     assert [(f, int(c.replace(",", ""))) for f, c in listed] == ranked[: len(listed)]
     assert listed
     for fact, count in ranked:
