@@ -271,11 +271,7 @@ class Env:
             elif kind == "m":
                 maybes.append((child, value))
         if len(applied) >= 2:
-            item = None
-            if self.items:
-                collection, index, _record = next(iter(self.items.values()))
-                item = f"{collection}[{index}]"
-            raise _Conflict(rule.decision, tuple(r for r, _ in applied), item)
+            raise self.conflict(rule, applied)
         if applied:
             return ("v", applied[0][1] if not maybes else UNKNOWN)
         own = self.own(rule)
@@ -286,6 +282,14 @@ class Env:
             values.add(own[1])
         single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
         return ("v" if own[0] == "v" else "m", single)
+
+    def conflict(self, rule: CompiledRule, applied: list[tuple[CompiledRule, Any]]) -> _Conflict:
+        """Two exceptions to ``rule`` apply: name them, and the list item if the decision is made per item."""
+        item = None
+        if self.items:
+            collection, index, _record = next(iter(self.items.values()))
+            item = f"{collection}[{index}]"
+        return _Conflict(rule.decision, tuple(r for r, _ in applied), item)
 
     def decider(self, rule: CompiledRule) -> str | None:
         """The label of the rule whose conclusion a settled rule gives (the exception that applies, or itself)."""
@@ -765,11 +769,7 @@ class TracingEnv(Env):
             elif kind == "m":
                 maybes.append((child, value))
         if len(applied) >= 2:
-            item = None
-            if self.items:
-                collection, index, _record = next(iter(self.items.values()))
-                item = f"{collection}[{index}]"
-            raise _Conflict(rule.decision, tuple(r for r, _ in applied), item)
+            raise self.conflict(rule, applied)
         node = rule.node
         base = {
             "label": rule.label,
