@@ -50,6 +50,11 @@ from policy_rules.values import UNKNOWN, format_value, json_value
 #: and then reports every missing fact it read (``NeededFacts.exact`` is false).
 SEARCH_LIMIT = 20_000
 
+#: For services with long lists, the search may look at this many list items in
+#: all (evaluations times items), but always makes ``SEARCH_MIN_EVALUATIONS``.
+SEARCH_ITEM_BUDGET = 60_000
+SEARCH_MIN_EVALUATIONS = 10
+
 UNDETERMINED = "undetermined"
 
 _OPS = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -574,6 +579,9 @@ class _Run:
         self.conflict: Result | None = None
         self.stopped = False
         self.evaluations = evaluations
+        # Each evaluation looks at every list item: long lists allow fewer evaluations.
+        items = sum(len(v) for v in facts.values() if isinstance(v, tuple))
+        self.limit = max(SEARCH_MIN_EVALUATIONS, min(SEARCH_LIMIT, SEARCH_ITEM_BUDGET // (1 + items)))
 
     def domain(self, var: tuple) -> tuple[Any, ...]:
         if var[0] != "v":
@@ -597,7 +605,7 @@ class _Run:
         found = self.cache.get(key)
         if found is not None:
             return found
-        if self.evaluations >= SEARCH_LIMIT or len(assume) >= MAX_SEARCH_DEPTH:
+        if self.evaluations >= self.limit or len(assume) >= MAX_SEARCH_DEPTH:
             self.stopped = True
             node = diagram.make(("open", tuple(sorted(env.unknown_vars, key=lambda v: var_order(compiled, v)))))
             self.cache[key] = node
