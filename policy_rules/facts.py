@@ -29,6 +29,7 @@ from policy_rules.errors import FactsError, did_you_mean
 from policy_rules.values import UNKNOWN, Type
 
 MAX_FACTS_FILE_BYTES = 200_000_000
+MAX_YAML_FILE_BYTES = 5_000_000
 MAX_LIST_ITEMS = 10_000
 MAX_YAML_ALIASES = 1_000
 #: How many more values the aliases of a YAML file may add when expanded ("billion laughs").
@@ -98,7 +99,7 @@ def convert(value: Any, typ: Type, model: PolicyModel, *, path: str, service: st
     if kind == "text":
         if isinstance(value, str):
             return value
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and _number(value, "number") is not None:
             return str(value)
         raise _bad(f"{_shown(value)} is not text", path, service, fact)
     if kind == "one of":
@@ -244,7 +245,9 @@ def validate(model: PolicyModel, raw: Mapping[str, Any], *, path: str = "<facts>
 def service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str:
     if model.service_name:
         name = raw.get(model.service_name)
-        if isinstance(name, (str, int, float)) and not isinstance(name, bool) and str(name).strip():
+        if isinstance(name, str) and name.strip():
+            return name
+        if isinstance(name, (int, float)) and not isinstance(name, bool) and _number(name, "number") is not None:
             return str(name)
     return f"#{index + 1}"
 
@@ -408,6 +411,12 @@ def read_facts_file(path: str) -> FactsFile:
     size = p.stat().st_size
     if size > MAX_FACTS_FILE_BYTES:
         raise FactsError(f"the file is {size:,} bytes, larger than the limit of {MAX_FACTS_FILE_BYTES:,}", path=path)
+    if size > MAX_YAML_FILE_BYTES and p.suffix.lower() not in (".csv", ".json"):
+        raise FactsError(
+            f"the file is {size:,} bytes, larger than the limit of {MAX_YAML_FILE_BYTES:,} for YAML (reading YAML is slow); "
+            "give a large register as CSV or JSON",
+            path=path,
+        )
     data = p.read_bytes()
     if b"\x00" in data[:8192]:
         raise FactsError("this is not a text file; give a YAML, JSON or CSV facts file", path=path)

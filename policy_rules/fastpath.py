@@ -294,7 +294,7 @@ class FastFacts:
                 lines.append(f"        if v is True or v is False: t[{key}] = v")
                 lines.append("        else: return None")
             elif t.kind in ("money", "number", "whole number"):
-                lines.append(f"        if type(v) is int: t[{key}] = D(v)")
+                lines.append(f"        if type(v) is int and -LIMIT < v < LIMIT: t[{key}] = D(v)")
                 lines.append("        else: return None")
             else:
                 if t.kind == "list":
@@ -315,6 +315,7 @@ class FastFacts:
         lines.append("    return t")
         namespace: dict[str, Any] = {
             "__builtins__": {"type": type, "int": int},
+            "LIMIT": 10**60,
             "NAMES": frozenset(names),
             "N": tuple(names),
             "R": tuple(readers),

@@ -39,6 +39,9 @@ UNKNOWN = _Unknown()
 
 NUMERIC = frozenset({"number", "whole number", "percentage"})
 
+#: Whole numbers below this stay exact integers in JSON; larger ones become floats.
+_EXACT_INT = Decimal(10) ** 30
+
 
 @attrs.frozen
 class Type:
@@ -114,15 +117,16 @@ def format_value(value: Any, kind: str | None = None) -> str:
 
 
 def _plain(value: Decimal) -> str:
+    # Formatting, unlike quantize, works at any size: no decimal context limit applies.
     if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
+        return format(value, ".0f")
     return format(value.normalize(), "f")
 
 
 def _grouped(value: Decimal) -> str:
     if value == value.to_integral_value():
-        return f"{int(value):,}"
-    return f"{value.quantize(Decimal('0.01')):,}"
+        return format(value, ",.0f")
+    return format(value, ",.2f")
 
 
 def json_value(value: Any) -> Any:
@@ -130,7 +134,9 @@ def json_value(value: Any) -> Any:
     if value is UNKNOWN:
         return None
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value == value.to_integral_value() and abs(value) < _EXACT_INT:
+            return int(value)
+        return float(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple):
