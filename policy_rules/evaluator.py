@@ -279,14 +279,7 @@ class Env:
             raise self.conflict(rule, applied)
         if applied:
             return ("v", applied[0][1] if not maybes else UNKNOWN)
-        own = self.own(rule)
-        if not maybes:
-            return own
-        values = {v for _, v in maybes}
-        if own[0] != "e":
-            values.add(own[1])
-        single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
-        return ("v" if own[0] == "v" else "m", single)
+        return _with_maybes(self.own(rule), maybes)
 
     def conflict(self, rule: CompiledRule, applied: list[tuple[CompiledRule, Any]]) -> _Conflict:
         """Two exceptions to ``rule`` apply: name them, and the list item if the decision is made per item."""
@@ -310,6 +303,21 @@ class Env:
                 return ("e", None)
             return ("v" if holds is True else "m", rule.conclusion(self))
         return ("v", rule.conclusion(self))
+
+
+def _with_maybes(own: tuple[str, Any], maybes: list[tuple[CompiledRule, Any]]) -> tuple[str, Any]:
+    """A rule's result when no exception surely applies but some may.
+
+    It surely applies if its own condition holds, else it may; its value is
+    known only when the one exception that may apply would give the same.
+    """
+    if not maybes:
+        return own
+    values = {v for _, v in maybes}
+    if own[0] != "e":
+        values.add(own[1])
+    single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
+    return ("v" if own[0] == "v" else "m", single)
 
 
 def _kind_of(compiled: CompiledPolicy, name: str) -> str | None:
@@ -802,13 +810,7 @@ class TracingEnv(Env):
         shown = format_value(conclusion_value) if holds is not False else _show(self, rule)
         own: tuple[str, Any] = ("e", None) if holds is False else ("v" if holds is True else "m", conclusion_value)
         status = {"e": "does_not_apply", "v": "applies", "m": "unknown"}[own[0]]
-        if not maybes:
-            return own, t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition)
-        values = {v for _, v in maybes}
-        if own[0] != "e":
-            values.add(own[1])
-        single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
-        return ("v" if own[0] == "v" else "m", single), t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition)
+        return _with_maybes(own, maybes), t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition)
 
 
 def _show(env: Env, rule: CompiledRule) -> str:
