@@ -30,8 +30,9 @@ from policy_rules.evaluator import (
     traced_evaluation,
 )
 from policy_rules.facts import service_name, validate
-from policy_rules.fastpath import FastFacts, FastPath
+from policy_rules.fastpath import FastFacts, FastPath, FastRawPath
 from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
+from policy_rules.tracedpath import TracedPath
 from policy_rules.values import UNKNOWN
 
 
@@ -44,6 +45,12 @@ class Policy:
         self.warnings = warnings
         self._fast = FastPath(compiled.model, compiled.parameters)
         self._fast_facts = FastFacts(compiled.model)
+        self._has_priority = bool(compiled.model.priority)
+        per_item = compiled.model.decisions.get(compiled.model.element_outcomes or "")
+        self._element_collection = per_item.for_each.collection.name if per_item and per_item.for_each else None
+        self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
+        self._fast_raw = FastRawPath(compiled.model, compiled.parameters, info, self._element_outcomes)
+        self._traced = TracedPath(compiled)
 
     @property
     def model(self) -> PolicyModel:
@@ -66,26 +73,54 @@ class Policy:
         Raises ``FactsError`` for undeclared names or values of the wrong type,
         ``ConflictError`` when two exceptions at the same level both apply.
         """
+        when = parse_as_of(as_of)
+        if not trace and isinstance(facts, dict):
+            fast = self._fast_raw(facts, when, when.isoformat(), index)
+            if fast is not None:
+                return fast
         typed, service = self.facts_of(facts, path=path, index=index)
-        return self.decide(typed, service, parse_as_of(as_of), trace=trace)
+        return self.decide(typed, service, when, trace=trace)
 
     def evaluate_many(
         self, rows: Iterable[Mapping[str, Any]], as_of: date | str | None = None, *, trace: bool = False, path: str = "<facts>"
     ) -> Iterator[Decision]:
         """Decide many services, in order; the trace is off unless asked for."""
         when = parse_as_of(as_of)
+        shown = when.isoformat()
+        fast_raw = self._fast_raw.decide
         for index, raw in enumerate(rows):
+            if not trace and type(raw) is dict:
+                try:
+                    fast = fast_raw(raw, when, shown, index)
+                except Exception:  # anything at all: the full path decides, or reports the error properly
+                    fast = None
+                if fast is not None:
+                    yield fast
+                    continue
             typed, service = self.facts_of(raw, path=path, index=index)
             yield self.decide(typed, service, when, trace=trace)
 
     def decide(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
         """Decide one service from facts already validated by ``facts_of``."""
-        compiled = self._compiled
-        model = compiled.model
         if not trace:
             fast = self._fast(facts, as_of)
             if fast is not None:
-                return self._fast_decision(facts, service, as_of, fast)
+                items = facts.get(self._element_collection, ()) if self._element_collection else ()
+                return self._fast_decision(items, service, as_of.isoformat(), fast)
+        else:
+            recorded = self._traced(facts, as_of)
+            if recorded is not None:
+                return self._traced_decision(facts, service, as_of, recorded)
+        return self.decide_in_full(facts, service, as_of, trace=trace)
+
+    def decide_in_full(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
+        """``decide`` by the three-valued evaluator alone, never by generated code.
+
+        Every decision goes this way when a fact is missing; tests use it to
+        check that the generated paths decide and explain exactly as it does.
+        """
+        compiled = self._compiled
+        model = compiled.model
         traced = traced_evaluation(compiled, facts, as_of, service) if trace else None
         if traced is not None and traced[0].conflict is None and not is_open(traced[0]):
             first, env = traced  # settled rule by rule: the traced evaluation is the evaluation
@@ -149,35 +184,67 @@ class Policy:
                 decided_by = made.decided_by
         return tuple(events), decided_by
 
-    def _fast_decision(self, facts: Mapping[str, Any], service: str | None, as_of: date, fast: tuple[Any, ...]) -> Decision:
-        outcome, decided_by, priority, elements, reasons = fast
+    def _traced_decision(self, facts: Mapping[str, Any], service: str | None, as_of: date, recorded: tuple[Any, ...]) -> Decision:
+        outcome, priority, elements, reasons, reads, worked_out, made = recorded
+        model = self.model
+        when = as_of.isoformat()
+        given = tuple(r for r in reads if r is not None)
+        missing = tuple(name for name, r in zip(model.facts, reads, strict=True) if r is None)
+        decided_by = None
+        for event in made:
+            if event.decision == model.outcome and event.item is None:
+                decided_by = event.decided_by
         return Decision(
             service=service,
-            outcome=outcome,
-            priority=priority if self.model.priority else None,
-            reasons=reasons,
+            outcome=str(outcome),
+            priority=str(priority) if model.priority else None,
+            reasons=reasons if model.reasons else (),
             elements=self._elements(facts, elements),
             needed_facts=(),
             questions=(),
             needed_facts_exact=True,
-            trace=(),
+            trace=(t.FactsGiven(given, missing, when), *worked_out, *made),
             policy=self.info,
-            as_of=as_of.isoformat(),
+            as_of=when,
             decided_by=decided_by,
         )
 
+    def _fast_decision(self, items: Any, service: str | None, as_of: str, fast: tuple[Any, ...]) -> Decision:
+        outcome, decided_by, priority, elements, reasons = fast[:5]
+        return Decision(
+            service,
+            outcome,
+            priority if self._has_priority else None,
+            reasons,
+            self._element_outcomes(items, elements) if elements else (),
+            (),
+            (),
+            True,
+            (),
+            self.info,
+            as_of,
+            decided_by,
+        )
+
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
-        model = self.model
-        if not model.element_outcomes:
+        if not self._element_collection:
             return ()
-        decision = model.decisions[model.element_outcomes]
-        assert decision.for_each is not None
-        items = facts.get(decision.for_each.collection.name, ())
+        return self._element_outcomes(facts.get(self._element_collection, ()), tuple(_shown(v) for v in values))
+
+    def _element_outcomes(self, items: Any, values: tuple[str, ...]) -> tuple[ElementOutcome, ...]:
+        """Element outcomes, each shared between decisions that have the same one (they are immutable)."""
+        shared = self._shared_elements
         out = []
         for index, value in enumerate(values):
             name = items[index].get("name") if index < len(items) else None
-            shown = name if isinstance(name, str) else f"{decision.for_each.collection.name}[{index}]"
-            out.append(ElementOutcome(shown, _shown(value), index))
+            key = (name if type(name) is str else None, value, index)
+            found = shared.get(key)
+            if found is None:
+                shown = key[0] if key[0] is not None else f"{self._element_collection}[{index}]"
+                if len(shared) >= 10_000:
+                    shared.clear()
+                found = shared[key] = ElementOutcome(shown, value, index)
+            out.append(found)
         return tuple(out)
 
     def question(self, fact: str) -> str:

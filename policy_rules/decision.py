@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -44,13 +44,16 @@ class Question:
         return {"fact": self.fact, "question": self.question}
 
 
-@attrs.frozen
-class Decision:
+class Decision(NamedTuple):
     """What the policy decides for one service, and why.
 
     ``outcome`` and ``priority`` are outcome names or ``"undetermined"``;
     ``needed_facts`` lists exactly the missing facts whose values could change
     the outcome, the priority or an element outcome.
+
+    A decision is an immutable named tuple: registers make one for every row,
+    and a tuple is the cheapest immutable value Python builds (the generated
+    fast path builds it with ``tuple.__new__``, without a Python frame).
     """
 
     service: str | None

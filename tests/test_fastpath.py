@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.haringey_services import generate
-from policy_rules import load_policy
+from policy_rules import PolicyError, load_policy
 from policy_rules.fastpath import FastPath
 from tests.cli_helpers import HARINGEY
+from tests.sample_policies import EVERY_FORM, HOSTILE, every_form_facts
 
 AS_OF = "2024-04-01"
 
@@ -19,39 +25,84 @@ def _view(d):
 def test_fast_and_traced_paths_agree_on_10000_generated_services() -> None:
     policy = load_policy(HARINGEY)
     services = generate(8_000, seed=41) + generate(2_000, seed=42, missing=0.05)
-    fast_taken = 0
-    for facts in services:
+    as_of = date(2024, 4, 1)
+    fast_taken = typed_taken = 0
+    for index, facts in enumerate(services):
         fast = policy.evaluate(facts, AS_OF, trace=False)
         full = policy.evaluate(facts, AS_OF, trace=True)
         assert _view(fast) == _view(full), facts["service"]
-        fast_taken += policy._fast(policy.facts_of(facts)[0], full.as_of and __import__("datetime").date(2024, 4, 1)) is not None
+        typed, service = policy.facts_of(facts)
+        assert fast.to_dict() == policy.decide_in_full(typed, service, as_of, trace=False).to_dict()
+        assert policy.decide(typed, service, as_of, trace=False) == fast
+        fast_taken += policy._fast_raw(facts, as_of, AS_OF, index) is not None
+        typed_taken += policy._fast(typed, as_of) is not None
     assert fast_taken >= 8_000
+    assert typed_taken >= 8_000
 
 
-HOSTILE = '''
-policy "__import__('os').system('touch /tmp/policy_rules_pwned')"
-  outcome exec
+def test_evaluate_many_gives_what_evaluate_gives() -> None:
+    policy = load_policy(HARINGEY)
+    services = generate(500, seed=43) + generate(500, seed=44, missing=0.1)
+    services[3] = {**services[3], "annual_spend": "£1,200,000"}  # text: the full validation reads it
+    del services[5]["service"]
+    many = list(policy.evaluate_many(services, AS_OF))
+    assert many == [policy.evaluate(facts, AS_OF, trace=False, index=i) for i, facts in enumerate(services)]
+    assert many[5].service == "#6"
+    assert many[3].service == services[3]["service"]
 
-fact __class__ is yes/no
-fact eval is money
-fact print is text
 
-define __builtins__ as eval is at least £10 and __class__
-  because "__import__('os').system('touch /tmp/policy_rules_pwned')"
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"budget_available": 5_000_000.0}, "float amounts are read by the full validation"),
+        ({"has_capacity": 1}, "1 is not yes or no"),
+        ({"elements": [{"name": "Lift", "specialist": "yes"}]}, "text yes/no in a list item"),
+        ({"elements": [{"name": "   ", "specialist": True}]}, "a blank name"),
+        ({"service": "unknown"}, "a name that means unknown"),
+        ({"contract_end_date": "2020-W01-1"}, "a week date, which the full validation refuses"),
+        ({"contract_end_date": "2020-01-31"}, "an ISO date as text"),
+        ({"staff": 10**70}, "an amount too large"),
+        ({"colour": "red"}, "an undeclared fact"),
+        ({"elements": None}, "null: unknown, so the default applies"),
+    ],
+)
+def test_facts_the_fast_path_does_not_take_are_decided_as_the_full_path_decides(change: dict, expected: str) -> None:
+    policy = load_policy(HARINGEY)
+    raw = {**generate(1, seed=45)[0], **change}
+    try:
+        full = policy.decide_in_full(*policy.facts_of(raw), date(2024, 4, 1), trace=False).to_dict()
+    except PolicyError as error:
+        full = str(error)
+    try:
+        fast = policy.evaluate(raw, AS_OF, trace=False).to_dict()
+    except PolicyError as error:
+        fast = str(error)
+    assert fast == full, expected
 
-decision exec
-  outcomes __init__, __del__
 
-rule os_system
-  by default exec is __init__
-  because "x"
+@given(every_form_facts(), st.sampled_from([date(2021, 6, 1), date(2024, 4, 1)]))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_every_form_of_the_language_is_decided_alike(tmp_path_factory: pytest.TempPathFactory, facts: dict, as_of: date) -> None:
+    policy = _every_form(tmp_path_factory)
+    typed, service = policy.facts_of(facts)
+    full = policy.decide_in_full(typed, service, as_of, trace=False)
+    assert policy.evaluate(facts, as_of, trace=False) == full
+    assert policy.decide(typed, service, as_of, trace=False) == full
+    assert policy._fast_raw(facts, as_of, as_of.isoformat(), 0) == full
 
-rule subprocess
-  exception to os_system
-  when __builtins__ or print is "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"
-  then exec is __del__
-  because "y"
-'''
+
+_every: list = []
+
+
+def _every_form(tmp_path_factory: pytest.TempPathFactory):
+    if not _every:
+        path = tmp_path_factory.mktemp("every") / "every.rules"
+        path.write_text(EVERY_FORM, encoding="utf-8")
+        _every.append(load_policy(path))
+    return _every[0]
+
+
+
 
 
 def test_hostile_names_and_strings_stay_data(tmp_path) -> None:
@@ -65,6 +116,15 @@ def test_hostile_names_and_strings_stay_data(tmp_path) -> None:
         "return", "tuple", "x", "for", "held", "any", "all", "len", "sum", "bool", "D", "param", "Conflict", "raise",
     } | {i for i in identifiers if re.fullmatch(r"[vrbhipel]\d+", i)}
     assert "import" not in source and "os" not in identifiers
+    raw_source = policy._fast_raw.source
+    raw_identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", raw_source))
+    assert raw_identifiers <= {
+        "def", "make", "decide", "K", "f", "as_of", "shown", "index", "if", "elif", "else", "not", "and", "or", "in", "is", "None", "NONE",
+        "return", "tuple", "any", "all", "len", "sum", "bool", "D", "param", "Conflict", "raise", "try", "except", "KeyError", "map", "type",
+        "int", "str", "list", "dict", "t", "v", "name", "given", "NEW", "DECISION", "INFO", "ELEMENTS", "COMPRESS", "True", "for", "strip",
+        "lower", "get", "issuperset",
+    } | {i for i in raw_identifiers if re.fullmatch(r"[cvrbhipelxu]\d+", i)}  # fmt: skip
+    assert "import" not in raw_source
     decision = policy.evaluate({"__class__": True, "eval": 20, "print": "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"}, AS_OF, trace=False)
     assert decision.outcome == "__del__"
     traced = policy.evaluate({"__class__": False, "eval": 5, "print": "x"}, AS_OF)
