@@ -30,7 +30,7 @@ from policy_rules.evaluator import (
     traced_evaluation,
 )
 from policy_rules.facts import service_name, validate
-from policy_rules.fastpath import FastFacts, FastPath, FastRawPath
+from policy_rules.fastpath import FastFacts, FastPath, FastRawPath, FastTextFacts
 from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
 from policy_rules.tracedpath import TracedPath
 from policy_rules.values import UNKNOWN
@@ -50,6 +50,7 @@ class Policy:
         self._element_collection = per_item.for_each.collection.name if per_item and per_item.for_each else None
         self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
         self._fast_raw = FastRawPath(compiled.model, compiled.parameters, info, self._element_outcomes)
+        self._fast_text = FastTextFacts(compiled.model)
         self._traced = TracedPath(compiled)
 
     @property
@@ -99,6 +100,28 @@ class Policy:
                     continue
             typed, service = self.facts_of(raw, path=path, index=index)
             yield self.decide(typed, service, when, trace=trace)
+
+    def decide_fast(self, raw: Mapping[str, Any], as_of: date, *, index: int = 0) -> Decision | None:
+        """The decision without its trace by generated code alone, or ``None``.
+
+        ``None`` means the facts need the full validation (text such as
+        ``£1,200,000``, a wrong value, an undeclared name) or the full
+        evaluation (a missing fact, a conflict); ``evaluate`` then gives the
+        decision or the error. Facts as a CSV register gives them, all text,
+        are read too. It never raises.
+        """
+        if type(raw) is not dict:
+            return None
+        shown = as_of.isoformat()
+        try:
+            found = self._fast_raw.decide(raw, as_of, shown, index)
+            if found is None:
+                given = self._fast_text(raw)
+                if given is not None:
+                    found = self._fast_raw.decide(given, as_of, shown, index)
+        except Exception:  # anything at all: the full path decides, or reports the error properly
+            return None
+        return found
 
     def decide(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
         """Decide one service from facts already validated by ``facts_of``."""

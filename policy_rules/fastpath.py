@@ -24,6 +24,7 @@ or reports the error with its location.
 from __future__ import annotations
 
 import itertools
+import json
 import operator
 import re
 from collections.abc import Mapping
@@ -673,3 +674,81 @@ def _list_reader(fields: dict[str, Any], converts: bool = True) -> Any:
         return tuple(out) if converts else items
 
     return read
+
+
+class FastTextFacts:
+    """Facts written as text (the cells of a CSV register) read into the Python values ``FastRawPath`` takes.
+
+    Only the plainest spellings are read here: ``yes``/``no`` (``true``,
+    ``false``, ``y``, ``n``, in lower, title or upper case), whole amounts in
+    digits only, text, listed values and dates as written, and lists as JSON.
+    A cell that means unknown is left out, as the full validation leaves it
+    out. Anything else (``£1,200,000``, ``-5``, ``3.5``, a column the policy
+    does not declare) gives ``None``: the caller validates the row in full,
+    which reads it or says what is wrong with it.
+    """
+
+    def __init__(self, model: PolicyModel) -> None:
+        self._readers = {name: _text_reader(t.kind) for name, t in model.fact_types.items()}
+
+    def __call__(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        readers = self._readers
+        out: dict[str, Any] = {}
+        try:
+            for key, cell in row.items():
+                value = readers[key](cell)
+                if value is _NONE:
+                    return None
+                if value is not _MISSING:
+                    out[key] = value
+        except (KeyError, TypeError, AttributeError, ValueError, RecursionError):
+            return None
+        return out
+
+
+_MISSING = object()
+_BOOLEAN_WORDS = {
+    spelled: value
+    for words, value in ((("yes", "true", "y"), True), (("no", "false", "n"), False))
+    for word in words
+    for spelled in (word, word.title(), word.upper())
+}
+_MISSING_SPELLINGS = frozenset(spelled for word in _MISSING_WORDS for spelled in (word, word.title(), word.upper()))
+
+
+def _text_reader(kind: str) -> Any:
+    """How one cell of a fact of this kind is read; ``TypeError`` for a cell that is not text."""
+    if kind == "yes/no":
+
+        def yes_no(cell: str) -> Any:
+            found = _BOOLEAN_WORDS.get(cell)
+            if found is not None:
+                return found
+            return _MISSING if cell in _MISSING_SPELLINGS else _NONE
+
+        return yes_no
+    if kind in ("money", "number", "whole number"):
+
+        def digits(cell: str) -> Any:
+            if cell.isdigit() and cell.isascii() and len(cell) < 19:
+                return int(cell)
+            return _MISSING if cell in _MISSING_SPELLINGS else _NONE
+
+        return digits
+    if kind in ("text", "one of", "date"):
+
+        def text(cell: str) -> Any:
+            if type(cell) is not str:
+                raise TypeError(cell)
+            return _MISSING if cell.strip().lower() in _MISSING_WORDS else cell
+
+        return text
+    if kind == "list":
+
+        def listed(cell: str) -> Any:
+            if type(cell) is not str:
+                raise TypeError(cell)
+            return _MISSING if cell.strip().lower() in _MISSING_WORDS else json.loads(cell)
+
+        return listed
+    return lambda cell: _NONE

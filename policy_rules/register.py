@@ -24,7 +24,7 @@ import attrs
 from policy_rules.api import Policy
 from policy_rules.decision import Decision
 from policy_rules.errors import PolicyError, UsageError
-from policy_rules.facts import ServiceFacts
+from policy_rules.facts import ServiceFacts, _number
 from policy_rules.values import UNKNOWN
 
 CSV_COLUMNS = (
@@ -221,18 +221,24 @@ def run_register(
     info = policy.info
     summary = Summary(info.name, info.version, info.digest, as_of.isoformat(), spend_fact)
     trace = bool(writer and writer.with_trace)
+    spend_kind = policy.model.fact_types[spend_fact].kind if spend_fact else ""
     for done, service in enumerate(services, start=1):
         summary.services += 1
-        try:
-            typed, name = policy.facts_of(service.raw, path=service.path, index=service.index)
-            decision = policy.decide(typed, name, as_of, trace=trace)
-        except PolicyError as error:
-            summary.errors.append(str(error))
-            if on_error is not None:
-                on_error(error)
-            continue
-        spend = typed.get(spend_fact) if spend_fact else None
-        spend = None if spend is UNKNOWN else spend
+        decision = None if trace else policy.decide_fast(service.raw, as_of, index=service.index)
+        if decision is not None:
+            # The facts passed the fast path's checks, so the spend is a plain amount.
+            spend = _number(service.raw.get(spend_fact), spend_kind) if spend_fact else None
+        else:
+            try:
+                typed, name = policy.facts_of(service.raw, path=service.path, index=service.index)
+                decision = policy.decide(typed, name, as_of, trace=trace)
+            except PolicyError as error:
+                summary.errors.append(str(error))
+                if on_error is not None:
+                    on_error(error)
+                continue
+            spend = typed.get(spend_fact) if spend_fact else None
+            spend = None if spend is UNKNOWN else spend
         summary.add(decision, spend)
         if writer is not None:
             writer.write(decision, spend)
