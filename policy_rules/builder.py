@@ -11,8 +11,7 @@ from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
 from policy_rules import nodes as n
-from policy_rules.errors import Diagnostic
-from policy_rules.parser import source_line
+from policy_rules.errors import Diagnostic, source_line
 
 _COMPARE_WORDS = {
     "is": "=",

@@ -15,8 +15,7 @@ from pathlib import Path
 import attrs
 
 from policy_rules import nodes as n
-from policy_rules.errors import Diagnostic, did_you_mean
-from policy_rules.parser import source_line
+from policy_rules.errors import Diagnostic, did_you_mean, source_line
 from policy_rules.values import (
     DATE,
     ERROR,

@@ -119,3 +119,9 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`` (did you mean `x`?)`` or nothing."""
     best = nearest(name, candidates)
     return f"; did you mean `{best}`?" if best else ""
+
+
+def source_line(text: str, line: int) -> str:
+    """The line of a file a diagnostic points at, as written."""
+    lines = text.splitlines()
+    return lines[line - 1] if 1 <= line <= len(lines) else ""

@@ -3,21 +3,37 @@
 This is the front half of the pipeline (parser -> builder -> checker), kept
 apart from the evaluator so that ``policy-rules check`` loads only what it
 needs.
+
+Parsing is the slow part of a check, and officers check after every edit of
+one file among several; so the AST built from each file is kept in a cache,
+under ``~/.cache/policy_rules`` (or ``$XDG_CACHE_HOME``, or
+``$POLICY_RULES_CACHE``), keyed by a digest of the file's path and text and of
+the grammar and the code that parses it. A file found there is not parsed
+again (nor is the parser loaded at all when every file is found). The cache
+is the user's own, never a shared temporary folder, since it is read back
+with ``pickle``; ``POLICY_RULES_CACHE=off`` turns it off, and anything wrong
+with it (a folder that cannot be written, a damaged entry) only means parsing
+again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from policy_rules import nodes as n
-from policy_rules.builder import build
 from policy_rules.checker import PolicyModel, check
-from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
-from policy_rules.parser import MAX_NESTING, MAX_RULE_FILE_BYTES, first_bracket_beyond, parse_text, source_line
+from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
+from policy_rules.resources import grammar_text
 
 RULE_FILE_SUFFIX = ".rules"
+MAX_RULE_FILE_BYTES = 2_000_000
 
 
 def rule_files(path: str | Path) -> list[tuple[str, Path]]:
@@ -83,21 +99,7 @@ def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None,
     files: list[n.RuleFile] = []
     diagnostics: list[Diagnostic] = []
     for path, text in sources.items():
-        too_deep = first_bracket_beyond(text, MAX_NESTING)
-        if too_deep is not None:
-            line, column = too_deep
-            span = n.Span(path, line, column, line, column)
-            message = f"brackets are nested more than {MAX_NESTING} deep; split the expression into defined values"
-            diagnostics.append(Diagnostic("error", span, message, source_line(text, line)))
-            continue
-        try:
-            tree, errors = parse_text(text, path)
-        except RecursionError:
-            tree, errors = None, [Diagnostic("error", n.Span(path, 1, 1, 1, 1), "this file is nested too deeply to read")]
-        diagnostics.extend(errors)
-        if tree is None:
-            continue
-        ast, errors = build(tree, path, text)
+        ast, errors = _read_cached(path, text)
         diagnostics.extend(errors)
         if ast is not None:
             files.append(ast)
@@ -106,3 +108,81 @@ def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None,
     model = check(files, dict(sources), title)
     diagnostics.extend(model.diagnostics)
     return model, sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+def parse_file(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnostic]]:
+    """One file's AST and its syntax errors (parser and builder)."""
+    from policy_rules.builder import build
+    from policy_rules.parser import MAX_NESTING, first_bracket_beyond, parse_text
+
+    too_deep = first_bracket_beyond(text, MAX_NESTING)
+    if too_deep is not None:
+        line, column = too_deep
+        span = n.Span(path, line, column, line, column)
+        message = f"brackets are nested more than {MAX_NESTING} deep; split the expression into defined values"
+        return None, [Diagnostic("error", span, message, source_line(text, line))]
+    try:
+        tree, errors = parse_text(text, path)
+    except RecursionError:
+        return None, [Diagnostic("error", n.Span(path, 1, 1, 1, 1), "this file is nested too deeply to read")]
+    if tree is None:
+        return None, errors
+    ast, more = build(tree, path, text)
+    return ast, [*errors, *more]
+
+
+def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnostic]]:
+    folder = cache_folder()
+    if folder is None:
+        return parse_file(path, text)
+    key = hashlib.sha256(_code_digest() + path.encode("utf-8", "surrogatepass") + b"\0" + text.encode("utf-8", "surrogatepass")).hexdigest()
+    entry = folder / key[:2] / key
+    with contextlib.suppress(Exception):  # no entry, or a damaged one: parse again
+        with entry.open("rb") as f:
+            found = pickle.load(f)
+        if isinstance(found, tuple) and len(found) == 2:
+            return found
+    result = parse_file(path, text)
+    with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
+        entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_room(entry.parent)
+        with tempfile.NamedTemporaryFile("wb", dir=entry.parent, delete=False) as f:
+            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f.name, entry)
+    return result
+
+
+#: Entries kept in each of the cache's 256 subfolders; the oldest go first.
+CACHE_ENTRIES_PER_FOLDER = 32
+
+
+def _make_room(folder: Path) -> None:
+    entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    for old in entries[: max(0, len(entries) - CACHE_ENTRIES_PER_FOLDER + 1)]:
+        old.unlink(missing_ok=True)
+
+
+def cache_folder() -> Path | None:
+    """Where parsed files are kept, or None when the cache is off or there is no home folder."""
+    chosen = os.environ.get("POLICY_RULES_CACHE", "")
+    if chosen.lower() in ("off", "0", "no", "false"):
+        return None
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or (str(Path.home() / ".cache") if os.environ.get("HOME") else "")
+    return Path(base) / "policy_rules" if base else None
+
+
+_digest: list[bytes] = []
+
+
+def _code_digest() -> bytes:
+    """What the cached ASTs depend on besides the files: Python, the grammar and the code that parses and builds."""
+    if not _digest:
+        h = hashlib.sha256(sys.version.encode())
+        here = Path(__file__).resolve().parent
+        for name in ("parser.py", "builder.py", "nodes.py", "errors.py"):
+            h.update((here / name).read_bytes())
+        h.update(grammar_text().encode())
+        _digest.append(h.digest())
+    return _digest[0]

@@ -16,29 +16,18 @@ import itertools
 import re
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from policy_rules.errors import Diagnostic
+from policy_rules.errors import Diagnostic, source_line
 from policy_rules.nodes import Span
+from policy_rules.resources import grammar_text
 
 DECLARATION_KEYWORDS = ("policy", "document", "fact", "record", "parameter", "define", "decision", "rule")
 _DECLARATION_START = re.compile(r"^[ \t]*(" + "|".join(DECLARATION_KEYWORDS) + r")\b", re.MULTILINE)
 
-MAX_RULE_FILE_BYTES = 2_000_000
 MAX_NESTING = 60
-
-
-def grammar_text() -> str:
-    """The grammar's text, from the installed package or, in a checkout, ``grammar/``."""
-    packaged = resources.files("policy_rules").joinpath("grammar/policy.lark")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parent.parent / "grammar" / "policy.lark"
-    return checkout.read_text(encoding="utf-8")
 
 
 @cache
@@ -284,11 +273,6 @@ def _chunks(text: str) -> list[tuple[int, str]]:
             starts.append(number)
     starts.append(len(lines))
     return [(a, "".join(lines[a:b])) for a, b in itertools.pairwise(starts) if a < b]
-
-
-def source_line(text: str, line: int) -> str:
-    lines = text.splitlines()
-    return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 
 def parse_text(text: str, path: str) -> tuple[Tree | None, list[Diagnostic]]:

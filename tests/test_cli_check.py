@@ -11,12 +11,16 @@ repository's root), so ``FILE`` is the file's own name.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_helpers import HARINGEY, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).resolve().parent / "broken"
@@ -134,3 +138,50 @@ def test_errors_in_several_files_given_one_by_one(tmp_path: Path) -> None:
         for line in expectations(BROKEN / name)[0]:
             assert line in done.stdout.splitlines()
     assert done.stderr.startswith("2 files checked: ")
+
+
+def test_a_second_check_reads_the_files_from_the_parse_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    rules = tmp_path / "rules"
+    shutil.copytree(HARINGEY, rules)
+    env = {"POLICY_RULES_CACHE": str(cache)}
+    probe = (
+        "import sys, runpy; sys.argv = ['policy-rules', 'check', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('policy_rules.cli', run_name='__main__')\n"
+        "except SystemExit as e:\n    print('lark' in sys.modules, e.code)"
+    )
+    first = subprocess.run([sys.executable, "-c", probe, str(rules)], capture_output=True, text=True, env={**os.environ, **env}, check=False)
+    assert first.stdout.splitlines()[-1] == "True 0"
+    assert len(list(cache.rglob("*"))) >= 7
+    second = subprocess.run([sys.executable, "-c", probe, str(rules)], capture_output=True, text=True, env={**os.environ, **env}, check=False)
+    assert second.stdout.splitlines() == [*first.stdout.splitlines()[:-1], "False 0"]  # the parser was not even loaded
+    broken = rules / "30-exceptions.rules"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("exception to", "exception too", 1), encoding="utf-8")
+    third = run_cli("check", str(rules), env=env)
+    again = run_cli("check", str(rules), env=env)
+    assert third.returncode == again.returncode == 1
+    assert third.stdout == again.stdout
+    assert "30-exceptions.rules" in third.stdout
+
+
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path: Path) -> None:
+    from policy_rules.loader import analyse
+
+    cache = tmp_path / "cache"
+    sources = {"p.rules": 'policy "p"\n  outcome d\n\nfact a is yes/no\n\ndecision d\n  outcomes x\n\nrule r\n  by default d is x\n'}
+    old = os.environ.get("POLICY_RULES_CACHE")
+    os.environ["POLICY_RULES_CACHE"] = str(cache)
+    try:
+        model, diagnostics = analyse(sources, "p")
+        for entry in cache.rglob("*"):
+            if entry.is_file():
+                entry.write_bytes(b"not a pickle")
+        again, again_diagnostics = analyse(sources, "p")
+    finally:
+        if old is None:
+            del os.environ["POLICY_RULES_CACHE"]
+        else:
+            os.environ["POLICY_RULES_CACHE"] = old
+    assert model is not None and again is not None
+    assert list(again.rules) == list(model.rules) == ["r"]
+    assert again_diagnostics == diagnostics
