@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import attrs
-
 from policy_rules import trace as t
 
 DECISION_SCHEMA_VERSION = "1.0"
 
 
-@attrs.frozen
-class PolicyInfo:
+# The small values of a decision are named tuples of text, like the decision
+# itself: a register run may keep a hundred thousand decisions, and tuples of
+# text are the values Python's garbage collector stops watching.
+
+
+class PolicyInfo(NamedTuple):
     """Which rules made a decision: the policy's name, version and a digest of its files."""
 
     name: str
@@ -23,18 +25,18 @@ class PolicyInfo:
         return {"name": self.name, "version": self.version, "digest": self.digest}
 
 
-@attrs.frozen
-class ElementOutcome:
+class ElementOutcome(NamedTuple):
+    """The decision for one item of the list the policy decides element by element."""
+
     name: str
     outcome: str
-    index: int
+    index: int  # the item's place in its list (it shadows ``tuple.index``, which nothing here needs)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "outcome": self.outcome}
 
 
-@attrs.frozen
-class Question:
+class Question(NamedTuple):
     """A needed fact, with the question an officer answers to supply it."""
 
     fact: str
