@@ -51,6 +51,7 @@ class Policy:
         self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
         self._fast_raw = FastRawPath(compiled.model, compiled.parameters, info, self._element_outcomes)
         self._fast_text = FastTextFacts(compiled.model)
+        self._shown_dates: dict[date, str] = {}
         self._traced = TracedPath(compiled)
 
     @property
@@ -74,9 +75,17 @@ class Policy:
         Raises ``FactsError`` for undeclared names or values of the wrong type,
         ``ConflictError`` when two exceptions at the same level both apply.
         """
-        when = parse_as_of(as_of)
-        if not trace and isinstance(facts, dict):
-            fast = self._fast_raw(facts, when, when.isoformat(), index)
+        when = as_of if type(as_of) is date else parse_as_of(as_of)
+        if not trace and type(facts) is dict:
+            shown = self._shown_dates.get(when)
+            if shown is None:
+                if len(self._shown_dates) > 1000:
+                    self._shown_dates.clear()
+                shown = self._shown_dates[when] = when.isoformat()
+            try:
+                fast = self._fast_raw.decide(facts, when, shown, index)
+            except Exception:  # anything at all: the full path decides, or reports the error properly
+                fast = None
             if fast is not None:
                 return fast
         typed, service = self.facts_of(facts, path=path, index=index)

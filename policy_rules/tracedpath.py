@@ -92,7 +92,7 @@ class _TracedWriter(_Writer):
                 return self.const(ref.name)
             if ref.kind == "fact":
                 key = self.const(ref.name)
-                return f"(A(FR[{self.fact_index[ref.name]}]), f[{key}])[1]" if active else f"f[{key}]"
+                return f"(A(F{self.fact_index[ref.name]}), f[{key}])[1]" if active else f"f[{key}]"
             if ref.kind == "item":
                 return items[ref.name][0]
             if ref.kind == "parameter":
@@ -348,7 +348,17 @@ class TracedPath:
             reasons = f"tuple({w.define(model.reasons)[0]}())" if model.reasons else "()"
         except _Unsupported:
             return
-        lines = ["def traced(f, as_of):", "    FR = FACT_READS(f)", "    W = []", "    M = []"]
+        lines = ["def traced(f, as_of):", "    g = f.get"]
+        # The read of each fact given: shared with earlier decisions when the value is the same.
+        for index, name in enumerate(model.facts):
+            kind = model.fact_types[name].kind
+            info = ("fact", name, kind, {})
+            lines.append(f"    v = g({w.const(name)}, NONE)")
+            if kind == "list":
+                lines.append(f"    F{index} = None if v is NONE else READ({w.static(info)}, v)")
+            else:
+                lines.append(f"    F{index} = None if v is NONE else ({w.static(info[3])}.get(v) or READ({w.static(info)}, v))")
+        lines += [f"    FR = ({''.join(f'F{i}, ' for i in range(len(model.facts)))})", "    W = []", "    M = []"]
         for _fn, memo, read in w.memo_names:
             lines.append(f"    {memo} = NONE")
             lines.append(f"    {read} = None")
@@ -434,13 +444,11 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
     keeps those alive, so no identity in a key can be reused while its entry
     exists. Caches are emptied when they grow large; that only loses sharing.
     """
-    model = compiled.model
     param = _parameter_lookup(compiled.parameters)
     conditions: dict[tuple[Any, ...], t.Condition] = {}
     rules: dict[tuple[Any, ...], t.RuleConsidered] = {}
     values: dict[tuple[Any, ...], t.ValueWorkedOut] = {}
     fields: dict[tuple[Any, ...], t.Read] = {}
-    facts = tuple((name, model.fact_types[name].kind, {}) for name in model.facts)
 
     def new_read(kind: str, name: str, shown_kind: str | None, value: Any) -> t.Read:
         return t.Read(kind, name, json_value(value), format_value(value, shown_kind), True)
@@ -456,26 +464,6 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
                 cache.clear()
             found = cache[value] = new_read(kind, name, shown_kind, value)
         return found
-
-    def fact_reads(f: Mapping[str, Any]) -> tuple[t.Read | None, ...]:
-        get = f.get
-        out: list[t.Read | None] = []
-        for name, kind, cache in facts:
-            v = get(name, _NONE)
-            if v is _NONE:
-                out.append(None)
-                continue
-            try:
-                found = cache.get(v)
-            except TypeError:  # a list: not shared
-                out.append(new_read("fact", name, kind, v))
-                continue
-            if found is None:
-                if len(cache) >= CACHE_LIMIT:
-                    cache.clear()
-                found = cache[v] = new_read("fact", name, kind, v)
-            out.append(found)
-        return tuple(out)
 
     def field(append: Any, record: Mapping[str, Any], name: str, collection: str, index: int) -> Any:
         value = record[name]
@@ -574,7 +562,6 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         raise _GiveUp
 
     return {
-        "FACT_READS": fact_reads,
         "READ": read,
         "FD": field,
         "PA": parameter,

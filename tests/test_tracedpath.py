@@ -87,14 +87,14 @@ def test_hostile_names_and_strings_stay_data(tmp_path: Path) -> None:
     source = TracedPath(policy._compiled).source
     assert source
     helpers = {
-        "FACT_READS", "READ", "FD", "PA", "PV", "CONDITION", "WORKED_OUT", "RULE", "MADE", "ITEM", "MEMBER", "AT_LEAST",
+        "READ", "FD", "PA", "PV", "CONDITION", "WORKED_OUT", "RULE", "MADE", "ITEM", "MEMBER", "AT_LEAST",
         "REASONS", "SHOWN", "GIVE_UP", "DECIDED", "OVERRIDDEN", "NOT_APPLYING", "NONE", "GiveUp", "K", "D",
     }
     keywords = {"def", "traced", "f", "as_of", "if", "elif", "else", "not", "and", "or", "in", "is", "None", "True", "False", "nonlocal",
                 "return", "raise", "for", "any", "all", "len", "sum", "tuple", "enumerate", "lambda", "get", "append", "w", "v", "A", "W", "M",
-                "FR", "o", "p", "l", "s", "i", "r"}  # fmt: skip
+                "FR", "o", "p", "l", "s", "i", "r", "g"}  # fmt: skip
     identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
-    numbered = {i for i in identifiers if re.fullmatch(r"[mr]?[CDE]\d+|[ahvebkoxcin]\d+", i)}
+    numbered = {i for i in identifiers if re.fullmatch(r"[mr]?[CDE]\d+|[ahvebkoxcinF]\d+", i)}
     assert identifiers <= helpers | keywords | numbered
     assert "import" not in source
     injected = "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"
