@@ -23,6 +23,7 @@ or reports the error with its location.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import operator
@@ -34,6 +35,7 @@ from typing import Any
 
 from policy_rules import nodes as n
 from policy_rules.checker import PolicyModel, dependencies
+from policy_rules.facts import service_name
 
 _PY_COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -451,23 +453,26 @@ class FastRawPath:
                 w.emit(f"if not {low} < {var} < {high}: return None", depth)
             elif t.kind not in _EXACT_TYPES:
                 self._check(w, var, t, depth, replace=True)
+        # A text fact names the service as given; any other kind of name, and a
+        # missing one, is worked out as the full validation works it out.
+        texts = model.service_name is not None and model.fact_types[model.service_name].kind == "text"
         named = False
         for name in model.facts:
             if name in w.fact_vars:
                 continue
-            var = "name" if name == model.service_name else "v"
+            var = "name" if name == model.service_name and texts else "v"
             named = named or var == "name"
             w.emit(f"{var} = f.get({w.const(name)}, NONE)")
             w.emit(f"if {var} is not NONE:")
             w.emit("given += 1", 2)
             self._check(w, var, model.fact_types[name], 2, replace=False)
         w.emit("if len(f) != given: return None")
-        if model.service_name and not named:
-            service = w.fact(model.service_name)
+        if texts and not named:
+            service = w.fact(model.service_name or "")
             w.emit(f"name = {service} if type({service}) is str else NONE")
-        elif not model.service_name:
+        elif not texts:
             w.emit("name = NONE")
-        w.emit("if name is NONE: name = f'#{index + 1}'")
+        w.emit(f"if name is NONE: name = {w.const(functools.partial(service_name, model))}(f, index)")
         prologue = w.lines
         constants = tuple(w.constants)
         lines = ["def make(K):"]

@@ -190,3 +190,35 @@ def test_register_rows_of_text_take_the_fast_path() -> None:
     assert fast is not None
     assert fast == POLICY.evaluate(row, AS_OF, trace=False)
     assert [e.name for e in fast.elements] == ["Cleaning", "Lifts"]
+
+
+NAMED = """
+policy "named"
+  service name ref
+  outcome d
+
+fact ref is text
+fact a is yes/no
+
+decision d
+  outcomes x, y
+
+rule base
+  by default d is x
+
+rule other
+  exception to base
+  when a
+  then d is y
+"""
+
+
+def test_services_are_named_as_the_full_path_names_them(tmp_path) -> None:
+    rules = tmp_path / "named.rules"
+    rules.write_text(NAMED, encoding="utf-8")
+    policy = load_policy(rules)
+    rows = [{"ref": "Parks", "a": True}, {"a": False}, {"ref": 12, "a": False}, {"ref": "  ", "a": True}]
+    fast = list(policy.evaluate_many(rows, AS_OF))
+    assert [d.service for d in fast] == ["Parks", "#2", "12", "#4"]
+    assert fast == [policy.decide_in_full(*policy.facts_of(row, index=i), date(2024, 4, 1), trace=False) for i, row in enumerate(rows)]
+    assert [policy._fast_raw(row, date(2024, 4, 1), AS_OF, i) is not None for i, row in enumerate(rows)] == [True, True, False, False]
