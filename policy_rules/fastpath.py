@@ -486,7 +486,6 @@ class FastRawPath:
         namespace = _namespace(constants, parameters, NEW=tuple.__new__, DECISION=Decision, INFO=info, ELEMENTS=element_outcomes)
         # As for ``FastPath``: numbered names and indexes only; constants reach the code as cells.
         exec(compile(self.source, "<policy_rules fast path over facts as given>", "exec"), namespace)
-        self._namespace = namespace
         #: The generated function itself; it may raise, for anything the full path should report.
         self.decide = namespace["make"](constants)
 
