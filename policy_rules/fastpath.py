@@ -10,10 +10,17 @@ rule file declares and every constant it writes is kept in a table ``K`` and
 referred to by its index (``f[K[3]]``); local variables are numbered
 (``v4``, ``r7``). No text from a rule file is ever spliced into the source,
 so a rule file cannot inject code, whatever its names or strings say. The
-function runs with a namespace holding only what it needs (no builtins
-beyond ``any``, ``all``, ``len``, ``sum``, ``tuple``).
+function runs with a namespace holding only what it needs: its helpers and a
+few builtins (``any``, ``all``, ``len``, ``sum``, ``tuple``, ``bool``,
+``type``, ``map`` and the types it checks values against).
 
-The function evaluates eagerly, in dependency order, only the values the
+There are two such functions. ``FastPath`` takes facts already validated and
+typed (``Policy.decide``); ``FastRawPath`` takes the facts as given, checks
+them as it reads them and builds the ``Decision`` itself (``evaluate`` and
+``evaluate_many`` with the trace off). ``FastTextFacts`` reads the cells of a
+CSV register into the values ``FastRawPath`` takes.
+
+Each function evaluates eagerly, in dependency order, only the values the
 reported decisions need. It gives up (returns ``None``) whenever anything is
 missing or goes wrong (a fact not given, a division by zero, a conflict
 between exceptions, a parameter with no value on the date): the caller then
