@@ -76,16 +76,8 @@ class Policy:
         ``ConflictError`` when two exceptions at the same level both apply.
         """
         when = as_of if type(as_of) is date else parse_as_of(as_of)
-        if not trace and type(facts) is dict:
-            shown = self._shown_dates.get(when)
-            if shown is None:
-                if len(self._shown_dates) > 1000:
-                    self._shown_dates.clear()
-                shown = self._shown_dates[when] = when.isoformat()
-            try:
-                fast = self._fast_raw.decide(facts, when, shown, index)
-            except Exception:  # anything at all: the full path decides, or reports the error properly
-                fast = None
+        if not trace:
+            fast = self.decide_fast(facts, when, index=index)
             if fast is not None:
                 return fast
         typed, service = self.facts_of(facts, path=path, index=index)
@@ -100,10 +92,14 @@ class Policy:
         fast_raw = self._fast_raw.decide
         for index, raw in enumerate(rows):
             if not trace and type(raw) is dict:
+                # The generated function is called here directly, not through decide_fast:
+                # this loop is what register-sized batches spend their time in.
                 try:
                     fast = fast_raw(raw, when, shown, index)
                 except Exception:  # anything at all: the full path decides, or reports the error properly
                     fast = None
+                if fast is None:
+                    fast = self._fast_from_text(raw, when, shown, index)
                 if fast is not None:
                     yield fast
                     continue
@@ -121,16 +117,24 @@ class Policy:
         """
         if type(raw) is not dict:
             return None
-        shown = as_of.isoformat()
+        shown = self._shown_dates.get(as_of)
+        if shown is None:
+            if len(self._shown_dates) > 1000:
+                self._shown_dates.clear()
+            shown = self._shown_dates[as_of] = as_of.isoformat()
         try:
             found = self._fast_raw.decide(raw, as_of, shown, index)
-            if found is None:
-                given = self._fast_text(raw)
-                if given is not None:
-                    found = self._fast_raw.decide(given, as_of, shown, index)
+        except Exception:  # anything at all: the full path decides, or reports the error properly
+            found = None
+        return found if found is not None else self._fast_from_text(raw, as_of, shown, index)
+
+    def _fast_from_text(self, raw: dict[str, Any], as_of: date, shown: str, index: int) -> Decision | None:
+        """``decide_fast`` for facts written as text, as the cells of a CSV register are."""
+        try:
+            given = self._fast_text(raw)
+            return None if given is None else self._fast_raw.decide(given, as_of, shown, index)
         except Exception:  # anything at all: the full path decides, or reports the error properly
             return None
-        return found
 
     def decide(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
         """Decide one service from facts already validated by ``facts_of``."""

@@ -19,6 +19,7 @@ again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import pickle
@@ -173,16 +174,12 @@ def cache_folder() -> Path | None:
     return Path(base) / "policy_rules" if base else None
 
 
-_digest: list[bytes] = []
-
-
+@functools.cache
 def _code_digest() -> bytes:
     """What the cached ASTs depend on besides the files: Python, the grammar and the code that parses and builds."""
-    if not _digest:
-        h = hashlib.sha256(sys.version.encode())
-        here = Path(__file__).resolve().parent
-        for name in ("parser.py", "builder.py", "nodes.py", "errors.py"):
-            h.update((here / name).read_bytes())
-        h.update(grammar_text().encode())
-        _digest.append(h.digest())
-    return _digest[0]
+    h = hashlib.sha256(sys.version.encode())
+    here = Path(__file__).resolve().parent
+    for name in ("parser.py", "builder.py", "nodes.py", "errors.py"):
+        h.update((here / name).read_bytes())
+    h.update(grammar_text().encode())
+    return h.digest()

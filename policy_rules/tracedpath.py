@@ -436,6 +436,14 @@ def _children(e: Any) -> tuple[Any, ...]:
     return ()
 
 
+def _store(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    """Keep ``value`` under ``key``, emptying the table first when it is full; gives ``value``."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
     """The helpers the generated code calls: reads and events, shared where they are equal.
 
@@ -460,9 +468,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         except TypeError:  # a list: not shared
             return new_read(kind, name, shown_kind, value)
         if found is None:
-            if len(cache) >= CACHE_LIMIT:
-                cache.clear()
-            found = cache[value] = new_read(kind, name, shown_kind, value)
+            found = _store(cache, value, new_read(kind, name, shown_kind, value))
         return found
 
     def field(append: Any, record: Mapping[str, Any], name: str, collection: str, index: int) -> Any:
@@ -470,9 +476,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         key = (collection, index, name, value)
         found = fields.get(key)
         if found is None:
-            if len(fields) >= CACHE_LIMIT:
-                fields.clear()
-            found = fields[key] = new_read("field", f"{collection}[{index}].{name}", None, value)
+            found = _store(fields, key, new_read("field", f"{collection}[{index}].{name}", None, value))
         append(found)
         return value
 
@@ -494,9 +498,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         key = (id(info), type(holds), holds, failed, *map(id, reads_))
         found = conditions.get(key)
         if found is None:
-            if len(conditions) >= CACHE_LIMIT:
-                conditions.clear()
-            found = conditions[key] = t.Condition(info[0], _truth(holds), tuple(reads_), info[1][failed] if failed >= 0 else (), ())
+            found = _store(conditions, key, t.Condition(info[0], _truth(holds), tuple(reads_), info[1][failed] if failed >= 0 else (), ()))
         return found
 
     def worked_out(info: tuple[Any, ...], value: Any, reads_: list[t.Read]) -> t.ValueWorkedOut:
@@ -513,9 +515,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
                 name, json_value(value), format_value(value, kind), location, citations, because, t.Condition(text, _truth(value), tuple(reads_))
             )
             if key is not None:
-                if len(values) >= CACHE_LIMIT:
-                    values.clear()
-                values[key] = found
+                _store(values, key, found)
         return found
 
     def rule(
@@ -524,10 +524,8 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         key = (id(info), status, conclusion, id(condition_), by, *map(id, exceptions))
         found = rules.get(key)
         if found is None:
-            if len(rules) >= CACHE_LIMIT:
-                rules.clear()
             label, decision, kind, location, citations, because = info
-            found = rules[key] = t.RuleConsidered(label, decision, kind, location, citations, because, status, conclusion, condition_, exceptions, by)
+            found = _store(rules, key, t.RuleConsidered(label, decision, kind, location, citations, because, status, conclusion, condition_, exceptions, by))
         return found
 
     def made(decision: str, item: str | None, value: Any, decided_by: str | None, event: t.RuleConsidered) -> t.DecisionMade:
