@@ -2,7 +2,9 @@
 
 The grammar is the file ``grammar/policy.lark`` of the repository, shipped
 inside the package as ``policy_rules/grammar/policy.lark``. The LALR parser is
-built once per process and its tables cached on disk, so start-up stays small.
+built once per process from tables generated from it and shipped as JSON
+(``policy_rules/parser_tables.py``), so start-up stays small and no cache that
+could run code is ever read.
 
 A file that does not parse is split at the lines that open a declaration and
 each piece is parsed alone, so one mistake does not hide the next: every
@@ -22,7 +24,6 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from policy_rules.errors import Diagnostic, source_line
 from policy_rules.nodes import Span
-from policy_rules.resources import grammar_text
 
 DECLARATION_KEYWORDS = ("policy", "document", "fact", "record", "parameter", "define", "decision", "rule")
 _DECLARATION_START = re.compile(r"^[ \t]*(" + "|".join(DECLARATION_KEYWORDS) + r")\b", re.MULTILINE)
@@ -32,15 +33,10 @@ MAX_NESTING = 60
 
 @cache
 def lark_parser() -> Lark:
-    """The one LALR parser of this process (tables cached on disk between runs)."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=True,
-    )
+    """The one LALR parser of this process, from the shipped tables (or the grammar, when they are stale)."""
+    from policy_rules.parser_tables import load_parser
+
+    return load_parser()
 
 
 # --- words for what the parser expected ----------------------------------------
