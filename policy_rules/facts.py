@@ -401,24 +401,48 @@ class FactsFile:
     single: bool
 
 
+def _read_limited(p: Path, path: str) -> bytes:
+    """The bytes of a regular file, refused before reading when it is anything else, and never more than the limit.
+
+    The size limit is applied to what is read, not only to what ``stat`` says,
+    since a file can grow while it is read and a device reports no size at
+    all; ``/dev/zero`` or a FIFO would otherwise be read for ever.
+    """
+    import stat as st
+
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise FactsError("there is no such file; check the path", path=path) from None
+    except OSError as error:
+        raise FactsError(f"this file cannot be read ({error.strerror or error}); check the path and its permissions", path=path) from None
+    if st.S_ISDIR(info.st_mode):
+        raise FactsError("this is a folder; give a YAML, JSON or CSV facts file", path=path)
+    if not st.S_ISREG(info.st_mode):
+        raise FactsError("this is not a regular file (a device, a pipe or a socket); give a YAML, JSON or CSV facts file", path=path)
+    yaml_limit = p.suffix.lower() not in (".csv", ".json")
+    limit = MAX_YAML_FILE_BYTES if yaml_limit else MAX_FACTS_FILE_BYTES
+    try:
+        with p.open("rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise FactsError(f"this file cannot be read ({error.strerror or error}); check its permissions", path=path) from None
+    if len(data) > limit:
+        size = f"{max(info.st_size, len(data)):,} bytes" if info.st_size > limit else f"more than {limit:,} bytes"
+        if yaml_limit:
+            raise FactsError(
+                f"the file is {size}, larger than the limit of {limit:,} for YAML (reading YAML is slow); give a large register as CSV or JSON",
+                path=path,
+            )
+        raise FactsError(f"the file is {size}, larger than the limit of {limit:,}", path=path)
+    return data
+
+
 def read_facts_file(path: str) -> FactsFile:
     """Every service in a YAML, JSON or CSV facts file, in file order."""
     p = Path(path)
-    if not p.exists():
-        raise FactsError("there is no such file; check the path", path=path)
-    if p.is_dir():
-        raise FactsError("this is a folder; give a YAML, JSON or CSV facts file", path=path)
-    size = p.stat().st_size
-    if size > MAX_FACTS_FILE_BYTES:
-        raise FactsError(f"the file is {size:,} bytes, larger than the limit of {MAX_FACTS_FILE_BYTES:,}", path=path)
-    if size > MAX_YAML_FILE_BYTES and p.suffix.lower() not in (".csv", ".json"):
-        raise FactsError(
-            f"the file is {size:,} bytes, larger than the limit of {MAX_YAML_FILE_BYTES:,} for YAML (reading YAML is slow); "
-            "give a large register as CSV or JSON",
-            path=path,
-        )
-    data = p.read_bytes()
-    if b"\x00" in data[:8192]:
+    data = _read_limited(p, path)
+    if b"\x00" in data[:8192] and p.suffix.lower() != ".csv":  # a CSV file's NUL is reported at its line
         raise FactsError("this is not a text file; give a YAML, JSON or CSV facts file", path=path)
     try:
         text = data.decode("utf-8-sig")
@@ -484,27 +508,47 @@ def _services(loaded: Any, path: str) -> list[ServiceFacts]:
 
 
 def _services_from_csv(text: str, path: str) -> list[ServiceFacts]:
-    reader = csv.reader(io.StringIO(text))
+    """Every row of a CSV register, read strictly: a malformed file is an error at its line, never a guess.
+
+    A lenient reader turns an unclosed quote into one cell holding every
+    later row, and a short or long row into shifted columns; the run would
+    then report fewer services as all decided. So every row must have as many
+    cells as the header, quotes must close, and NUL bytes are refused.
+    """
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise FactsError(f"line {line}: this line holds a NUL byte, which a CSV file cannot; save the file again as CSV text", path=path)
+    reader = csv.reader(io.StringIO(text), strict=True)
+    line = 0  # the last line read so far; a row starts on the next
     try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as error:
-        raise FactsError(f"this is not a CSV file with a header row ({error})", path=path) from None
-    header = [h.strip() for h in header]
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
-    services = []
-    try:
+        header = [h.strip() for h in next(reader)]
+        line = reader.line_num
+        duplicates = sorted({h for h in header if header.count(h) > 1})
+        if duplicates:
+            raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
+        services = []
         for number, row in enumerate(reader, start=2):
             if not any(cell.strip() for cell in row):
+                line = reader.line_num
                 continue
-            if len(row) > len(header):
-                raise FactsError(f"row {number} has {len(row)} cells but the header has {len(header)} columns", path=path)
-            raw = {h: cell for h, cell in zip(header, row, strict=False) if h}
+            if len(row) != len(header):
+                cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
+                raise FactsError(f"line {line + 1}: row {number} has {cells} but the header has {len(header)} columns", path=path)
+            raw = {h: cell for h, cell in zip(header, row, strict=True) if h}
             services.append(ServiceFacts(raw, path, len(services)))
+            line = reader.line_num
+    except StopIteration:
+        raise FactsError("this is not a CSV file with a header row", path=path) from None
     except csv.Error as error:
-        raise FactsError(f"this CSV cannot be read ({error})", path=path) from None
+        if "unexpected end of data" in str(error):
+            message = f"line {line + 1}: a quote (\") opens a cell here and is never closed, so every later row would be read into that cell; close the quote"
+        else:
+            message = (
+                f"line {reader.line_num}: this CSV cannot be read ({error}); "
+                'a cell with a comma or a quote in it must be quoted as a whole, with quotes doubled ("")'
+            )
+        raise FactsError(message, path=path) from None
     if not services:
         raise FactsError("the CSV file has a header row but no services", path=path)
     return services
-

@@ -371,7 +371,21 @@ FILE_ERRORS = [
     ("empty.csv", "\n", "the file is empty; it should hold one service or a list of services"),
     ("header.csv", "service,urgent\n", "the CSV file has a header row but no services"),
     ("dupcol.csv", "service,urgent,urgent\nA,yes,no\n", "the column `urgent` appears twice in the header row"),
-    ("wide.csv", "service,urgent\nA,yes,extra\n", "row 2 has 3 cells but the header has 2 columns"),
+    ("wide.csv", "service,urgent\nA,yes,extra\n", "line 2: row 2 has 3 cells but the header has 2 columns"),
+    ("narrow.csv", "service,urgent\nA,yes\n\nB\nC,no\n", "line 4: row 4 has 1 cell but the header has 2 columns"),
+    ("after-multiline.csv", 'service,urgent\n"A\nand more",yes\nB,no,x\n', "line 4: row 3 has 3 cells but the header has 2 columns"),
+    (
+        "unclosed.csv",
+        'service,urgent\nA,yes\n"B,no\nC,yes\nD,no\n',
+        'line 3: a quote (") opens a cell here and is never closed, so every later row would be read into that cell; close the quote',
+    ),
+    (
+        "stray-quote.csv",
+        'service,urgent\n"A"x,yes\n',
+        "line 2: this CSV cannot be read (',' expected after '\"'); a cell with a comma or a quote in it must be quoted as a whole, "
+        'with quotes doubled ("")',
+    ),
+    ("nul.csv", "service,urgent\nA,yes\nB\x00,no\n", "line 3: this line holds a NUL byte, which a CSV file cannot; save the file again as CSV text"),
     ("emptylist.json", "[]", "the list of services is empty"),
     ("scalar.json", "42", "the file holds 42; it should hold one service (a mapping of facts) or a list of services"),
     ("text.yaml", "just some words\n", 'the file holds "just some words"; it should hold one service (a mapping of facts) or a list of services'),
