@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import IO, NoReturn
 
 from policy_rules import __version__
 from policy_rules.errors import PolicyError, RuleFileError, UsageError
+from policy_rules.escape import for_terminal
 
 BUG_REPORT = "this is a bug in policy_rules; please report it with the command you ran and the files you gave it"
 
@@ -89,6 +92,39 @@ def _color(args: argparse.Namespace, stream: IO[str]) -> bool:
     return not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ and stream.isatty()
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with what the user needs to know: how far the run got and what was (not) written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _Signals:
+    """The first SIGINT or SIGTERM stops the run; any later one is ignored, so clean-up is never cut short."""
+
+    fired: int | None = None
+    armed = False
+
+    @classmethod
+    def install(cls) -> None:
+        cls.armed = True
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, cls.handle)
+
+    @classmethod
+    def handle(cls, number: int, _frame: FrameType | None) -> None:
+        if cls.fired is not None or not cls.armed:
+            return
+        cls.fired = number
+        raise KeyboardInterrupt
+
+
+def _error_text(error: PolicyError) -> str:
+    """An error as shown on a terminal: text quoted from files cannot send control sequences."""
+    return for_terminal(str(error), keep_lines=isinstance(error, RuleFileError))
+
+
 def _check(paths: Sequence[str]) -> int:
     from policy_rules.checker import default_title
     from policy_rules.loader import analyse, read_sources
@@ -96,7 +132,7 @@ def _check(paths: Sequence[str]) -> int:
     sources = read_sources(paths)
     _model, diagnostics = analyse(sources, default_title(paths[0]))
     for d in diagnostics:
-        print(d.format())
+        print(for_terminal(d.format(), keep_lines=True))
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     print(
@@ -112,6 +148,8 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
 
     if not explain and args.output is None and (args.report or args.with_trace):
         raise UsageError("--report and --with-trace go with --output FILE", "arguments")
+    if not explain and args.output is not None:
+        _refuse_unsafe_outputs(args)
     policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of)
     facts_file = read_facts_file(args.facts)
@@ -119,10 +157,24 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
         return _register(args, policy, facts_file, as_of)
     from policy_rules import render
 
-    decisions = [policy.evaluate(s.raw, as_of, path=s.path, index=s.index) for s in facts_file.services]
+    decisions = []
+    failures: list[PolicyError] = []
+    services = facts_file.services
+    try:
+        for s in services:
+            try:
+                decisions.append(policy.evaluate(s.raw, as_of, path=s.path, index=s.index))
+            except PolicyError:
+                if facts_file.single:
+                    raise
+                failures.append(sys.exc_info()[1])  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after {len(decisions) + len(failures):,} of {len(services):,} services; no decisions were printed") from None
     fmt = "text" if explain else args.format
     color = _color(args, sys.stdout)
-    if fmt == "json":
+    if not decisions:
+        pass
+    elif fmt == "json":
         sys.stdout.write(render.to_json(decisions, single=facts_file.single))
     elif fmt == "markdown":
         sys.stdout.write("\n---\n\n".join(render.markdown_report(d) for d in decisions))
@@ -132,49 +184,88 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
         sys.stdout.write("\n\n".join(render.explain_text(d, color=color) for d in decisions))
     else:
         sys.stdout.write("\n\n".join(render.summary_text(d, color=color) for d in decisions) + "\n")
-    return 0
+    if not failures:
+        return 0
+    sys.stdout.flush()
+    for error in failures:
+        print(_error_text(error), file=sys.stderr)
+    print(
+        f"{len(decisions):,} of {len(services):,} services decided; "
+        f"{len(failures):,} could not be decided (see the message{'s' * (len(failures) != 1)} above)",
+        file=sys.stderr,
+    )
+    return 2
 
 
-def _register(args: argparse.Namespace, policy: object, facts_file: object, as_of: object) -> int:
+def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
+    """Before anything is read: outputs of a kind that can be written, none of them an input or each other."""
     from pathlib import Path
 
-    from policy_rules import render
-    from policy_rules.register import DecisionWriter, Progress, run_register, spend_fact_of
+    from policy_rules.outputs import refuse_overwriting_inputs
+    from policy_rules.register import decisions_kind
 
-    report_kind = None
+    decisions_kind(args.output)
+    outputs = [("--output", args.output)]
     if args.report is not None:
         report_kind = Path(args.report).suffix.lower()
         if report_kind not in (".md", ".html", ".htm"):
             raise UsageError(f"cannot write a report to a `{report_kind or 'file without an ending'}` file; use .md or .html", "--report")
+        outputs.append(("--report", args.report))
+    refuse_overwriting_inputs(outputs, [("the facts file", args.facts), ("a rule file", args.rules)])
+
+
+def _register(args: argparse.Namespace, policy: object, facts_file: object, as_of: object) -> int:
+    from policy_rules import render
+    from policy_rules.outputs import AtomicFile
+    from policy_rules.register import DecisionWriter, Progress, run_register, spend_fact_of
+
     spend_fact = spend_fact_of(policy, args.spend)  # type: ignore[arg-type]
     services = facts_file.services  # type: ignore[attr-defined]
-    writer = DecisionWriter(args.output, args.with_trace)
     errors_shown = 0
 
     def on_error(error: PolicyError) -> None:
         nonlocal errors_shown
         errors_shown += 1
         if errors_shown <= 20:
-            print(str(error), file=sys.stderr)
+            print(_error_text(error), file=sys.stderr)
         elif errors_shown == 21:
-            print("... more services with wrong facts; the summary counts them all", file=sys.stderr)
+            print("... more services that could not be decided; the summary counts them all and the decisions file has a row for each", file=sys.stderr)
 
+    writer: DecisionWriter | None = None
+    report: AtomicFile | None = None
     try:
+        writer = DecisionWriter(args.output, args.with_trace)
         summary = run_register(
             policy, services, len(services), as_of, writer=writer, spend_fact=spend_fact, progress=Progress(len(services)), on_error=on_error
         )  # type: ignore[arg-type]
-    finally:
+        if args.report is not None:
+            report = AtomicFile(args.report)
+            report.file.write(render.summary_html(summary) if args.report.lower().endswith((".html", ".htm")) else render.summary_markdown(summary))
         writer.close()
+        if report is not None:
+            report.commit()
+    except KeyboardInterrupt:
+        done = writer.count if writer is not None else 0
+        _discard(writer, report)
+        also = f" or {args.report}" if args.report is not None else ""
+        raise Interrupted(f"interrupted after {done:,} of {len(services):,} services; nothing was written to {args.output}{also}") from None
+    except OSError as error:
+        _discard(writer, report)
+        raise UsageError(f"cannot write this file ({error.strerror}); nothing was written", args.output if report is None else args.report) from None
+    except BaseException:
+        _discard(writer, report)
+        raise
     sys.stdout.write(render.summary_lines(summary, color=_color(args, sys.stdout)))
     print(f"decisions written to {args.output}", file=sys.stderr)
-    if report_kind is not None:
-        text = render.summary_markdown(summary) if report_kind == ".md" else render.summary_html(summary)
-        try:
-            Path(args.report).write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"cannot write this file ({error.strerror})", args.report) from None
+    if report is not None:
         print(f"summary report written to {args.report}", file=sys.stderr)
     return 2 if summary.errors else 0
+
+
+def _discard(*outputs: object) -> None:
+    for out in outputs:
+        if out is not None:
+            out.discard()  # type: ignore[attr-defined]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,13 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.rules)
         return _decide(args, explain=args.command == "explain")
     except RuleFileError as error:
-        print(str(error), file=sys.stderr)
+        print(_error_text(error), file=sys.stderr)
         return 1 if args.command == "check" else 2
     except PolicyError as error:
-        print(str(error), file=sys.stderr)
+        print(_error_text(error), file=sys.stderr)
         return 2
+    except Interrupted as interrupted:
+        print(interrupted.message, file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -207,8 +301,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The console script's entry point."""
-    raise SystemExit(main())
+    """The console script's entry point: Ctrl-C and SIGTERM stop it cleanly, exit status 130, however often pressed."""
+    _Signals.install()
+    try:
+        status = main()
+    except KeyboardInterrupt:  # between main's own handlers, such as while parsing the arguments
+        print("interrupted; nothing was written", file=sys.stderr)
+        status = 130
+    _Signals.armed = False
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import csv
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +23,10 @@ import attrs
 
 from policy_rules.api import Policy
 from policy_rules.decision import Decision
-from policy_rules.errors import PolicyError, UsageError
-from policy_rules.facts import ServiceFacts, _number
+from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
+from policy_rules.escape import for_csv_cell
+from policy_rules.facts import ServiceFacts, _number, service_name
+from policy_rules.outputs import AtomicFile
 from policy_rules.values import UNKNOWN
 
 CSV_COLUMNS = (
@@ -39,6 +41,8 @@ CSV_COLUMNS = (
     "as_of",
     "policy_version",
     "policy_digest",
+    "status",
+    "message",
 )
 
 
@@ -60,6 +64,9 @@ class Summary:
     services: int = 0
     decided: int = 0
     errors: list[str] = attrs.Factory(list)
+    facts_errors: int = 0
+    rule_conflicts: int = 0
+    evaluation_errors: int = 0
     by_outcome: dict[str, OutcomeTotal] = attrs.Factory(dict)
     by_priority: Counter[str] = attrs.Factory(Counter)
     high_priority: list[tuple[str, str, Decimal | None, tuple[str, ...]]] = attrs.Factory(list)
@@ -84,6 +91,16 @@ class Summary:
             self.undetermined.append((name, decision.needed_facts))
             self.needed_counts.update(_general(f) for f in decision.needed_facts)
 
+    def add_error(self, error: PolicyError) -> None:
+        """Count a service that could not be decided, by what is wrong: its facts, the rules, or a calculation."""
+        self.errors.append(str(error))
+        if isinstance(error, FactsError):
+            self.facts_errors += 1
+        elif isinstance(error, ConflictError):
+            self.rule_conflicts += 1
+        else:
+            self.evaluation_errors += 1
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "policy": {"name": self.policy, "version": self.version, "digest": self.digest},
@@ -91,6 +108,9 @@ class Summary:
             "services": self.services,
             "decided": self.decided,
             "errors": list(self.errors),
+            "facts_errors": self.facts_errors,
+            "rule_conflicts": self.rule_conflicts,
+            "evaluation_errors": self.evaluation_errors,
             "spend_fact": self.spend_fact,
             "by_outcome": {k: {"services": v.services, "spend": _num(v.spend)} for k, v in sorted(self.by_outcome.items())},
             "by_priority": dict(sorted(self.by_priority.items())),
@@ -130,20 +150,32 @@ def spend_fact_of(policy: Policy, wanted: str | None) -> str | None:
     return "annual_spend" if "annual_spend" in types and types["annual_spend"].kind == "money" else None
 
 
+def decisions_kind(path: str) -> str:
+    """The ending of a decisions file (``.csv``, ``.jsonl`` or ``.json``), or a ``UsageError``."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".json"):
+        raise UsageError(f"cannot write decisions to a `{suffix or 'file without an ending'}` file; use .csv, .jsonl or .json", "--output")
+    return suffix
+
+
 class DecisionWriter:
-    """Streams decisions to ``.csv`` or ``.jsonl`` (``.json`` writes one array)."""
+    """Streams decisions to ``.csv`` or ``.jsonl`` (``.json`` writes one array), under a temporary name until ``close()``.
+
+    Every service gets a row, decided or not: a service that cannot be decided
+    has status ``error`` and the message, so the file accounts for the whole
+    register. Text cells of the CSV that a spreadsheet would run as a formula
+    are neutralised.
+    """
 
     def __init__(self, path: str, with_trace: bool) -> None:
-        suffix = Path(path).suffix.lower()
-        if suffix not in (".csv", ".jsonl", ".json"):
-            raise UsageError(f"cannot write decisions to a `{suffix or 'file without an ending'}` file; use .csv, .jsonl or .json", "--output")
+        suffix = decisions_kind(path)
+        self.path = path
         self.kind = suffix
         self.with_trace = with_trace
-        try:
-            self.file: IO[str] = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
-        except OSError as error:
-            raise UsageError(f"cannot write this file ({error.strerror})", path) from None
+        self.out = AtomicFile(path)
+        self.file = self.out.file
         self.count = 0
+        self.decided = 0
         if suffix == ".csv":
             self.csv = csv.writer(self.file, lineterminator="\n")
             self.csv.writerow(CSV_COLUMNS)
@@ -152,36 +184,61 @@ class DecisionWriter:
 
     def write(self, decision: Decision, spend: Decimal | None) -> None:
         if self.kind == ".csv":
+            cell = for_csv_cell
             self.csv.writerow(
                 (
-                    decision.service or "",
-                    decision.outcome,
-                    decision.priority or "",
-                    ";".join(decision.reasons),
-                    ";".join(f"{e.name}={e.outcome}" for e in decision.elements),
-                    ";".join(decision.needed_facts),
-                    decision.decided_by or "",
+                    cell(decision.service or ""),
+                    cell(decision.outcome),
+                    cell(decision.priority or ""),
+                    cell(";".join(decision.reasons)),
+                    cell(";".join(f"{e.name}={e.outcome}" for e in decision.elements)),
+                    cell(";".join(decision.needed_facts)),
+                    cell(decision.decided_by or ""),
                     "" if spend is None else str(_num(spend)),
                     decision.as_of,
-                    decision.policy.version,
+                    cell(decision.policy.version),
                     decision.policy.digest,
+                    "decided",
+                    "",
                 )
             )
         else:
             data = decision.to_dict()
             if not self.with_trace:
                 data.pop("trace")
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            if self.kind == ".json":
-                self.file.write(("," if self.count else "") + "\n" + text)
-            else:
-                self.file.write(text + "\n")
+            data["status"] = "decided"
+            self._json(data)
+        self.count += 1
+        self.decided += 1
+
+    def write_error(self, service: str, error: PolicyError) -> None:
+        """The row of a service that could not be decided: its name, status ``error`` and the message."""
+        if self.kind == ".csv":
+            self.csv.writerow((for_csv_cell(service), *[""] * (len(CSV_COLUMNS) - 3), "error", for_csv_cell(str(error))))
+        else:
+            self._json({"service": service, "status": "error", "error": {"message": error.message, "location": error.location}})
         self.count += 1
 
-    def close(self) -> None:
+    def _json(self, data: dict[str, Any]) -> None:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if self.kind == ".json":
-            self.file.write("\n]\n")
-        self.file.close()
+            self.file.write(("," if self.count else "") + "\n" + text)
+        else:
+            self.file.write(text + "\n")
+
+    def close(self) -> None:
+        """Finish the file and give it its final name."""
+        try:
+            if self.kind == ".json":
+                self.file.write("\n]\n")
+        except OSError as error:
+            self.discard()
+            raise UsageError(f"cannot write this file ({error.strerror}); nothing was written", self.path) from None
+        self.out.commit()
+
+    def discard(self) -> None:
+        """Drop what was written: the final name keeps whatever it held before."""
+        self.out.discard()
 
 
 class Progress:
@@ -217,7 +274,7 @@ def run_register(
     progress: Progress | None = None,
     on_error: Callable[[PolicyError], None] | None = None,
 ) -> Summary:
-    """Decide every service; a service whose facts are wrong is reported and skipped."""
+    """Decide every service; one that cannot be decided is counted, reported and written as an error row."""
     info = policy.info
     summary = Summary(info.name, info.version, info.digest, as_of.isoformat(), spend_fact)
     trace = bool(writer and writer.with_trace)
@@ -233,9 +290,13 @@ def run_register(
                 typed, name = policy.facts_of(service.raw, path=service.path, index=service.index)
                 decision = policy.decide(typed, name, as_of, trace=trace)
             except PolicyError as error:
-                summary.errors.append(str(error))
+                summary.add_error(error)
+                if writer is not None:
+                    writer.write_error(_name_of(policy, service, error), error)
                 if on_error is not None:
                     on_error(error)
+                if progress is not None:
+                    progress.update(done)
                 continue
             spend = typed.get(spend_fact) if spend_fact else None
             spend = None if spend is UNKNOWN else spend
@@ -247,3 +308,11 @@ def run_register(
     if progress is not None:
         progress.finish()
     return summary
+
+
+def _name_of(policy: Policy, service: ServiceFacts, error: PolicyError) -> str:
+    """The name of a service that could not be decided, as its decision would have named it."""
+    if isinstance(error, FactsError) and error.service is not None:
+        return error.service
+    raw = service.raw
+    return service_name(policy.model, raw, service.index) if isinstance(raw, Mapping) else service.label

@@ -13,6 +13,7 @@ from typing import Any
 
 from policy_rules import trace as t
 from policy_rules.decision import Decision
+from policy_rules.escape import for_html, for_markdown, for_markdown_code, for_terminal
 
 STATUS_WORDS = {
     "decided": "DECIDES",
@@ -300,42 +301,59 @@ def money(value: Any) -> str:
     return f"£{round(value):,}"
 
 
+def _undecided(summary: Any) -> str:
+    """How many services could not be decided, and why, counted by kind: facts, rule conflicts, calculations."""
+    kinds = [
+        (summary.facts_errors, "with wrong facts"),
+        (summary.rule_conflicts, "with a rule conflict"),
+        (summary.evaluation_errors, "with a calculation the rules cannot make"),
+    ]
+    parts = ", ".join(f"{n:,} {why}" for n, why in kinds if n)
+    count = len(summary.errors)
+    return f"{count:,} service{'s' * (count != 1)} could not be decided: {parts}"
+
+
 def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
-    """The register summary for the terminal (plain when piped)."""
+    """The register summary for the terminal (plain when piped); names from the register cannot send control sequences."""
 
     def bold(text: str) -> str:
         return f"\033[1m{text}\033[0m" if color else text
 
+    term = for_terminal
+
     total_spend = summary.total_spend
-    lines = [bold(f"{summary.decided:,} of {summary.services:,} services decided") + f" with {summary.policy} {summary.version} as at {summary.as_of}"]
+    policy = f"{term(summary.policy)} {term(summary.version)}"
+    lines = [bold(f"{summary.decided:,} of {summary.services:,} services decided") + f" with {policy} as at {summary.as_of}"]
     if summary.errors:
-        lines.append(f"{len(summary.errors):,} services could not be decided (their facts are wrong; see the messages above)")
+        lines.append(f"{_undecided(summary)} (see the messages above; each has a row with status `error` in the decisions file)")
     lines.append("")
     spend_head = f"  {'annual spend':>16}  {'share':>6}" if summary.spend_fact else ""
     lines.append(bold(f"{'outcome':<20}{'services':>10}{spend_head}"))
     for outcome, tot in sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0])):
         spend = f"  {money(tot.spend):>16}  {_share(tot.spend, total_spend):>6}" if summary.spend_fact else ""
-        lines.append(f"{outcome:<20}{tot.services:>10,}{spend}")
+        lines.append(f"{term(outcome):<20}{tot.services:>10,}{spend}")
     if summary.spend_fact:
         lines.append(f"{'total':<20}{summary.decided:>10,}  {money(total_spend):>16}")
     if summary.by_priority:
         lines.append("")
-        lines.append(bold("priority: ") + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_priority.items())))
+        lines.append(bold("priority: ") + ", ".join(f"{term(k)} {v:,}" for k, v in sorted(summary.by_priority.items())))
     if summary.high_priority:
         lines.append("")
         lines.append(bold(f"High-priority services ({len(summary.high_priority):,}):"))
         for name, outcome, spend, reasons in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]:
-            lines.append(f"  {name}: {outcome}" + (f", {money(spend)}" if spend is not None else "") + (f" ({', '.join(reasons)})" if reasons else ""))
+            lines.append(
+                f"  {term(name)}: {term(outcome)}" + (f", {money(spend)}" if spend is not None else "") + (f" ({term(', '.join(reasons))})" if reasons else "")
+            )
         if len(summary.high_priority) > limit:
             lines.append(f"  ... and {len(summary.high_priority) - limit:,} more")
     if summary.undetermined:
         lines.append("")
         lines.append(bold(f"Services not yet settled ({len(summary.undetermined):,}); facts needed, most common first:"))
         for fact, count in summary.most_needed()[:limit]:
-            lines.append(f"  {fact}: {count:,} service{'s' * (count != 1)}")
+            lines.append(f"  {term(fact)}: {count:,} service{'s' * (count != 1)}")
         lines.append("")
         for name, needed in summary.undetermined[:limit]:
-            lines.append(f"  {name}: needs {', '.join(needed)}")
+            lines.append(f"  {term(name)}: needs {term(', '.join(needed))}")
         if len(summary.undetermined) > limit:
             lines.append(f"  ... and {len(summary.undetermined) - limit:,} more")
     return "\n".join(lines) + "\n"
@@ -346,13 +364,14 @@ def _share(part: Any, whole: Any) -> str:
 
 
 def summary_markdown(summary: Any, limit: int = 50) -> str:
-    """A register summary report in Markdown, with a chart of spend by outcome."""
+    """A register summary report in Markdown, with a chart of spend by outcome; every name from the register or rules is escaped."""
+    md, code = for_markdown, for_markdown_code
     total = summary.total_spend
     rows = sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0]))
-    lines = [f"# Register decisions: {_md(summary.policy)}", ""]
+    lines = [f"# Register decisions: {md(summary.policy)}", ""]
     lines.append(f"{summary.decided:,} of {summary.services:,} services decided, as at {summary.as_of}.")
     if summary.errors:
-        lines.append(f"{len(summary.errors):,} services could not be decided because their facts are wrong.")
+        lines.append(f"{_undecided(summary)}; each has a row with status `error` in the decisions file.")
     lines.append("")
     lines.append("## Services and spend by outcome")
     lines.append("")
@@ -362,24 +381,24 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         peak = max((tot.spend for _, tot in rows), default=0) or 1
         for outcome, tot in rows:
             bar = "█" * max(round(24 * tot.spend / peak), 1 if tot.spend else 0)
-            lines.append(f"| `{outcome}` | {tot.services:,} | {money(tot.spend)} | {_share(tot.spend, total)} | {bar} |")
+            lines.append(f"| `{code(outcome)}` | {tot.services:,} | {money(tot.spend)} | {_share(tot.spend, total)} | {bar} |")
         lines.append(f"| **total** | **{summary.decided:,}** | **{money(total)}** | | |")
         lines.append("")
         lines.append("```mermaid")
         lines.append("pie title Annual spend by outcome")
-        lines.extend(f'    "{outcome}" : {int(tot.spend)}' for outcome, tot in rows if tot.spend)
+        lines.extend(f'    "{code(outcome).replace(chr(34), chr(39))}" : {int(tot.spend)}' for outcome, tot in rows if tot.spend)
         lines.append("```")
     else:
         lines.append("| outcome | services |")
         lines.append("|---|---:|")
-        lines.extend(f"| `{outcome}` | {tot.services:,} |" for outcome, tot in rows)
+        lines.extend(f"| `{code(outcome)}` | {tot.services:,} |" for outcome, tot in rows)
     lines.append("")
     if summary.by_priority:
         lines.append("## Priority")
         lines.append("")
         lines.append("| priority | services |")
         lines.append("|---|---:|")
-        lines.extend(f"| `{k}` | {v:,} |" for k, v in sorted(summary.by_priority.items()))
+        lines.extend(f"| `{code(k)}` | {v:,} |" for k, v in sorted(summary.by_priority.items()))
         lines.append("")
     if summary.high_priority:
         lines.append(f"## High-priority services ({len(summary.high_priority):,})")
@@ -387,7 +406,8 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         lines.append("| service | outcome | annual spend | reasons |")
         lines.append("|---|---|---:|---|")
         for name, outcome, spend, reasons in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]:
-            lines.append(f"| {_md(name)} | `{outcome}` | {money(spend) if spend is not None else ''} | {', '.join(f'`{r}`' for r in reasons)} |")
+            shown = ", ".join(f"`{code(r)}`" for r in reasons)
+            lines.append(f"| {md(name)} | `{code(outcome)}` | {money(spend) if spend is not None else ''} | {shown} |")
         if len(summary.high_priority) > limit:
             lines.append(f"| ... and {len(summary.high_priority) - limit:,} more | | | |")
         lines.append("")
@@ -398,21 +418,21 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         lines.append("")
         lines.append("| fact | services needing it |")
         lines.append("|---|---:|")
-        lines.extend(f"| `{fact}` | {count:,} |" for fact, count in summary.most_needed())
+        lines.extend(f"| `{code(fact)}` | {count:,} |" for fact, count in summary.most_needed())
         lines.append("")
         lines.append("| service | facts needed |")
         lines.append("|---|---|")
-        lines.extend(f"| {_md(name)} | {', '.join(f'`{f}`' for f in needed)} |" for name, needed in summary.undetermined[:limit])
+        lines.extend(f"| {md(name)} | {', '.join(f'`{code(f)}`' for f in needed)} |" for name, needed in summary.undetermined[:limit])
         if len(summary.undetermined) > limit:
             lines.append(f"| ... and {len(summary.undetermined) - limit:,} more | |")
         lines.append("")
-    lines.append(f"*{_md(summary.policy)}, version {_md(summary.version)}, `{summary.digest}`.*")
+    lines.append(f"*{md(summary.policy)}, version {md(summary.version)}, `{code(summary.digest)}`.*")
     return "\n".join(lines) + "\n"
 
 
 def summary_html(summary: Any, limit: int = 50) -> str:
-    """The register summary as a self-contained HTML page with an SVG bar chart of spend."""
-    e = html.escape
+    """The register summary as a self-contained HTML page with an SVG bar chart of spend; all outside text escaped."""
+    e = for_html
     total = summary.total_spend
     rows = sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0]))
     body = [
@@ -420,7 +440,7 @@ def summary_html(summary: Any, limit: int = 50) -> str:
         f"<p>{summary.decided:,} of {summary.services:,} services decided, as at {e(summary.as_of)}.</p>",
     ]
     if summary.errors:
-        body.append(f"<p>{len(summary.errors):,} services could not be decided because their facts are wrong.</p>")
+        body.append(f"<p>{e(_undecided(summary))}; each has a row with status <code>error</code> in the decisions file.</p>")
     body.append("<h2>Services and spend by outcome</h2>")
     if summary.spend_fact and rows:
         body.append(_svg_bars([(o, float(tot.spend)) for o, tot in rows]))
@@ -458,7 +478,7 @@ def _svg_bars(values: list[tuple[str, float]]) -> str:
     for i, (label, value) in enumerate(values):
         y = 5 + i * bar_h
         w = (width - label_w - 110) * value / peak
-        parts.append(f'<text x="0" y="{y + 15}" font-size="13">{html.escape(label)}</text>')
+        parts.append(f'<text x="0" y="{y + 15}" font-size="13">{for_html(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" fill="#3a6ea5"/>')
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12">{money(value)}</text>')
     parts.append("</svg>")

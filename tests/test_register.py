@@ -103,7 +103,7 @@ def test_jsonl_output_and_html_report(tmp_path) -> None:
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page
 
 
-def test_a_row_with_wrong_facts_is_reported_and_the_rest_decided(tmp_path) -> None:
+def test_a_row_with_wrong_facts_is_reported_written_as_an_error_row_and_the_rest_decided(tmp_path) -> None:
     path = tmp_path / "register.csv"
     path.write_text("service,annual_spend,nhs_expertise\nA,1000,yes\nB,lots,no\nC,2000,yes\n", encoding="utf-8")
     out = tmp_path / "d.csv"
@@ -112,5 +112,11 @@ def test_a_row_with_wrong_facts_is_reported_and_the_rest_decided(tmp_path) -> No
     assert f"{path}: service 'B': fact 'annual_spend': error: \"lots\" is not money; write an amount such as 1200000 or £1,200,000" in result.stderr
     assert "Traceback" not in result.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert [r["service"] for r in rows] == ["A", "C"]
-    assert result.stdout.splitlines()[0].startswith("2 of 3 services decided")
+    assert [(r["service"], r["status"]) for r in rows] == [("A", "decided"), ("B", "error"), ("C", "decided")]
+    assert rows[1]["message"] == f"{path}: service 'B': fact 'annual_spend': error: \"lots\" is not money; write an amount such as 1200000 or £1,200,000"
+    assert rows[1]["outcome"] == rows[1]["policy_digest"] == ""
+    assert [r["message"] for r in (rows[0], rows[2])] == ["", ""]
+    assert result.stdout.splitlines()[:2] == [
+        f"2 of 3 services decided with Haringey insourcing policy 2019-07 as at {result.stdout.split(' as at ')[1].splitlines()[0]}",
+        "1 service could not be decided: 1 with wrong facts (see the messages above; each has a row with status `error` in the decisions file)",
+    ]
