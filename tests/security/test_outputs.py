@@ -24,6 +24,7 @@ from benchmarks.haringey_services import generate, write_csv
 from policy_rules import cli
 from policy_rules.facts import MAX_YAML_FILE_BYTES
 from tests.cli_helpers import HARINGEY, ROOT, run_cli
+from tests.test_evaluator import CONFLICT
 
 AS_OF = "2024-04-01"
 REGISTER = "service,annual_spend,nhs_expertise\nA,1000,yes\nB,lots,no\nC,2000,yes\n"
@@ -154,44 +155,21 @@ def test_a_malformed_csv_register_is_an_error_at_its_line_and_nothing_is_written
 
 # --- every row accounted for -------------------------------------------------------------------
 
-CONFLICTING = """
-    fact service is text
-    fact a is yes/no
-    fact b is yes/no
-
-    decision d
-      outcomes x, y, z
-
-    rule base
-      by default d is x
-
-    rule via_a
-      exception to base
-      when a
-      then d is y
-
-    rule via_b
-      exception to base
-      when b
-      then d is z
-"""
-
-
 def test_every_register_row_appears_with_its_status_and_the_summary_counts_each_kind(tmp_path: Path) -> None:
-    (tmp_path / "p.rules").write_text(textwrap.dedent(CONFLICTING), encoding="utf-8")
-    (tmp_path / "reg.csv").write_text("service,a,b\nOne,yes,no\nTwo,yes,yes\nThree,maybe,no\nFour,no,no\n", encoding="utf-8")
+    (tmp_path / "p.rules").write_text(textwrap.dedent(CONFLICT), encoding="utf-8")
+    (tmp_path / "reg.csv").write_text("a,b,c\nyes,no,no\nyes,yes,no\nmaybe,no,no\nno,no,no\n", encoding="utf-8")
     result = run_cli("evaluate", "p.rules", "reg.csv", "--output", "d.jsonl", "--as-of", AS_OF, cwd=tmp_path)
     assert result.returncode == 2
     rows = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(r["service"], r["status"], r.get("outcome")) for r in rows] == [
-        ("One", "decided", "y"),
-        ("Two", "error", None),
-        ("Three", "error", None),
-        ("Four", "decided", "x"),
+        ("#1", "decided", "y"),
+        ("#2", "error", None),
+        ("#3", "error", None),
+        ("#4", "decided", "x"),
     ]
-    assert rows[1]["error"]["message"].startswith("conflict in decision d for service 'Two': rule via_a (p.rules:12:1) and rule via_b (p.rules:17:1)")
-    assert rows[1]["error"]["location"] == "p.rules:12:1"
-    assert rows[2]["error"] == {"message": '"maybe" is not yes or no; write yes, no, true or false', "location": "reg.csv: service 'Three': fact 'a'"}
+    assert rows[1]["error"]["message"].startswith("conflict in decision d for service '#2': rule via_a (p.rules:11:1) and rule via_b (p.rules:16:1)")
+    assert rows[1]["error"]["location"] == "p.rules:11:1"
+    assert rows[2]["error"] == {"message": '"maybe" is not yes or no; write yes, no, true or false', "location": "reg.csv: service '#3': fact 'a'"}
     assert result.stdout.splitlines()[1] == (
         "2 services could not be decided: 1 with wrong facts, 1 with a rule conflict "
         "(see the messages above; each has a row with status `error` in the decisions file)"
