@@ -156,7 +156,7 @@ def test_a_malformed_csv_register_is_an_error_at_its_line_and_nothing_is_written
 # --- every row accounted for -------------------------------------------------------------------
 
 def test_every_register_row_appears_with_its_status_and_the_summary_counts_each_kind(tmp_path: Path) -> None:
-    (tmp_path / "p.rules").write_text(textwrap.dedent(CONFLICT), encoding="utf-8")
+    (tmp_path / "p.rules").write_text(textwrap.dedent(CONFLICT).lstrip("\n"), encoding="utf-8")
     (tmp_path / "reg.csv").write_text("a,b,c\nyes,no,no\nyes,yes,no\nmaybe,no,no\nno,no,no\n", encoding="utf-8")
     result = run_cli("evaluate", "p.rules", "reg.csv", "--output", "d.jsonl", "--as-of", AS_OF, cwd=tmp_path)
     assert result.returncode == 2
