@@ -11,6 +11,7 @@ repository's root), so ``FILE`` is the file's own name.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -152,7 +153,9 @@ def test_a_second_check_reads_the_files_from_the_parse_cache(tmp_path: Path) -> 
     )
     first = subprocess.run([sys.executable, "-c", probe, str(rules)], capture_output=True, text=True, env={**os.environ, **env}, check=False)
     assert first.stdout.splitlines()[-1] == "True 0"
-    assert len(list(cache.rglob("*"))) >= 7
+    entries = sorted(cache.glob("??/*.json"))
+    assert len(entries) == len(list(rules.glob("*.rules"))) == 7
+    assert all(json.loads(e.read_text(encoding="utf-8"))["key"] + ".json" == e.name for e in entries)
     second = subprocess.run([sys.executable, "-c", probe, str(rules)], capture_output=True, text=True, env={**os.environ, **env}, check=False)
     assert second.stdout.splitlines() == [*first.stdout.splitlines()[:-1], "False 0"]  # the parser was not even loaded
     broken = rules / "30-exceptions.rules"
@@ -164,24 +167,18 @@ def test_a_second_check_reads_the_files_from_the_parse_cache(tmp_path: Path) -> 
     assert "30-exceptions.rules" in third.stdout
 
 
-def test_a_damaged_cache_entry_is_parsed_again(tmp_path: Path) -> None:
+def test_a_damaged_cache_entry_is_parsed_again_and_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from policy_rules.loader import analyse
 
     cache = tmp_path / "cache"
     sources = {"p.rules": 'policy "p"\n  outcome d\n\nfact a is yes/no\n\ndecision d\n  outcomes x\n\nrule r\n  by default d is x\n'}
-    old = os.environ.get("POLICY_RULES_CACHE")
-    os.environ["POLICY_RULES_CACHE"] = str(cache)
-    try:
-        model, diagnostics = analyse(sources, "p")
-        for entry in cache.rglob("*"):
-            if entry.is_file():
-                entry.write_bytes(b"not a pickle")
-        again, again_diagnostics = analyse(sources, "p")
-    finally:
-        if old is None:
-            del os.environ["POLICY_RULES_CACHE"]
-        else:
-            os.environ["POLICY_RULES_CACHE"] = old
+    monkeypatch.setenv("POLICY_RULES_CACHE", str(cache))
+    model, diagnostics = analyse(sources, "p")
+    [entry] = cache.glob("??/*.json")
+    good = entry.read_text(encoding="utf-8")
+    entry.write_text(good[: len(good) // 2], encoding="utf-8")
+    again, again_diagnostics = analyse(sources, "p")
     assert model is not None and again is not None
     assert list(again.rules) == list(model.rules) == ["r"]
     assert again_diagnostics == diagnostics
+    assert entry.read_text(encoding="utf-8") == good
