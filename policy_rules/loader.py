@@ -29,7 +29,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -39,7 +38,7 @@ from policy_rules import nodes as n
 from policy_rules.checker import PolicyModel, check
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
 from policy_rules.escape import for_terminal
-from policy_rules.resources import grammar_text
+from policy_rules.resources import grammar_text, write_whole
 
 RULE_FILE_SUFFIX = ".rules"
 MAX_RULE_FILE_BYTES = 2_000_000
@@ -154,7 +153,7 @@ def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnost
     result = parse_file(path, text)
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
         _make_room(folder)
-        _write_entry(folder, key, ast_json.dumps(key, *result))
+        write_whole(entry, ast_json.dumps(key, *result))  # readable by this user only
     return result
 
 
@@ -163,7 +162,7 @@ CACHE_ENTRIES_PER_FOLDER = 32
 
 _ENTRY_SUFFIX = ".json"
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
-_PARTIAL_NAME = re.compile(r"\.[0-9a-f]{64}\.[A-Za-z0-9_]+\.tmp")
+_PARTIAL_NAME = re.compile(r"\.[0-9a-f]{64}\.json\.[A-Za-z0-9_]+\.tmp")
 #: Seconds after which a half-written entry (its writer was stopped) is removed.
 _PARTIAL_AGE = 600
 # The standard mark of a cache folder (https://bford.info/cachedir/): backup tools skip it.
@@ -199,18 +198,6 @@ def _read_own_file(entry: Path) -> str:
         if not stat.S_ISREG(status.st_mode) or status.st_uid != _user():
             raise ValueError("not an entry this cache wrote")
         return f.read().decode("utf-8")
-
-
-def _write_entry(folder: Path, key: str, text: str) -> None:
-    """Write an entry under a temporary name, readable by this user only, and rename it into place when complete."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, prefix=f".{key}.", suffix=".tmp", delete=False) as f:
-        try:
-            f.write(text)
-        except BaseException:
-            f.close()
-            os.unlink(f.name)
-            raise
-    os.replace(f.name, folder / f"{key}{_ENTRY_SUFFIX}")
 
 
 def _user() -> int:

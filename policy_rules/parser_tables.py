@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from lark import Lark
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
-from policy_rules.resources import grammar_text, parser_tables_text
+from policy_rules.resources import grammar_text, parser_tables_text, write_whole
 
 TABLES_FILE = "grammar_tables.json"
 REGENERATE = "python -m policy_rules.parser_tables"
@@ -183,15 +181,7 @@ def write_tables(target: Path | None = None) -> Path:
     target = target or Path(__file__).resolve().parent / TABLES_FILE
     grammar = grammar_text()
     text = tables_json(build_from_grammar(grammar), grammar)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False) as f:
-        try:
-            f.write(text)
-        except BaseException:
-            f.close()
-            os.unlink(f.name)
-            raise
-    os.chmod(f.name, 0o644)  # a package file, read by whoever installs it
-    os.replace(f.name, target)
+    write_whole(target, text, mode=0o644)  # a package file, read by whoever installs it
     return target
 
 
