@@ -233,11 +233,10 @@ def _register(args: argparse.Namespace, policy: object, facts_file: object, as_o
 
     writer: DecisionWriter | None = None
     report: AtomicFile | None = None
+    progress = Progress(len(services))
     try:
         writer = DecisionWriter(args.output, args.with_trace)
-        summary = run_register(
-            policy, services, len(services), as_of, writer=writer, spend_fact=spend_fact, progress=Progress(len(services)), on_error=on_error
-        )  # type: ignore[arg-type]
+        summary = run_register(policy, services, len(services), as_of, writer=writer, spend_fact=spend_fact, progress=progress, on_error=on_error)  # type: ignore[arg-type]
         if args.report is not None:
             report = AtomicFile(args.report)
             report.file.write(render.summary_html(summary) if args.report.lower().endswith((".html", ".htm")) else render.summary_markdown(summary))
@@ -247,6 +246,7 @@ def _register(args: argparse.Namespace, policy: object, facts_file: object, as_o
     except KeyboardInterrupt:
         done = writer.count if writer is not None else 0
         _discard(writer, report)
+        progress.finish()  # the message starts on a line of its own, not after the bar
         also = f" or {args.report}" if args.report is not None else ""
         raise Interrupted(f"interrupted after {done:,} of {len(services):,} services; nothing was written to {args.output}{also}") from None
     except OSError as error:

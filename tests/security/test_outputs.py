@@ -16,13 +16,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from benchmarks.haringey_services import generate, write_csv
-from policy_rules import cli
-from policy_rules.facts import MAX_YAML_FILE_BYTES
+from policy_rules import cli, load_policy
+from policy_rules.facts import MAX_YAML_FILE_BYTES, ServiceFacts
+from policy_rules.register import run_register
 from tests.cli_helpers import HARINGEY, ROOT, run_cli
 from tests.test_evaluator import CONFLICT
 
@@ -314,3 +316,13 @@ def test_a_facts_file_symlinked_elsewhere_is_read(tmp_path: Path) -> None:
     result = run_cli("evaluate", str(HARINGEY), str(link), "--format", "json", "--as-of", AS_OF)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["service"] == "Facilities management"
+
+
+def test_the_summary_data_counts_facts_errors_and_rule_conflicts_apart(tmp_path: Path) -> None:
+    (tmp_path / "p.rules").write_text(textwrap.dedent(CONFLICT).lstrip("\n"), encoding="utf-8")
+    policy = load_policy(tmp_path / "p.rules")
+    rows = [{"a": "yes", "b": "yes"}, {"a": "maybe"}, {"a": "no", "b": "no", "c": "no"}, {"b": 3}]
+    services = [ServiceFacts(raw, "reg.csv", i) for i, raw in enumerate(rows)]
+    data = run_register(policy, services, len(services), date(2024, 4, 1), writer=None, spend_fact=None).to_dict()
+    assert (data["services"], data["decided"], len(data["errors"])) == (4, 1, 3)
+    assert (data["facts_errors"], data["rule_conflicts"], data["evaluation_errors"]) == (2, 1, 0)
