@@ -103,16 +103,3 @@ class AtomicFile:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temporary)
 
-
-def write_text(path: str, text: str) -> None:
-    """``text`` into ``path``, all or nothing."""
-    out = AtomicFile(path)
-    try:
-        out.file.write(text)
-    except OSError as error:
-        out.discard()
-        raise UsageError(f"cannot write this file ({error.strerror}); nothing was written", path) from None
-    except BaseException:
-        out.discard()
-        raise
-    out.commit()
