@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 
 from policy_rules import nodes as n
-from policy_rules.errors import Diagnostic, did_you_mean, source_line
+from policy_rules.errors import Diagnostic, did_you_mean, source_line, text_lines
 from policy_rules.values import (
     DATE,
     ERROR,
@@ -544,7 +544,7 @@ def _text(model: PolicyModel, e: object) -> str:
     span = getattr(e, "span", None)
     if span is None:
         return "this"
-    lines = model.sources.get(span.path, "").splitlines()
+    lines = text_lines(model.sources.get(span.path, ""))
     if span.line < 1 or span.line > len(lines):
         return "this"
     if span.line == span.end_line:

@@ -9,10 +9,12 @@ the command line prints ``str(error)``.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Sequence
 
 import attrs
 
+from policy_rules.escape import for_terminal
 from policy_rules.nodes import Span
 
 
@@ -33,13 +35,36 @@ class Diagnostic:
         return (self.span.path, self.span.line, self.span.column, self.message)
 
     def format(self) -> str:
-        """``PATH:LINE:COL: error: MESSAGE`` then the line with a caret under the column."""
-        head = f"{self.span}: {self.severity}: {self.message}"
+        """``PATH:LINE:COL: error: MESSAGE`` then the line with a caret under the column.
+
+        The path, the message and the quoted line come from files someone else
+        may have written, so control characters in them are shown, not sent to
+        the terminal; the caret still stands under the column the parser counted.
+        """
+        head = for_terminal(f"{self.span}: {self.severity}: {self.message}")
         if not self.source_line:
             return head
-        text = self.source_line.expandtabs(1).rstrip("\n")
-        caret = " " * max(self.span.column - 1, 0) + "^"
+        text, caret = _excerpt(self.source_line.rstrip("\r\n"), self.span.column)
         return f"{head}\n    {text}\n    {caret}"
+
+
+#: Lines up to this many characters are quoted whole under a message.
+EXCERPT_LINE_LIMIT = 500
+#: How much of a longer line is quoted, around the column: a line of a million
+#: characters (or the same line under a thousand findings) must not flood a log.
+EXCERPT_WIDTH = 160
+
+
+def _excerpt(line: str, column: int) -> tuple[str, str]:
+    """The line as shown (control characters visible, a very long one cut around ``column``) and a caret under ``column``."""
+    at = max(column - 1, 0)
+    start, end = 0, len(line)
+    if len(line) > EXCERPT_LINE_LIMIT:
+        start = max(0, min(at - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+        end = start + EXCERPT_WIDTH
+    before = ("..." if start else "") + for_terminal(line[start:at].replace("\t", " "))
+    shown = before + for_terminal(line[at:end].replace("\t", " ")) + ("..." if end < len(line) else "")
+    return shown, " " * len(before) + "^"
 
 
 class PolicyError(Exception):
@@ -53,7 +78,9 @@ class PolicyError(Exception):
         self.location = location
 
     def __str__(self) -> str:
-        return f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
+        """The message as a terminal shows it: names and values quoted from files cannot send control characters."""
+        text = f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
+        return for_terminal(text)
 
 
 class RuleFileError(PolicyError):
@@ -121,7 +148,26 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     return f"; did you mean `{best}`?" if best else ""
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of a rule file as the parser counts them: split at ``\n`` only.
+
+    ``str.splitlines`` also splits at a form feed, ``\r``, U+0085 and U+2028,
+    which the parser reads as ordinary characters; a line number from the
+    parser must find the same line here.
+    """
+    return text.split("\n")
+
+
+@functools.lru_cache(maxsize=8)
+def _lines_of(text: str) -> list[str]:
+    return text_lines(text)
+
+
 def source_line(text: str, line: int) -> str:
-    """The line of a file a diagnostic points at, as written."""
-    lines = text.splitlines()
+    """The line of a file a diagnostic points at, as written.
+
+    The lines of the last few files are kept, so that the many findings of one
+    file share its lines instead of each splitting (and copying) the whole text.
+    """
+    lines = _lines_of(text)
     return lines[line - 1] if 1 <= line <= len(lines) else ""

@@ -43,7 +43,7 @@ import attrs
 
 from policy_rules import trace as t
 from policy_rules.compiler import CompiledDecision, CompiledPolicy, CompiledRule, EvaluationError
-from policy_rules.errors import ConflictError
+from policy_rules.errors import ConflictError, text_lines
 from policy_rules.values import UNKNOWN, format_value, json_value
 
 #: The search for needed facts stops after this many evaluations of one service
@@ -352,7 +352,7 @@ def _source_text(compiled: CompiledPolicy, node: Any) -> str:
 
 
 def _read_source_text(compiled: CompiledPolicy, span: Any) -> str:
-    lines = compiled.model.sources.get(span.path, "").splitlines()
+    lines = text_lines(compiled.model.sources.get(span.path, ""))
     if not 1 <= span.line <= len(lines):
         return ""
     if span.line == span.end_line:
