@@ -16,19 +16,23 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
 from functools import cache
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from policy_rules.errors import Diagnostic, source_line
+from policy_rules.errors import Diagnostic, source_line, text_lines
+from policy_rules.escape import BIDI_CONTROLS
 from policy_rules.nodes import Span
 
 DECLARATION_KEYWORDS = ("policy", "document", "fact", "record", "parameter", "define", "decision", "rule")
 _DECLARATION_START = re.compile(r"^[ \t]*(" + "|".join(DECLARATION_KEYWORDS) + r")\b", re.MULTILINE)
 
 MAX_NESTING = 60
+#: Bidirectional control characters reported one by one in a file; the rest are counted.
+MAX_BIDI_REPORTED = 100
 
 
 @cache
@@ -170,7 +174,7 @@ def _describe_token(token: Token | None) -> str:
 
 
 def _declaration_kind(text: str) -> str | None:
-    for line in text.splitlines():
+    for line in text_lines(text):
         if line.strip() and not line.lstrip().startswith("#"):
             match = _DECLARATION_START.match(line)
             return match.group(1) if match else None
@@ -250,7 +254,7 @@ def _syntax_error(path: str, chunk: str, offset: int, text: str) -> Diagnostic |
                 hint = "; is `then` missing before the conclusion?"
             if not hint and accepts == {"LPAR"}:
                 hint = "; the values are listed in brackets, like `is one of (a, b)`"
-            before = chunk.splitlines()[token.line - 1][: token.column - 1] if token.line and token.column else "x"
+            before = text_lines(chunk)[token.line - 1][: token.column - 1] if token.line and token.column else "x"
             starts_line = not before.strip()
             if starts_line and any(hint == f"; did you mean `{k}`?" for k in DECLARATION_KEYWORDS):
                 message = f"found the name `{token}` where a new declaration or a clause of this {kind} declaration should begin{hint}"
@@ -260,9 +264,12 @@ def _syntax_error(path: str, chunk: str, offset: int, text: str) -> Diagnostic |
     return Diagnostic("error", span, message, source_line(text, span.line))
 
 
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")  # lines as the parser counts them, each with its newline
+
+
 def _chunks(text: str) -> list[tuple[int, str]]:
     """Split at each line that opens a declaration: (0-based first line, text)."""
-    lines = text.splitlines(keepends=True)
+    lines = _LINE.findall(text)
     starts = [0]
     for number, line in enumerate(lines):
         if number and _DECLARATION_START.match(line):
@@ -273,13 +280,16 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 
 def parse_text(text: str, path: str) -> tuple[Tree | None, list[Diagnostic]]:
     """Parse one file: the tree, or None and one diagnostic per broken declaration, in order."""
+    hidden = bidi_controls(text, path)
+    if hidden:
+        return None, hidden
     try:
         return lark_parser().parse(text), []
     except UnexpectedInput:
         pass
     diagnostics: list[Diagnostic] = []
     for offset, chunk in _chunks(text):
-        if all(not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()):
+        if all(not ln.strip() or ln.lstrip().startswith("#") for ln in text_lines(chunk)):
             continue
         diagnostic = _syntax_error(path, chunk, offset, text)
         if diagnostic is not None:
@@ -289,6 +299,39 @@ def parse_text(text: str, path: str) -> tuple[Tree | None, list[Diagnostic]]:
         span = Span(path, last, 1, last, 1)
         diagnostics.append(Diagnostic("error", span, "this file does not parse as a whole", source_line(text, last)))
     return None, sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
+def bidi_controls(text: str, path: str) -> list[Diagnostic]:
+    """An error at each bidirectional control character in a rule file.
+
+    These invisible characters reorder how a line is shown, so a rule can read
+    one way in an editor or a review and do another (the "Trojan Source"
+    trick, CVE-2021-42574). The language has no escape that could write one
+    inside a text, and no policy needs one, so each is refused where it stands.
+    """
+    found: list[Diagnostic] = []
+    matches = list(itertools.islice(_BIDI.finditer(text), MAX_BIDI_REPORTED + 1))
+    if not matches:
+        return found
+    lines = text_lines(text)
+    for match in matches[:MAX_BIDI_REPORTED]:
+        char = match.group()
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        message = (
+            f"the invisible character {unicodedata.name(char)} (U+{ord(char):04X}) is not allowed in a rule file: "
+            "it changes the order in which text is shown, so a rule could read differently from what it does; delete it"
+        )
+        found.append(Diagnostic("error", Span(path, line, column, line, column), message, lines[line - 1]))
+    if len(matches) > MAX_BIDI_REPORTED:
+        rest = len(_BIDI.findall(text, matches[-1].start()))
+        last = found[-1].span
+        message = f"and {rest:,} more such characters after this one; delete them all"
+        found.append(Diagnostic("error", Span(path, last.line, last.column + 1, last.line, last.column + 1), message))
+    return found
 
 
 _BRACKETS = re.compile(r'"[^"\n]*"?|#[^\n]*|[()\n]')  # texts and comments are skipped whole
