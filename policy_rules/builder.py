@@ -35,6 +35,10 @@ _COMPARE_WORDS = {
 
 _MONEY = re.compile(r"£\s?(\d{1,3}(,\d{3})*|\d+)(\.\d+)?")
 
+#: The most digits a number, amount or percentage in a rule file may have, as in a facts file.
+#: Far beyond any sum a council deals in; a longer one would overflow the arithmetic.
+MAX_LITERAL_DIGITS = 100
+
 
 class BuildError(Exception):
     """A literal that parses but cannot be a value (such as the date 2020-02-31)."""
@@ -327,7 +331,7 @@ class _Builder(Transformer):
         return self._count(meta, "none", c[0])
 
     def at_least_of(self, meta: Meta, c: list[Any]) -> n.CountOf:
-        return self._count(meta, "at_least", c[1], int(c[0]))
+        return self._count(meta, "at_least", c[1], 0 if self._too_long(c[0]) else int(c[0]))
 
     def condition_list(self, meta: Meta, c: list[Any]) -> list[Any]:
         return c
@@ -354,8 +358,21 @@ class _Builder(Transformer):
     def empty(self, meta: Meta, c: list[Any]) -> n.Literal:
         return n.Literal("list", (), "empty", span=self._span(meta))
 
+    def _too_long(self, tok: Token) -> bool:
+        """Whether a literal has more digits than any value needs; if so, noted as an error."""
+        text = str(tok)
+        digits = sum(ch.isdigit() for ch in text)
+        if digits <= MAX_LITERAL_DIGITS:
+            return False
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        message = f"`{shown}` has {digits:,} digits, more than the {MAX_LITERAL_DIGITS} a value in a rule file may have; write it with fewer digits"
+        self.errors.append(BuildError(self._tok_span(tok), message))
+        return True
+
     def money(self, meta: Meta, c: list[Token]) -> n.Literal:
         text = str(c[0])
+        if self._too_long(c[0]):
+            return n.Literal("money", Decimal(0), text, span=self._span(meta))
         if not _MONEY.fullmatch(text):
             advice = "write the pounds in groups of three digits, like £1,000 or £1,250,000"
             self.errors.append(BuildError(self._tok_span(c[0]), f"`{text}` is not an amount of money; {advice}"))
@@ -363,11 +380,13 @@ class _Builder(Transformer):
 
     def percent(self, meta: Meta, c: list[Token]) -> n.Literal:
         text = str(c[0])
-        return n.Literal("percentage", Decimal(text[:-1]) / 100, text, span=self._span(meta))
+        value = Decimal(0) if self._too_long(c[0]) else Decimal(text[:-1]) / 100
+        return n.Literal("percentage", value, text, span=self._span(meta))
 
     def number(self, meta: Meta, c: list[Token]) -> n.Literal:
         text = str(c[0])
-        return n.Literal("whole number" if text.isdigit() else "number", Decimal(text), text, span=self._span(meta))
+        value = Decimal(0) if self._too_long(c[0]) else Decimal(text)
+        return n.Literal("whole number" if text.isdigit() else "number", value, text, span=self._span(meta))
 
     def date(self, meta: Meta, c: list[Token]) -> n.Literal:
         return n.Literal("date", self._date_of(c[0]), str(c[0]), span=self._span(meta))
