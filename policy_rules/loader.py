@@ -45,20 +45,125 @@ MAX_RULE_FILE_BYTES = 2_000_000
 
 
 def rule_files(path: str | Path) -> list[tuple[str, Path]]:
-    """The rule files of a file or folder (read recursively), in a stable order, with display paths."""
+    """The rule files of a file or folder (read recursively), in a stable order, with display paths.
+
+    Links that lead outside the policy folder and entries that cannot be
+    listed are left out here; ``read_sources`` reports them.
+    """
+    return _find_rule_files(path)[0]
+
+
+def _find_rule_files(path: str | Path) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
+    """The rule files of a file or folder, and a problem for each entry refused.
+
+    The policy folder is the folder named, or a single file's own folder. A
+    link inside it may lead to another place inside it, never outside: a rule
+    file linked to ``~/.git-credentials`` would otherwise have its first line
+    quoted in an error, into a CI log. A linked folder is not followed (what it
+    holds inside the policy folder is read where it really is), so links that
+    go round in a loop cannot make the search endless.
+    """
     p = Path(path)
-    if p.is_dir():
-        found = sorted(f for f in p.rglob(f"*{RULE_FILE_SUFFIX}") if f.is_file())
-        return [(str(Path(path) / f.relative_to(p)), f) for f in found]
-    return [(str(path), p)]
+    if not p.is_dir():
+        return _admit(str(path), p, p.parent.resolve())
+    root = p.resolve()
+    found: list[tuple[Path, Path]] = []
+    problems: list[Diagnostic] = []
+    folders = [Path()]
+    while folders:
+        relative = folders.pop()
+        try:
+            with os.scandir(p / relative) as listing:
+                entries = list(listing)
+        except OSError as error:
+            problems.append(_file_problem(str(Path(path) / relative), f"this folder cannot be read ({_reason(error)}); check that you may read it"))
+            continue
+        for entry in entries:
+            inner = relative / entry.name
+            is_rule_file = entry.name.endswith(RULE_FILE_SUFFIX)
+            if entry.is_symlink():
+                files, refused = _admit(str(Path(path) / inner), Path(entry.path), root, rule_file=is_rule_file)
+                problems.extend(refused)
+                found.extend((inner, real) for _shown, real in files)
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(inner)
+            elif is_rule_file:
+                found.append((inner, Path(entry.path)))
+    found.sort()
+    return [(str(Path(path) / inner), real) for inner, real in found], problems
+
+
+def _admit(shown: str, entry: Path, root: Path, *, rule_file: bool = True) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
+    """One named file or link: kept when it leads to a place inside ``root``; a linked folder is never followed."""
+    if not entry.is_symlink():
+        return [(shown, entry)], []
+    try:
+        target = entry.resolve(strict=True)
+    except (OSError, RuntimeError):  # a missing target, or links that go round in a loop
+        message = "this link leads nowhere (its target is missing, or the links go round in a loop), so it is not read"
+        return [], [_file_problem(shown, message)] if rule_file else []
+    is_folder = target.is_dir()
+    if not target.is_relative_to(root):
+        if not (rule_file or is_folder):
+            return [], []
+        kind = "folder" if is_folder else "file"
+        message = f"this is a link to a {kind} outside the policy folder, so it is not read; copy the {kind} into the policy folder instead"
+        return [], [_file_problem(shown, message)]
+    if is_folder or not rule_file:
+        return [], []
+    return [(shown, target)], []
+
+
+def _file_problem(shown: str, message: str) -> Diagnostic:
+    return Diagnostic("error", n.Span(shown, 1, 1, 1, 1), message)
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or type(error).__name__).lower()
+
+
+_NOT_REGULAR = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not an ordinary file is, in words, or None for an ordinary one."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _NOT_REGULAR if test(mode)), "not an ordinary file")
+
+
+def _read_rule_file(shown: str, real: Path) -> bytes | Diagnostic:
+    """At most ``MAX_RULE_FILE_BYTES`` bytes of an ordinary file, or the problem that stops it being read.
+
+    A pipe or a device (``/dev/zero``) is refused before it is opened for
+    reading, and checked again once open; the limit is on the bytes actually
+    read, so a file that grows, or lies about its size, cannot get past it.
+    """
+    not_text = "so it is not read; a rule file is an ordinary text file"
+    try:
+        what = _not_regular(os.stat(real).st_mode)
+        if what is not None:
+            return _file_problem(shown, f"this is {what}, {not_text}")
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            what = _not_regular(os.fstat(f.fileno()).st_mode)
+            if what is not None:
+                return _file_problem(shown, f"this is {what}, {not_text}")
+            data = f.read(MAX_RULE_FILE_BYTES + 1)
+    except OSError as error:
+        return _file_problem(shown, f"this file cannot be read ({_reason(error)}); check that it exists and that you may read it")
+    if len(data) > MAX_RULE_FILE_BYTES:
+        return _file_problem(shown, f"the file is larger than the limit of {MAX_RULE_FILE_BYTES:,} bytes for a rule file; split it into several files")
+    return data
 
 
 def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
     """The text of every rule file named or found in the folders named.
 
     A path that does not exist is an unusable argument (``PolicyError``); a
-    rule file that cannot be read as text is an error in that file, reported
-    with the others in one ``RuleFileError``.
+    rule file that cannot be read as text (or is refused: a link out of the
+    policy folder, a pipe, a device, a file too large) is an error in that
+    file, reported with the others in one ``RuleFileError``.
     """
     sources: dict[str, str] = {}
     problems: list[Diagnostic] = []
@@ -66,18 +171,17 @@ def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
         p = Path(path)
         if not p.exists():
             raise PolicyError("there is no such file or folder; check the path", str(path))
-        files = rule_files(path)
-        if not files:
+        files, refused = _find_rule_files(path)
+        problems.extend(refused)
+        if not files and not refused:
             raise PolicyError(f"this folder holds no rule files (files ending in {RULE_FILE_SUFFIX})", str(path))
         for shown, real in files:
-            if real.stat().st_size > MAX_RULE_FILE_BYTES:
-                size = real.stat().st_size
-                message = f"the file is {size:,} bytes, larger than the limit of {MAX_RULE_FILE_BYTES:,} for a rule file; split it into several files"
-                problems.append(Diagnostic("error", n.Span(shown, 1, 1, 1, 1), message))
+            data = _read_rule_file(shown, real)
+            if isinstance(data, Diagnostic):
+                problems.append(data)
                 continue
-            data = real.read_bytes()
             if b"\x00" in data:
-                problems.append(Diagnostic("error", n.Span(shown, 1, 1, 1, 1), "this is not a text file; rule files are plain text"))
+                problems.append(_file_problem(shown, "this is not a text file; rule files are plain text"))
                 continue
             try:
                 sources[shown] = data.decode("utf-8-sig")
