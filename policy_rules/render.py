@@ -6,14 +6,14 @@ Output is deterministic: the same decision always renders to the same bytes.
 
 from __future__ import annotations
 
-import html
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from policy_rules import trace as t
 from policy_rules.decision import Decision
-from policy_rules.escape import for_html, for_markdown, for_markdown_code, for_terminal
+from policy_rules.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
 
 STATUS_WORDS = {
     "decided": "DECIDES",
@@ -26,14 +26,28 @@ STATUS_WORDS = {
 
 # --- JSON ------------------------------------------------------------------------------
 
+# Characters that JSON may carry raw but a terminal or an editor acts on: C1 controls
+# (U+009B starts a control sequence on some terminals), line separators and bidi controls.
+_JSON_HIDDEN = re.compile("[\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
 
 def to_json(decisions: Sequence[Decision], *, single: bool) -> str:
-    """One object for a single service, an array in input order for several."""
+    """One object for a single service, an array in input order for several.
+
+    ``json`` already writes the C0 controls (ESC among them) as ``\\u001b``;
+    the other characters that act on a terminal are written as escapes too,
+    which leaves the data the same for any program that reads it.
+    """
     data: Any = decisions[0].to_dict() if single and len(decisions) == 1 else [d.to_dict() for d in decisions]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 # --- text: the summary ------------------------------------------------------------------
+
+# Every piece of text below that came from a rule file or a facts file goes through
+# ``for_terminal`` (``_t``), so it cannot move the cursor, clear the screen or reorder a line.
+_t = for_terminal
 
 
 def _decided_by(decision: Decision) -> str:
@@ -43,8 +57,8 @@ def _decided_by(decision: Decision) -> str:
         if isinstance(event, t.DecisionMade) and event.rule is not None:
             for rule in event.rule.walk():
                 if rule.label == decision.decided_by:
-                    return f" (rule {rule.label}, {rule.location})"
-    return f" (rule {decision.decided_by})"
+                    return f" (rule {_t(rule.label)}, {_t(rule.location)})"
+    return f" (rule {_t(decision.decided_by)})"
 
 
 OUTCOME_COLOURS = {"undetermined": "33"}
@@ -57,21 +71,22 @@ def paint(text: str, code: str, color: bool) -> str:
 
 def summary_text(decision: Decision, *, color: bool = False) -> str:
     """A few lines per service: outcome, priority, reasons, elements, what is needed."""
-    outcome = paint(decision.outcome, OUTCOME_COLOURS.get(decision.outcome, "1;32"), color)
-    lines = [f"Service: {paint(decision.service or '(unnamed)', '1', color)}", f"  Outcome: {outcome}{_decided_by(decision)}"]
+    outcome = paint(_t(decision.outcome), OUTCOME_COLOURS.get(decision.outcome, "1;32"), color)
+    lines = [f"Service: {paint(_t(decision.service or '(unnamed)'), '1', color)}", f"  Outcome: {outcome}{_decided_by(decision)}"]
     if decision.priority is not None:
-        lines.append(f"  Priority: {decision.priority}")
+        lines.append(f"  Priority: {_t(decision.priority)}")
     if decision.reasons:
-        lines.append(f"  Reasons: {', '.join(decision.reasons)}")
+        lines.append(f"  Reasons: {', '.join(_t(r) for r in decision.reasons)}")
     if decision.elements:
         lines.append("  Elements:")
-        lines.extend(f"    {e.name}: {e.outcome}" for e in decision.elements)
+        lines.extend(f"    {_t(e.name)}: {_t(e.outcome)}" for e in decision.elements)
     if decision.needed_facts:
         lines.append("  Needed facts:")
-        lines.extend(f"    {q.fact}: {q.question}" for q in decision.questions)
+        lines.extend(f"    {_t(q.fact)}: {_t(q.question)}" for q in decision.questions)
         if not decision.needed_facts_exact:
             lines.append("    (the search for needed facts stopped at its limit: this list may be longer than needed)")
-    lines.append(f"  Policy: {decision.policy.name}, version {decision.policy.version}, {decision.policy.digest[:19]}, as at {decision.as_of}")
+    info = decision.policy
+    lines.append(f"  Policy: {_t(info.name)}, version {_t(info.version)}, {_t(info.digest[:19])}, as at {_t(decision.as_of)}")
     return "\n".join(lines)
 
 
@@ -79,10 +94,11 @@ def summary_text(decision: Decision, *, color: bool = False) -> str:
 
 
 def _reads(reads: Sequence[t.Read]) -> str:
-    return ", ".join(f"{r.name} = {r.shown}" for r in reads)
+    return ", ".join(f"{_t(r.name)} = {_t(r.shown)}" for r in reads)
 
 
 def _cites(citations: Sequence[t.Citation]) -> str:
+    """The citations as written in the rule files (not yet made safe for any medium)."""
     return "; ".join(str(c) for c in citations)
 
 
@@ -90,13 +106,13 @@ def _condition_lines(condition: t.Condition | None, indent: str) -> list[str]:
     if condition is None:
         return []
     value = {"true": "yes", "false": "no", "unknown": "not known"}.get(condition.value, condition.value)
-    lines = [f"{indent}when {condition.text}: {value}"]
+    lines = [f"{indent}when {_t(condition.text)}: {_t(value)}"]
     if condition.reads:
         lines.append(f"{indent}  read: {_reads(condition.reads)}")
     if condition.failed and condition.value == "false":
-        lines.append(f"{indent}  why not: {'; '.join(condition.failed)} is not so")
+        lines.append(f"{indent}  why not: {'; '.join(_t(p) for p in condition.failed)} is not so")
     if condition.unknown and condition.value == "unknown":
-        lines.append(f"{indent}  not known: {'; '.join(condition.unknown)}")
+        lines.append(f"{indent}  not known: {'; '.join(_t(p) for p in condition.unknown)}")
     return lines
 
 
@@ -106,11 +122,11 @@ def _rule_lines(rule: t.RuleConsidered, depth: int, decider: str | None) -> list
     if rule.status == "overridden" and decider:
         status = f"overridden; {decider} decides"
     verb = "gives" if rule.status in ("decided", "applies") else "would give"
-    lines = [f"{indent}- [{status}] {rule.kind} rule {rule.label} {verb} {rule.conclusion}   ({rule.location})"]
+    lines = [f"{indent}- [{_t(status)}] {_t(rule.kind)} rule {_t(rule.label)} {verb} {_t(rule.conclusion)}   ({_t(rule.location)})"]
     if rule.because:
-        lines.append(f"{indent}    because {rule.because}")
+        lines.append(f"{indent}    because {_t(rule.because)}")
     if rule.citations:
-        lines.append(f"{indent}    cites {_cites(rule.citations)}")
+        lines.append(f"{indent}    cites {_t(_cites(rule.citations))}")
     lines.extend(_condition_lines(rule.condition, indent + "    "))
     for exception in rule.exceptions:
         lines.extend(_rule_lines(exception, depth + 1, decider))
@@ -122,54 +138,54 @@ def explain_text(decision: Decision, *, color: bool = False) -> str:
     out = [summary_text(decision, color=color), ""]
     for event in decision.trace:
         if isinstance(event, t.FactsGiven):
-            out.append(f"Facts given (as at {event.as_of}):")
-            out.extend(f"  {r.name} = {r.shown}" for r in event.given)
+            out.append(f"Facts given (as at {_t(event.as_of)}):")
+            out.extend(f"  {_t(r.name)} = {_t(r.shown)}" for r in event.given)
             if event.missing:
-                out.append(f"Facts not given (unknown): {', '.join(event.missing)}")
+                out.append(f"Facts not given (unknown): {', '.join(_t(m) for m in event.missing)}")
             out.append("")
             out.append("Values worked out:")
         elif isinstance(event, t.ValueWorkedOut):
-            out.append(f"  {event.name} = {event.shown}   ({event.location})")
+            out.append(f"  {_t(event.name)} = {_t(event.shown)}   ({_t(event.location)})")
             if event.because:
-                out.append(f"      because {event.because}")
+                out.append(f"      because {_t(event.because)}")
             if event.citations:
-                out.append(f"      cites {_cites(event.citations)}")
-            out.append(f"      from {event.condition.text}")
+                out.append(f"      cites {_t(_cites(event.citations))}")
+            out.append(f"      from {_t(event.condition.text)}")
             if event.condition.reads:
                 out.append(f"      read: {_reads(event.condition.reads)}")
         elif isinstance(event, t.DecisionMade):
-            who = f" for {event.item}" if event.item else ""
-            by = f", decided by rule {event.decided_by}" if event.decided_by else ""
+            who = f" for {_t(event.item)}" if event.item else ""
+            by = f", decided by rule {_t(event.decided_by)}" if event.decided_by else ""
             out.append("")
-            out.append(f"Decision {event.decision}{who}: {event.value}{by}")
+            out.append(f"Decision {_t(event.decision)}{who}: {_t(event.value)}{by}")
             if event.rule is not None:
                 out.extend(_rule_lines(event.rule, 1, event.decided_by))
         elif isinstance(event, t.NeededFacts):
             out.append("")
             out.append("Not settled yet. Answer these to decide:")
-            out.extend(f"  {fact}: {q}" for fact, q in zip(event.facts, event.questions, strict=True))
+            out.extend(f"  {_t(fact)}: {_t(q)}" for fact, q in zip(event.facts, event.questions, strict=True))
     return "\n".join(out).rstrip() + "\n"
 
 
 # --- Markdown ----------------------------------------------------------------------------
 
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+# Text from the rule files and the facts: ``_md`` for running text, ``_code`` inside a code span.
+_md = for_markdown
+_code = for_markdown_code
 
 
 def markdown_report(decision: Decision) -> str:
-    """A decision report for a cabinet paper or a case file."""
+    """A decision report for a cabinet paper or a case file; every name and text from the files is escaped."""
     name = decision.service or "(unnamed service)"
     lines = [f"# Decision: {_md(name)}", ""]
-    sentence = f"**Outcome: `{decision.outcome}`**"
+    sentence = f"**Outcome: `{_code(decision.outcome)}`**"
     if decision.priority is not None:
-        sentence += f"; priority in the programme: **`{decision.priority}`**"
+        sentence += f"; priority in the programme: **`{_code(decision.priority)}`**"
     lines.append(sentence + ".")
     lines.append("")
     deciding = _deciding_rule(decision)
     if deciding is not None:
-        lines.append(f"Decided by rule `{deciding.label}` ({deciding.location}).")
+        lines.append(f"Decided by rule `{_code(deciding.label)}` ({_md(deciding.location)}).")
         lines.append("")
         if deciding.because:
             lines.append(f"Because {_md(deciding.because)}.")
@@ -178,32 +194,32 @@ def markdown_report(decision: Decision) -> str:
         lines.append("")
     if decision.reasons:
         lines.append("## Reasons to prioritise")
-        lines.extend(f"- `{r}`" for r in decision.reasons)
+        lines.extend(f"- `{_code(r)}`" for r in decision.reasons)
         lines.append("")
     if decision.elements:
         lines.append("## Parts of the service")
         lines.append("| part | delivery |")
         lines.append("|---|---|")
-        lines.extend(f"| {_md(e.name)} | `{e.outcome}` |" for e in decision.elements)
+        lines.extend(f"| {_md(e.name)} | `{_code(e.outcome)}` |" for e in decision.elements)
         lines.append("")
     if decision.needed_facts:
         lines.append("## Questions to answer next")
-        lines.extend(f"1. {_md(q.question)} (`{q.fact}`)" for q in decision.questions)
+        lines.extend(f"1. {_md(q.question)} (`{_code(q.fact)}`)" for q in decision.questions)
         lines.append("")
     not_applied = _not_applied(decision)
     if not_applied:
         lines.append("## Exceptions that did not apply")
-        lines.extend(f"- `{label}` ({location}){why}" for label, location, why in _not_applied(decision, code=True))
+        lines.extend(f"- `{_code(label)}` ({_md(location)}){_why(how, parts, lambda p: f'`{_code(p)}`')}" for label, location, how, parts in not_applied)
         lines.append("")
     facts = next((e for e in decision.trace if isinstance(e, t.FactsGiven)), None)
     if facts is not None:
         lines.append("## Facts used")
         lines.append("| fact | value |")
         lines.append("|---|---|")
-        lines.extend(f"| `{r.name}` | {_md(r.shown)} |" for r in facts.given)
+        lines.extend(f"| `{_code(r.name)}` | {_md(r.shown)} |" for r in facts.given)
         lines.append("")
     info = decision.policy
-    lines.append(f"*{_md(info.name)}, version {_md(info.version)}, `{info.digest}`, as at {decision.as_of}.*")
+    lines.append(f"*{_md(info.name)}, version {_md(info.version)}, `{_code(info.digest)}`, as at {_md(decision.as_of)}.*")
     return "\n".join(lines) + "\n"
 
 
@@ -219,13 +235,13 @@ _CSS = (
 def _page(title: str, body: list[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        f"<title>{for_html(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
     )
 
 
 def html_report(decision: Decision) -> str:
-    """The Markdown report's content as a self-contained HTML page."""
-    e = html.escape
+    """The Markdown report's content as a self-contained HTML page; every name and text from the files is escaped."""
+    e = for_html
     name = decision.service or "(unnamed service)"
     body = [f"<h1>Decision: {e(name)}</h1>"]
     sentence = f"<strong>Outcome: <code>{e(decision.outcome)}</code></strong>"
@@ -252,7 +268,7 @@ def html_report(decision: Decision) -> str:
     if not_applied:
         body.append(
             "<h2>Exceptions that did not apply</h2><ul>"
-            + "".join(f"<li><code>{e(label)}</code> ({e(loc)}){e(why)}</li>" for label, loc, why in not_applied)
+            + "".join(f"<li><code>{e(label)}</code> ({e(loc)}){_why(how, parts, e)}</li>" for label, loc, how, parts in not_applied)
             + "</ul>"
         )
     facts = next((x for x in decision.trace if isinstance(x, t.FactsGiven)), None)
@@ -273,9 +289,12 @@ def _deciding_rule(decision: Decision) -> t.RuleConsidered | None:
     return None
 
 
-def _not_applied(decision: Decision, code: bool = False) -> list[tuple[str, str, str]]:
-    """The outcome decision's rules that did not apply or are not known, and why."""
-    q = "`" if code else ""
+def _not_applied(decision: Decision) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """The outcome decision's rules that did not apply or are not known.
+
+    Each as its label, location, why (``unknown``, ``failed`` or nothing) and
+    the parts of its condition concerned, as written: each medium escapes them.
+    """
     found = []
     for event in decision.trace:
         if isinstance(event, t.DecisionMade) and event.item is None and event.rule is not None and event.decided_by == decision.decided_by:
@@ -283,14 +302,20 @@ def _not_applied(decision: Decision, code: bool = False) -> list[tuple[str, str,
                 if r.status not in ("does_not_apply", "unknown") or r.condition is None:
                     continue
                 if r.status == "unknown":
-                    why = f": not known whether {q}{r.condition.text}{q}"
-                elif r.condition.failed:
-                    why = ": " + "; ".join(f"{q}{part}{q}" for part in r.condition.failed) + " is not so"
+                    found.append((r.label, r.location, "unknown", (r.condition.text,)))
                 else:
-                    why = ""
-                found.append((r.label, r.location, why))
+                    found.append((r.label, r.location, "failed" if r.condition.failed else "", r.condition.failed))
             break
     return found
+
+
+def _why(how: str, parts: Sequence[str], quote: Callable[[str], str]) -> str:
+    """Why an exception did not apply, each part of its condition shown with ``quote`` (which escapes it for the medium)."""
+    if how == "unknown":
+        return f": not known whether {quote(parts[0])}"
+    if how == "failed":
+        return ": " + "; ".join(quote(part) for part in parts) + " is not so"
+    return ""
 
 
 # --- register summaries ------------------------------------------------------------------------
