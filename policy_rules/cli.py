@@ -120,11 +120,6 @@ class _Signals:
         raise KeyboardInterrupt
 
 
-def _error_text(error: PolicyError) -> str:
-    """An error as shown on a terminal: text quoted from files cannot send control sequences."""
-    return for_terminal(str(error), keep_lines=isinstance(error, RuleFileError))
-
-
 def _check(paths: Sequence[str]) -> int:
     from policy_rules.checker import default_title
     from policy_rules.loader import analyse, read_sources
@@ -132,7 +127,7 @@ def _check(paths: Sequence[str]) -> int:
     sources = read_sources(paths)
     _model, diagnostics = analyse(sources, default_title(paths[0]))
     for d in diagnostics:
-        print(for_terminal(d.format(), keep_lines=True))
+        print(d.format())
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     print(
@@ -188,7 +183,7 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
         return 0
     sys.stdout.flush()
     for error in failures:
-        print(_error_text(error), file=sys.stderr)
+        print(str(error), file=sys.stderr)
     print(
         f"{len(decisions):,} of {len(services):,} services decided; "
         f"{len(failures):,} could not be decided (see the message{'s' * (len(failures) != 1)} above)",
@@ -227,7 +222,7 @@ def _register(args: argparse.Namespace, policy: object, facts_file: object, as_o
         nonlocal errors_shown
         errors_shown += 1
         if errors_shown <= 20:
-            print(_error_text(error), file=sys.stderr)
+            print(str(error), file=sys.stderr)
         elif errors_shown == 21:
             print("... more services that could not be decided; the summary counts them all and the decisions file has a row for each", file=sys.stderr)
 
@@ -256,9 +251,9 @@ def _register(args: argparse.Namespace, policy: object, facts_file: object, as_o
         _discard(writer, report)
         raise
     sys.stdout.write(render.summary_lines(summary, color=_color(args, sys.stdout)))
-    print(f"decisions written to {args.output}", file=sys.stderr)
+    print(f"decisions written to {for_terminal(args.output)}", file=sys.stderr)
     if report is not None:
-        print(f"summary report written to {args.report}", file=sys.stderr)
+        print(f"summary report written to {for_terminal(args.report)}", file=sys.stderr)
     return 2 if summary.errors else 0
 
 
@@ -276,10 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.rules)
         return _decide(args, explain=args.command == "explain")
     except RuleFileError as error:
-        print(_error_text(error), file=sys.stderr)
+        print(str(error), file=sys.stderr)
         return 1 if args.command == "check" else 2
     except PolicyError as error:
-        print(_error_text(error), file=sys.stderr)
+        print(str(error), file=sys.stderr)
         return 2
     except Interrupted as interrupted:
         print(interrupted.message, file=sys.stderr)

@@ -38,7 +38,8 @@ from policy_rules import nodes as n
 from policy_rules.checker import PolicyModel, check
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
 from policy_rules.escape import for_terminal
-from policy_rules.resources import grammar_text, write_whole
+from policy_rules.outputs import write_whole
+from policy_rules.resources import grammar_text
 
 RULE_FILE_SUFFIX = ".rules"
 MAX_RULE_FILE_BYTES = 2_000_000
@@ -257,7 +258,7 @@ def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnost
     result = parse_file(path, text)
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
         _make_room(folder)
-        write_whole(entry, ast_json.dumps(key, *result))  # readable by this user only
+        write_whole(entry, ast_json.dumps(key, *result), mode=0o600)
     return result
 
 
@@ -266,7 +267,7 @@ CACHE_ENTRIES_PER_FOLDER = 32
 
 _ENTRY_SUFFIX = ".json"
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
-_PARTIAL_NAME = re.compile(r"\.[0-9a-f]{64}\.json\.[A-Za-z0-9_]+\.tmp")
+_PARTIAL_NAME = re.compile(r"\.[0-9a-f]{64}\.json\.[A-Za-z0-9_]+\.part")
 #: Seconds after which a half-written entry (its writer was stopped) is removed.
 _PARTIAL_AGE = 600
 # The standard mark of a cache folder (https://bford.info/cachedir/): backup tools skip it.

@@ -67,9 +67,13 @@ def _mode_for(path: str) -> int:
 
 
 class AtomicFile:
-    """A text file written under a temporary name and renamed to ``path`` by ``commit()``; ``discard()`` removes it."""
+    """A text file written under a temporary name and renamed to ``path`` by ``commit()``; ``discard()`` removes it.
 
-    def __init__(self, path: str) -> None:
+    The file gets ``mode``, or else the permissions of the file it replaces
+    (or the umask's, for a new file).
+    """
+
+    def __init__(self, path: str, *, mode: int | None = None) -> None:
         self.path = path
         target = Path(path)
         try:
@@ -77,7 +81,7 @@ class AtomicFile:
         except OSError as error:
             raise UsageError(f"cannot write in this folder ({error.strerror})", path) from None
         with contextlib.suppress(OSError):  # a filesystem without permissions (a mounted share): the temporary file's mode stands
-            os.fchmod(fd, _mode_for(path))
+            os.fchmod(fd, _mode_for(path) if mode is None else mode)
         self.file: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.done = False
 
@@ -103,3 +107,14 @@ class AtomicFile:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temporary)
 
+
+
+def write_whole(path: str | Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` as one ``AtomicFile``: a reader never sees half of it."""
+    out = AtomicFile(str(path), mode=mode)
+    try:
+        out.file.write(text)
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()

@@ -29,7 +29,8 @@ from lark import Lark
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
-from policy_rules.resources import grammar_text, parser_tables_text, write_whole
+from policy_rules.outputs import write_whole
+from policy_rules.resources import grammar_text, parser_tables_text
 
 TABLES_FILE = "grammar_tables.json"
 REGENERATE = "python -m policy_rules.parser_tables"

@@ -242,8 +242,8 @@ def test_make_room_keeps_the_newest_entries_and_removes_only_stale_partial_write
     for i, name in enumerate(names):
         (folder / name).write_text("{}", encoding="utf-8")
         os.utime(folder / name, (1000 + i, 1000 + i))
-    stale = folder / f".ab{0:062x}.json.x1y2.tmp"
-    fresh = folder / f".ab{1:062x}.json.z3w4.tmp"
+    stale = folder / f".ab{0:062x}.json.x1y2.part"
+    fresh = folder / f".ab{1:062x}.json.z3w4.part"
     stale.write_text("", encoding="utf-8")
     os.utime(stale, (1000, 1000))
     fresh.write_text("", encoding="utf-8")
