@@ -6,6 +6,7 @@ them once; a ``Policy`` is then immutable and may be shared between threads.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -29,28 +30,33 @@ from policy_rules.evaluator import (
     search,
     traced_evaluation,
 )
-from policy_rules.facts import service_name, validate
-from policy_rules.fastpath import FastFacts, FastPath, FastRawPath, FastTextFacts
+from policy_rules.facts import validate
+from policy_rules.fastpath import CannotDecide, PolicyFunction
 from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
 from policy_rules.tracedpath import TracedPath
 from policy_rules.values import UNKNOWN
 
 
 class Policy:
-    """A checked, compiled policy. Immutable once loaded; ``evaluate`` is pure and thread-safe."""
+    """A checked, compiled policy. Immutable once loaded; ``evaluate`` is pure and thread-safe.
+
+    One route decides: the generated function (``PolicyFunction``) reads the
+    facts as given and decides when every fact it reads is known; otherwise
+    ``facts_of`` validates them (reporting a wrong value with its location)
+    and ``decide`` works the decision out, by the generated traced code or the
+    three-valued evaluator. Only ``CannotDecide``, raised by generated code
+    for that purpose, sends a service the long way; any other exception from
+    generated code is a bug and propagates.
+    """
 
     def __init__(self, compiled: CompiledPolicy, info: PolicyInfo, warnings: tuple[Diagnostic, ...]) -> None:
         self._compiled = compiled
         self.info = info
         self.warnings = warnings
-        self._fast = FastPath(compiled.model, compiled.parameters)
-        self._fast_facts = FastFacts(compiled.model)
-        self._has_priority = bool(compiled.model.priority)
         per_item = compiled.model.decisions.get(compiled.model.element_outcomes or "")
         self._element_collection = per_item.for_each.collection.name if per_item and per_item.for_each else None
         self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
-        self._fast_raw = FastRawPath(compiled.model, compiled.parameters, info, self._element_outcomes)
-        self._fast_text = FastTextFacts(compiled.model)
+        self._function = PolicyFunction(compiled.model, compiled.parameters, build_decision, info, self._element_outcomes)
         self._shown_dates: dict[date, str] = {}
         self._traced = TracedPath(compiled)
 
@@ -62,12 +68,13 @@ class Policy:
     def name(self) -> str:
         return self.info.name
 
+    def source(self) -> str:
+        """The Python source generated for this policy's decisions without a trace, for whoever debugs it."""
+        return self._function.source
+
     def facts_of(self, raw: Mapping[str, Any], *, path: str = "<facts>", index: int = 0) -> tuple[dict[str, Any], str | None]:
         """Validate raw facts against the declarations: typed values and the service's name."""
-        typed = self._fast_facts(raw) if isinstance(raw, dict) else None
-        if typed is None:
-            return validate(self.model, raw, path=path, index=index)
-        return typed, service_name(self.model, raw, index)
+        return validate(self.model, raw, path=path, index=index)
 
     def evaluate(self, facts: Mapping[str, Any], as_of: date | str | None = None, *, trace: bool = True, path: str = "<facts>", index: int = 0) -> Decision:
         """Decide one service. ``facts`` maps fact names to values as a facts file would give them.
@@ -77,9 +84,9 @@ class Policy:
         """
         when = as_of if type(as_of) is date else parse_as_of(as_of)
         if not trace:
-            fast = self.decide_fast(facts, when, index=index)
-            if fast is not None:
-                return fast
+            found = self.decide_fast(facts, when, index=index)
+            if found is not None:
+                return found
         typed, service = self.facts_of(facts, path=path, index=index)
         return self.decide(typed, service, when, trace=trace)
 
@@ -89,19 +96,17 @@ class Policy:
         """Decide many services, in order; the trace is off unless asked for."""
         when = parse_as_of(as_of)
         shown = when.isoformat()
-        fast_raw = self._fast_raw.decide
+        # The generated function is called here directly, not through decide_fast:
+        # this loop is what register-sized batches spend their time in.
+        decide = self._function._decide
         for index, raw in enumerate(rows):
-            if not trace and type(raw) is dict:
-                # The generated function is called here directly, not through decide_fast:
-                # this loop is what register-sized batches spend their time in.
+            if not trace and (type(raw) is dict or isinstance(raw, Mapping)):
                 try:
-                    fast = fast_raw(raw, when, shown, index)
-                except Exception:  # anything at all: the full path decides, or reports the error properly
-                    fast = None
-                if fast is None:
-                    fast = self._fast_from_text(raw, when, shown, index)
-                if fast is not None:
-                    yield fast
+                    found = decide(raw, when, shown, index)
+                except CannotDecide:
+                    found = None
+                if found is not None:
+                    yield found
                     continue
             typed, service = self.facts_of(raw, path=path, index=index)
             yield self.decide(typed, service, when, trace=trace)
@@ -109,41 +114,28 @@ class Policy:
     def decide_fast(self, raw: Mapping[str, Any], as_of: date, *, index: int = 0) -> Decision | None:
         """The decision without its trace by generated code alone, or ``None``.
 
-        ``None`` means the facts need the full validation (text such as
-        ``£1,200,000``, a wrong value, an undeclared name) or the full
-        evaluation (a missing fact, a conflict); ``evaluate`` then gives the
-        decision or the error. Facts as a CSV register gives them, all text,
-        are read too. It never raises.
+        ``None`` means the facts need the full validation (a wrong value, an
+        undeclared name) or the full evaluation (a missing fact, a conflict);
+        ``evaluate`` then gives the decision or the error. Facts in every
+        shape a user gives them are read (see ``policy_rules.fastpath``).
         """
-        if type(raw) is not dict:
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             return None
         shown = self._shown_dates.get(as_of)
         if shown is None:
             if len(self._shown_dates) > 1000:
                 self._shown_dates.clear()
             shown = self._shown_dates[as_of] = as_of.isoformat()
-        try:
-            found = self._fast_raw.decide(raw, as_of, shown, index)
-        except Exception:  # anything at all: the full path decides, or reports the error properly
-            found = None
-        return found if found is not None else self._fast_from_text(raw, as_of, shown, index)
-
-    def _fast_from_text(self, raw: dict[str, Any], as_of: date, shown: str, index: int) -> Decision | None:
-        """``decide_fast`` for facts written as text, as the cells of a CSV register are."""
-        try:
-            given = self._fast_text(raw)
-            return None if given is None else self._fast_raw.decide(given, as_of, shown, index)
-        except Exception:  # anything at all: the full path decides, or reports the error properly
-            return None
+        return self._function.decide(raw, as_of, shown, index)
 
     def decide(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
-        """Decide one service from facts already validated by ``facts_of``."""
-        if not trace:
-            fast = self._fast(facts, as_of)
-            if fast is not None:
-                items = facts.get(self._element_collection, ()) if self._element_collection else ()
-                return self._fast_decision(items, service, as_of.isoformat(), fast)
-        else:
+        """Decide one service from facts already validated by ``facts_of``.
+
+        Without the trace, facts that reach here need the three-valued
+        evaluator (``decide_fast`` took every other service); with it, the
+        generated traced code explains a service whose facts are all known.
+        """
+        if trace:
             recorded = self._traced(facts, as_of)
             if recorded is not None:
                 return self._traced_decision(facts, service, as_of, recorded)
@@ -188,19 +180,21 @@ class Policy:
             events, decided_by = self._trace(facts, traced[1], as_of, Result(outcome, priority, elements), needed, exact)
         elif first.outcome is not UNKNOWN and model.outcome:
             decided_by = env.decider(compiled.decisions[model.outcome].root)
-        return Decision(
-            service=service,
-            outcome=_shown(outcome),
-            priority=_shown(priority) if model.priority else None,
-            reasons=reasons,
-            elements=self._elements(facts, elements),
-            needed_facts=tuple(needed),
-            questions=tuple(Question(f, self.question(f)) for f in needed),
-            needed_facts_exact=exact,
-            trace=events,
-            policy=self.info,
-            as_of=as_of.isoformat(),
-            decided_by=decided_by,
+        return build_decision(
+            (
+                service,
+                _shown(outcome),
+                _shown(priority) if model.priority else None,
+                reasons,
+                self._elements(facts, elements),
+                tuple(needed),
+                tuple(Question(f, self.question(f)) for f in needed),
+                exact,
+                events,
+                self.info,
+                as_of.isoformat(),
+                decided_by,
+            )
         )
 
     def _trace(
@@ -230,37 +224,10 @@ class Policy:
         for event in made:
             if event.decision == model.outcome and event.item is None:
                 decided_by = event.decided_by
-        return Decision(
-            service=service,
-            outcome=str(outcome),
-            priority=str(priority) if model.priority else None,
-            reasons=reasons if model.reasons else (),
-            elements=self._elements(facts, elements),
-            needed_facts=(),
-            questions=(),
-            needed_facts_exact=True,
-            trace=(t.FactsGiven(given, missing, when), *worked_out, *made),
-            policy=self.info,
-            as_of=when,
-            decided_by=decided_by,
-        )
-
-    def _fast_decision(self, items: Any, service: str | None, as_of: str, fast: tuple[Any, ...]) -> Decision:
-        outcome, decided_by, priority, elements, reasons = fast[:5]
-        return Decision(
-            service,
-            outcome,
-            priority if self._has_priority else None,
-            reasons,
-            self._element_outcomes(items, elements) if elements else (),
-            (),
-            (),
-            True,
-            (),
-            self.info,
-            as_of,
-            decided_by,
-        )
+        trace = (t.FactsGiven(given, missing, when), *worked_out, *made)
+        priority = str(priority) if model.priority else None
+        elements = self._elements(facts, elements)
+        return build_decision((service, str(outcome), priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by))
 
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
         if not self._element_collection:
@@ -301,6 +268,12 @@ class Policy:
         if decl.means:
             return f"{decl.means[0].upper()}{decl.means[1:].rstrip('.')}?" if model.fact_types[base].kind == "yes/no" else f"What is {decl.means.rstrip('.')}?"
         return f"What is {fact}?"
+
+
+#: The one way a ``Decision`` is made, by the generated code and the full path alike: from the
+#: tuple of its fields in order. ``tuple.__new__`` runs in C, without a Python frame: the
+#: generated code makes a decision for every service of a register.
+build_decision = functools.partial(tuple.__new__, Decision)
 
 
 def _settle(model: PolicyModel, made: list[t.DecisionMade], settled: Result) -> list[t.DecisionMade]:

@@ -1,31 +1,37 @@
-"""The fast path: a checked policy as one Python function, for services whose facts are all known.
+"""A checked policy as one generated Python function over the facts as given, for services whose facts are all known.
 
 When every fact a decision reads is known, three-valued logic, the search for
 needed facts and the trace are all unnecessary: the decision is plain Python
-logic. This module writes that logic as the source of one function and
-compiles it once per policy.
+logic. This module writes that logic, with the reading of the facts before
+it, as the source of one function (``PolicyFunction``) and compiles it once
+per policy.
 
 The generated source is built from the AST's *structure* only. Every name a
-rule file declares and every constant it writes is kept in a table ``K`` and
-referred to by its index (``f[K[3]]``); local variables are numbered
-(``v4``, ``r7``). No text from a rule file is ever spliced into the source,
-so a rule file cannot inject code, whatever its names or strings say. The
-function runs with a namespace holding only what it needs: its helpers and a
-few builtins (``any``, ``all``, ``len``, ``sum``, ``tuple``, ``bool``,
-``type``, ``map`` and the types it checks values against).
+rule file declares and every constant it writes is kept in a table and
+referred to by its index (``c3``); local variables are numbered (``v4``,
+``r7``). No text from a rule file is ever spliced into the source, so a rule
+file cannot inject code, whatever its names or strings say. The function runs
+with a namespace holding only what it needs: its helpers and a few builtins.
 
-There are two such functions. ``FastPath`` takes facts already validated and
-typed (``Policy.decide``); ``FastRawPath`` takes the facts as given, checks
-them as it reads them and builds the ``Decision`` itself (``evaluate`` and
-``evaluate_many`` with the trace off). ``FastTextFacts`` reads the cells of a
-CSV register into the values ``FastRawPath`` takes.
+**Reading the facts.** The function reads the facts in every shape a user
+gives them: any ``Mapping``; amounts as ``int``, ``float``, ``Decimal``,
+``1200000`` or ``£1,200,000``; yes/no as ``True`` or as the words the full
+validation accepts; dates as ``date`` or ``YYYY-MM-DD``; lists of records, or
+their JSON text in a CSV cell; an empty cell or ``unknown`` as a missing fact.
+Each value is first checked for its plainest shape inline; any other shape is
+read by ``facts.convert`` itself (``_reader``), so every value means exactly
+what the full validation makes of it. A value ``convert`` refuses is not
+reported here: the caller then runs ``facts.validate``, which reports it with
+its location.
 
-Each function evaluates eagerly, in dependency order, only the values the
-reported decisions need. It gives up (returns ``None``) whenever anything is
-missing or goes wrong (a fact not given, a division by zero, a conflict
-between exceptions, a parameter with no value on the date): the caller then
-takes the full path, which works out the same decision with its explanation,
-or reports the error with its location.
+**Cannot decide here.** The function returns ``None`` when the facts need
+the full path: a fact it reads is missing, a value is wrong, or an amount is
+beyond what it handles. Where that is found deep in an expression (a
+conflict between exceptions, a division by zero, a parameter with no value on
+the date) it raises ``CannotDecide``, the one exception it raises for that
+purpose; ``PolicyFunction.decide`` turns it into ``None``. Any other
+exception is a bug in the generated code and propagates: callers never catch
+``Exception`` around generated code.
 """
 
 from __future__ import annotations
@@ -35,29 +41,158 @@ import itertools
 import json
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from policy_rules import nodes as n
-from policy_rules.checker import PolicyModel, dependencies
-from policy_rules.facts import service_name
+from policy_rules.checker import PolicyModel, dependencies, type_from_ref
+from policy_rules.errors import FactsError
+from policy_rules.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
+from policy_rules.values import UNKNOWN, Type
 
 _PY_COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-class _Conflict(Exception):
-    pass
+class CannotDecide(Exception):
+    """Raised by generated code only, when the facts need the full path (a conflict, a division by zero, a parameter with no value)."""
 
 
 _NONE = object()
+#: What a reader gives for a value that means the fact is missing (an empty cell, ``unknown``).
+_MISSING = object()
 
-#: Kinds of fact whose values, as given, are of exactly one Python type.
+#: Kinds of fact whose plainest values are of exactly one Python type.
 _EXACT_TYPES: dict[str, type] = {"yes/no": bool, "money": int, "number": int, "whole number": int}
-_MISSING_WORDS = frozenset({"", "unknown", "n/a", "?"})
-#: Dates as the full validation reads them (``date.fromisoformat`` alone also takes week dates).
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Amounts the generated code computes with; larger ones, rare and valid, are decided by the full path.
+_LIMIT = 10**60
+#: Dates and amounts in the plainest text a CSV cell holds; anything else is read by ``convert``.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLAIN_MONEY = re.compile(r"£?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
+_BOOLEAN_WORDS = {
+    spelled: value
+    for words, value in ((("yes", "true", "y"), True), (("no", "false", "n"), False))
+    for word in words
+    for spelled in (word, word.title(), word.upper())
+}
+
+
+def _reader(model: PolicyModel, typ: Type, fact: str) -> Callable[[Any], Any]:
+    """How one value of a fact of this type is read when it is not in its plainest shape.
+
+    Gives the typed value, ``_MISSING`` for a value that means unknown, or
+    ``_NONE`` for a value the full validation refuses (it then reports it).
+    Common spellings are read directly; everything else by ``convert``, so
+    that no value is ever read differently from the full validation.
+    """
+    kind = typ.kind
+
+    def full(value: Any) -> Any:
+        try:
+            typed = convert(value, typ, model, path="<facts>", service=None, fact=fact)
+        except FactsError:
+            return _NONE
+        return _MISSING if typed is UNKNOWN else typed
+
+    if kind == "yes/no":
+        words = _BOOLEAN_WORDS
+
+        def yes_no(value: Any) -> Any:
+            found = words.get(value) if type(value) is str else None
+            return full(value) if found is None else found
+
+        return yes_no
+    if kind in ("money", "number", "whole number"):
+        plain = _PLAIN_MONEY.fullmatch if kind == "money" else re.compile(r"[0-9]+").fullmatch
+
+        def amount(value: Any) -> Any:
+            kind_of = type(value)
+            if kind_of is str:
+                if plain(value):
+                    return int(value.replace("£", "").replace(",", ""))
+            elif kind_of is float or kind_of is Decimal or kind_of is int:
+                number = _number(value, kind)
+                if number is not None:
+                    return number
+            return full(value)
+
+        return amount
+    if kind == "date":
+        iso = _ISO_DATE.fullmatch
+
+        def day(value: Any) -> Any:
+            if type(value) is str and iso(value):
+                try:
+                    return date.fromisoformat(value)
+                except ValueError:
+                    return _NONE  # not in the calendar: the full validation says so
+            return full(value)
+
+        return day
+    if kind == "list":
+        plain_list = _plain_list(model, typ)
+
+        def items(value: Any) -> Any:
+            if type(value) is str and value.strip().lower() not in MISSING_WORDS:
+                try:
+                    found = plain_list(json.loads(value))
+                except ValueError:
+                    return _NONE
+                if found is not _NONE:
+                    return found
+            typed = full(value)
+            if typed is _NONE or typed is _MISSING:
+                return typed
+            # Items with a field missing: the generated code reads every field, so the full path decides.
+            width = len(model.records[typ.record or ""].fields)
+            return typed if all(len(item) == width for item in typed) else _NONE
+
+        return items
+    return full
+
+
+def _plain_list(model: PolicyModel, typ: Type) -> Callable[[Any], Any]:
+    """The check of a list whose items are mappings with every field in its plainest shape: the list itself, or ``_NONE``."""
+    fields = [(f.name, type_from_ref(f.type)) for f in model.records[typ.record or ""].fields]
+    checks = {name: _plain_check(t) for name, t in fields}
+    width = len(fields)
+
+    def check(value: Any) -> Any:
+        if type(value) is not list or len(value) > MAX_LIST_ITEMS:
+            return _NONE
+        for item in value:
+            if type(item) is not dict or len(item) != width:
+                return _NONE
+            for key, field in item.items():
+                plain = checks.get(key)
+                if plain is None or not plain(field):
+                    return _NONE
+        return value
+
+    return check
+
+
+def _plain_check(typ: Type) -> Callable[[Any], bool]:
+    """Whether a field's value is in the shape the generated code reads as it is (anything else goes to ``convert``)."""
+    kind = typ.kind
+    if kind == "yes/no":
+        return lambda v: v is True or v is False
+    if kind in ("money", "number", "whole number"):
+        return lambda v: type(v) is int and -_LIMIT < v < _LIMIT
+    if kind == "text":
+        return lambda v: type(v) is str and v.strip().lower() not in MISSING_WORDS
+    if kind == "one of":
+        allowed = _plain_values(typ)
+        return lambda v: type(v) is str and v in allowed
+    if kind == "date":
+        return lambda v: type(v) is date
+    return lambda v: False
+
+
+def _plain_values(typ: Type) -> frozenset[str]:
+    """The listed values as written, except any that the full validation reads as unknown."""
+    return frozenset(v for v in typ.values if v.strip().lower() not in MISSING_WORDS)
 
 
 class _Writer:
@@ -138,6 +273,8 @@ class _Writer:
                 return self.known(getattr(target, "name", ""), e.negated)
             return f"(len({self.expr(e.operand, items)}) {'!=' if e.negated else '=='} 0)"
         if isinstance(e, n.Arith):
+            if e.op == "/":
+                return f"DIV({self.number(self.expr(e.left, items))}, {self.expr(e.right, items)})"
             return f"({self.number(self.expr(e.left, items))} {e.op} {self.expr(e.right, items)})"
         if isinstance(e, n.Neg):
             return f"(-{self.number(self.expr(e.operand, items))})"
@@ -211,7 +348,7 @@ class _Writer:
             hits = self.fresh("h")
             pairs = ", ".join(f"({r}, {b})" for r, b in children)
             self.emit(f"{hits} = [x for x in ({pairs}) if x[0] is not NONE]", depth)
-            self.emit(f"if len({hits}) > 1: raise Conflict", depth)
+            self.emit(f"if len({hits}) > 1: raise CannotDecide", depth)
             self.emit(f"if {hits}:", depth)
             self.emit(f"{value}, {decider} = {hits}[0]", depth + 1)
             opener = "elif"
@@ -311,46 +448,39 @@ def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extr
     return {
         "__builtins__": {
             "any": any, "all": all, "len": len, "sum": sum, "tuple": tuple, "bool": bool, "type": type, "map": map,
-            "int": int, "str": str, "list": list, "dict": dict,
+            "int": int, "str": str, "KeyError": KeyError,
         },
         "K": constants,
         "NONE": _NONE,
-        "Conflict": _Conflict,
+        "MISSING": _MISSING,
+        "CannotDecide": CannotDecide,
         "D": Decimal,
+        "DIV": divide,
         "param": _parameter_lookup(parameters),
         "COMPRESS": itertools.compress,
         **extra,
     }
 
 
-class FastPath:
-    """``fast(facts, as_of)`` gives (outcome, decided_by, priority, element outcomes, reasons) or None.
+def divide(a: Any, b: Any) -> Any:
+    """``a / b`` for generated code; by zero, the full path reports the calculation with its location."""
+    if not b:
+        raise CannotDecide
+    return a / b
 
-    ``facts`` are typed (``Policy.facts_of``).
-    """
 
-    def __init__(self, model: PolicyModel, parameters: Mapping[str, tuple[tuple[date, date | None, Any], ...]]) -> None:
-        w = _Writer(model, parameters)
-        w.emit(f"return ({', '.join(_write_decisions(w, model))})")
-        self.source = "def decide(f, as_of):\n" + "\n".join(w.lines) + "\n"
-        self.constants = tuple(w.constants)
-        namespace = _namespace(self.constants, parameters)
-        # The source holds numbered names and constant-table indexes only (see the module docstring).
-        exec(compile(self.source, "<policy_rules fast path>", "exec"), namespace)
-        self._decide = namespace["decide"]
+def _parameter_lookup(parameters: Mapping[str, tuple[tuple[date, date | None, Any], ...]]) -> Any:
+    def param(name: str, as_of: date) -> Any:
+        for start, until, value in parameters[name]:
+            if start <= as_of and (until is None or as_of <= until):
+                return value
+        raise CannotDecide  # no value on that date: the full path says so, with the parameter's location
 
-    def __call__(self, facts: Mapping[str, Any], as_of: date) -> tuple[Any, ...] | None:
-        try:
-            result = self._decide(facts, as_of)
-        except Exception:  # anything at all: the full path decides, or reports the error properly
-            return None
-        if result[0] is _NONE or result[2] is _NONE or _NONE in result[3]:
-            return None
-        return result
+    return param
 
 
 class _RawWriter(_Writer):
-    """Writes the fast path over facts as given: each fact read once into a local, constants in cells."""
+    """Writes the function over facts as given: each fact read once into a local, constants in cells."""
 
     def __init__(self, model: PolicyModel, parameters: Mapping[str, Any]) -> None:
         super().__init__(model, parameters)
@@ -370,35 +500,63 @@ class _RawWriter(_Writer):
         return f"({self.const(name)} {'not in' if negated else 'in'} f)"
 
     def number(self, code: str) -> str:
-        # Facts as given are ``int``; arithmetic is done in ``Decimal``, as the full path does it.
+        # Amounts may be ``int``; arithmetic is done in ``Decimal``, as the full path does it.
         return f"D({code})"
 
+    def read(self, var: str, name: str, depth: int, missing: str, *, bounded: bool = True) -> None:
+        """Statements that leave the typed value of fact ``name`` in ``var``, or run ``missing`` when it means unknown.
 
-class FastRawPath:
-    """The fast path over facts as given, validating them as it reads them, giving the ``Decision``.
+        The plainest shape is checked inline; any other is read by the fact's
+        reader (``_reader``), and the function gives up on a value it refuses.
+        """
+        t = self.model.fact_types[name]
+        plain = _plain_test(self, var, t)
+        if plain != "True":
+            self.emit(f"if not {plain}:", depth)
+            self.emit(f"{var} = {self.const(_reader(self.model, t, name))}({var})", depth + 1)
+            self.emit(f"if {var} is NONE: return None", depth + 1)
+            self.emit(f"if {var} is MISSING: {missing}", depth + 1)
+        if bounded and t.kind in _EXACT_TYPES and t.kind != "yes/no":
+            self.emit(f"if not {self.const(-_LIMIT)} < {var} < {self.const(_LIMIT)}: return None", depth)
 
-    ``fast(raw, as_of, shown_as_of, index)`` gives the decision, or None. It
-    reads facts that are already of their Python type (``True``, an ``int``
-    amount, a list of mappings, a date or ISO date text) straight from the
-    mapping, without building typed facts: that is the case of facts from
-    JSON, YAML or Python code. Anything else (text such as ``"£1,200"``, an
-    undeclared name, a missing fact it needs) gives ``None``, and the caller
-    validates the facts in full. Amounts stay ``int``: comparing ``int`` with
-    ``Decimal`` is exact, and arithmetic converts to ``Decimal`` first, so
-    every result is the full path's.
+
+def _plain_test(w: _RawWriter, var: str, t: Type) -> str:
+    """An expression that holds when ``var`` is in its plainest shape, read as it is; ``False`` when there is none."""
+    if t.kind in _EXACT_TYPES:
+        return f"(type({var}) is {_EXACT_TYPES[t.kind].__name__})"
+    if t.kind == "text":
+        return f"(type({var}) is str and {var}.strip().lower() not in {w.const(MISSING_WORDS)})"
+    if t.kind == "one of":
+        return f"(type({var}) is str and {var} in {w.const(_plain_values(t))})"
+    if t.kind == "date":
+        return f"(type({var}) is {w.const(date)})"
+    if t.kind == "list":
+        return f"({w.const(_plain_list(w.model, t))}({var}) is {var})"
+    return "False"
+
+
+class PolicyFunction:
+    """The policy as one generated function over the facts as given, reading them and giving the ``Decision``.
+
+    ``decide(raw, as_of, shown_as_of, index)`` gives the decision, or
+    ``None`` when the facts need the full path (see the module docstring).
+    Yes/no facts and amounts in their plainest shape (``True``, an ``int``)
+    are fetched with one ``itemgetter`` and checked with one comparison of
+    their types; when that fails, each is read on its own. Amounts may stay
+    ``int``: comparing ``int`` with ``Decimal`` is exact, and arithmetic
+    converts to ``Decimal`` first, so every result is the full path's.
     """
 
     def __init__(
         self,
         model: PolicyModel,
         parameters: Mapping[str, tuple[tuple[date, date | None, Any], ...]],
+        build: Callable[..., Any],
         info: Any,
         element_outcomes: Any,
     ) -> None:
-        from policy_rules.decision import Decision
-
         self.source = ""
-        self.decide: Any = lambda *_: None
+        self._decide: Any = lambda *_: None
         if not model.outcome:
             return
         w = _RawWriter(model, parameters)
@@ -415,71 +573,10 @@ class FastRawPath:
             w.emit("else:")
             w.emit(f"{values} = ()", 2)
             elements = values
-        w.emit(f"return NEW(DECISION, (name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}))")
+        w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}))")
         body = w.lines
         w.lines = []
-
-        read = [name for name in model.facts if name in w.fact_vars]
-        plain = [name for name in read if model.facts[name].default is None]
-        # Yes/no facts and amounts are checked all at once: one tuple of their types.
-        typed = [name for name in plain if model.fact_types[name].kind in _EXACT_TYPES]
-        others = [name for name in plain if name not in typed]
-        if plain:
-            w.emit("try:")
-            if len(typed) > 1:
-                w.emit(f"t = {w.const(operator.itemgetter(*typed))}(f)", 2)
-            elif typed:
-                w.emit(f"t = (f[{w.const(typed[0])}],)", 2)
-            for name in others:
-                w.emit(f"{w.fact_vars[name]} = f[{w.const(name)}]", 2)
-            w.emit("except KeyError:")
-            w.emit("return None", 2)
-        if typed:
-            expected = tuple(_EXACT_TYPES[model.fact_types[name].kind] for name in typed)
-            w.emit(f"if tuple(map(type, t)) != {w.const(expected)}: return None")
-            w.emit(f"{', '.join(w.fact_vars[name] for name in typed)}, = t")
-        # Every fact given is either read above or counted below: a mapping with more
-        # keys than that holds a name the policy does not declare.
-        w.emit(f"given = {len(plain)}")
-        low, high = w.const(-(10**60)), w.const(10**60)
-        for name in read:
-            t = model.fact_types[name]
-            var = w.fact_vars[name]
-            decl = model.facts[name]
-            depth = 1
-            if decl.default is not None:
-                default = decl.default.value if decl.default.kind != "list" else ()
-                w.emit(f"{var} = f.get({w.const(name)}, NONE)")
-                w.emit(f"if {var} is NONE: {var} = {w.const(default)}")
-                w.emit("else:")
-                w.emit("given += 1", 2)
-                depth = 2
-                if t.kind in _EXACT_TYPES:
-                    w.emit(f"if type({var}) is not {_EXACT_TYPES[t.kind].__name__}: return None", depth)
-            if t.kind in ("money", "number", "whole number"):
-                w.emit(f"if not {low} < {var} < {high}: return None", depth)
-            elif t.kind not in _EXACT_TYPES:
-                self._check(w, var, t, depth, replace=True)
-        # A text fact names the service as given; any other kind of name, and a
-        # missing one, is worked out as the full validation works it out.
-        texts = model.service_name is not None and model.fact_types[model.service_name].kind == "text"
-        named = False
-        for name in model.facts:
-            if name in w.fact_vars:
-                continue
-            var = "name" if name == model.service_name and texts else "v"
-            named = named or var == "name"
-            w.emit(f"{var} = f.get({w.const(name)}, NONE)")
-            w.emit(f"if {var} is not NONE:")
-            w.emit("given += 1", 2)
-            self._check(w, var, model.fact_types[name], 2, replace=False)
-        w.emit("if len(f) != given: return None")
-        if texts and not named:
-            service = w.fact(model.service_name or "")
-            w.emit(f"name = {service} if type({service}) is str else NONE")
-        elif not texts:
-            w.emit("name = NONE")
-        w.emit(f"if name is NONE: name = {w.const(functools.partial(service_name, model))}(f, index)")
+        self._write_reading(w, model)
         prologue = w.lines
         constants = tuple(w.constants)
         lines = ["def make(K):"]
@@ -490,276 +587,73 @@ class FastRawPath:
         lines.append("    return decide")
         self.source = "\n".join(lines) + "\n"
         self.constants = constants
-        namespace = _namespace(constants, parameters, NEW=tuple.__new__, DECISION=Decision, INFO=info, ELEMENTS=element_outcomes)
-        # As for ``FastPath``: numbered names and indexes only; constants reach the code as cells.
-        exec(compile(self.source, "<policy_rules fast path over facts as given>", "exec"), namespace)
-        #: The generated function itself; it may raise, for anything the full path should report.
-        self.decide = namespace["make"](constants)
+        namespace = _namespace(constants, parameters, BUILD=build, INFO=info, ELEMENTS=element_outcomes)
+        # Numbered names and indexes only; constants reach the code as cells.
+        exec(compile(self.source, "<policy_rules generated policy function>", "exec"), namespace)
+        self._decide = namespace["make"](constants)
 
     @staticmethod
-    def _check(w: _RawWriter, var: str, t: Any, depth: int, *, replace: bool) -> None:
-        """Statements that give up unless ``var`` is a clean value of type ``t`` (converting it, with ``replace``)."""
-        from policy_rules.checker import type_from_ref
+    def _write_reading(w: _RawWriter, model: PolicyModel) -> None:
+        """The prologue: every fact given read into its local, or checked when no decision reads it; ``name`` set."""
+        read = [name for name in model.facts if name in w.fact_vars]
+        plain = [name for name in read if model.facts[name].default is None]
+        typed = [name for name in plain if model.fact_types[name].kind in _EXACT_TYPES]
+        others = [name for name in plain if name not in typed]
+        if plain:
+            w.emit("try:")
+            if len(typed) > 1:
+                w.emit(f"t = {w.const(operator.itemgetter(*typed))}(f)", 2)
+            elif typed:
+                w.emit(f"t = (f[{w.const(typed[0])}],)", 2)
+            for name in others:
+                w.emit(f"{w.fact_vars[name]} = f[{w.const(name)}]", 2)
+            w.emit("except KeyError:")  # a fact it reads is not given: only the full path decides without it
+            w.emit("return None", 2)
+        if typed:
+            expected = tuple(_EXACT_TYPES[model.fact_types[name].kind] for name in typed)
+            targets = f"{', '.join(w.fact_vars[name] for name in typed)},"
+            w.emit(f"{targets} = t")
+            w.emit(f"if tuple(map(type, t)) != {w.const(expected)}:")
+            for name in typed:
+                w.read(w.fact_vars[name], name, 2, "return None", bounded=False)
+            for name in typed:
+                if model.fact_types[name].kind != "yes/no":
+                    var = w.fact_vars[name]
+                    w.emit(f"if not {w.const(-_LIMIT)} < {var} < {w.const(_LIMIT)}: return None")
+        for name in others:
+            w.read(w.fact_vars[name], name, 1, "return None")
+        # Every fact given is either read above or counted below: a mapping with more
+        # keys than that holds a name the policy does not declare.
+        w.emit(f"given = {len(plain)}")
+        for name in read:
+            decl = model.facts[name]
+            if decl.default is None:
+                continue
+            var = w.fact_vars[name]
+            default = w.const(decl.default.value if decl.default.kind != "list" else ())
+            w.emit(f"{var} = f.get({w.const(name)}, NONE)")
+            w.emit(f"if {var} is NONE: {var} = {default}")
+            w.emit("else:")
+            w.emit("given += 1", 2)
+            w.read(var, name, 2, f"{var} = {default}")
+        for name in model.facts:
+            if name not in w.fact_vars:
+                w.emit(f"v = f.get({w.const(name)}, NONE)")
+                w.emit("if v is not NONE:")
+                w.emit("given += 1", 2)
+                w.read("v", name, 2, "pass", bounded=False)  # read by no decision: only checked
+        w.emit("if len(f) != given: return None")
+        # The service is named by its name as given when that is text, otherwise as the full validation names it.
+        named = functools.partial(service_name, model)
+        if model.service_name is None:
+            w.emit(f"name = {w.const(named)}(f, index)")
+            return
+        w.emit(f"name = f.get({w.const(model.service_name)})")
+        w.emit(f"if type(name) is not str or not name.strip(): name = {w.const(named)}(f, index)")
 
-        if t.kind in _EXACT_TYPES:
-            w.emit(f"if type({var}) is not {_EXACT_TYPES[t.kind].__name__}: return None", depth)
-            if t.kind != "yes/no":
-                w.emit(f"if not {w.const(-(10**60))} < {var} < {w.const(10**60)}: return None", depth)
-        elif t.kind == "text":
-            w.emit(f"if type({var}) is not str or {var}.strip().lower() in {w.const(_MISSING_WORDS)}: return None", depth)
-        elif t.kind == "one of":
-            w.emit(f"if type({var}) is not str or {var} not in {w.const(frozenset(t.values))}: return None", depth)
-        elif t.kind == "list" and not any(type_from_ref(f.type).kind not in (*_EXACT_TYPES, "text", "one of") for f in w.model.records[t.record or ""].fields):
-            # A list whose items need no converting is checked in place and read as given.
-            fields = {f.name: type_from_ref(f.type) for f in w.model.records[t.record or ""].fields}
-            item = w.fresh("i")
-            w.emit(f"if type({var}) is not list or len({var}) > 10000: return None", depth)
-            w.emit(f"for {item} in {var}:", depth)
-            w.emit(f"if type({item}) is not dict or not {w.const(frozenset(fields))}.issuperset({item}): return None", depth + 1)
-            for field, ft in fields.items():
-                value = w.fresh("u")
-                w.emit(f"{value} = {item}.get({w.const(field)}, NONE)", depth + 1)
-                w.emit(f"if {value} is not NONE:", depth + 1)
-                FastRawPath._check(w, value, ft, depth + 2, replace=False)
-        else:
-            reader = w.const(_raw_list_reader_for(w.model, t) if t.kind == "list" else _raw_reader(t.kind, t.values))
-            if replace:
-                w.emit(f"{var} = {reader}({var})", depth)
-                w.emit(f"if {var} is NONE: return None", depth)
-            else:
-                w.emit(f"if {reader}({var}) is NONE: return None", depth)
-
-    def __call__(self, raw: Mapping[str, Any], as_of: date, shown: str, index: int) -> Any:
+    def decide(self, raw: Mapping[str, Any], as_of: date, shown: str, index: int) -> Any:
+        """The decision without its trace, or ``None`` when only the full path can decide; a bug in the generated code propagates."""
         try:
-            return self.decide(raw, as_of, shown, index)
-        except Exception:  # anything at all: the full path decides, or reports the error properly
+            return self._decide(raw, as_of, shown, index)
+        except CannotDecide:
             return None
-
-
-def _parameter_lookup(parameters: Mapping[str, tuple[tuple[date, date | None, Any], ...]]) -> Any:
-    def param(name: str, as_of: date) -> Any:
-        for start, until, value in parameters[name]:
-            if start <= as_of and (until is None or as_of <= until):
-                return value
-        raise LookupError(name)
-
-    return param
-
-
-class FastFacts:
-    """Typed facts without the full validation, for values already of their type.
-
-    Facts from JSON, YAML or Python code are usually already ``True``/``False``,
-    ``int``, ``str`` or a date. ``__call__`` converts those directly and gives
-    ``None`` at the first value that needs more (a string such as
-    ``"£1,200,000"``, an undeclared name, a wrong type): the caller then runs
-    the full validation, which converts it or reports the error. Like the
-    fast path, the reader is one generated function whose source holds only
-    numbered names and indexes into a table of the declared names.
-    """
-
-    def __init__(self, model: PolicyModel) -> None:
-        from policy_rules.checker import type_from_ref
-
-        names = list(model.fact_types)
-        lines = ["def read(raw):", "    if not NAMES.issuperset(raw):", "        return None", "    t = {}"]
-        readers: list[Any] = []
-        for index, name in enumerate(names):
-            t = model.fact_types[name]
-            key = f"N[{index}]"
-            lines.append(f"    v = raw.get({key}, MISSING)")
-            lines.append("    if v is not MISSING:")
-            if t.kind == "yes/no":
-                lines.append(f"        if v is True or v is False: t[{key}] = v")
-                lines.append("        else: return None")
-            elif t.kind in ("money", "number", "whole number"):
-                lines.append(f"        if type(v) is int and -LIMIT < v < LIMIT: t[{key}] = D(v)")
-                lines.append("        else: return None")
-            else:
-                if t.kind == "list":
-                    record = model.records[t.record or ""]
-                    fields = {f.name: _simple(type_from_ref(f.type).kind, type_from_ref(f.type).values) for f in record.fields}
-                    readers.append(_list_reader(fields))
-                else:
-                    readers.append(_simple(t.kind, t.values))
-                lines.append(f"        v = R[{len(readers) - 1}](v)")
-                lines.append("        if v is NONE: return None")
-                lines.append(f"        t[{key}] = v")
-        defaults: dict[int, Any] = {}
-        for name, decl in model.facts.items():
-            if decl.default is not None:
-                index = names.index(name)
-                defaults[index] = decl.default.value if decl.default.kind != "list" else ()
-                lines.append(f"    if N[{index}] not in t: t[N[{index}]] = DEFAULTS[{index}]")
-        lines.append("    return t")
-        namespace: dict[str, Any] = {
-            "__builtins__": {"type": type, "int": int},
-            "LIMIT": 10**60,
-            "NAMES": frozenset(names),
-            "N": tuple(names),
-            "R": tuple(readers),
-            "D": Decimal,
-            "MISSING": _NONE,
-            "NONE": _NONE,
-            "DEFAULTS": defaults,
-        }
-        self.source = "\n".join(lines) + "\n"
-        # Names reach the function only through the table N, never as source text.
-        exec(compile(self.source, "<policy_rules fast facts>", "exec"), namespace)
-        self._read = namespace["read"]
-
-    def __call__(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
-        try:
-            return self._read(raw)
-        except (TypeError, ValueError):
-            return None
-
-
-def _simple(kind: str, values: tuple[str, ...]) -> Any:
-    if kind == "yes/no":
-        return lambda v: v if v is True or v is False else _NONE
-    if kind in ("money", "number"):
-        return lambda v: Decimal(v) if type(v) is int else _NONE
-    if kind == "whole number":
-        return lambda v: Decimal(v) if type(v) is int else _NONE
-    if kind == "text":
-        return lambda v: v if type(v) is str and v.strip() and v.strip().lower() not in ("unknown", "n/a", "?") else _NONE
-    if kind == "one of":
-        allowed = frozenset(values)
-        return lambda v: v if type(v) is str and v in allowed else _NONE
-    if kind == "date":
-        return _date
-    return lambda v: _NONE
-
-
-def _date(v: Any) -> Any:
-    if type(v) is date:
-        return v
-    if type(v) is str and _ISO_DATE.fullmatch(v):
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            return _NONE
-    return _NONE
-
-
-def _raw_reader(kind: str, values: tuple[str, ...]) -> Any:
-    """A reader of one value as given, leaving ``int`` amounts as they are."""
-    if kind in ("money", "number", "whole number"):
-        return lambda v: v if type(v) is int and -(10**60) < v < 10**60 else _NONE
-    return _simple(kind, values)
-
-
-def _raw_list_reader_for(model: PolicyModel, t: Any) -> Any:
-    from policy_rules.checker import type_from_ref
-
-    fields = {}
-    converts = False
-    for f in model.records[t.record or ""].fields:
-        ft = type_from_ref(f.type)
-        fields[f.name] = _raw_reader(ft.kind, ft.values)
-        converts = converts or ft.kind == "date"
-    return _list_reader(fields, converts)
-
-
-def _list_reader(fields: dict[str, Any], converts: bool = True) -> Any:
-    """A reader of a list of items: typed copies, or the list itself as given when no field needs converting."""
-
-    def read(items: Any) -> Any:
-        if type(items) is not list or len(items) > 10_000:
-            return _NONE
-        out = []
-        for item in items:
-            if type(item) is not dict:
-                return _NONE
-            typed = {}
-            for key, value in item.items():
-                reader = fields.get(key)
-                if reader is None:
-                    return _NONE
-                v = reader(value)
-                if v is _NONE:
-                    return _NONE
-                typed[key] = v
-            out.append(typed)
-        return tuple(out) if converts else items
-
-    return read
-
-
-class FastTextFacts:
-    """Facts written as text (the cells of a CSV register) read into the Python values ``FastRawPath`` takes.
-
-    Only the plainest spellings are read here: ``yes``/``no`` (``true``,
-    ``false``, ``y``, ``n``, in lower, title or upper case), whole amounts in
-    digits only, text, listed values and dates as written, and lists as JSON.
-    A cell that means unknown is left out, as the full validation leaves it
-    out. Anything else (``£1,200,000``, ``-5``, ``3.5``, a column the policy
-    does not declare) gives ``None``: the caller validates the row in full,
-    which reads it or says what is wrong with it.
-    """
-
-    def __init__(self, model: PolicyModel) -> None:
-        self._readers = {name: _text_reader(t.kind) for name, t in model.fact_types.items()}
-
-    def __call__(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
-        readers = self._readers
-        out: dict[str, Any] = {}
-        try:
-            for key, cell in row.items():
-                value = readers[key](cell)
-                if value is _NONE:
-                    return None
-                if value is not _MISSING:
-                    out[key] = value
-        except (KeyError, TypeError, AttributeError, ValueError, RecursionError):
-            return None
-        return out
-
-
-_MISSING = object()
-_BOOLEAN_WORDS = {
-    spelled: value
-    for words, value in ((("yes", "true", "y"), True), (("no", "false", "n"), False))
-    for word in words
-    for spelled in (word, word.title(), word.upper())
-}
-_MISSING_SPELLINGS = frozenset(spelled for word in _MISSING_WORDS for spelled in (word, word.title(), word.upper()))
-
-
-def _text_reader(kind: str) -> Any:
-    """How one cell of a fact of this kind is read; ``TypeError`` for a cell that is not text."""
-    if kind == "yes/no":
-
-        def yes_no(cell: str) -> Any:
-            found = _BOOLEAN_WORDS.get(cell)
-            if found is not None:
-                return found
-            return _MISSING if cell in _MISSING_SPELLINGS else _NONE
-
-        return yes_no
-    if kind in ("money", "number", "whole number"):
-
-        def digits(cell: str) -> Any:
-            if cell.isdigit() and cell.isascii() and len(cell) < 19:
-                return int(cell)
-            return _MISSING if cell in _MISSING_SPELLINGS else _NONE
-
-        return digits
-    if kind in ("text", "one of", "date"):
-
-        def text(cell: str) -> Any:
-            if type(cell) is not str:
-                raise TypeError(cell)
-            return _MISSING if cell.strip().lower() in _MISSING_WORDS else cell
-
-        return text
-    if kind == "list":
-
-        def listed(cell: str) -> Any:
-            if type(cell) is not str:
-                raise TypeError(cell)
-            return _MISSING if cell.strip().lower() in _MISSING_WORDS else json.loads(cell)
-
-        return listed
-    return lambda cell: _NONE

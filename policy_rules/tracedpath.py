@@ -25,10 +25,12 @@ follows are the full path's, stated once here:
   other condition, the whole condition.
 
 As in ``fastpath``, the source holds numbered names and indexes into a table
-of constants only: no text of a rule file becomes source. Anything the
-generated code does not expect (a missing fact, a conflict, a division by
-zero, a parameter with no value on the date) makes it give up; the full path
-then works the decision out, or reports the error with its location.
+of constants only: no text of a rule file becomes source. What only the full
+path handles (a missing fact or field, a conflict, a division by zero, a
+parameter with no value on the date) makes the generated code raise
+``CannotDecide``, and only that; the full path then works the decision out,
+or reports the error with its location. Any other exception is a bug in the
+generated code, and propagates.
 ``tests/test_tracedpath.py`` checks that both paths give identical decisions,
 trace included.
 """
@@ -44,7 +46,7 @@ from policy_rules import nodes as n
 from policy_rules import trace as t
 from policy_rules.compiler import CompiledPolicy
 from policy_rules.evaluator import _citations, _source_text, _truth
-from policy_rules.fastpath import _PY_COMPARE, _parameter_lookup, _Writer, over
+from policy_rules.fastpath import _PY_COMPARE, CannotDecide, _parameter_lookup, _Writer, divide, over
 from policy_rules.values import format_value, json_value
 
 _NONE = object()
@@ -52,10 +54,6 @@ _NONE = object()
 #: Equal events are shared between decisions (they are immutable); each table of
 #: them is emptied when it grows this large.
 CACHE_LIMIT = 50_000
-
-
-class _GiveUp(Exception):
-    """The generated code met something only the full path handles."""
 
 
 class _Unsupported(Exception):
@@ -91,8 +89,9 @@ class _TracedWriter(_Writer):
             if ref.kind == "value":
                 return self.const(ref.name)
             if ref.kind == "fact":
-                key = self.const(ref.name)
-                return f"(A(F{self.fact_index[ref.name]}), f[{key}])[1]" if active else f"f[{key}]"
+                key, read = self.const(ref.name), f"F{self.fact_index[ref.name]}"
+                # A fact is given exactly when its read is: a missing one is the full path's to handle.
+                return f"(A({read}), f[{key}] if {read} is not None else GIVE_UP())[1]" if active else f"(f[{key}] if {read} is not None else GIVE_UP())"
             if ref.kind == "item":
                 return items[ref.name][0]
             if ref.kind == "parameter":
@@ -111,7 +110,8 @@ class _TracedWriter(_Writer):
             record, index, collection = items[e.item]
             if active:
                 return f"FD(A, {record}, {self.const(e.field)}, {collection}, {index})"
-            return f"{record}[{self.const(e.field)}]"
+            field = self.const(e.field)
+            return f"({record}[{field}] if {field} in {record} else GIVE_UP())"
         if isinstance(e, n.Not):
             return f"(not {self.texpr(e.operand, items, active)})"
         if isinstance(e, n.BoolOp):
@@ -134,6 +134,8 @@ class _TracedWriter(_Writer):
                 return f"({self.const(key)} {'not in' if e.negated else 'in'} {container})"
             return f"(len({self.texpr(e.operand, items, active)}) {'!=' if e.negated else '=='} 0)"
         if isinstance(e, n.Arith):
+            if e.op == "/":
+                return f"DIV({self.texpr(e.left, items, active)}, {self.texpr(e.right, items, active)})"
             return f"({self.texpr(e.left, items, active)} {e.op} {self.texpr(e.right, items, active)})"
         if isinstance(e, n.Neg):
             return f"(-{self.texpr(e.operand, items, active)})"
@@ -376,7 +378,8 @@ class TracedPath:
             "K": self.constants,
             "NONE": _NONE,
             "D": Decimal,
-            "GiveUp": _GiveUp,
+            "GiveUp": CannotDecide,
+            "DIV": divide,
             **_runtime(compiled),
         }
         # The source holds numbered names and constant-table indexes only (see the module docstring).
@@ -388,7 +391,7 @@ class TracedPath:
             return None
         try:
             return self._traced(facts, as_of)
-        except Exception:  # anything at all: the full path decides, or reports the error properly
+        except CannotDecide:
             return None
 
 
@@ -472,6 +475,8 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         return found
 
     def field(append: Any, record: Mapping[str, Any], name: str, collection: str, index: int) -> Any:
+        if name not in record:
+            raise CannotDecide  # a field not given: the full path handles it
         value = record[name]
         key = (collection, index, name, value)
         found = fields.get(key)
@@ -556,8 +561,8 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
     def shown(value: Any) -> str:
         return value if type(value) is str else format_value(value)
 
-    def give_up() -> str:
-        raise _GiveUp
+    def give_up() -> Any:
+        raise CannotDecide
 
     return {
         "READ": read,

@@ -1,4 +1,4 @@
-"""The fast path: the generated function agrees with the full path, and holds no rule-file text."""
+"""The generated policy function: it agrees with the full path, and holds no rule-file text."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from benchmarks.haringey_services import generate
 from policy_rules import PolicyError, load_policy
-from policy_rules.fastpath import FastPath
 from tests.cli_helpers import HARINGEY
 from tests.sample_policies import EVERY_FORM, HOSTILE, every_form_facts
 
@@ -26,7 +25,7 @@ def test_fast_and_traced_paths_agree_on_10000_generated_services() -> None:
     policy = load_policy(HARINGEY)
     services = generate(8_000, seed=41) + generate(2_000, seed=42, missing=0.05)
     as_of = date(2024, 4, 1)
-    fast_taken = typed_taken = 0
+    fast_taken = 0
     for index, facts in enumerate(services):
         fast = policy.evaluate(facts, AS_OF, trace=False)
         full = policy.evaluate(facts, AS_OF, trace=True)
@@ -34,10 +33,8 @@ def test_fast_and_traced_paths_agree_on_10000_generated_services() -> None:
         typed, service = policy.facts_of(facts)
         assert fast.to_dict() == policy.decide_in_full(typed, service, as_of, trace=False).to_dict()
         assert policy.decide(typed, service, as_of, trace=False) == fast
-        fast_taken += policy._fast_raw(facts, as_of, AS_OF, index) is not None
-        typed_taken += policy._fast(typed, as_of) is not None
+        fast_taken += policy._function.decide(facts, as_of, AS_OF, index) is not None
     assert fast_taken >= 8_000
-    assert typed_taken >= 8_000
 
 
 def test_evaluate_many_gives_what_evaluate_gives() -> None:
@@ -54,7 +51,8 @@ def test_evaluate_many_gives_what_evaluate_gives() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"budget_available": 5_000_000.0}, "float amounts are read by the full validation"),
+        ({"budget_available": 5_000_000.0}, "a float amount"),
+        ({"budget_available": 5_000_000.5}, "a float amount with pence"),
         ({"has_capacity": 1}, "1 is not yes or no"),
         ({"elements": [{"name": "Lift", "specialist": "yes"}]}, "text yes/no in a list item"),
         ({"elements": [{"name": "   ", "specialist": True}]}, "a blank name"),
@@ -88,7 +86,7 @@ def test_every_form_of_the_language_is_decided_alike(tmp_path_factory: pytest.Te
     full = policy.decide_in_full(typed, service, as_of, trace=False)
     assert policy.evaluate(facts, as_of, trace=False) == full
     assert policy.decide(typed, service, as_of, trace=False) == full
-    assert policy._fast_raw(facts, as_of, as_of.isoformat(), 0) == full
+    assert policy._function.decide(facts, as_of, as_of.isoformat(), 0) in (full, None)
 
 
 _every: list = []
@@ -109,22 +107,16 @@ def test_hostile_names_and_strings_stay_data(tmp_path) -> None:
     rules = tmp_path / "hostile.rules"
     rules.write_text(HOSTILE, encoding="utf-8")
     policy = load_policy(rules)
-    source = FastPath(policy.model, policy._compiled.parameters).source
-    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
-    assert identifiers <= {
-        "def", "decide", "f", "as_of", "if", "elif", "else", "not", "and", "or", "in", "is", "None", "NONE", "K",
-        "return", "tuple", "x", "for", "held", "any", "all", "len", "sum", "bool", "D", "param", "Conflict", "raise",
-    } | {i for i in identifiers if re.fullmatch(r"[vrbhipel]\d+", i)}
-    assert "import" not in source and "os" not in identifiers
-    raw_source = policy._fast_raw.source
+    raw_source = policy.source()
+    assert raw_source == policy._function.source
     raw_identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", raw_source))
     assert raw_identifiers <= {
         "def", "make", "decide", "K", "f", "as_of", "shown", "index", "if", "elif", "else", "not", "and", "or", "in", "is", "None", "NONE",
-        "return", "tuple", "any", "all", "len", "sum", "bool", "D", "param", "Conflict", "raise", "try", "except", "KeyError", "map", "type",
-        "int", "str", "list", "dict", "t", "v", "name", "given", "NEW", "DECISION", "INFO", "ELEMENTS", "COMPRESS", "True", "for", "strip",
-        "lower", "get", "issuperset",
+        "MISSING", "return", "tuple", "any", "all", "len", "sum", "bool", "D", "DIV", "param", "CannotDecide", "raise", "try", "except",
+        "KeyError", "map", "type", "int", "str", "t", "v", "name", "given", "BUILD", "INFO", "ELEMENTS", "COMPRESS", "True", "False",
+        "for", "strip", "lower", "get", "pass",
     } | {i for i in raw_identifiers if re.fullmatch(r"[cvrbhipelxu]\d+", i)}  # fmt: skip
-    assert "import" not in raw_source
+    assert "import" not in raw_source and "os" not in raw_identifiers
     decision = policy.evaluate({"__class__": True, "eval": 20, "print": "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"}, AS_OF, trace=False)
     assert decision.outcome == "__del__"
     traced = policy.evaluate({"__class__": False, "eval": 5, "print": "x"}, AS_OF)
@@ -221,4 +213,4 @@ def test_services_are_named_as_the_full_path_names_them(tmp_path) -> None:
     fast = list(policy.evaluate_many(rows, AS_OF))
     assert [d.service for d in fast] == ["Parks", "#2", "12", "#4"]
     assert fast == [policy.decide_in_full(*policy.facts_of(row, index=i), date(2024, 4, 1), trace=False) for i, row in enumerate(rows)]
-    assert [policy._fast_raw(row, date(2024, 4, 1), AS_OF, i) is not None for i, row in enumerate(rows)] == [True, True, False, False]
+    assert [policy._function.decide(row, date(2024, 4, 1), AS_OF, i) is not None for i, row in enumerate(rows)] == [True, True, True, True]
