@@ -38,7 +38,6 @@ from policy_rules import nodes as n
 from policy_rules.checker import PolicyModel, check
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
 from policy_rules.escape import for_terminal
-from policy_rules.outputs import write_whole
 from policy_rules.resources import grammar_text
 
 RULE_FILE_SUFFIX = ".rules"
@@ -257,6 +256,8 @@ def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnost
         return ast_json.loads(_read_own_file(entry), key, path)
     result = parse_file(path, text)
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
+        from policy_rules.outputs import write_whole  # only when an entry is written: not on every check's start-up
+
         _make_room(folder)
         write_whole(entry, ast_json.dumps(key, *result), mode=0o600)
     return result
