@@ -9,17 +9,19 @@ service and the fact, with the expected form or the nearest declared name.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import itertools
 import json
 import math
+import os
 import re
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
 import attrs
 import yaml
@@ -401,13 +403,28 @@ class FactsFile:
     single: bool
 
 
-def _read_limited(p: Path, path: str) -> bytes:
-    """The bytes of a regular file, refused before reading when it is anything else, and never more than the limit.
+#: Bytes read from a facts file at a time when it is streamed.
+READ_CHUNK = 1 << 20
+#: The most text one service may take in a streamed file: a CSV line, a JSON Lines line, an element of a JSON array.
+MAX_SERVICE_CHARS = 20_000_000
+_JSON_SPACE = " \t\n\r"
 
-    The size limit is applied to what is read, not only to what ``stat`` says,
-    since a file can grow while it is read and a device reports no size at
-    all; ``/dev/zero`` or a FIFO would otherwise be read for ever.
-    """
+
+def _json_decoder() -> json.JSONDecoder:
+    return json.JSONDecoder(object_pairs_hook=_json_pairs, parse_constant=_json_constant, parse_int=_json_int)
+
+
+def _too_large(size: str, limit: int, yaml_limit: bool, path: str) -> FactsError:
+    if yaml_limit:
+        return FactsError(
+            f"the file is {size}, larger than the limit of {limit:,} for YAML (reading YAML is slow); give a large register as CSV or JSON",
+            path=path,
+        )
+    return FactsError(f"the file is {size}, larger than the limit of {limit:,}", path=path)
+
+
+def _open_regular(p: Path, path: str) -> tuple[IO[bytes], os.stat_result]:
+    """A regular file opened for reading, refused before reading when it is anything else (a device or a FIFO is read for ever)."""
     import stat as st
 
     try:
@@ -420,77 +437,217 @@ def _read_limited(p: Path, path: str) -> bytes:
         raise FactsError("this is a folder; give a YAML, JSON or CSV facts file", path=path)
     if not st.S_ISREG(info.st_mode):
         raise FactsError("this is not a regular file (a device, a pipe or a socket); give a YAML, JSON or CSV facts file", path=path)
-    yaml_limit = p.suffix.lower() not in (".csv", ".json")
-    limit = MAX_YAML_FILE_BYTES if yaml_limit else MAX_FACTS_FILE_BYTES
     try:
-        with p.open("rb") as file:
-            data = file.read(limit + 1)
+        return p.open("rb"), info
     except OSError as error:
         raise FactsError(f"this file cannot be read ({error.strerror or error}); check its permissions", path=path) from None
-    if len(data) > limit:
-        size = f"{max(info.st_size, len(data)):,} bytes" if info.st_size > limit else f"more than {limit:,} bytes"
-        if yaml_limit:
-            raise FactsError(
-                f"the file is {size}, larger than the limit of {limit:,} for YAML (reading YAML is slow); give a large register as CSV or JSON",
-                path=path,
-            )
-        raise FactsError(f"the file is {size}, larger than the limit of {limit:,}", path=path)
-    return data
+
+
+class _Text:
+    """The UTF-8 text of an open file, decoded a chunk at a time, with the checks every facts file gets.
+
+    It counts the bytes read (for a progress bar) and stops at ``limit`` bytes
+    when one is set: the limit applies to what is read, not only to what
+    ``stat`` said, since a file can grow while it is read.
+    """
+
+    def __init__(self, file: IO[bytes], path: str, *, size: int, limit: int | None, yaml_limit: bool, binary_check: bool) -> None:
+        self.file = file
+        self.path = path
+        self.size = size
+        self.limit = limit
+        self.yaml_limit = yaml_limit
+        self.binary_check = binary_check
+        self.bytes_read = 0
+        self.finished = False
+
+    def _read(self, first: bool) -> bytes:
+        try:
+            data = self.file.read(READ_CHUNK)
+        except OSError as error:
+            raise FactsError(f"this file cannot be read ({error.strerror or error}); check its permissions", path=self.path) from None
+        self.bytes_read += len(data)
+        if self.limit is not None and self.bytes_read > self.limit:
+            raise _too_large(f"more than {self.limit:,} bytes", self.limit, self.yaml_limit, self.path)
+        if first and self.binary_check and b"\x00" in data[:8192]:
+            raise FactsError("this is not a text file; give a YAML, JSON or CSV facts file", path=self.path)
+        return data
+
+    def chunks(self) -> Iterator[str]:
+        """The text in pieces; an empty (or blank) file is an error, found before any piece is given."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        decoded = 0  # bytes given to the decoder, after the byte order mark
+        blank: list[str] = []
+        first = True
+        while True:
+            data = self._read(first)
+            if first and data.startswith(codecs.BOM_UTF8):
+                data = data[3:]
+            first = False
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(data, final=not data)
+            except UnicodeDecodeError as error:
+                at = decoded - pending + error.start
+                raise FactsError(f"this file is not UTF-8 text (byte {at} cannot be read)", path=self.path) from None
+            decoded += len(data)
+            if blank is not None:
+                if not text.strip():
+                    if not data:
+                        raise FactsError("the file is empty; it should hold one service or a list of services", path=self.path)
+                    blank.append(text)
+                    continue
+                yield from blank
+                blank = None  # type: ignore[assignment]
+            if text:
+                yield text
+            if not data:
+                self.finished = True
+                return
+
+
+def _lines(chunks: Iterable[str], path: str, *, nul_is_error: bool) -> Iterator[str]:
+    """The lines of a text, each with its ``\\n``; a line is ended by ``\\n`` alone, as a CSV reader given a string counts them."""
+    rest = ""
+    number = 0
+    for chunk in chunks:
+        parts = (rest + chunk).split("\n")
+        rest = parts.pop()
+        if nul_is_error and "\x00" in chunk:
+            for offset, part in enumerate(parts):
+                if "\x00" in part:
+                    _nul(number + offset + 1, path)
+        for part in parts:
+            yield part + "\n"
+        number += len(parts)
+        if len(rest) > MAX_SERVICE_CHARS:
+            raise FactsError(f"line {number + 1}: a line of more than {MAX_SERVICE_CHARS:,} characters is too long for a facts file", path=path)
+    if rest:
+        if nul_is_error and "\x00" in rest:
+            _nul(number + 1, path)
+        yield rest
+
+
+def _nul(line: int, path: str) -> NoReturn:
+    raise FactsError(f"line {line}: this line holds a NUL byte, which a CSV file cannot; save the file again as CSV text", path=path)
+
+
+class FactsStream:
+    """The services of a facts file, read as they are decided: memory stays flat however long the register.
+
+    CSV, JSON Lines (``.jsonl``) and a JSON array are read a service at a time;
+    a malformed file is still an error at its line, found when the reading
+    reaches it. YAML (at most 5 MB) and a JSON file that is not an array (one
+    service, or a mapping with a ``services:`` list) are read whole.
+    ``single`` says the file held one service rather than a list; ``finished``
+    that every service has been read, so ``count`` is the whole register.
+    """
+
+    def __init__(self, path: str, *, limit: int | None = None) -> None:
+        self.path = path
+        p = Path(path)
+        self.kind = p.suffix.lower()
+        self.single = False
+        self.count = 0
+        self._file, info = _open_regular(p, path)
+        self.size = info.st_size
+        streamed = self.kind in (".csv", ".jsonl", ".json")
+        self._limit = limit if streamed else MAX_YAML_FILE_BYTES
+        if self._limit is not None and info.st_size > self._limit:
+            self._file.close()
+            raise _too_large(f"{info.st_size:,} bytes", self._limit, not streamed, path)
+        self._text = _Text(self._file, path, size=info.st_size, limit=self._limit, yaml_limit=not streamed, binary_check=self.kind != ".csv")
+
+    @property
+    def bytes_read(self) -> int:
+        return self._text.bytes_read
+
+    @property
+    def finished(self) -> bool:
+        return self._text.finished
+
+    def __iter__(self) -> Iterator[ServiceFacts]:
+        path = self.path
+        chunks = self._text.chunks()
+        if self.kind == ".csv":
+            services = _services_from_csv(_lines(chunks, path, nul_is_error=True), path)
+        elif self.kind == ".jsonl":
+            services = _services_from_jsonl(_lines(chunks, path, nul_is_error=False), path)
+        elif self.kind == ".json":
+            first = next(chunks)
+            if first.lstrip()[:1] == "[":
+                services = _services_from_json_array(itertools.chain([first], chunks), path)
+            else:
+                self._text.limit = self._limit if self._limit is not None else MAX_FACTS_FILE_BYTES
+                if self.size > self._text.limit:
+                    raise _too_large(f"{self.size:,} bytes", self._text.limit, False, path)
+                services = self._whole(_load_json("".join(itertools.chain([first], chunks)), path))
+        else:
+            services = self._whole(_load_yaml("".join(chunks), path))
+        for service in services:
+            self.count += 1
+            yield service
+
+    def _whole(self, loaded: Any) -> Iterator[ServiceFacts]:
+        _check_unicode(loaded, self.path)
+        self.single = isinstance(loaded, Mapping) and "services" not in loaded
+        return iter(_services(loaded, self.path))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> FactsStream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def read_facts_file(path: str) -> FactsFile:
-    """Every service in a YAML, JSON or CSV facts file, in file order."""
-    p = Path(path)
-    data = _read_limited(p, path)
-    if b"\x00" in data[:8192] and p.suffix.lower() != ".csv":  # a CSV file's NUL is reported at its line
-        raise FactsError("this is not a text file; give a YAML, JSON or CSV facts file", path=path)
+    """Every service in a YAML, JSON, JSON Lines or CSV facts file, in file order, held in memory (at most 200 MB of file)."""
+    with FactsStream(path, limit=MAX_FACTS_FILE_BYTES) as stream:
+        services = tuple(stream)
+    return FactsFile(path, services, stream.single)
+
+
+def _load_json(text: str, path: str) -> Any:
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FactsError(f"this file is not UTF-8 text (byte {error.start} cannot be read)", path=path) from None
-    if not text.strip():
-        raise FactsError("the file is empty; it should hold one service or a list of services", path=path)
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        return FactsFile(path, tuple(_services_from_csv(text, path)), False)
-    if suffix == ".json":
+        return json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant, parse_int=_json_int)
+    except json.JSONDecodeError as error:
+        raise FactsError(f"line {error.lineno}, column {error.colno}: this is not valid JSON ({error.msg})", path=path) from None
+    except ValueError as error:
+        raise FactsError(str(error), path=path) from None
+    except RecursionError:
+        raise FactsError("the JSON is nested too deeply", path=path) from None
+
+
+def _load_yaml(text: str, path: str) -> Any:
+    try:
+        loader = _FAST_LOADER if _FAST_LOADER is not None and len(text) > _FAST_FROM_BYTES else _StrictLoader
+        reader = loader(text)
+        reader.may_repeat = "&" in text and "*" in text
         try:
-            loaded = json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_json_constant, parse_int=_json_int)
-        except json.JSONDecodeError as error:
-            raise FactsError(f"line {error.lineno}, column {error.colno}: this is not valid JSON ({error.msg})", path=path) from None
-        except ValueError as error:
-            raise FactsError(str(error), path=path) from None
-        except RecursionError:
-            raise FactsError("the JSON is nested too deeply", path=path) from None
-    else:
-        try:
-            loader = _FAST_LOADER if _FAST_LOADER is not None and len(text) > _FAST_FROM_BYTES else _StrictLoader
-            reader = loader(text)
-            reader.may_repeat = "&" in text and "*" in text
-            try:
-                loaded = reader.get_single_data()  # a SafeLoader subclass
-            finally:
-                reader.dispose()
-        except yaml.reader.ReaderError as error:
-            line = text.count("\n", 0, error.position) + 1
-            column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
-            character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
-            raise FactsError(f"line {line}, column {column}: this is not valid YAML (unacceptable character {character}: {error.reason})", path=path) from None
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            problem = error.problem or error.context or ""
-            if problem.startswith("but ") and error.context:
-                problem = f"{error.context}, {problem}"
-            raise FactsError(f"{where}this is not valid YAML ({problem})", path=path) from None
-        except yaml.YAMLError as error:
-            raise FactsError(f"this is not valid YAML ({error})", path=path) from None
-        except (ValueError, TypeError, OverflowError) as error:  # a tagged value that cannot be built, such as `!!int abc`
-            raise FactsError(f"this is not valid YAML ({error})", path=path) from None
-        except RecursionError:
-            raise FactsError("the YAML is nested too deeply", path=path) from None
-    _check_unicode(loaded, path)
-    return FactsFile(path, tuple(_services(loaded, path)), isinstance(loaded, Mapping) and "services" not in loaded)
+            return reader.get_single_data()  # a SafeLoader subclass
+        finally:
+            reader.dispose()
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+        raise FactsError(f"line {line}, column {column}: this is not valid YAML (unacceptable character {character}: {error.reason})", path=path) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = error.problem or error.context or ""
+        if problem.startswith("but ") and error.context:
+            problem = f"{error.context}, {problem}"
+        raise FactsError(f"{where}this is not valid YAML ({problem})", path=path) from None
+    except yaml.YAMLError as error:
+        raise FactsError(f"this is not valid YAML ({error})", path=path) from None
+    except (ValueError, TypeError, OverflowError) as error:  # a tagged value that cannot be built, such as `!!int abc`
+        raise FactsError(f"this is not valid YAML ({error})", path=path) from None
+    except RecursionError:
+        raise FactsError("the YAML is nested too deeply", path=path) from None
 
 
 def _services(loaded: Any, path: str) -> list[ServiceFacts]:
@@ -507,36 +664,39 @@ def _services(loaded: Any, path: str) -> list[ServiceFacts]:
     raise FactsError(f"the file holds {_shown(loaded)}; it should hold one service (a mapping of facts) or a list of services", path=path)
 
 
-def _services_from_csv(text: str, path: str) -> list[ServiceFacts]:
+def _services_from_csv(lines: Iterable[str], path: str) -> Iterator[ServiceFacts]:
     """Every row of a CSV register, read strictly: a malformed file is an error at its line, never a guess.
 
     A lenient reader turns an unclosed quote into one cell holding every
     later row, and a short or long row into shifted columns; the run would
     then report fewer services as all decided. So every row must have as many
-    cells as the header, quotes must close, and NUL bytes are refused.
+    cells as the header, quotes must close, and NUL bytes are refused (by
+    ``_lines``). Rows are given as they are read, so an error may come after
+    earlier rows were decided; the caller then discards what it wrote.
     """
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        raise FactsError(f"line {line}: this line holds a NUL byte, which a CSV file cannot; save the file again as CSV text", path=path)
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(lines, strict=True)
     line = 0  # the last line read so far; a row starts on the next
+    count = 0
     try:
         header = [h.strip() for h in next(reader)]
         line = reader.line_num
         duplicates = sorted({h for h in header if header.count(h) > 1})
         if duplicates:
             raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
-        services = []
+        width = len(header)
+        named = [(i, h) for i, h in enumerate(header) if h]
         for number, row in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in row):
+            if len(row) != width:
+                if not "".join(row).strip():
+                    line = reader.line_num
+                    continue
+                cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
+                raise FactsError(f"line {line + 1}: row {number} has {cells} but the header has {width} columns", path=path)
+            if not "".join(row).strip():
                 line = reader.line_num
                 continue
-            if len(row) != len(header):
-                cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
-                raise FactsError(f"line {line + 1}: row {number} has {cells} but the header has {len(header)} columns", path=path)
-            raw = {h: cell for h, cell in zip(header, row, strict=True) if h}
-            services.append(ServiceFacts(raw, path, len(services)))
+            yield ServiceFacts({h: row[i] for i, h in named}, path, count)
+            count += 1
             line = reader.line_num
     except StopIteration:
         raise FactsError("this is not a CSV file with a header row", path=path) from None
@@ -549,6 +709,135 @@ def _services_from_csv(text: str, path: str) -> list[ServiceFacts]:
                 'a cell with a comma or a quote in it must be quoted as a whole, with quotes doubled ("")'
             )
         raise FactsError(message, path=path) from None
-    if not services:
+    if not count:
         raise FactsError("the CSV file has a header row but no services", path=path)
-    return services
+
+
+def _services_from_jsonl(lines: Iterable[str], path: str) -> Iterator[ServiceFacts]:
+    """JSON Lines: one service a line (blank lines skipped); a line that is not JSON is an error at that line."""
+    decode = _json_decoder().decode
+    count = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = decode(line)
+        except json.JSONDecodeError as error:
+            raise FactsError(f"line {number}, column {error.colno}: this is not valid JSON ({error.msg})", path=path) from None
+        except ValueError as error:
+            raise FactsError(f"line {number}: {error}", path=path) from None
+        except RecursionError:
+            raise FactsError(f"line {number}: the JSON is nested too deeply", path=path) from None
+        _check_unicode(item, path)
+        yield ServiceFacts(item, path, count)
+        count += 1
+
+
+class _JsonArray:
+    """A JSON array read an element at a time from pieces of text, each error placed at its line and column of the file.
+
+    ``JSONDecoder.raw_decode`` reads one element from a buffer; when the
+    buffer ends inside an element, more text is read (the buffer at least
+    doubling, so an element split across many pieces is read in linear
+    time) and the element read again. What has been read is dropped, so the
+    buffer holds about one piece and one element.
+    """
+
+    def __init__(self, chunks: Iterator[str], path: str) -> None:
+        self.chunks = chunks
+        self.path = path
+        self.buffer = ""
+        self.eof = False
+        self.base = 0  # characters of the file before the buffer
+        self.lines = 0  # newlines before the buffer
+        self.line_start = 0  # where the line the buffer starts on begins, in characters of the file
+
+    def more(self, at_least: int = 1) -> bool:
+        """Read pieces until the buffer has grown by ``at_least`` characters; False at the end of the file."""
+        target = len(self.buffer) + at_least
+        while len(self.buffer) < target:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                self.eof = True
+                return False
+            self.buffer += chunk
+        return True
+
+    def drop(self, upto: int) -> int:
+        """Forget the buffer before ``upto``; the same position in the new buffer."""
+        buffer = self.buffer
+        newline = buffer.rfind("\n", 0, upto)
+        if newline >= 0:
+            self.lines += buffer.count("\n", 0, upto)
+            self.line_start = self.base + newline + 1
+        self.base += upto
+        self.buffer = buffer[upto:]
+        return 0
+
+    def error(self, message: str, at: int) -> FactsError:
+        buffer = self.buffer
+        line = self.lines + buffer.count("\n", 0, at) + 1
+        newline = buffer.rfind("\n", 0, at)
+        column = at - newline if newline >= 0 else self.base + at - self.line_start + 1
+        return FactsError(f"line {line}, column {column}: this is not valid JSON ({message})", path=self.path)
+
+    def skip_space(self, at: int) -> int:
+        """The position of the next character that is not JSON white space (``len(buffer)`` at the end of the file)."""
+        while True:
+            buffer = self.buffer
+            while at < len(buffer) and buffer[at] in _JSON_SPACE:
+                at += 1
+            if at < len(buffer) or not self.more():
+                return at
+
+    def element(self, at: int) -> tuple[Any, int]:
+        """The element that starts at ``at``, and where it ends."""
+        decode = _DECODER.raw_decode
+        while True:
+            try:
+                item, end = decode(self.buffer, at)
+            except json.JSONDecodeError as error:
+                if self.eof or len(self.buffer) - at > MAX_SERVICE_CHARS:
+                    if not self.eof and (error.msg.startswith("Unterminated") or error.pos > len(self.buffer) - 1000):
+                        message = f"a service of more than {MAX_SERVICE_CHARS:,} characters is too large to read"
+                        raise self.error(message, at) from None
+                    raise self.error(error.msg, error.pos) from None
+                self.more(max(len(self.buffer) - at, READ_CHUNK))
+                continue
+            except ValueError as error:
+                raise FactsError(str(error), path=self.path) from None
+            except RecursionError:
+                raise FactsError("the JSON is nested too deeply", path=self.path) from None
+            if end == len(self.buffer) and not self.eof and self.more():  # a number may go on in the next piece
+                continue
+            return item, end
+
+    def __iter__(self) -> Iterator[Any]:
+        at = self.skip_space(0) + 1  # past the `[`
+        at = self.skip_space(at)
+        if self.buffer[at : at + 1] == "]":
+            raise FactsError("the list of services is empty", path=self.path)
+        while True:
+            if at > READ_CHUNK:
+                at = self.drop(at)
+            item, at = self.element(at)
+            yield item
+            at = self.skip_space(at)
+            mark = self.buffer[at : at + 1]
+            if mark == "]":
+                end = self.skip_space(at + 1)
+                if end < len(self.buffer):
+                    raise self.error("Extra data", end)
+                return
+            if mark != ",":
+                raise self.error("Expecting ',' delimiter", at)
+            at = self.skip_space(at + 1)
+
+
+_DECODER = _json_decoder()
+
+
+def _services_from_json_array(chunks: Iterator[str], path: str) -> Iterator[ServiceFacts]:
+    for index, item in enumerate(_JsonArray(chunks, path)):
+        _check_unicode(item, path)
+        yield ServiceFacts(item, path, index)
