@@ -1,0 +1,444 @@
+"""The differential corpus: small rule sets that use every form of the language, and facts to decide them with.
+
+Every mode of the engine (trace off, trace on, many services at once, facts
+as typed values and as the text cells of a register) must decide each case
+exactly as the reference does: the three-valued closures of ``compiler``,
+reached through ``Policy.decide_in_full``. ``tests/test_form_coverage.py``
+runs the corpus and checks that it covers every variant of the expression
+AST with each truth value; ``python -m benchmarks.mutate`` runs it against
+mutants of the code generators.
+
+The cases are built by a seeded generator and by hand, so the corpus is the
+same on every run: edge values (0, negative amounts, equal bounds, empty
+lists), missing facts, dates on both sides of a parameter's change, and
+exceptions that conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from policy_rules import Policy, PolicyError, load_policy
+from policy_rules import nodes as n
+
+#: Scalar forms: every comparison, arithmetic, membership, test, quantifier over conditions.
+SCALARS = """
+policy "scalar forms"
+  service name service
+  outcome plan
+  priority urgency
+  reasons why
+
+fact service is text
+fact amount is money
+fact limit is money
+fact count is whole number
+fact ratio is number
+fact share is percentage
+fact start is date
+fact region is one of north, south, east
+fact home is one of north, south, east
+fact label is text
+fact flag is yes/no
+fact other is yes/no
+fact backup is yes/no
+  default no
+
+parameter cap is money
+  value £100 from 2020-01-01 until 2022-12-31
+  value £200 from 2023-01-01
+
+parameter rate is percentage
+  value 10% from 2020-01-01 until 2022-12-31
+  value 20% from 2023-01-01
+
+define gap as amount - limit
+define scaled as amount * (100% + rate)
+define per as amount / count
+define loss as -gap
+
+define c_eq as amount = limit
+define c_ne as amount <> limit
+define c_lt as amount < limit
+define c_le as amount <= limit
+define c_gt as amount > limit
+define c_ge as amount >= limit
+define c_words as amount is at least £10 and amount is at most £1,000 and count is above 1 and count is below 9
+define c_more as ratio is more than 0.5 or ratio is less than -1 or share is 25% or share is not 50%
+define c_dates as start is before 2024-01-01 or start is after 2024-06-30
+define c_text as label is "protected" or label is not "open"
+define c_arith as amount + limit > £500 and gap < £0 or scaled >= £300
+define c_div as per > £50
+define c_neg as loss > £10 and -count < -2
+define c_param as amount > cap
+define c_in as region is one of (north, home)
+define c_not_in as region is not one of (south, east)
+define c_in_text as label is one of ("protected", "closed")
+define c_known as amount is known and label is not known
+define c_not as not flag
+define c_bool as flag is yes and other is not no or backup = no
+define c_any as any of (flag, other, backup)
+define c_all as all of (flag, other, c_gt)
+define c_none as none of (flag, c_lt)
+define c_two as at least 2 of (flag, other, c_eq, backup)
+define c_three as at least 3 of (flag, other, c_ge)
+define basics as those of flag, other, backup, c_ge that hold
+define r_any as any of basics
+define r_all as all of basics
+define r_none as none of basics
+define r_two as at least 2 of basics
+
+define why as those of c_eq, c_ne, c_lt, c_le, c_gt, c_ge, c_words, c_more, c_dates, c_text, c_arith, c_div, c_neg, c_param, c_in, c_not_in, c_in_text,
+  c_known, c_not, c_bool, c_any, c_all, c_none, c_two, c_three, r_any, r_all, r_none, r_two that hold
+
+decision plan
+  outcomes keep, grow, cut, pause, review
+
+rule keep_default
+  by default plan is keep
+
+rule grow_when_room
+  exception to keep_default
+  when c_gt and not flag
+  then plan is grow
+
+rule cut_when_short
+  exception to keep_default
+  when c_lt and (other or amount > cap)
+  then plan is cut
+
+rule pause_in_region
+  exception to cut_when_short
+  when region is one of (north, home) and count >= 2
+  then plan is pause
+
+rule review_always
+  exception to pause_in_region
+  when label is "review"
+  then plan is review
+
+decision urgency
+  outcomes low, high, top
+
+rule low_default
+  by default urgency is low
+
+rule high_always
+  exception to low_default
+  then urgency is high
+
+rule top_when_two
+  exception to high_always
+  when c_two or c_any and c_none
+  then urgency is top
+
+rule low_when_cut
+  exception to top_when_two
+  when plan is one of (cut, pause)
+  then urgency is low
+"""
+
+#: Forms over lists of records: quantifiers, fields, counts, emptiness, and a decision for each item.
+LISTS = """
+policy "list forms"
+  service name service
+  outcome plan
+  reasons why
+  element outcomes task
+
+record job
+  field name is text
+  field hours is number
+  field big is yes/no
+  field kind is one of small, large
+  field due is date
+
+fact service is text
+fact jobs is list of job
+fact staff is whole number
+fact started is date
+fact flag is yes/no
+fact other is yes/no
+
+define nothing as empty
+define l_nothing as nothing is empty
+define l_any_big as any j in jobs where j.big
+define l_every_big as every j in jobs where j.big
+define l_no_big as no j in jobs where j.big
+define l_any_long as any j in jobs where j.hours > 8
+define l_every_long as every j in jobs where j.hours >= 8 and not j.big
+define l_no_short as no j in jobs where j.hours < 2
+define l_many_long as (number of j in jobs where j.hours > 5) >= 2
+define l_crowded as number of jobs > staff
+define l_empty as jobs is empty
+define l_filled as jobs is not empty
+define l_named as every j in jobs where j.name is known
+define l_unnamed as any j in jobs where j.name is not known
+define l_top as any j in jobs where (no k in jobs where k.hours > j.hours) and j.kind is large
+define l_late as any j in jobs where j.due is after started
+define l_large as any j in jobs where j.kind is one of (large)
+define l_not_small as every j in jobs where j.kind is not one of (small)
+define l_sum as any j in jobs where j.hours * 2 - staff / 2 > 10
+
+define why as those of l_nothing, l_any_big, l_every_big, l_no_big, l_any_long, l_every_long, l_no_short, l_many_long, l_crowded, l_empty,
+  l_filled, l_named, l_unnamed, l_top, l_late, l_large, l_not_small, l_sum that hold
+
+decision plan
+  outcomes keep, grow, cut
+
+rule keep_default
+  by default plan is keep
+
+rule grow_when_big
+  exception to keep_default
+  when l_any_big and not l_crowded
+  then plan is grow
+
+rule cut_when_crowded
+  exception to grow_when_big
+  when flag and l_crowded
+  then plan is cut
+
+decision task for each j in jobs
+  outcomes done, later, keep, grow, cut
+
+rule task_follows
+  by default task is plan
+
+rule task_later
+  exception to task_follows
+  when j.due is after started and (j.hours * 2 > 15 or other)
+  then task is later
+
+rule task_done
+  exception to task_later
+  when j.big and no k in jobs where k.hours > j.hours
+  then task is done
+"""
+
+POLICIES = {"scalars": SCALARS, "lists": LISTS}
+
+DATES = ("2022-06-01", "2023-12-31", "2024-01-01", "2024-03-15", "2024-06-30", "2024-07-01")
+#: Dates on both sides of the parameters' change (2023-01-01) and at its edges.
+AS_OF = (date(2022, 12, 31), date(2023, 1, 1), date(2024, 4, 1))
+
+_loaded: dict[str, Policy] = {}
+
+
+def policy(key: str, folder: Path) -> Policy:
+    """The corpus policy ``key``, loaded once per test run from a file in ``folder``."""
+    if key not in _loaded:
+        path = folder / f"{key}.rules"
+        path.write_text(POLICIES[key], encoding="utf-8")
+        _loaded[key] = load_policy(path)
+    return _loaded[key]
+
+
+def _scalar_facts(rng: random.Random) -> dict[str, Any]:
+    amounts = (0, 1, 10, 50, 99, 100, 101, 200, 250, 1000, -5, -300)
+    facts: dict[str, Any] = {
+        "service": f"s{rng.randrange(10**6)}",
+        "amount": rng.choice(amounts),
+        "limit": rng.choice(amounts),
+        "count": rng.choice((0, 1, 2, 3, 9, 10, 1, 2, 3, 9)),
+        "ratio": rng.choice((0, 1, 2, -1, -3)),
+        "share": rng.choice(("25%", "50%", "0%", "10%")),
+        "start": rng.choice(DATES),
+        "region": rng.choice(("north", "south", "east")),
+        "home": rng.choice(("north", "south", "east")),
+        "label": rng.choice(("protected", "open", "closed", "review", "other")),
+        "flag": rng.random() < 0.5,
+        "other": rng.random() < 0.5,
+    }
+    if rng.random() < 0.5:
+        facts["backup"] = rng.random() < 0.5
+    if facts["amount"] == facts["limit"] or rng.random() < 0.2:
+        facts["limit"] = facts["amount"]  # equal bounds, often
+    return facts
+
+
+def _jobs(rng: random.Random) -> list[dict[str, Any]]:
+    jobs = []
+    for i in range(rng.choice((0, 0, 1, 2, 3))):
+        job: dict[str, Any] = {
+            "hours": rng.choice((0, 1, 2, 5, 6, 8, 9, 12)),
+            "big": rng.random() < 0.5,
+            "kind": rng.choice(("small", "large")),
+            "due": rng.choice(DATES),
+        }
+        if rng.random() < 0.8:
+            job["name"] = f"job {i}"
+        jobs.append(job)
+    return jobs
+
+
+def _list_facts(rng: random.Random) -> dict[str, Any]:
+    return {
+        "service": f"s{rng.randrange(10**6)}",
+        "jobs": _jobs(rng),
+        "staff": rng.choice((0, 1, 2, 4)),
+        "started": rng.choice(DATES),
+        "flag": rng.random() < 0.5,
+        "other": rng.random() < 0.5,
+    }
+
+
+_GENERATORS = {"scalars": _scalar_facts, "lists": _list_facts}
+
+#: Cases written by hand: the edges a generator may miss.
+HAND_CASES: dict[str, list[dict[str, Any]]] = {
+    "scalars": [
+        {"amount": 0, "limit": 0, "count": 0, "ratio": 0, "share": "0%", "start": "2024-01-01", "region": "north", "home": "north",
+         "label": "open", "flag": False, "other": False},
+        {"amount": 100, "limit": 100, "count": 1, "ratio": 1, "share": "25%", "start": "2024-06-30", "region": "east", "home": "north",
+         "label": "protected", "flag": True, "other": True, "backup": True},
+        {"amount": -300, "limit": 10, "count": 9, "ratio": -3, "share": "50%", "start": "2023-12-31", "region": "south", "home": "south",
+         "label": "review", "flag": True, "other": False},
+        {"amount": 1000, "limit": 1, "count": 2, "ratio": 2, "share": "10%", "start": "2024-07-01", "region": "north", "home": "east",
+         "label": "closed", "flag": False, "other": True},
+    ],
+    "lists": [
+        {"jobs": [], "staff": 0, "started": "2024-01-01", "flag": True, "other": False},
+        {"jobs": [{"name": "a", "hours": 8, "big": True, "kind": "large", "due": "2024-07-01"},
+                  {"name": "b", "hours": 8, "big": True, "kind": "large", "due": "2024-01-01"}],
+         "staff": 1, "started": "2024-01-01", "flag": True, "other": True},
+        {"jobs": [{"hours": 1, "big": False, "kind": "small", "due": "2022-06-01"}], "staff": 4, "started": "2024-01-01", "flag": False, "other": False},
+    ],
+}  # fmt: skip
+
+
+def _without(facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The facts with one or two of them missing (never the service's name), or a list item's field missing."""
+    out = dict(facts)
+    names = [k for k in out if k != "service"]
+    for name in rng.sample(names, rng.choice((1, 1, 2))):
+        del out[name]
+    if out.get("jobs") and rng.random() < 0.5:
+        jobs = [dict(j) for j in out["jobs"]]
+        job = rng.choice(jobs)
+        job.pop(rng.choice(sorted(job)), None)
+        out["jobs"] = jobs
+    return out
+
+
+def cases(key: str, count: int = 160, seed: int = 12) -> list[dict[str, Any]]:
+    """The corpus for one policy: hand-written edges, generated facts, and the same with facts missing."""
+    rng = random.Random(f"{key}-{seed}")
+    make = _GENERATORS[key]
+    out = [dict(c) for c in HAND_CASES[key]]
+    for _ in range(count):
+        facts = make(rng)
+        out.append(facts)
+        if rng.random() < 0.3:
+            out.append(_without(facts, rng))
+    for facts in HAND_CASES[key]:
+        for name in facts:
+            out.append({k: v for k, v in facts.items() if k != name})
+    return out
+
+
+def as_text(facts: dict[str, Any]) -> dict[str, str]:
+    """The facts as the cells of a CSV register give them: every value text, lists as JSON."""
+    out = {}
+    for name, value in facts.items():
+        if isinstance(value, bool):
+            out[name] = "yes" if value else "no"
+        elif isinstance(value, list):
+            out[name] = json.dumps(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def outcome(decide: Any) -> Any:
+    """The decision's JSON (``to_dict``), or the message of the error it raised: what every mode must agree on."""
+    try:
+        return decide().to_dict()
+    except PolicyError as error:
+        return ("error", type(error).__name__, str(error))
+
+
+# --- what each form evaluated to, by the reference ---------------------------------------
+
+
+def expressions(model: Any) -> Iterator[tuple[n.Expr, tuple[str, ...], n.Expr | None]]:
+    """Every expression node of the policy, with the list items in scope and its nearest yes/no ancestor."""
+    from policy_rules.values import Type
+
+    yes_no = Type("yes/no")
+
+    def walk(e: Any, items: tuple[str, ...], condition: Any) -> Iterator[tuple[Any, tuple[str, ...], Any]]:
+        own = e if model.types.get(id(e)) == yes_no and not isinstance(e, n.Literal) else condition
+        yield e, items, own
+        inner = (*items, e.item) if isinstance(e, n.Over) else items
+        for child in children(e):
+            yield from walk(child, inner if child is getattr(e, "condition", None) else items, own)
+
+    for define in model.defines.values():
+        body = define.body
+        roots = body.members if isinstance(body, n.ReasonsSet) else (body,)
+        for root in roots:
+            yield from walk(root, (), None)
+    for rule in model.rules.values():
+        decision = model.decisions[rule.decision.name]
+        items = (decision.for_each.item,) if decision.for_each else ()
+        for root in (rule.condition, rule.conclusion):
+            if root is not None:
+                yield from walk(root, items, None)
+
+
+def children(e: Any) -> tuple[Any, ...]:
+    """The expressions directly inside one expression, found from its attrs fields (so a new form is walked too)."""
+    import attrs
+
+    out: list[Any] = []
+    for field in attrs.fields(type(e)):
+        if field.name == "span":
+            continue
+        value = getattr(e, field.name)
+        values = value if isinstance(value, tuple) else (value,)
+        out.extend(v for v in values if attrs.has(type(v)) and not isinstance(v, n.Span))
+    return tuple(out)
+
+
+def truths(pol: Policy, facts: dict[str, Any], as_of: date) -> Iterator[tuple[n.Expr, Any]]:
+    """Each expression node with the truth of its nearest yes/no ancestor (itself when it is a condition), by the reference closures.
+
+    A node inside ``any j in jobs where ...`` is evaluated once for each item.
+    Nodes that cannot be evaluated on these facts (a conflict, a division
+    by zero) are left out.
+    """
+    from policy_rules.evaluator import Env
+
+    compiled = pol._compiled
+    typed, service = pol.facts_of(facts)
+    parts = compiled.parts
+    for node, items, condition in expressions(compiled.model):
+        if condition is None or id(condition) not in parts:
+            continue
+        for binding in _bindings(compiled, typed, items):
+            env = Env(compiled, typed, as_of, service=service)
+            env.items.update(binding)
+            try:
+                value = parts[id(condition)](env)
+            except Exception:  # a conflict or an error: nothing to record for this node here
+                continue
+            yield node, value
+
+
+def _bindings(compiled: Any, typed: dict[str, Any], items: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """Every assignment of list items to the item names in scope (items of the one list fact each ranges over)."""
+    if not items:
+        yield {}
+        return
+    lists = {name: typed.get(name, ()) for name, t in compiled.model.fact_types.items() if t.kind == "list"}
+    collection = next(iter(lists), None)
+    records = lists.get(collection, ()) if collection else ()
+    for rest in _bindings(compiled, typed, items[1:]):
+        for index, record in enumerate(records if isinstance(records, tuple | list) else ()):
+            yield {items[0]: (collection, index, record), **rest}
