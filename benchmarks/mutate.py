@@ -1,0 +1,255 @@
+"""Mutation run over the code generators: change one operator at a time and see whether the tests notice.
+
+``python -m benchmarks.mutate [--limit N] [--timeout S] [--from-commit REV] [--report FILE]``
+
+Each mutant changes one token of one file (``<`` for ``<=``, ``and`` for
+``or``, ``in`` for ``not in``, a unary minus dropped, ``True`` for ``False``,
+``any`` for ``all``, ``/`` for ``//``...), in the Python of the generators or
+in the Python text they emit (``"not in" if e.negated else "in"``). The
+package is copied to a temporary folder with the tests, the mutant is written
+there and the tests run in a subprocess from that folder, so the working tree
+is never touched. A mutant is *killed* when the tests fail (or time out) and
+*survives* when they pass; every survivor needs an explanation (an
+equivalent mutant, dead code, or a gap in the tests).
+
+The sites are listed in a fixed order and a seeded sample of ``--limit`` of
+them is run, spread evenly over the files, so two runs with the same
+arguments try the same mutants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tokenize
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = ("policy_rules/fastpath.py", "policy_rules/tracedpath.py", "policy_rules/compiler.py")
+TESTS = ("tests/test_form_coverage.py", "tests/test_fastpath.py", "tests/test_tracedpath.py", "tests/test_evaluator.py")
+#: What a mutant's tests need from the repository.
+COPIED = ("policy_rules", "grammar", "tests", "benchmarks", "rules", "schema", "examples", "conftest.py", "pyproject.toml")
+
+_OPS = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "+": "-", "-": "+", "*": "/", "/": "//", "//": "/"}
+_NAMES = {"and": "or", "or": "and", "True": "False", "False": "True", "any": "all", "all": "any"}
+#: Operator spellings inside strings of emitted code, and what each becomes.
+_IN_STRINGS = [
+    (re.compile(r"(?<![<>=!])(<=|>=|==|!=)(?![=])"), None),
+    (re.compile(r"(?<![<>=!-])([<>])(?![=<>])"), None),
+    (re.compile(r"(?<=\s)(and|or)(?=\s)"), None),
+    (re.compile(r"\b(not in)\b"), "in"),
+    (re.compile(r"^(in)$"), "not in"),
+    (re.compile(r"\b(any|all)(?=\()"), None),
+    (re.compile(r"\((-)\{"), ""),
+    (re.compile(r"\((not )\{"), ""),
+    (re.compile(r"(\{e\.op\})"), "{e.op.replace('/', '//').replace('+', '-')}"),
+]
+
+
+class Mutant(NamedTuple):
+    path: str
+    line: int
+    column: int
+    old: str
+    new: str
+    what: str
+
+    def apply(self, source: str) -> str:
+        lines = source.splitlines(keepends=True)
+        text = lines[self.line - 1]
+        assert text[self.column : self.column + len(self.old)] == self.old, (self, text)
+        lines[self.line - 1] = text[: self.column] + self.new + text[self.column + len(self.old) :]
+        return "".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column + 1}: {self.what}"
+
+
+def sites(path: str, source: str) -> Iterator[Mutant]:
+    """Every single-token mutation of a file's code (docstrings and comments left alone)."""
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    for i, tok in enumerate(tokens):
+        before = tokens[i - 1] if i else None
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        line, col = tok.start
+        if tok.type == tokenize.OP and tok.string in _OPS:
+            unary = before is None or (before.type == tokenize.OP and before.string not in (")", "]", "}")) or before.string in _KEYWORDS
+            if unary and tok.string == "-":
+                yield Mutant(path, line, col, "-", "", "unary minus dropped")
+            elif tok.string == "+" and tokenize.STRING in (before.type, after.type if after else None):
+                continue  # joining strings: a mutant that only breaks the generator's own Python
+            elif not unary:  # a star that unpacks is left alone
+                yield Mutant(path, line, col, tok.string, _OPS[tok.string], f"`{tok.string}` as `{_OPS[tok.string]}`")
+        elif tok.type == tokenize.NAME:
+            if tok.string in _NAMES and not (tok.string in ("any", "all") and (after is None or after.string != "(")):
+                yield Mutant(path, line, col, tok.string, _NAMES[tok.string], f"`{tok.string}` as `{_NAMES[tok.string]}`")
+            elif tok.string == "not" and after is not None and after.string == "in":
+                yield Mutant(path, line, col, "not in", "in", "`not in` as `in`")
+            elif tok.string == "not" and (before is None or before.string != "is"):
+                yield Mutant(path, line, col, "not ", "", "`not` dropped")
+            elif tok.string == "in" and (before is None or before.string != "not") and not _loop(tokens, i):
+                yield Mutant(path, line, col, "in", "not in", "`in` as `not in`")
+            elif tok.string == "is" and after is not None and after.string == "not":
+                yield Mutant(path, line, col, "is not", "is", "`is not` as `is`")
+            elif tok.string == "is":
+                yield Mutant(path, line, col, "is", "is not", "`is` as `is not`")
+        elif tok.type == tokenize.STRING and not _docstring(tokens, i) and _emitted(tok.string):
+            yield from _string_sites(path, tok)
+
+
+_KEYWORDS = {"return", "if", "elif", "else", "and", "or", "not", "in", "is", "yield", "lambda"}
+
+
+def _loop(tokens: list[tokenize.TokenInfo], i: int) -> bool:
+    """Whether ``in`` at ``i`` is the ``in`` of a ``for`` (a loop or a comprehension), not a membership test."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        t = tokens[j]
+        if t.type == tokenize.OP and t.string in ")]}":
+            depth += 1
+        elif t.type == tokenize.OP and t.string in "([{":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif t.type == tokenize.NAME and depth == 0 and t.string in ("for", "if", "and", "or", "not", "return", "elif", "while", "lambda"):
+            return t.string == "for"
+        elif t.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) or (t.type == tokenize.OP and t.string in ("=", ",", ":") and depth == 0):
+            return False
+    return False
+
+
+def _docstring(tokens: list[tokenize.TokenInfo], i: int) -> bool:
+    before = tokens[i - 1].type if i else tokenize.NEWLINE
+    after = tokens[i + 1].type if i + 1 < len(tokens) else tokenize.NEWLINE
+    return before in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) and after == tokenize.NEWLINE
+
+
+def _emitted(literal: str) -> bool:
+    """Whether a string is (part of) generated Python: an f-string with a hole, or a short operator spelling."""
+    body = literal.lstrip("rbfRBF")[1:-1]
+    return ("{" in body and literal[:1] in "fF") or len(body) <= 8
+
+
+def _string_sites(path: str, tok: tokenize.TokenInfo) -> Iterator[Mutant]:
+    line, col = tok.start
+    if tok.start[0] != tok.end[0]:
+        return
+    text = tok.string
+    for pattern, replacement in _IN_STRINGS:
+        for match in pattern.finditer(text):
+            old = match.group(1)
+            new = replacement if replacement is not None else _OPS.get(old, _NAMES.get(old, old))
+            if new == old:
+                continue
+            yield Mutant(path, line, col + match.start(1), old, new, f"in emitted code, `{old}` as `{new or 'nothing'}`")
+
+
+def sample(found: list[Mutant], limit: int, seed: int) -> list[Mutant]:
+    """``limit`` mutants, spread evenly over the files, chosen by a seeded shuffle."""
+    rng = random.Random(seed)
+    by_file: dict[str, list[Mutant]] = {}
+    for m in found:
+        by_file.setdefault(m.path, []).append(m)
+    for group in by_file.values():
+        rng.shuffle(group)
+    chosen: list[Mutant] = []
+    while len(chosen) < limit and any(by_file.values()):
+        for group in by_file.values():
+            if group and len(chosen) < limit:
+                chosen.append(group.pop())
+    return sorted(chosen)
+
+
+def copy_tree(into: Path, commit: str | None) -> None:
+    """The files the tests need, from the working tree or from a commit (``git archive``)."""
+    if commit is None:
+        for name in COPIED:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            elif source.exists():
+                shutil.copy2(source, into / name)
+        return
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *[n for n in COPIED]], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    tables = ROOT / "policy_rules" / "grammar_tables.json"
+    if tables.exists() and not (into / "policy_rules" / "grammar_tables.json").exists():
+        shutil.copy2(tables, into / "policy_rules" / "grammar_tables.json")
+
+
+def run_tests(folder: Path, tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
+    """``("killed" | "survived" | "timeout", seconds, the first failing test)``."""
+    env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1", "POLICY_RULES_CACHE": "off"}
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests]
+    start = time.monotonic()
+    try:
+        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - start, ""
+    failed = next((line.split(" ")[1] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))), "")
+    return ("survived" if done.returncode == 0 else "killed"), time.monotonic() - start, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.mutate", description=__doc__.splitlines()[0])
+    parser.add_argument("--files", nargs="+", default=list(FILES), help="files to mutate, relative to the repository")
+    parser.add_argument("--tests", nargs="+", default=list(TESTS), help="tests that must kill each mutant")
+    parser.add_argument("--limit", type=int, default=40, help="how many mutants to try (a seeded sample)")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds a mutant's tests may take; longer counts as killed")
+    parser.add_argument("--from-commit", help="mutate the files as in this commit instead of the working tree")
+    parser.add_argument("--only", nargs="+", default=[], help="run only the mutants listed as PATH:LINE:COL (from an earlier run)")
+    parser.add_argument("--list", action="store_true", help="list every site and stop")
+    parser.add_argument("--report", type=Path, help="also write the results as a Markdown table to this file")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="policy_rules_mutants_") as temp:
+        folder = Path(temp)
+        copy_tree(folder, args.from_commit)
+        originals = {path: (folder / path).read_text(encoding="utf-8") for path in args.files}
+        found = [m for path, source in originals.items() for m in sites(path, source)]
+        if args.list:
+            for m in found:
+                print(m)
+            print(f"{len(found)} sites")
+            return 0
+        chosen = [m for m in found if f"{m.path}:{m.line}:{m.column + 1}" in args.only] if args.only else sample(found, args.limit, args.seed)
+        print(f"{len(found)} sites in {len(args.files)} files; trying {len(chosen)}", flush=True)
+        status, seconds, failed = run_tests(folder, tuple(args.tests), args.timeout * 2)
+        if status != "survived":
+            print(f"the tests fail before any mutation ({failed or status}); fix them first", file=sys.stderr)
+            return 2
+        print(f"unmutated: tests pass in {seconds:.0f} s", flush=True)
+        results: list[tuple[Mutant, str, float, str]] = []
+        for m in chosen:
+            (folder / m.path).write_text(m.apply(originals[m.path]), encoding="utf-8")
+            try:
+                status, seconds, failed = run_tests(folder, tuple(args.tests), args.timeout)
+            finally:
+                (folder / m.path).write_text(originals[m.path], encoding="utf-8")
+            results.append((m, status, seconds, failed))
+            print(f"{status:8} {seconds:5.0f} s  {m}  {failed}", flush=True)
+    killed = sum(status != "survived" for _m, status, _s, _f in results)
+    survivors = [m for m, status, _s, _f in results if status == "survived"]
+    print(f"\n{len(results)} mutants: {killed} killed, {len(survivors)} survived")
+    for m in survivors:
+        print(f"  survived: {m}")
+    if args.report:
+        rows = ["| mutant | result | first failing test |", "|---|---|---|"]
+        rows += [f"| `{m}` | {status} | {failed.split('::')[-1] if failed else ''} |" for m, status, _s, failed in results]
+        args.report.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
