@@ -85,7 +85,22 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--report", metavar="FILE", help="with --output: also write a summary report (.md or .html) with a chart of spend by outcome")
             sub.add_argument("--spend", metavar="FACT", help="the money fact that gives a service's annual spend in summaries (default: annual_spend)")
             sub.add_argument("--with-trace", action="store_true", help="with --output to .jsonl or .json: include each decision's trace")
+            sub.add_argument(
+                "--jobs",
+                metavar="N",
+                type=_jobs,
+                help="with --output: decide the register in N processes (0 or auto: one per core); the decisions file is the same (default: 1)",
+            )
     return parser
+
+
+def _jobs(value: str) -> int:
+    from policy_rules.register import jobs_wanted
+
+    try:
+        return jobs_wanted(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{value}` is not a number of processes; give a whole number, or auto") from None
 
 
 def _color(args: argparse.Namespace, stream: IO[str]) -> bool:
@@ -141,15 +156,14 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
     from policy_rules.api import load_policy, parse_as_of
     from policy_rules.facts import read_facts_file
 
-    if not explain and args.output is None and (args.report or args.with_trace):
-        raise UsageError("--report and --with-trace go with --output FILE", "arguments")
+    if not explain and args.output is None and (args.report or args.with_trace or args.jobs is not None):
+        raise UsageError("--report, --with-trace and --jobs go with --output FILE", "arguments")
     if not explain and args.output is not None:
         _refuse_unsafe_outputs(args)
+        return _register(args)
     policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of)
     facts_file = read_facts_file(args.facts)
-    if not explain and args.output is not None:
-        return _register(args, policy, facts_file, as_of)
     from policy_rules import render
 
     decisions = []
@@ -209,52 +223,70 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
     refuse_overwriting_inputs(outputs, [("the facts file", args.facts), ("a rule file", args.rules)])
 
 
-def _register(args: argparse.Namespace, policy: object, facts_file: object, as_of: object) -> int:
+def _register(args: argparse.Namespace) -> int:
+    """A register decided as it is read and written as decided; in ``--jobs`` processes, from the rules' text read here once."""
     from policy_rules import render
+    from policy_rules.api import load_policy, parse_as_of
+    from policy_rules.checker import default_title
+    from policy_rules.facts import FactsStream
+    from policy_rules.loader import read_sources
     from policy_rules.outputs import AtomicFile
-    from policy_rules.register import DecisionWriter, Progress, run_register, spend_fact_of
+    from policy_rules.register import DecisionWriter, Progress, Workers, decisions_kind, policy_from_sources, run_register, spend_fact_of
 
-    spend_fact = spend_fact_of(policy, args.spend)  # type: ignore[arg-type]
-    services = facts_file.services  # type: ignore[attr-defined]
+    jobs = args.jobs or 1
+    workers = None
+    if jobs > 1:
+        sources = read_sources([args.rules])
+        policy = policy_from_sources(sources, default_title(args.rules))
+    else:
+        policy = load_policy(args.rules)
+    as_of = parse_as_of(args.as_of)
+    spend_fact = spend_fact_of(policy, args.spend)
+    if jobs > 1:
+        workers = Workers(jobs, sources, default_title(args.rules), as_of, spend_fact, decisions_kind(args.output), args.with_trace)
     errors_shown = 0
 
-    def on_error(error: PolicyError) -> None:
+    def on_error(message: str) -> None:
         nonlocal errors_shown
         errors_shown += 1
         if errors_shown <= 20:
-            print(str(error), file=sys.stderr)
+            print(message, file=sys.stderr)
         elif errors_shown == 21:
             print("... more services that could not be decided; the summary counts them all and the decisions file has a row for each", file=sys.stderr)
 
     writer: DecisionWriter | None = None
     report: AtomicFile | None = None
-    progress = Progress(len(services))
-    try:
-        writer = DecisionWriter(args.output, args.with_trace)
-        summary = run_register(policy, services, len(services), as_of, writer=writer, spend_fact=spend_fact, progress=progress, on_error=on_error)  # type: ignore[arg-type]
-        if args.report is not None:
-            report = AtomicFile(args.report)
-            report.file.write(render.summary_html(summary) if args.report.lower().endswith((".html", ".htm")) else render.summary_markdown(summary))
-        writer.close()
-        if report is not None:
-            report.commit()
-    except KeyboardInterrupt:
-        done = writer.count if writer is not None else 0
-        _discard(writer, report)
-        progress.finish()  # the message starts on a line of its own, not after the bar
-        also = f" or {args.report}" if args.report is not None else ""
-        raise Interrupted(f"interrupted after {done:,} of {len(services):,} services; nothing was written to {args.output}{also}") from None
-    except OSError as error:
-        _discard(writer, report)
-        raise UsageError(f"cannot write this file ({error.strerror}); nothing was written", args.output if report is None else args.report) from None
-    except BaseException:
-        _discard(writer, report)
-        raise
+    with FactsStream(args.facts) as services:
+        progress = Progress(services.size, lambda: services.bytes_read)
+        try:
+            writer = DecisionWriter(args.output, args.with_trace)
+            summary = run_register(policy, services, as_of, writer=writer, spend_fact=spend_fact, progress=progress, on_error=on_error, workers=workers)
+            progress.finish()
+            if args.report is not None:
+                report = AtomicFile(args.report)
+                report.file.write(render.summary_html(summary) if args.report.lower().endswith((".html", ".htm")) else render.summary_markdown(summary))
+            writer.close()
+            if report is not None:
+                report.commit()
+        except KeyboardInterrupt:
+            done = writer.count if writer is not None else 0
+            _discard(writer, report)
+            progress.finish()  # the message starts on a line of its own, not after the bar
+            also = f" or {args.report}" if args.report is not None else ""
+            of = f" of {services.count:,}" if services.finished else ""  # a register is read as it is decided: its length is known only at its end
+            raise Interrupted(f"interrupted after {done:,}{of} services; nothing was written to {args.output}{also}") from None
+        except OSError as error:
+            _discard(writer, report)
+            raise UsageError(f"cannot write this file ({error.strerror}); nothing was written", args.output if report is None else args.report) from None
+        except BaseException:
+            _discard(writer, report)
+            progress.finish()
+            raise
     sys.stdout.write(render.summary_lines(summary, color=_color(args, sys.stdout)))
     print(f"decisions written to {for_terminal(args.output)}", file=sys.stderr)
     if report is not None:
         print(f"summary report written to {for_terminal(args.report)}", file=sys.stderr)
-    return 2 if summary.errors else 0
+    return 2 if summary.error_count else 0
 
 
 def _discard(*outputs: object) -> None:
@@ -304,6 +336,8 @@ def run() -> NoReturn:
         print("interrupted; nothing was written", file=sys.stderr)
         status = 130
     _Signals.armed = False
+    for number in (signal.SIGINT, signal.SIGTERM):  # a late signal must not kill the process as it exits, which would lose the status
+        signal.signal(number, signal.SIG_IGN)
     raise SystemExit(status)
 
 

@@ -1,19 +1,26 @@
-"""Whole-register runs: decide every service of a register, write the decisions, summarise.
+"""Whole-register runs: decide every service of a register as it is read, write the decisions, summarise.
 
-A register is a facts file with many services (CSV, YAML or JSON). Decisions
-stream to a CSV or JSON Lines file as they are made; the summary counts
-services and annual spend per outcome, lists the high-priority services, and
-the undetermined ones with the facts they need, the most commonly needed
-first.
+A register is a facts file with many services (CSV, JSON Lines, JSON or
+YAML). Services are decided as the file is read (``FactsStream``) and each
+decision is written as it is made, so memory stays flat however many rows the
+register has. With ``jobs`` above one, the register is read in chunks that
+worker processes decide, and the decisions are written in input order, the
+same bytes as with one process. The summary counts services and annual spend
+per outcome exactly; of the services it lists (high priority, undetermined,
+the error messages) it keeps at most ``LISTED``, and says so.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import signal
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,11 +30,10 @@ import attrs
 
 from policy_rules.api import Policy
 from policy_rules.decision import Decision
-from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
+from policy_rules.errors import ConflictError, FactsError, PolicyError, RuleFileError, UsageError
 from policy_rules.escape import for_csv_cell
 from policy_rules.facts import ServiceFacts, _number, service_name
 from policy_rules.outputs import AtomicFile
-from policy_rules.values import UNKNOWN
 
 CSV_COLUMNS = (
     "service",
@@ -45,6 +51,11 @@ CSV_COLUMNS = (
     "message",
 )
 
+#: How many services a summary lists (high priority, undetermined) and how many error messages it keeps; counts are always exact.
+LISTED = 1000
+#: Services sent to a worker process at a time with ``jobs`` above one.
+CHUNK = 2000
+
 
 @attrs.define
 class OutcomeTotal:
@@ -54,7 +65,13 @@ class OutcomeTotal:
 
 @attrs.define
 class Summary:
-    """What a register run found, ready to render."""
+    """What a register run found, ready to render.
+
+    The lists are bounded so that a run of millions of services takes no more
+    memory than one of thousands: ``high_priority`` keeps the ``LISTED``
+    services of highest spend (the ones a report shows first), ``undetermined``
+    and ``errors`` the first ``LISTED``; the ``*_count`` fields count them all.
+    """
 
     policy: str
     version: str
@@ -64,13 +81,16 @@ class Summary:
     services: int = 0
     decided: int = 0
     errors: list[str] = attrs.Factory(list)
+    error_count: int = 0
     facts_errors: int = 0
     rule_conflicts: int = 0
     evaluation_errors: int = 0
     by_outcome: dict[str, OutcomeTotal] = attrs.Factory(dict)
     by_priority: Counter[str] = attrs.Factory(Counter)
     high_priority: list[tuple[str, str, Decimal | None, tuple[str, ...]]] = attrs.Factory(list)
+    high_priority_count: int = 0
     undetermined: list[tuple[str, tuple[str, ...]]] = attrs.Factory(list)
+    undetermined_count: int = 0
     needed_counts: Counter[str] = attrs.Factory(Counter)
 
     @property
@@ -79,27 +99,64 @@ class Summary:
 
     def add(self, decision: Decision, spend: Decimal | None) -> None:
         self.decided += 1
-        total = self.by_outcome.setdefault(decision.outcome, OutcomeTotal())
+        total = self.by_outcome.get(decision.outcome)
+        if total is None:
+            total = self.by_outcome[decision.outcome] = OutcomeTotal()
         total.services += 1
-        total.spend += spend or Decimal(0)
+        if spend:
+            total.spend += spend
         if decision.priority is not None:
             self.by_priority[decision.priority] += 1
-        name = decision.service or "(unnamed)"
         if decision.priority == "high":
-            self.high_priority.append((name, decision.outcome, spend, decision.reasons))
+            self.high_priority_count += 1
+            self.high_priority.append((decision.service or "(unnamed)", decision.outcome, spend, decision.reasons))
+            if len(self.high_priority) >= 2 * LISTED:
+                self.high_priority = _highest(self.high_priority)
         if decision.needed_facts:
-            self.undetermined.append((name, decision.needed_facts))
+            self.undetermined_count += 1
+            if len(self.undetermined) < LISTED:
+                self.undetermined.append((decision.service or "(unnamed)", decision.needed_facts))
             self.needed_counts.update(_general(f) for f in decision.needed_facts)
 
     def add_error(self, error: PolicyError) -> None:
         """Count a service that could not be decided, by what is wrong: its facts, the rules, or a calculation."""
-        self.errors.append(str(error))
+        self.error_count += 1
+        if len(self.errors) < LISTED:
+            self.errors.append(str(error))
         if isinstance(error, FactsError):
             self.facts_errors += 1
         elif isinstance(error, ConflictError):
             self.rule_conflicts += 1
         else:
             self.evaluation_errors += 1
+
+    def merge(self, other: Summary) -> None:
+        """Add the summary of the services that follow this one's (a chunk decided by a worker)."""
+        self.services += other.services
+        self.decided += other.decided
+        self.error_count += other.error_count
+        self.errors.extend(other.errors[: LISTED - len(self.errors)])
+        self.facts_errors += other.facts_errors
+        self.rule_conflicts += other.rule_conflicts
+        self.evaluation_errors += other.evaluation_errors
+        for outcome, more in other.by_outcome.items():
+            total = self.by_outcome.setdefault(outcome, OutcomeTotal())
+            total.services += more.services
+            total.spend += more.spend
+        self.by_priority.update(other.by_priority)
+        self.high_priority_count += other.high_priority_count
+        self.high_priority = _highest(self.high_priority + other.high_priority)
+        self.undetermined_count += other.undetermined_count
+        self.undetermined.extend(other.undetermined[: LISTED - len(self.undetermined)])
+        self.needed_counts.update(other.needed_counts)
+
+    @property
+    def listed(self) -> int:
+        return LISTED
+
+    def finish(self) -> Summary:
+        self.high_priority = _highest(self.high_priority)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,19 +165,36 @@ class Summary:
             "services": self.services,
             "decided": self.decided,
             "errors": list(self.errors),
+            "error_count": self.error_count,
             "facts_errors": self.facts_errors,
             "rule_conflicts": self.rule_conflicts,
             "evaluation_errors": self.evaluation_errors,
             "spend_fact": self.spend_fact,
             "by_outcome": {k: {"services": v.services, "spend": _num(v.spend)} for k, v in sorted(self.by_outcome.items())},
             "by_priority": dict(sorted(self.by_priority.items())),
-            "high_priority": [{"service": s, "outcome": o, "spend": _num(sp), "reasons": list(r)} for s, o, sp, r in self.high_priority],
+            "high_priority": [{"service": s, "outcome": o, "spend": _num(sp), "reasons": list(r)} for s, o, sp, r in _highest(self.high_priority)],
+            "high_priority_count": self.high_priority_count,
             "undetermined": [{"service": s, "needed_facts": list(n)} for s, n in self.undetermined],
+            "undetermined_count": self.undetermined_count,
+            "listed_up_to": LISTED,
             "most_needed_facts": [{"fact": f, "services": c} for f, c in self.most_needed()],
         }
 
     def most_needed(self) -> list[tuple[str, int]]:
         return sorted(self.needed_counts.items(), key=lambda fc: (-fc[1], fc[0]))
+
+
+def _by_spend(item: tuple[str, str, Decimal | None, tuple[str, ...]]) -> tuple[Decimal, str]:
+    """The order in which reports list high-priority services: highest spend first, then by name."""
+    return -(item[2] or 0), item[0]
+
+
+def _highest(items: list[Any]) -> list[Any]:
+    """The ``LISTED`` items of highest spend, kept in their order in the register."""
+    if len(items) <= LISTED:
+        return items
+    kept = sorted(range(len(items)), key=lambda i: _by_spend(items[i]))[:LISTED]
+    return [items[i] for i in sorted(kept)]
 
 
 def _general(fact: str) -> str:
@@ -158,29 +232,26 @@ def decisions_kind(path: str) -> str:
     return suffix
 
 
-class DecisionWriter:
-    """Streams decisions to ``.csv`` or ``.jsonl`` (``.json`` writes one array), under a temporary name until ``close()``.
+class DecisionRows:
+    """Decisions written as rows of a decisions file (CSV, JSON Lines, or the elements of one JSON array) to a text stream.
 
     Every service gets a row, decided or not: a service that cannot be decided
     has status ``error`` and the message, so the file accounts for the whole
     register. Text cells of the CSV that a spreadsheet would run as a formula
-    are neutralised.
+    are neutralised. ``count`` is the number of rows before the first one
+    written here: in a JSON array every element but the file's first is
+    preceded by a comma, so a worker formats its chunk exactly as one writer
+    would.
     """
 
-    def __init__(self, path: str, with_trace: bool) -> None:
-        suffix = decisions_kind(path)
-        self.path = path
-        self.kind = suffix
+    def __init__(self, kind: str, with_trace: bool, file: IO[str], count: int = 0) -> None:
+        self.kind = kind
         self.with_trace = with_trace
-        self.out = AtomicFile(path)
-        self.file = self.out.file
-        self.count = 0
+        self.file = file
+        self.count = count
         self.decided = 0
-        if suffix == ".csv":
-            self.csv = csv.writer(self.file, lineterminator="\n")
-            self.csv.writerow(CSV_COLUMNS)
-        elif suffix == ".json":
-            self.file.write("[")
+        if kind == ".csv":
+            self.csv = csv.writer(file, lineterminator="\n")
 
     def write(self, decision: Decision, spend: Decimal | None) -> None:
         if self.kind == ".csv":
@@ -226,6 +297,25 @@ class DecisionWriter:
         else:
             self.file.write(text + "\n")
 
+
+class DecisionWriter(DecisionRows):
+    """Streams decisions to ``.csv``, ``.jsonl`` or ``.json`` (one array), under a temporary name until ``close()``."""
+
+    def __init__(self, path: str, with_trace: bool) -> None:
+        self.path = path
+        self.out = AtomicFile(path)
+        super().__init__(decisions_kind(path), with_trace, self.out.file)
+        if self.kind == ".csv":
+            self.csv.writerow(CSV_COLUMNS)
+        elif self.kind == ".json":
+            self.file.write("[")
+
+    def write_rows(self, text: str, rows: int, decided: int) -> None:
+        """Rows formatted by ``DecisionRows`` elsewhere (a worker process), following those written so far."""
+        self.file.write(text)
+        self.count += rows
+        self.decided += decided
+
     def close(self) -> None:
         """Finish the file and give it its final name."""
         try:
@@ -242,23 +332,33 @@ class DecisionWriter:
 
 
 class Progress:
-    """A progress bar on stderr, shown only on a terminal and only for long runs."""
+    """A progress bar on stderr, shown only on a terminal and only for large registers.
 
-    def __init__(self, total: int, stream: IO[str] | None = None, minimum: int = 2000) -> None:
+    A register is read as it is decided, so the number of services is not
+    known until the end; the bar measures the bytes of the file read so far.
+    """
+
+    def __init__(self, size: int, read: Callable[[], int], stream: IO[str] | None = None, minimum: int = 1_000_000) -> None:
         self.stream = stream or sys.stderr
-        self.total = total
-        self.enabled = total >= minimum and self.stream.isatty()
-        self.step = max(total // 200, 1)
+        self.size = max(size, 1)
+        self.read = read
+        self.enabled = size >= minimum and self.stream.isatty()
+        self.shown = -1
 
     def update(self, done: int) -> None:
-        if self.enabled and (done % self.step == 0 or done == self.total):
+        if not self.enabled:
+            return
+        share = min(1000 * self.read() // self.size, 1000)
+        if share != self.shown:
+            self.shown = share
             width = 30
-            filled = width * done // self.total
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} services")
+            filled = width * share // 1000
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,} services, {share / 10:.1f}% of the file")
             self.stream.flush()
 
     def finish(self) -> None:
         if self.enabled:
+            self.enabled = False
             self.stream.write("\n")
             self.stream.flush()
 
@@ -266,48 +366,54 @@ class Progress:
 def run_register(
     policy: Policy,
     services: Iterable[ServiceFacts],
-    total: int,
     as_of: date,
     *,
     writer: DecisionWriter | None,
     spend_fact: str | None,
     progress: Progress | None = None,
-    on_error: Callable[[PolicyError], None] | None = None,
+    on_error: Callable[[str], None] | None = None,
+    workers: Workers | None = None,
 ) -> Summary:
-    """Decide every service; one that cannot be decided is counted, reported and written as an error row."""
+    """Decide every service as it is read; one that cannot be decided is counted, reported and written as an error row."""
     info = policy.info
     summary = Summary(info.name, info.version, info.digest, as_of.isoformat(), spend_fact)
-    trace = bool(writer and writer.with_trace)
-    spend_kind = policy.model.fact_types[spend_fact].kind if spend_fact else ""
-    for done, service in enumerate(services, start=1):
-        summary.services += 1
-        decision = None if trace else policy.decide_fast(service.raw, as_of, index=service.index)
-        if decision is not None:
-            # The facts passed the fast path's checks, so the spend is a plain amount.
-            spend = _number(service.raw.get(spend_fact), spend_kind) if spend_fact else None
-        else:
-            try:
-                typed, name = policy.facts_of(service.raw, path=service.path, index=service.index)
-                decision = policy.decide(typed, name, as_of, trace=trace)
-            except PolicyError as error:
-                summary.add_error(error)
-                if writer is not None:
-                    writer.write_error(_name_of(policy, service, error), error)
-                if on_error is not None:
-                    on_error(error)
-                if progress is not None:
-                    progress.update(done)
-                continue
-            spend = typed.get(spend_fact) if spend_fact else None
-            spend = None if spend is UNKNOWN else spend
-        summary.add(decision, spend)
-        if writer is not None:
-            writer.write(decision, spend)
+    if workers is not None:
+        return workers.run(services, summary, writer, progress, on_error).finish()
+    rows: DecisionRows | None = writer
+    for service in services:
+        message = _decide_one(policy, service, as_of, spend_fact, summary, rows)
+        if message is not None and on_error is not None:
+            on_error(message)
         if progress is not None:
-            progress.update(done)
-    if progress is not None:
-        progress.finish()
-    return summary
+            progress.update(summary.services)
+    return summary.finish()
+
+
+def _decide_one(policy: Policy, service: ServiceFacts, as_of: date, spend_fact: str | None, summary: Summary, rows: DecisionRows | None) -> str | None:
+    """Decide one service, count it and write its row; the error message when it could not be decided."""
+    summary.services += 1
+    raw = service.raw
+    try:
+        decision = policy.evaluate(raw, as_of, trace=bool(rows and rows.with_trace), path=service.path, index=service.index)
+    except PolicyError as error:
+        summary.add_error(error)
+        if rows is not None:
+            rows.write_error(_name_of(policy, service, error), error)
+        return str(error)
+    spend = _spend(policy, raw, spend_fact) if spend_fact else None
+    summary.add(decision, spend)
+    if rows is not None:
+        rows.write(decision, spend)
+    return None
+
+
+def _spend(policy: Policy, raw: Mapping[str, Any], fact: str) -> Decimal | None:
+    """The service's spend: the facts were accepted, so it is an amount in a form a facts file may give, or missing (then its default)."""
+    spend = _number(raw.get(fact), "money")
+    if spend is None:
+        default = policy.model.facts[fact].default
+        return None if default is None else _number(default.value, "money")
+    return spend
 
 
 def _name_of(policy: Policy, service: ServiceFacts, error: PolicyError) -> str:
@@ -316,3 +422,138 @@ def _name_of(policy: Policy, service: ServiceFacts, error: PolicyError) -> str:
         return error.service
     raw = service.raw
     return service_name(policy.model, raw, service.index) if isinstance(raw, Mapping) else service.label
+
+
+# --- several processes ----------------------------------------------------------------------------
+
+
+def policy_from_sources(sources: Mapping[str, str], title: str) -> Policy:
+    """A policy from rule files' text already read: a worker decides with exactly the rules the parent read.
+
+    It does what ``load_policy`` does after reading the files, so a rule file
+    changed while a register runs cannot give workers other rules.
+    """
+    from policy_rules.compiler import compile_policy
+    from policy_rules.decision import PolicyInfo
+    from policy_rules.loader import analyse, digest_of
+
+    model, diagnostics = analyse(sources, title)
+    if model is None or any(d.severity == "error" for d in diagnostics):
+        raise RuleFileError(diagnostics)
+    info = PolicyInfo(model.title, model.version, digest_of(sources))
+    return Policy(compile_policy(model), info, tuple(d for d in diagnostics if d.severity == "warning"))
+
+
+@attrs.frozen
+class _Task:
+    """What every worker needs to decide chunks: the rules' text, the date, the output's form."""
+
+    sources: Mapping[str, str]
+    title: str
+    as_of: date
+    spend_fact: str | None
+    kind: str
+    with_trace: bool
+
+
+_worker: tuple[Policy, _Task] | None = None
+
+
+def _start_worker(task: _Task) -> None:
+    """Load the policy once per worker; Ctrl-C and SIGTERM are the parent's to handle, which stops the workers itself."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _worker = (policy_from_sources(task.sources, task.title), task)
+
+
+def _decide_chunk(first: int, path: str, chunk: list[tuple[Any, int]]) -> tuple[str, int, int, Summary]:
+    """Decide a chunk of services in a worker: the rows as text, how many rows and decisions, and the chunk's summary."""
+    assert _worker is not None, "the worker was not started"
+    policy, task = _worker
+    info = policy.info
+    summary = Summary(info.name, info.version, info.digest, task.as_of.isoformat(), task.spend_fact)
+    text = io.StringIO()
+    rows = DecisionRows(task.kind, task.with_trace, text, count=first) if task.kind else None
+    for raw, index in chunk:
+        _decide_one(policy, ServiceFacts(raw, path, index), task.as_of, task.spend_fact, summary, rows)
+    return text.getvalue(), len(chunk), summary.decided, summary
+
+
+class Workers:
+    """A register decided by ``jobs`` worker processes, a chunk at a time, written in input order.
+
+    The parent reads the register and writes the decisions; at most
+    ``2 * jobs`` chunks are in flight, so memory stays flat. Workers are
+    started with ``spawn`` (nothing of the parent's state is copied into them)
+    while Ctrl-C and SIGTERM are blocked, so only the parent receives them and
+    stops the workers cleanly.
+    """
+
+    def __init__(self, jobs: int, sources: Mapping[str, str], title: str, as_of: date, spend_fact: str | None, kind: str, with_trace: bool) -> None:
+        self.jobs = jobs
+        self.task = _Task(dict(sources), title, as_of, spend_fact, kind, with_trace)
+
+    def run(
+        self,
+        services: Iterable[ServiceFacts],
+        summary: Summary,
+        writer: DecisionWriter | None,
+        progress: Progress | None,
+        on_error: Callable[[str], None] | None,
+    ) -> Summary:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker, initargs=(self.task,))
+        pending: deque[Future[tuple[str, int, int, Summary]]] = deque()
+
+        def collect() -> None:
+            text, rows, decided, part = pending.popleft().result()
+            if writer is not None:
+                writer.write_rows(text, rows, decided)
+            if on_error is not None:
+                for message in part.errors:
+                    on_error(message)
+            summary.merge(part)
+            if progress is not None:
+                progress.update(summary.services)
+
+        try:
+            first = 0
+            for path, chunk in _chunks(services):
+                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+                try:
+                    pending.append(pool.submit(_decide_chunk, first, path, chunk))
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                first += len(chunk)
+                while len(pending) >= 2 * self.jobs:
+                    collect()
+            while pending:
+                collect()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return summary
+
+
+def _chunks(services: Iterable[ServiceFacts]) -> Iterator[tuple[str, list[tuple[Any, int]]]]:
+    chunk: list[tuple[Any, int]] = []
+    path = ""
+    for service in services:
+        path = service.path
+        chunk.append((service.raw, service.index))
+        if len(chunk) == CHUNK:
+            yield path, chunk
+            chunk = []
+    if chunk:
+        yield path, chunk
+
+
+def jobs_wanted(value: str) -> int:
+    """``--jobs N``: a number of processes, ``0`` or ``auto`` for one per core."""
+    if value.strip().lower() in ("auto", "0"):
+        return os.cpu_count() or 1
+    if not value.strip().isdigit():
+        raise ValueError(value)
+    return int(value)

@@ -334,7 +334,7 @@ def _undecided(summary: Any) -> str:
         (summary.evaluation_errors, "with a calculation the rules cannot make"),
     ]
     parts = ", ".join(f"{n:,} {why}" for n, why in kinds if n)
-    count = len(summary.errors)
+    count = summary.error_count
     return f"{count:,} service{'s' * (count != 1)} could not be decided: {parts}"
 
 
@@ -349,7 +349,7 @@ def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
     total_spend = summary.total_spend
     policy = f"{term(summary.policy)} {term(summary.version)}"
     lines = [bold(f"{summary.decided:,} of {summary.services:,} services decided") + f" with {policy} as at {summary.as_of}"]
-    if summary.errors:
+    if summary.error_count:
         lines.append(f"{_undecided(summary)} (see the messages above; each has a row with status `error` in the decisions file)")
     lines.append("")
     spend_head = f"  {'annual spend':>16}  {'share':>6}" if summary.spend_fact else ""
@@ -364,24 +364,36 @@ def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
         lines.append(bold("priority: ") + ", ".join(f"{term(k)} {v:,}" for k, v in sorted(summary.by_priority.items())))
     if summary.high_priority:
         lines.append("")
-        lines.append(bold(f"High-priority services ({len(summary.high_priority):,}):"))
-        for name, outcome, spend, reasons in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]:
+        lines.append(bold(f"High-priority services ({summary.high_priority_count:,}):"))
+        shown = sorted(summary.high_priority, key=_by_spend)[:limit]
+        for name, outcome, spend, reasons in shown:
             lines.append(
                 f"  {term(name)}: {term(outcome)}" + (f", {money(spend)}" if spend is not None else "") + (f" ({term(', '.join(reasons))})" if reasons else "")
             )
-        if len(summary.high_priority) > limit:
-            lines.append(f"  ... and {len(summary.high_priority) - limit:,} more")
+        if summary.high_priority_count > len(shown):
+            lines.append(f"  ... and {summary.high_priority_count - len(shown):,} more{_cut(summary, len(shown), limit)}")
     if summary.undetermined:
         lines.append("")
-        lines.append(bold(f"Services not yet settled ({len(summary.undetermined):,}); facts needed, most common first:"))
+        lines.append(bold(f"Services not yet settled ({summary.undetermined_count:,}); facts needed, most common first:"))
         for fact, count in summary.most_needed()[:limit]:
             lines.append(f"  {term(fact)}: {count:,} service{'s' * (count != 1)}")
         lines.append("")
-        for name, needed in summary.undetermined[:limit]:
+        shown = summary.undetermined[:limit]
+        for name, needed in shown:
             lines.append(f"  {term(name)}: needs {term(', '.join(needed))}")
-        if len(summary.undetermined) > limit:
-            lines.append(f"  ... and {len(summary.undetermined) - limit:,} more")
+        if summary.undetermined_count > len(shown):
+            lines.append(f"  ... and {summary.undetermined_count - len(shown):,} more{_cut(summary, len(shown), limit)}")
     return "\n".join(lines) + "\n"
+
+
+def _by_spend(item: tuple[Any, ...]) -> tuple[Any, str]:
+    """High-priority services are listed by spend, highest first, then by name."""
+    return -(item[2] or 0), item[0]
+
+
+def _cut(summary: Any, shown: int, limit: int) -> str:
+    """Said when a summary's bounded list, not the report's own limit, stopped the listing."""
+    return f" (a summary keeps the first {summary.listed:,}; the decisions file has every service)" if shown < limit else ""
 
 
 def _share(part: Any, whole: Any) -> str:
@@ -395,7 +407,7 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
     rows = sorted(summary.by_outcome.items(), key=lambda kv: (-kv[1].spend, -kv[1].services, kv[0]))
     lines = [f"# Register decisions: {md(summary.policy)}", ""]
     lines.append(f"{summary.decided:,} of {summary.services:,} services decided, as at {summary.as_of}.")
-    if summary.errors:
+    if summary.error_count:
         lines.append(f"{_undecided(summary)}; each has a row with status `error` in the decisions file.")
     lines.append("")
     lines.append("## Services and spend by outcome")
@@ -426,18 +438,19 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         lines.extend(f"| `{code(k)}` | {v:,} |" for k, v in sorted(summary.by_priority.items()))
         lines.append("")
     if summary.high_priority:
-        lines.append(f"## High-priority services ({len(summary.high_priority):,})")
+        lines.append(f"## High-priority services ({summary.high_priority_count:,})")
         lines.append("")
         lines.append("| service | outcome | annual spend | reasons |")
         lines.append("|---|---|---:|---|")
-        for name, outcome, spend, reasons in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]:
+        listed = sorted(summary.high_priority, key=_by_spend)[:limit]
+        for name, outcome, spend, reasons in listed:
             shown = ", ".join(f"`{code(r)}`" for r in reasons)
             lines.append(f"| {md(name)} | `{code(outcome)}` | {money(spend) if spend is not None else ''} | {shown} |")
-        if len(summary.high_priority) > limit:
-            lines.append(f"| ... and {len(summary.high_priority) - limit:,} more | | | |")
+        if summary.high_priority_count > len(listed):
+            lines.append(f"| ... and {summary.high_priority_count - len(listed):,} more{_cut(summary, len(listed), limit)} | | | |")
         lines.append("")
     if summary.undetermined:
-        lines.append(f"## Services not yet settled ({len(summary.undetermined):,})")
+        lines.append(f"## Services not yet settled ({summary.undetermined_count:,})")
         lines.append("")
         lines.append("Facts needed, most common first:")
         lines.append("")
@@ -447,9 +460,10 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         lines.append("")
         lines.append("| service | facts needed |")
         lines.append("|---|---|")
-        lines.extend(f"| {md(name)} | {', '.join(f'`{code(f)}`' for f in needed)} |" for name, needed in summary.undetermined[:limit])
-        if len(summary.undetermined) > limit:
-            lines.append(f"| ... and {len(summary.undetermined) - limit:,} more | |")
+        listed = summary.undetermined[:limit]
+        lines.extend(f"| {md(name)} | {', '.join(f'`{code(f)}`' for f in needed)} |" for name, needed in listed)
+        if summary.undetermined_count > len(listed):
+            lines.append(f"| ... and {summary.undetermined_count - len(listed):,} more{_cut(summary, len(listed), limit)} | |")
         lines.append("")
     lines.append(f"*{md(summary.policy)}, version {md(summary.version)}, `{code(summary.digest)}`.*")
     return "\n".join(lines) + "\n"
@@ -464,7 +478,7 @@ def summary_html(summary: Any, limit: int = 50) -> str:
         f"<h1>Register decisions: {e(summary.policy)}</h1>",
         f"<p>{summary.decided:,} of {summary.services:,} services decided, as at {e(summary.as_of)}.</p>",
     ]
-    if summary.errors:
+    if summary.error_count:
         body.append(f"<p>{e(_undecided(summary))}; each has a row with status <code>error</code> in the decisions file.</p>")
     body.append("<h2>Services and spend by outcome</h2>")
     if summary.spend_fact and rows:
@@ -480,19 +494,28 @@ def summary_html(summary: Any, limit: int = 50) -> str:
     if summary.high_priority:
         items = "".join(
             f"<tr><td>{e(n)}</td><td><code>{e(o)}</code></td><td>{money(s) if s is not None else ''}</td><td>{e(', '.join(r))}</td></tr>"
-            for n, o, s, r in sorted(summary.high_priority, key=lambda h: (-(h[2] or 0), h[0]))[:limit]
+            for n, o, s, r in sorted(summary.high_priority, key=_by_spend)[:limit]
         )
         body.append(
-            f"<h2>High-priority services ({len(summary.high_priority):,})</h2>"
+            f"<h2>High-priority services ({summary.high_priority_count:,})</h2>"
             f"<table><tr><th>service</th><th>outcome</th><th>annual spend</th><th>reasons</th></tr>{items}</table>"
         )
+        body.append(_more_html(summary.high_priority_count, min(len(summary.high_priority), limit), summary, limit))
     if summary.undetermined:
         facts = "".join(f"<tr><td><code>{e(f)}</code></td><td>{c:,}</td></tr>" for f, c in summary.most_needed())
-        services = "".join(f"<tr><td>{e(n)}</td><td>{e(', '.join(needed))}</td></tr>" for n, needed in summary.undetermined[:limit])
-        body.append(f"<h2>Services not yet settled ({len(summary.undetermined):,})</h2><table><tr><th>fact needed</th><th>services</th></tr>{facts}</table>")
+        listed = summary.undetermined[:limit]
+        services = "".join(f"<tr><td>{e(n)}</td><td>{e(', '.join(needed))}</td></tr>" for n, needed in listed)
+        body.append(f"<h2>Services not yet settled ({summary.undetermined_count:,})</h2><table><tr><th>fact needed</th><th>services</th></tr>{facts}</table>")
         body.append(f"<table><tr><th>service</th><th>facts needed</th></tr>{services}</table>")
+        body.append(_more_html(summary.undetermined_count, len(listed), summary, limit))
     body.append(f'<p class="stamp">{e(summary.policy)}, version {e(summary.version)}, <code>{e(summary.digest)}</code>.</p>')
     return _page(f"Register decisions: {summary.policy}", body)
+
+
+def _more_html(count: int, shown: int, summary: Any, limit: int) -> str:
+    if count <= shown:
+        return ""
+    return f"<p>... and {count - shown:,} more{_cut(summary, shown, limit)}</p>"
 
 
 def _svg_bars(values: list[tuple[str, float]]) -> str:
