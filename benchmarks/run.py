@@ -121,13 +121,6 @@ def check_process_times(rules: str, repeat: int) -> tuple[float, float, float]:
     return statistics.median(times["warm"]), statistics.median(times["cold"]), statistics.median(times["edited"])
 
 
-def process_time(repeat: int, args: list[str]) -> float:
-    def run() -> None:
-        subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
-
-    return median_time(repeat, run)
-
-
 class _Facts(dict):  # type: ignore[type-arg]
     """A dict subclass, as a caller's own facts class may be."""
 
@@ -228,6 +221,56 @@ def shape_figures(policy: Any, services: list[dict[str, Any]], repeat: int, per_
     return 0
 
 
+def write_register(path: Path, rows: int) -> None:
+    """A CSV register of ``rows`` generated services, written 100,000 at a time so that making it takes little memory."""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for start in range(0, rows, 100_000):
+            part = Path(f"{path}.part")
+            write_csv(generate(min(100_000, rows - start), seed=2019 + start), str(part))
+            with open(part, encoding="utf-8", newline="") as f:
+                if start:
+                    f.readline()
+                shutil.copyfileobj(f, out)
+            part.unlink()
+
+
+def register_figures(rules: str, rows: int, repeat: int) -> None:
+    """Time and peak memory of a whole register through ``policy-rules evaluate --output``, with ``--jobs 1`` and ``--jobs 2``.
+
+    Each run is a child of a small measuring process, which reports
+    ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest peak resident size
+    of any one process below it (the command itself, or one of its workers),
+    as Linux counts it. With ``--jobs 2`` the tree's total is at most three
+    times that: the parent and two workers.
+    """
+    measure = (
+        "import resource, subprocess, sys, time; start = time.perf_counter();"
+        " subprocess.run(sys.argv[1:], check=True, capture_output=True);"
+        " print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        register = Path(folder) / "register.csv"
+        write_register(register, rows)
+        size = register.stat().st_size
+        for jobs in (1, 2):
+            out = Path(folder) / f"decisions-{jobs}.csv"
+            command = [sys.executable, "-m", "policy_rules.cli", "evaluate", rules, str(register), "--output", str(out), "--as-of", AS_OF.isoformat()]
+            command += ["--jobs", str(jobs)]
+            runs = []
+            for _ in range(max(1, repeat // 2)):
+                done = subprocess.run([sys.executable, "-c", measure, *command], check=True, capture_output=True, text=True, cwd=ROOT)
+                seconds, peak = done.stdout.split()
+                runs.append((float(seconds), int(peak) / 1024))
+            seconds = statistics.median(r[0] for r in runs)
+            peak = max(r[1] for r in runs)
+            print(
+                f"register of {rows:,} services ({size / 1e6:.0f} MB CSV) through `policy-rules evaluate --output --jobs {jobs}`: "
+                f"{seconds:.2f} s, peak memory {peak:.0f} MB (largest process{'; the tree at most ' + str(jobs + 1) + 'x that' if jobs > 1 else ''})"
+            )
+        same = (Path(folder) / "decisions-1.csv").read_bytes() == (Path(folder) / "decisions-2.csv").read_bytes()
+        print(f"decisions files with --jobs 1 and --jobs 2: {'the same bytes' if same else 'DIFFERENT'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", type=int, default=100_000, help="generated services for the trace-off figures (default 100,000)")
@@ -235,12 +278,20 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement; the median is reported (default 5)")
     parser.add_argument("--shapes", type=int, default=20_000, help="services for the figures of facts in other shapes (default 20,000)")
     parser.add_argument("--skip-cli", action="store_true", help="skip the whole-process figures")
+    parser.add_argument(
+        "--register-rows", type=int, default=1_000_000, help="rows of the CSV register run through `policy-rules evaluate --output` (default 1,000,000)"
+    )
+    parser.add_argument("--register-only", action="store_true", help="measure only the register run (with --jobs 1 and 2), then stop")
     args = parser.parse_args()
 
     from policy_rules import load_policy
     from policy_rules.api import read_sources
 
     rules = str(ROOT / "rules" / "haringey")
+    if args.register_only:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+        register_figures(rules, args.register_rows, args.repeat)
+        return 0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     services = generate(args.services, seed=2019)
     traced = services[: args.traced]
@@ -343,27 +394,7 @@ def main() -> int:
             f"`policy-rules check rules/haringey` as a whole process: {warm * 1000:.0f} ms (files in the parse cache), "
             f"{cold * 1000:.0f} ms (cache off), {edited * 1000:.0f} ms (one file edited since the last check)"
         )
-        with tempfile.TemporaryDirectory() as folder:
-            register = Path(folder) / "register.csv"
-            write_csv(services, str(register))
-            out = Path(folder) / "decisions.csv"
-            command = [sys.executable, "-m", "policy_rules.cli", "evaluate", rules, str(register), "--output", str(out), "--as-of", AS_OF.isoformat()]
-            whole = process_time(args.repeat, command)
-            print(f"register of {len(services):,} services through `policy-rules evaluate --output`: {whole:.2f} s")
-            peak = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
-                    " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
-                    *command,
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-            )
-            print(f"peak memory of that run: {int(peak.stdout.strip()) / 1024:.0f} MB")
+        register_figures(rules, args.register_rows, args.repeat)
     return 0
 
 
