@@ -52,7 +52,7 @@ _IN_STRINGS = [
     (re.compile(r"\b(any|all)(?=\()"), None),
     (re.compile(r"\((-)\{"), ""),
     (re.compile(r"\((not )\{"), ""),
-    (re.compile(r"(\{e\.op\})"), "{e.op.replace('/', '//').replace('+', '-')}"),
+    (re.compile(r"(\{e\.op\})"), "{ {'/': '//', '+': '-', '-': '+', '*': '/', 'and': 'or', 'or': 'and'}.get(e.op, e.op)}"),
 ]
 
 
@@ -171,20 +171,24 @@ def sample(found: list[Mutant], limit: int, seed: int) -> list[Mutant]:
 
 
 def copy_tree(into: Path, commit: str | None) -> None:
-    """The files the tests need, from the working tree or from a commit (``git archive``)."""
-    if commit is None:
-        for name in COPIED:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            elif source.exists():
-                shutil.copy2(source, into / name)
-        return
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *[n for n in COPIED]], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    tables = ROOT / "policy_rules" / "grammar_tables.json"
-    if tables.exists() and not (into / "policy_rules" / "grammar_tables.json").exists():
-        shutil.copy2(tables, into / "policy_rules" / "grammar_tables.json")
+    """The files the tests need, from the working tree; the package itself (and its grammar) from ``commit`` when given.
+
+    Taking the package from a commit keeps the sites of a run (``PATH:LINE:COL``)
+    the same while the tests grow, so that ``--only`` can rerun the survivors
+    of an earlier run against a stronger corpus.
+    """
+    packaged = ("policy_rules", "grammar") if commit is not None else ()
+    for name in COPIED:
+        source = ROOT / name
+        if name in packaged:
+            continue
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif source.exists():
+            shutil.copy2(source, into / name)
+    if commit is not None:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *packaged], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
 
 
 def run_tests(folder: Path, tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
@@ -207,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=40, help="how many mutants to try (a seeded sample)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds a mutant's tests may take; longer counts as killed")
-    parser.add_argument("--from-commit", help="mutate the files as in this commit instead of the working tree")
+    parser.add_argument("--from-commit", help="mutate the package as in this commit (the tests still come from the working tree)")
     parser.add_argument("--only", nargs="+", default=[], help="run only the mutants listed as PATH:LINE:COL (from an earlier run)")
     parser.add_argument("--list", action="store_true", help="list every site and stop")
     parser.add_argument("--report", type=Path, help="also write the results as a Markdown table to this file")

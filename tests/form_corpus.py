@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from policy_rules import Policy, PolicyError, load_policy
@@ -43,6 +45,7 @@ fact share is percentage
 fact start is date
 fact region is one of north, south, east
 fact home is one of north, south, east
+fact away is one of north, south, east
 fact label is text
 fact flag is yes/no
 fact other is yes/no
@@ -78,6 +81,7 @@ define c_neg as loss > £10 and -count < -2
 define c_param as amount > cap
 define c_in as region is one of (north, home)
 define c_not_in as region is not one of (south, east)
+define c_in_facts as region is not one of (home, away)
 define c_in_text as label is one of ("protected", "closed")
 define c_known as amount is known and label is not known
 define c_not as not flag
@@ -93,7 +97,8 @@ define r_all as all of basics
 define r_none as none of basics
 define r_two as at least 2 of basics
 
-define why as those of c_eq, c_ne, c_lt, c_le, c_gt, c_ge, c_words, c_more, c_dates, c_text, c_arith, c_div, c_neg, c_param, c_in, c_not_in, c_in_text,
+define why as those of c_eq, c_ne, c_lt, c_le, c_gt, c_ge, c_words, c_more, c_dates, c_text, c_arith, c_div, c_neg, c_param, c_in, c_not_in,
+  c_in_facts, c_in_text,
   c_known, c_not, c_bool, c_any, c_all, c_none, c_two, c_three, r_any, r_all, r_none, r_two that hold
 
 decision plan
@@ -184,12 +189,13 @@ define l_late as any j in jobs where j.due is after started
 define l_large as any j in jobs where j.kind is one of (large)
 define l_not_small as every j in jobs where j.kind is not one of (small)
 define l_sum as any j in jobs where j.hours * 2 - staff / 2 > 10
+define l_count_big as (number of j in jobs where j.big) > 1
 
 define why as those of l_nothing, l_any_big, l_every_big, l_no_big, l_any_long, l_every_long, l_no_short, l_many_long, l_crowded, l_empty,
-  l_filled, l_named, l_unnamed, l_top, l_late, l_large, l_not_small, l_sum that hold
+  l_filled, l_named, l_unnamed, l_top, l_late, l_large, l_not_small, l_sum, l_count_big that hold
 
 decision plan
-  outcomes keep, grow, cut
+  outcomes keep, grow, cut, pause
 
 rule keep_default
   by default plan is keep
@@ -204,8 +210,13 @@ rule cut_when_crowded
   when flag and l_crowded
   then plan is cut
 
+rule pause_when_late
+  exception to grow_when_big
+  when not flag and l_late
+  then plan is pause
+
 decision task for each j in jobs
-  outcomes done, later, keep, grow, cut
+  outcomes done, later, keep, grow, cut, pause
 
 rule task_follows
   by default task is plan
@@ -221,7 +232,48 @@ rule task_done
   then task is done
 """
 
-POLICIES = {"scalars": SCALARS, "lists": LISTS}
+#: A known value compared with a missing fact on its right, closed by a second bound at exactly the same value:
+#: only the exact bound each comparison puts on the missing fact gives the right needed facts.
+BOUNDS = """
+policy "bounds"
+  service name service
+  outcome plan
+
+fact service is text
+fact amount is money
+fact l1 is money
+fact l2 is money
+fact l3 is money
+fact l4 is money
+
+decision plan
+  outcomes keep, odd
+
+rule keep_default
+  by default plan is keep
+
+rule never_above
+  exception to keep_default
+  when amount < l1 and l1 <= amount
+  then plan is odd
+
+rule only_equal_up
+  exception to keep_default
+  when amount <= l2 and l2 <= amount
+  then plan is odd
+
+rule never_below
+  exception to keep_default
+  when amount > l3 and l3 >= amount
+  then plan is odd
+
+rule only_equal_down
+  exception to keep_default
+  when amount >= l4 and l4 >= amount
+  then plan is odd
+"""
+
+POLICIES = {"scalars": SCALARS, "lists": LISTS, "bounds": BOUNDS}
 
 DATES = ("2022-06-01", "2023-12-31", "2024-01-01", "2024-03-15", "2024-06-30", "2024-07-01")
 #: Dates on both sides of the parameters' change (2023-01-01) and at its edges.
@@ -251,7 +303,8 @@ def _scalar_facts(rng: random.Random) -> dict[str, Any]:
         "start": rng.choice(DATES),
         "region": rng.choice(("north", "south", "east")),
         "home": rng.choice(("north", "south", "east")),
-        "label": rng.choice(("protected", "open", "closed", "review", "other")),
+        "away": rng.choice(("north", "south", "east")),
+        "label": rng.choice(("protected", "open", "closed", "review", "other", "Unknown", "n/a", "  ")),
         "flag": rng.random() < 0.5,
         "other": rng.random() < 0.5,
     }
@@ -272,7 +325,7 @@ def _jobs(rng: random.Random) -> list[dict[str, Any]]:
             "due": rng.choice(DATES),
         }
         if rng.random() < 0.8:
-            job["name"] = f"job {i}"
+            job["name"] = rng.choice((f"job {i}", f"job {i}", "unknown", " "))  # words that mean the name is not known
         jobs.append(job)
     return jobs
 
@@ -288,18 +341,30 @@ def _list_facts(rng: random.Random) -> dict[str, Any]:
     }
 
 
-_GENERATORS = {"scalars": _scalar_facts, "lists": _list_facts}
+def _bounds_facts(rng: random.Random) -> dict[str, Any]:
+    amount = rng.choice((0, 50, 100))
+    facts: dict[str, Any] = {"service": f"s{rng.randrange(10**6)}", "amount": amount}
+    for name in ("l1", "l2", "l3", "l4"):
+        facts[name] = rng.choice((amount, amount + 1, amount - 1, 10**6))
+    for name in rng.sample(("l1", "l2", "l3", "l4"), rng.choice((0, 1, 1, 2))):
+        del facts[name]
+    return facts
+
+
+_GENERATORS = {"scalars": _scalar_facts, "lists": _list_facts, "bounds": _bounds_facts}
 
 #: Cases written by hand: the edges a generator may miss.
 HAND_CASES: dict[str, list[dict[str, Any]]] = {
     "scalars": [
-        {"amount": 0, "limit": 0, "count": 0, "ratio": 0, "share": "0%", "start": "2024-01-01", "region": "north", "home": "north",
+        {"amount": 0, "limit": 0, "count": 0, "ratio": 0, "share": "0%", "start": "2024-01-01", "region": "north", "home": "north", "away": "east",
          "label": "open", "flag": False, "other": False},
         {"amount": 100, "limit": 100, "count": 1, "ratio": 1, "share": "25%", "start": "2024-06-30", "region": "east", "home": "north",
          "label": "protected", "flag": True, "other": True, "backup": True},
         {"amount": -300, "limit": 10, "count": 9, "ratio": -3, "share": "50%", "start": "2023-12-31", "region": "south", "home": "south",
          "label": "review", "flag": True, "other": False},
         {"amount": 1000, "limit": 1, "count": 2, "ratio": 2, "share": "10%", "start": "2024-07-01", "region": "north", "home": "east",
+         "label": "closed", "flag": False, "other": True},
+        {"amount": 10**61 + 7, "limit": 10**61 + 6, "count": 2, "ratio": 2, "share": "10%", "start": "2024-07-01", "region": "north", "home": "east",
          "label": "closed", "flag": False, "other": True},
     ],
     "lists": [
@@ -309,6 +374,7 @@ HAND_CASES: dict[str, list[dict[str, Any]]] = {
          "staff": 1, "started": "2024-01-01", "flag": True, "other": True},
         {"jobs": [{"hours": 1, "big": False, "kind": "small", "due": "2022-06-01"}], "staff": 4, "started": "2024-01-01", "flag": False, "other": False},
     ],
+    "bounds": [{"amount": 100, "l1": 10**6, "l2": 10**6, "l3": 10**6, "l4": 10**6}],
 }  # fmt: skip
 
 
@@ -353,6 +419,21 @@ def as_text(facts: dict[str, Any]) -> dict[str, str]:
         else:
             out[name] = str(value)
     return out
+
+
+def in_other_shapes(facts: dict[str, Any]) -> Mapping[str, Any]:
+    """The facts as other programs give them: amounts as ``Decimal`` or float, yes/no as words, inside a read-only mapping."""
+
+    def shaped(value: Any, depth: int) -> Any:
+        if isinstance(value, bool):
+            return "Yes" if value else "no"
+        if isinstance(value, int):
+            return Decimal(value) if depth % 2 == 0 else float(value)
+        if isinstance(value, list):
+            return [{k: shaped(v, depth + 1) for k, v in item.items()} for item in value]
+        return value
+
+    return MappingProxyType({name: shaped(value, index) for index, (name, value) in enumerate(facts.items())})
 
 
 def outcome(decide: Any) -> Any:
