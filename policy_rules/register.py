@@ -409,7 +409,10 @@ def _decide_one(policy: Policy, service: ServiceFacts, as_of: date, spend_fact: 
 
 def _spend(policy: Policy, raw: Mapping[str, Any], fact: str) -> Decimal | None:
     """The service's spend: the facts were accepted, so it is an amount in a form a facts file may give, or missing (then its default)."""
-    spend = _number(raw.get(fact), "money")
+    value = raw.get(fact)
+    if type(value) is str and value.isascii() and value.isdigit():  # how a spreadsheet gives most amounts: no need for the full reading
+        return Decimal(value)
+    spend = _number(value, "money")
     if spend is None:
         default = policy.model.facts[fact].default
         return None if default is None else _number(default.value, "money")
