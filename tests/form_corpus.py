@@ -96,10 +96,11 @@ define r_any as any of basics
 define r_all as all of basics
 define r_none as none of basics
 define r_two as at least 2 of basics
+define r_mix as any of basics and flag
 
 define why as those of c_eq, c_ne, c_lt, c_le, c_gt, c_ge, c_words, c_more, c_dates, c_text, c_arith, c_div, c_neg, c_param, c_in, c_not_in,
   c_in_facts, c_in_text,
-  c_known, c_not, c_bool, c_any, c_all, c_none, c_two, c_three, r_any, r_all, r_none, r_two that hold
+  c_known, c_not, c_bool, c_any, c_all, c_none, c_two, c_three, r_any, r_all, r_none, r_two, r_mix that hold
 
 decision plan
   outcomes keep, grow, cut, pause, review
