@@ -164,8 +164,14 @@ record job
   field kind is one of small, large
   field due is date
 
+record part
+  field label is text
+  field cost is money
+  field spare is yes/no
+
 fact service is text
 fact jobs is list of job
+fact parts is list of part
 fact staff is whole number
 fact started is date
 fact flag is yes/no
@@ -191,9 +197,10 @@ define l_large as any j in jobs where j.kind is one of (large)
 define l_not_small as every j in jobs where j.kind is not one of (small)
 define l_sum as any j in jobs where j.hours * 2 - staff / 2 > 10
 define l_count_big as (number of j in jobs where j.big) > 1
+define l_parts as any p in parts where p.label is known and p.cost > £10 or p.spare
 
 define why as those of l_nothing, l_any_big, l_every_big, l_no_big, l_any_long, l_every_long, l_no_short, l_many_long, l_crowded, l_empty,
-  l_filled, l_named, l_unnamed, l_top, l_late, l_large, l_not_small, l_sum, l_count_big that hold
+  l_filled, l_named, l_unnamed, l_top, l_late, l_large, l_not_small, l_sum, l_count_big, l_parts that hold
 
 decision plan
   outcomes keep, grow, cut, pause
@@ -331,10 +338,17 @@ def _jobs(rng: random.Random) -> list[dict[str, Any]]:
     return jobs
 
 
+def _parts(rng: random.Random) -> list[dict[str, Any]]:
+    """Items with no date field: as JSON text they are read as they are, unconverted."""
+    labels = ("pump", "pump", "unknown", " ", "n/a")
+    return [{"label": rng.choice(labels), "cost": rng.choice((0, 10, 11, 500)), "spare": rng.random() < 0.3} for _ in range(rng.choice((0, 1, 2)))]
+
+
 def _list_facts(rng: random.Random) -> dict[str, Any]:
     return {
         "service": f"s{rng.randrange(10**6)}",
         "jobs": _jobs(rng),
+        "parts": _parts(rng),
         "staff": rng.choice((0, 1, 2, 4)),
         "started": rng.choice(DATES),
         "flag": rng.random() < 0.5,

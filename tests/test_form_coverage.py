@@ -352,3 +352,21 @@ def test_a_bare_list_item_is_refused_so_its_variant_is_unreachable(errors: Any, 
           then d is b
         """)
     assert found, f"`{text}` with list items j and k should be refused"
+
+
+@pytest.mark.parametrize(
+    ("missing", "expected"),
+    [("l1", ("keep", [])), ("l2", ("undetermined", ["l2"])), ("l3", ("keep", [])), ("l4", ("undetermined", ["l4"]))],
+)
+def test_a_missing_fact_bounded_from_both_sides_is_needed_only_when_the_bounds_meet(folder: Path, missing: str, expected: tuple[str, list[str]]) -> None:
+    """``amount < l1 and l1 <= amount`` can never hold, ``amount <= l2 and l2 <= amount`` holds at one value.
+
+    With the fact missing every mode takes the reference's own search, so
+    only a pinned answer catches a wrong bound there (a differential test cannot).
+    """
+    policy = corpus.policy("bounds", folder)
+    facts = {"amount": 100, "l1": 10**6, "l2": 10**6, "l3": 10**6, "l4": 10**6}
+    del facts[missing]
+    for trace in (False, True):
+        decision = policy.evaluate(facts, corpus.AS_OF[2], trace=trace)
+        assert (decision.outcome, list(decision.needed_facts)) == expected
