@@ -155,7 +155,7 @@ policy "list forms"
   service name service
   outcome plan
   reasons why
-  element outcomes task
+  element outcomes step
 
 record job
   field name is text
@@ -223,21 +223,21 @@ rule pause_when_late
   when not flag and l_late
   then plan is pause
 
-decision task for each j in jobs
-  outcomes done, later, keep, grow, cut, pause
+decision step for each j in jobs
+  outcomes finished, deferred, keep, grow, cut, pause
 
-rule task_follows
-  by default task is plan
+rule step_as_plan
+  by default step is plan
 
-rule task_later
-  exception to task_follows
-  when j.due is after started and (j.hours * 2 > 15 or other)
-  then task is later
+rule step_deferred
+  exception to step_as_plan
+  when other or j.hours * 2 > 15 and j.due is after started
+  then step is deferred
 
-rule task_done
-  exception to task_later
+rule step_finished
+  exception to step_deferred
   when j.big and no k in jobs where k.hours > j.hours
-  then task is done
+  then step is finished
 """
 
 #: A known value compared with a missing fact on its right, closed by a second bound at exactly the same value:
