@@ -18,6 +18,8 @@ from policy_rules import trace as t
 from policy_rules.checker import PolicyModel, default_title
 from policy_rules.compiler import CompiledPolicy, compile_policy
 from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
+from policy_rules.engine.codegen import MODES, CannotDecide
+from policy_rules.engine.lowering import lower
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
 from policy_rules.evaluator import (
     UNDETERMINED,
@@ -31,7 +33,7 @@ from policy_rules.evaluator import (
     traced_evaluation,
 )
 from policy_rules.facts import validate
-from policy_rules.fastpath import CannotDecide, PolicyFunction
+from policy_rules.fastpath import PolicyFunction
 from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
 from policy_rules.tracedpath import TracedPath
 from policy_rules.values import UNKNOWN
@@ -56,9 +58,10 @@ class Policy:
         per_item = compiled.model.decisions.get(compiled.model.element_outcomes or "")
         self._element_collection = per_item.for_each.collection.name if per_item and per_item.for_each else None
         self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
-        self._function = PolicyFunction(compiled.model, compiled.parameters, build_decision, info, self._element_outcomes)
+        lowered = lower(compiled.model)
+        self._function = PolicyFunction(lowered, compiled.parameters, build_decision, info, self._element_outcomes)
         self._shown_dates: dict[date, str] = {}
-        self._traced = TracedPath(compiled)
+        self._traced = TracedPath(compiled, lowered)
 
     @property
     def model(self) -> PolicyModel:
@@ -68,9 +71,13 @@ class Policy:
     def name(self) -> str:
         return self.info.name
 
-    def source(self) -> str:
-        """The Python source generated for this policy's decisions without a trace, for whoever debugs it."""
-        return self._function.source
+    def source(self, mode: str = "two_valued") -> str:
+        """The Python source generated for one mode (``two_valued``: decisions without a trace; ``traced``: with it), for whoever debugs it."""
+        if mode == "two_valued":
+            return self._function.source
+        if mode == "traced":
+            return self._traced.source
+        raise PolicyError(f"there is no mode `{mode}`; the modes are {', '.join(MODES)}")
 
     def facts_of(self, raw: Mapping[str, Any], *, path: str = "<facts>", index: int = 0) -> tuple[dict[str, Any], str | None]:
         """Validate raw facts against the declarations: typed values and the service's name."""

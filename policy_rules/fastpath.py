@@ -2,16 +2,16 @@
 
 When every fact a decision reads is known, three-valued logic, the search for
 needed facts and the trace are all unnecessary: the decision is plain Python
-logic. This module writes that logic, with the reading of the facts before
-it, as the source of one function (``PolicyFunction``) and compiles it once
-per policy.
+logic. The code generator's ``two_valued`` mode (``engine.codegen.TwoValued``)
+writes that logic from the lowered policy; this module writes the reading of
+the facts before it, and compiles the whole as one function
+(``PolicyFunction``) once per policy.
 
-The generated source is built from the AST's *structure* only. Every name a
-rule file declares and every constant it writes is kept in a table and
-referred to by its index (``c3``); local variables are numbered (``v4``,
-``r7``). No text from a rule file is ever spliced into the source, so a rule
-file cannot inject code, whatever its names or strings say. The function runs
-with a namespace holding only what it needs: its helpers and a few builtins.
+The generated source holds numbered names and indexes into a table of
+constants only (``c3``, ``v4``, ``r7``): no text from a rule file is ever
+spliced into it, so a rule file cannot inject code, whatever its names or
+strings say. The function runs with a namespace holding only what it needs:
+its helpers and a few builtins.
 
 **Reading the facts.** The function reads the facts in every shape a user
 gives them: any ``Mapping``; amounts as ``int``, ``float``, ``Decimal``,
@@ -46,18 +46,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from policy_rules import nodes as n
-from policy_rules.checker import PolicyModel, dependencies, type_from_ref
+from policy_rules.checker import PolicyModel, type_from_ref
+from policy_rules.engine.codegen import CannotDecide, TwoValued
+from policy_rules.engine.lowering import Lowered
 from policy_rules.errors import FactsError
 from policy_rules.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
 from policy_rules.values import UNKNOWN, Type
-
-_PY_COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-class CannotDecide(Exception):
-    """Raised by generated code only, when the facts need the full path (a conflict, a division by zero, a parameter with no value)."""
-
 
 _NONE = object()
 #: What a reader gives for a value that means the fact is missing (an empty cell, ``unknown``).
@@ -200,255 +194,6 @@ def _plain_values(typ: Type) -> frozenset[str]:
     return frozenset(v for v in typ.values if v.strip().lower() not in MISSING_WORDS)
 
 
-class _Writer:
-    def __init__(self, model: PolicyModel, parameters: Mapping[str, Any]) -> None:
-        self.model = model
-        self.parameters = parameters
-        self.constants: list[Any] = []
-        self.constant_index: dict[tuple[type, Any], int] = {}
-        self.lines: list[str] = []
-        self.counter = 0
-        self.locals: dict[str, str] = {}
-        self.params_used: dict[str, str] = {}
-
-    def const(self, value: Any) -> str:
-        key = (type(value), value)
-        index = self.constant_index.get(key)
-        if index is None:
-            index = len(self.constants)
-            self.constants.append(value)
-            self.constant_index[key] = index
-        return f"K[{index}]"
-
-    def fresh(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}"
-
-    def emit(self, line: str, depth: int = 1) -> None:
-        self.lines.append("    " * depth + line)
-
-    # --- expressions ------------------------------------------------------------------
-
-    def fact(self, name: str) -> str:
-        return f"f[{self.const(name)}]"
-
-    def known(self, name: str, negated: bool) -> str:
-        return f"({self.const(name)} {'not in' if negated else 'in'} f)"
-
-    def number(self, code: str) -> str:
-        """A number about to take part in arithmetic (already a ``Decimal`` here)."""
-        return code
-
-    def expr(self, e: n.Expr, items: dict[str, str]) -> str:
-        m = self.model
-        if isinstance(e, n.Literal):
-            return self.const(e.value)
-        if isinstance(e, n.Name):
-            ref = m.refs[id(e)]
-            if ref.kind == "value":
-                return self.const(ref.name)
-            if ref.kind == "fact":
-                return self.fact(ref.name)
-            if ref.kind == "item":
-                return items[ref.name]
-            if ref.kind == "parameter":
-                if ref.name not in self.params_used:
-                    self.params_used[ref.name] = self.fresh("p")
-                return self.params_used[ref.name]
-            return self.locals[ref.name]
-        if isinstance(e, n.Field):
-            return f"{items[e.item]}[{self.const(e.field)}]"
-        if isinstance(e, n.Not):
-            return f"(not {self.expr(e.operand, items)})"
-        if isinstance(e, n.BoolOp):
-            return "(" + f" {e.op} ".join(self.expr(x, items) for x in e.operands) + ")"
-        if isinstance(e, n.Compare):
-            return f"({self.expr(e.left, items)} {_PY_COMPARE[e.op]} {self.expr(e.right, items)})"
-        if isinstance(e, n.Member):
-            if all(isinstance(x, n.Literal) or (isinstance(x, n.Name) and m.refs[id(x)].kind == "value") for x in e.options):
-                values = frozenset(x.value if isinstance(x, n.Literal) else m.refs[id(x)].name for x in e.options)
-                return f"({self.expr(e.operand, items)} {'not in' if e.negated else 'in'} {self.const(values)})"
-            options = ", ".join(self.expr(x, items) for x in e.options)
-            return f"({self.expr(e.operand, items)} {'not in' if e.negated else 'in'} ({options},))"
-        if isinstance(e, n.Test):
-            if e.test == "known":
-                target = e.operand
-                if isinstance(target, n.Field):
-                    return f"({self.const(target.field)} {'not in' if e.negated else 'in'} {items[target.item]})"
-                return self.known(getattr(target, "name", ""), e.negated)
-            return f"(len({self.expr(e.operand, items)}) {'!=' if e.negated else '=='} 0)"
-        if isinstance(e, n.Arith):
-            if e.op == "/":
-                return f"DIV({self.number(self.expr(e.left, items))}, {self.expr(e.right, items)})"
-            return f"({self.number(self.expr(e.left, items))} {e.op} {self.expr(e.right, items)})"
-        if isinstance(e, n.Neg):
-            return f"(-{self.number(self.expr(e.operand, items))})"
-        if isinstance(e, n.CountOf):
-            conditions = m.defines[e.reasons.name].body.members if e.reasons is not None else e.conditions  # type: ignore[union-attr]
-            parts = [self.expr(c, items) for c in conditions]
-            if e.quantifier == "any":
-                return "(" + " or ".join(parts) + ")" if parts else "False"
-            if e.quantifier == "all":
-                return "(" + " and ".join(parts) + ")" if parts else "True"
-            if e.quantifier == "none":
-                return "(not (" + " or ".join(parts) + "))" if parts else "True"
-            if int(e.at_least) == 1 and parts:
-                return "(" + " or ".join(parts) + ")"
-            return "((" + " + ".join(f"bool({p})" for p in parts) + f") >= {int(e.at_least)})" if parts else f"(0 >= {int(e.at_least)})"
-        if isinstance(e, n.Over):
-            if isinstance(e.condition, n.Field) and e.condition.item == e.item and e.quantifier != "count":
-                # A yes/no field of each item: read by ``itemgetter`` in C, without a generator.
-                fields = f"map({self.const(operator.itemgetter(e.condition.field))}, {self.expr(e.collection, items)})"
-                return {"any": f"any({fields})", "every": f"all({fields})", "no": f"(not any({fields}))"}[e.quantifier]
-            var = self.fresh("i")
-            inner = {**items, e.item: var}
-            collection = self.expr(e.collection, items)
-            return over(e.quantifier, self.expr(e.condition, inner), f"for {var} in {collection}")
-        if isinstance(e, n.Length):
-            return f"D(len({self.expr(e.collection, items)}))"
-        raise AssertionError(type(e).__name__)
-
-    # --- decisions -----------------------------------------------------------------------
-
-    def chain(self, label: str, items: dict[str, str]) -> list[tuple[str | None, str, str]] | None:
-        """A rule whose exceptions form a chain (one exception each), as (condition, value, label), the strongest first.
-
-        Without siblings no two exceptions can apply at once, so the first
-        that applies, tried from the innermost out, is the decision.
-        """
-        m = self.model
-        node = m.rules[label]
-        own = (self.expr(node.condition, items) if node.condition is not None else None, self.expr(node.conclusion, items), self.const(label))
-        children = m.children.get(label, [])
-        if not children:
-            return [own]
-        if len(children) == 1:
-            inner = self.chain(children[0], items)
-            if inner is not None:
-                return [*inner, own]
-        return None
-
-    def rule(self, label: str, items: dict[str, str], depth: int) -> tuple[str, str]:
-        """Statements that leave the rule's value in ``r`` (``NONE`` if it does not apply) and its decider in ``b``."""
-        m = self.model
-        node = m.rules[label]
-        alternatives = self.chain(label, items)
-        if alternatives is not None:
-            value, decider = self.fresh("r"), self.fresh("b")
-            for index, (condition, conclusion, rule_label) in enumerate(alternatives):
-                if condition is None:
-                    if index:
-                        self.emit("else:", depth)
-                    self.emit(f"{value}, {decider} = {conclusion}, {rule_label}", depth + (1 if index else 0))
-                    return value, decider
-                self.emit(f"{'elif' if index else 'if'} {condition}:", depth)
-                self.emit(f"{value}, {decider} = {conclusion}, {rule_label}", depth + 1)
-            self.emit("else:", depth)
-            self.emit(f"{value}, {decider} = NONE, None", depth + 1)
-            return value, decider
-        children = [self.rule(child, items, depth) for child in m.children.get(label, [])]
-        value, decider = self.fresh("r"), self.fresh("b")
-        own = [f"{value} = {self.expr(node.conclusion, items)}", f"{decider} = {self.const(label)}"]
-        if len(children) > 1:
-            hits = self.fresh("h")
-            pairs = ", ".join(f"({r}, {b})" for r, b in children)
-            self.emit(f"{hits} = [x for x in ({pairs}) if x[0] is not NONE]", depth)
-            self.emit(f"if len({hits}) > 1: raise CannotDecide", depth)
-            self.emit(f"if {hits}:", depth)
-            self.emit(f"{value}, {decider} = {hits}[0]", depth + 1)
-            opener = "elif"
-        elif children:
-            r, b = children[0]
-            self.emit(f"if {r} is not NONE:", depth)
-            self.emit(f"{value}, {decider} = {r}, {b}", depth + 1)
-            opener = "elif"
-        else:
-            opener = "if"
-        if node.condition is None:
-            if opener == "if":
-                for line in own:
-                    self.emit(line, depth)
-                return value, decider
-            self.emit("else:", depth)
-        else:
-            self.emit(f"{opener} {self.expr(node.condition, items)}:", depth)
-        for line in own:
-            self.emit(line, depth + 1)
-        if node.condition is not None:
-            self.emit("else:", depth)
-            self.emit(f"{value}, {decider} = NONE, None", depth + 1)
-        return value, decider
-
-
-def over(quantifier: str, condition: str, loop: str) -> str:
-    """A quantifier over the items of a list, given the condition on one item and the ``for`` clause."""
-    if quantifier == "any":
-        return f"any({condition} {loop})"
-    if quantifier == "every":
-        return f"all({condition} {loop})"
-    if quantifier == "no":
-        return f"(not any({condition} {loop}))"
-    return f"D(sum(1 {loop} if {condition}))"
-
-
-def _needed(model: PolicyModel) -> list[str]:
-    """The defined values and decisions the reported results need, in dependency order."""
-    deps = dependencies(model)
-    wanted = [x for x in (model.outcome, model.priority, model.element_outcomes, model.reasons) if x]
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        for dep in deps.get(name, []):
-            visit(dep)
-        order.append(name)
-
-    for name in wanted:
-        visit(name)
-    return order
-
-
-def _write_decisions(w: _Writer, model: PolicyModel) -> tuple[str, str, str, str, str]:
-    """The body that works out every reported value; gives the expressions for outcome, rule, priority, elements, reasons."""
-    body_start = len(w.lines)
-    element_values = "()"
-    for name in _needed(model):
-        if name in model.defines:
-            body = model.defines[name].body
-            var = w.fresh("v")
-            if isinstance(body, n.ReasonsSet):
-                held = ", ".join(w.expr(mem, {}) for mem in body.members)
-                w.emit(f"{var} = tuple(COMPRESS({w.const(tuple(mem.name for mem in body.members))}, ({held},)))")
-            else:
-                w.emit(f"{var} = {w.expr(body, {})}")
-            w.locals[name] = var
-            continue
-        decision = model.decisions[name]
-        root = model.default_rule[name]
-        if decision.for_each is None:
-            value, decider = w.rule(root, {}, 1)
-            w.locals[name] = value
-            w.locals["@" + name] = decider
-        elif name == model.element_outcomes:
-            item = w.fresh("e")
-            results = w.fresh("l")
-            w.emit(f"{results} = []")
-            w.emit(f"for {item} in {w.fact(decision.for_each.collection.name)}:")
-            value, _decider = w.rule(root, {decision.for_each.item: item}, 2)
-            w.emit(f"{results}.append({value})", 2)
-            element_values = f"tuple({results})"
-    params = [f"    {var} = param({w.const(name)}, as_of)" for name, var in w.params_used.items()]
-    w.lines[body_start:body_start] = params
-    outcome = w.locals.get(model.outcome or "", "None")
-    decider = w.locals.get("@" + (model.outcome or ""), "None")
-    priority = w.locals.get(model.priority or "", "None")
-    reasons = w.locals.get(model.reasons or "", "()")
-    return outcome, decider, priority, element_values, reasons
-
-
 def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     return {
         "__builtins__": {
@@ -484,39 +229,10 @@ def _parameter_lookup(parameters: Mapping[str, tuple[tuple[date, date | None, An
     return param
 
 
-class _RawWriter(_Writer):
-    """Writes the function over facts as given: each fact read once into a local, constants in cells."""
+class _RawWriter(TwoValued):
+    """The two-valued generator, with the statements that read the facts as given into its locals."""
 
-    def __init__(self, model: PolicyModel, parameters: Mapping[str, Any]) -> None:
-        super().__init__(model, parameters)
-        self.fact_vars: dict[str, str] = {}
-
-    def const(self, value: Any) -> str:
-        return "c" + super().const(value)[2:-1]
-
-    def table(self, value: dict[Any, Any]) -> str:
-        """A constant that cannot be hashed (a dict), kept once by its identity."""
-        key = (type(value), id(value))
-        if key not in self.constant_index:
-            self.constant_index[key] = len(self.constants)
-            self.constants.append(value)
-        return f"c{self.constant_index[key]}"
-
-    def fact(self, name: str) -> str:
-        if name not in self.fact_vars:
-            self.fact_vars[name] = f"x{len(self.fact_vars)}"
-        return self.fact_vars[name]
-
-    def known(self, name: str, negated: bool) -> str:
-        if self.model.facts[name].default is not None:
-            return "False" if negated else "True"
-        return f"({self.const(name)} {'not in' if negated else 'in'} f)"
-
-    def number(self, code: str) -> str:
-        # Amounts may be ``int``; arithmetic is done in ``Decimal``, as the full path does it.
-        return f"D({code})"
-
-    def read(self, var: str, name: str, depth: int, missing: str, *, bounded: bool = True) -> None:
+    def read_given(self, var: str, name: str, depth: int, missing: str, *, bounded: bool = True) -> None:
         """Statements that leave the typed value of fact ``name`` in ``var``, or run ``missing`` when it means unknown.
 
         The plainest shape is checked inline; any other is read by the fact's
@@ -567,18 +283,19 @@ class PolicyFunction:
 
     def __init__(
         self,
-        model: PolicyModel,
+        lowered: Lowered,
         parameters: Mapping[str, tuple[tuple[date, date | None, Any], ...]],
         build: Callable[..., Any],
         info: Any,
         element_outcomes: Any,
     ) -> None:
+        model = lowered.model
         self.source = ""
         self._decide: Any = lambda *_: None
         if not model.outcome:
             return
-        w = _RawWriter(model, parameters)
-        outcome, decider, priority, elements, reasons = _write_decisions(w, model)
+        w = _RawWriter(lowered)
+        outcome, decider, priority, elements, reasons = w.decisions()
         items = w.fact(model.decisions[model.element_outcomes].for_each.collection.name) if model.element_outcomes else "()"  # type: ignore[union-attr]
         settled = [value for value in (outcome, priority) if value != "None"]
         if settled:
@@ -633,13 +350,13 @@ class PolicyFunction:
             w.emit(f"{targets} = t")
             w.emit(f"if tuple(map(type, t)) != {w.const(expected)}:")
             for name in typed:
-                w.read(w.fact_vars[name], name, 2, "return None", bounded=False)
+                w.read_given(w.fact_vars[name], name, 2, "return None", bounded=False)
             for name in typed:
                 if model.fact_types[name].kind != "yes/no":
                     var = w.fact_vars[name]
                     w.emit(f"if not {w.const(-_LIMIT)} < {var} < {w.const(_LIMIT)}: return None")
         for name in others:
-            w.read(w.fact_vars[name], name, 1, "return None")
+            w.read_given(w.fact_vars[name], name, 1, "return None")
         # Every fact given is either read above or counted below: a mapping with more
         # keys than that holds a name the policy does not declare.
         w.emit(f"given = {len(plain)}")
@@ -653,13 +370,13 @@ class PolicyFunction:
             w.emit(f"if {var} is NONE: {var} = {default}")
             w.emit("else:")
             w.emit("given += 1", 2)
-            w.read(var, name, 2, f"{var} = {default}")
+            w.read_given(var, name, 2, f"{var} = {default}")
         for name in model.facts:
             if name not in w.fact_vars:
                 w.emit(f"v = f.get({w.const(name)}, NONE)")
                 w.emit("if v is not NONE:")
                 w.emit("given += 1", 2)
-                w.read("v", name, 2, "pass", bounded=False)  # read by no decision: only checked
+                w.read_given("v", name, 2, "pass", bounded=False)  # read by no decision: only checked
         w.emit("if len(f) != given: return None")
         # The service is named by its name as given when that is text, otherwise as the full validation names it.
         named = functools.partial(service_name, model)

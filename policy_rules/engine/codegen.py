@@ -1,0 +1,597 @@
+"""One code generator over the lowered policy, with a mode for each way a decision is worked out.
+
+``CodeGenerator`` walks the lowered form (``engine.lowering``) and writes
+Python source, as Jinja2's ``CodeGenerator`` does for templates. The meaning of
+every expression form and of default logic (which rule applies, exceptions
+overriding their rule, two exceptions applying at once) is written here once.
+What differs between modes is only how a name is read and what is recorded:
+
+* ``TwoValued`` (mode ``two_valued``): every fact is known; names are locals
+  read up front (facts by the reading prologue of ``fastpath``), nothing is
+  recorded. This is what decides a service without its trace.
+* ``Traced`` (mode ``traced``): the same logic, evaluated as lazily as the
+  reference evaluator, and each read and rule event recorded through helpers
+  (``tracedpath._runtime``), so the explanation is the reference's, event for
+  event. Tracing wraps reads and rule events, not each form.
+
+The three-valued meaning (unknown facts, the needed-facts search) is still the
+closures of ``compiler``/``evaluator``, which are the reference these modes are
+tested against.
+
+Generated source holds numbered names and indexes into a table of constants
+only: no text of a rule file ever becomes source. What only the reference
+handles (a conflict between exceptions, a division by zero, a parameter with no
+value on the date, a fact or field not given) raises ``CannotDecide``, and only
+that; any other exception from generated code is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import abc
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from policy_rules.engine import lowering as ir
+from policy_rules.engine.lowering import Lowered
+
+MODES = ("two_valued", "traced")
+
+
+class CannotDecide(Exception):
+    """Raised by generated code only, when the facts need the reference path (a conflict, a division by zero, a parameter with no value)."""
+
+
+#: Python for each operator of ``ir.Apply``; ``{0}``, ``{1}`` are the operands as written by the generator.
+APPLY = {
+    "=": "({0} == {1})",
+    "<>": "({0} != {1})",
+    "<": "({0} < {1})",
+    "<=": "({0} <= {1})",
+    ">": "({0} > {1})",
+    ">=": "({0} >= {1})",
+    "+": "({0} + {1})",
+    "-": "({0} - {1})",
+    "*": "({0} * {1})",
+    "/": "DIV({0}, {1})",
+    "neg": "(-{0})",
+    "not": "(not {0})",
+    "empty": "(len({0}) == 0)",
+    "not empty": "(len({0}) != 0)",
+    "length": "D(len({0}))",
+}
+#: Operators whose first operand takes part in arithmetic (``TwoValued`` computes in ``Decimal``, as the reference does).
+ARITHMETIC = frozenset({"+", "-", "*", "/", "neg"})
+
+
+@attrs.frozen
+class Ruled:
+    """Where the statements for one rule leave its value (``NONE`` when it does not apply), the rule that decided, and its event."""
+
+    value: str
+    decider: str
+    event: str | None = None
+
+
+class CodeGenerator(abc.ABC):
+    """The visitor: expressions and default logic, written once; subclasses say how names are read and what is recorded."""
+
+    #: Whether reads and rule events are recorded (and evaluation kept as lazy as the reference's).
+    records = False
+
+    def __init__(self, lowered: Lowered) -> None:
+        self.lowered = lowered
+        self.model = lowered.model
+        self.constants: list[Any] = []
+        self.constant_index: dict[tuple[type, Any], int] = {}
+        self.lines: list[str] = []
+        self.counter = 0
+
+    # --- output --------------------------------------------------------------------
+
+    def const(self, value: Any) -> str:
+        """A constant, kept once in the table, by its index."""
+        key = (type(value), value)
+        index = self.constant_index.get(key)
+        if index is None:
+            index = len(self.constants)
+            self.constants.append(value)
+            self.constant_index[key] = index
+        return self.constant_name(index)
+
+    def constant_name(self, index: int) -> str:
+        return f"K[{index}]"
+
+    def constant(self, index: int) -> str:
+        """A constant of the lowered policy's table."""
+        return self.const(self.lowered.constants[index])
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def emit(self, line: str, depth: int = 1) -> None:
+        self.lines.append("    " * depth + line)
+
+    # --- expressions ------------------------------------------------------------------
+
+    def expr(self, e: ir.Expr, scope: dict[str, Any], record: bool = False) -> str:
+        """Python for an expression; with ``record``, the values it reads are recorded (``Traced`` only)."""
+        if isinstance(e, ir.Const):
+            return self.constant(e.index)
+        if isinstance(e, ir.Read):
+            return self.read(e.slot, scope, record)
+        if isinstance(e, ir.Apply):
+            return self.apply(e, scope, record)
+        if isinstance(e, ir.Logic):
+            return "(" + f" {e.op} ".join(self.expr(x, scope, record) for x in e.operands) + ")"
+        if isinstance(e, ir.Known):
+            return self.known(e.slot, e.negated, scope)
+        if isinstance(e, ir.Quantify):
+            return self.quantify(e, scope, record)
+        if isinstance(e, ir.CountOf):
+            return self.count_of(e, scope, record)
+        raise AssertionError(f"no code for {type(e).__name__}")
+
+    def apply(self, e: ir.Apply, scope: dict[str, Any], record: bool) -> str:
+        if e.op in ("in", "not in"):
+            return self.member(e, scope, record)
+        operands = [self.expr(x, scope, record) for x in e.operands]
+        if e.op in ARITHMETIC:
+            operands[0] = self.number(operands[0])
+        return APPLY[e.op].format(*operands)
+
+    def member(self, e: ir.Apply, scope: dict[str, Any], record: bool) -> str:
+        operand, *options = e.operands
+        if all(isinstance(x, ir.Const) for x in options):
+            values = frozenset(self.lowered.constants[x.index] for x in options)  # type: ignore[union-attr]
+            return f"({self.expr(operand, scope, record)} {e.op} {self.const(values)})"
+        written = [self.expr(x, scope, record) for x in options]
+        if self.records:
+            # Options that read values are read one by one, up to the first that matches, as the reference reads them.
+            lazy = ", ".join(f"lambda: {o}" for o in written)
+            return f"MEMBER({self.expr(operand, scope, record)}, ({lazy},), {e.op == 'not in'})"
+        return f"({self.expr(operand, scope, record)} {e.op} ({', '.join(written)},))"
+
+    def count_of(self, e: ir.CountOf, scope: dict[str, Any], record: bool) -> str:
+        parts = [self.expr(c, scope, record) for c in e.conditions]
+        if e.quantifier == "any":
+            body = "(" + " or ".join(parts) + ")" if parts else "False"
+        elif e.quantifier == "all":
+            body = "(" + " and ".join(parts) + ")" if parts else "True"
+        elif e.quantifier == "none":
+            body = "(not (" + " or ".join(parts) + "))" if parts else "True"
+        elif e.at_least == 1 and parts:
+            body = "(" + " or ".join(parts) + ")"
+        elif self.records:
+            lazy = ", ".join(f"lambda: {p}" for p in parts)
+            body = f"AT_LEAST({e.at_least}, ({lazy}{',' if parts else ''}))"
+        else:
+            body = "((" + " + ".join(f"bool({p})" for p in parts) + f") >= {e.at_least})" if parts else f"(0 >= {e.at_least})"
+        if e.reasons is not None and record:
+            # Counting a set of reasons works the set out first, as its own value read.
+            return f"({self.read(e.reasons, scope, record)}, {body})[1]"
+        return body
+
+    def quantify(self, e: ir.Quantify, scope: dict[str, Any], record: bool) -> str:
+        collection = self.read(e.collection, scope, record)
+        loop, inner = self.bind(e.item, e.collection, collection, scope)
+        condition = self.expr(e.condition, inner, record)
+        if e.quantifier == "any":
+            return f"any({condition} {loop})"
+        if e.quantifier == "every":
+            return f"all({condition} {loop})"
+        if e.quantifier == "no":
+            return f"(not any({condition} {loop}))"
+        return f"D(sum(1 {loop} if {condition}))"
+
+    # --- what each mode says ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def read(self, slot: ir.Slot, scope: dict[str, Any], record: bool) -> str:
+        """Python for the value of a slot (a fact, defined value, parameter, decision, item or field)."""
+
+    @abc.abstractmethod
+    def known(self, slot: ir.Slot, negated: bool, scope: dict[str, Any]) -> str:
+        """Python for whether a fact, or a field of an item, was given."""
+
+    @abc.abstractmethod
+    def bind(self, item: str, collection: ir.Slot, written: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The ``for`` clause over the items of ``written``, and the scope in which ``item`` is each of them."""
+
+    def number(self, code: str) -> str:
+        """A value about to take part in arithmetic."""
+        return code
+
+    def condition(self, condition: ir.Condition, scope: dict[str, Any], depth: int) -> tuple[str, str | None]:
+        """Whether a rule's condition holds, as an expression, and its event (statements may come first)."""
+        return self.expr(condition.whole, scope), None
+
+    def holds(self, holds: str) -> tuple[str, str | None]:
+        """The tests for a condition that holds and for one that does not (``None``: any other)."""
+        return holds, None
+
+    def overridden(self, rule: ir.Rule, exceptions: list[Ruled], by: str | None, out: Ruled, scope: dict[str, Any], depth: int) -> None:
+        """Statements after an exception has overridden ``rule``: none unless the mode records events."""
+        return
+
+    def considered(self, rule: ir.Rule, decided: bool, condition: str | None, exceptions: list[Ruled], out: Ruled, depth: int) -> None:
+        """Statements after ``rule`` was found to decide, or not to apply: none unless the mode records events."""
+        return
+
+    # --- default logic ----------------------------------------------------------------
+
+    def rule(self, rule: ir.Rule, scope: dict[str, Any], depth: int) -> Ruled:
+        """Statements for a rule and its exceptions, leaving its value, decider (and event) in the names returned.
+
+        An exception that applies overrides its rule; two exceptions to one
+        rule that both apply are a conflict, which only the reference reports
+        (``CannotDecide``). When nothing is recorded, a rule whose exceptions
+        form a chain (one each) is one ``if``/``elif`` ladder: no two can
+        apply at once, so the first that applies, from the innermost out, decides.
+        """
+        ladder = None if self.records else _ladder(rule)
+        if ladder is not None:
+            return self.ladder(ladder, scope, depth)
+        exceptions = [self.rule(x, scope, depth) for x in rule.exceptions]
+        out = Ruled(self.fresh("r"), self.fresh("b"), self.fresh("e") if self.records else None)
+        own = depth
+        if exceptions:
+            taken = [f"{x.value} is not NONE" for x in exceptions]
+            by = self.fresh("o") if self.records else None
+            inner = depth + 1
+            if len(exceptions) > 1:
+                count = self.fresh("k")
+                self.emit(f"{count} = {' + '.join(f'({t})' for t in taken)}", depth)
+                self.emit(f"if {count} > 1: raise CannotDecide", depth)
+                self.emit(f"if {count}:", depth)
+                for index, (x, test) in enumerate(zip(exceptions, taken, strict=True)):
+                    self.emit(f"{'elif' if index else 'if'} {test}:", depth + 1)
+                    self.take(out, x, by, rule.exceptions[index], depth + 2)
+            else:
+                self.emit(f"if {taken[0]}:", depth)
+                self.take(out, exceptions[0], by, rule.exceptions[0], inner)
+            self.overridden(rule, exceptions, by, out, scope, inner)
+            self.emit("else:", depth)
+            own = depth + 1
+        if rule.condition is None:
+            self.decides(rule, out, scope, own)
+            self.considered(rule, True, None, exceptions, out, own)
+            return out
+        holds, event = self.condition(rule.condition, scope, own)
+        true, false = self.holds(holds)
+        self.emit(f"if {true}:", own)
+        self.decides(rule, out, scope, own + 1)
+        self.considered(rule, True, event, exceptions, out, own + 1)
+        self.emit("else:" if false is None else f"elif {false}:", own)
+        self.emit(f"{out.value}, {out.decider} = NONE, None", own + 1)
+        self.considered(rule, False, event, exceptions, out, own + 1)
+        if false is not None:
+            self.emit("else: raise CannotDecide", own)
+        return out
+
+    def take(self, out: Ruled, exception: Ruled, by: str | None, rule: ir.Rule, depth: int) -> None:
+        if by is None:
+            self.emit(f"{out.value}, {out.decider} = {exception.value}, {exception.decider}", depth)
+        else:
+            self.emit(f"{out.value}, {out.decider}, {by} = {exception.value}, {exception.decider}, {self.const(rule.label)}", depth)
+
+    def decides(self, rule: ir.Rule, out: Ruled, scope: dict[str, Any], depth: int) -> None:
+        self.emit(f"{out.value}, {out.decider} = {self.expr(rule.conclusion, scope)}, {self.const(rule.label)}", depth)
+
+    def ladder(self, rules: list[ir.Rule], scope: dict[str, Any], depth: int) -> Ruled:
+        out = Ruled(self.fresh("r"), self.fresh("b"))
+        for index, rule in enumerate(rules):
+            if rule.condition is None:
+                if index:
+                    self.emit("else:", depth)
+                self.decides(rule, out, scope, depth + (1 if index else 0))
+                return out
+            self.emit(f"{'elif' if index else 'if'} {self.condition(rule.condition, scope, depth)[0]}:", depth)
+            self.decides(rule, out, scope, depth + 1)
+        self.emit("else:", depth)
+        self.emit(f"{out.value}, {out.decider} = NONE, None", depth + 1)
+        return out
+
+
+def _ladder(rule: ir.Rule) -> list[ir.Rule] | None:
+    """A rule whose exceptions form a chain (one exception each), the innermost first; ``None`` otherwise."""
+    if not rule.exceptions:
+        return [rule]
+    if len(rule.exceptions) == 1:
+        inner = _ladder(rule.exceptions[0])
+        if inner is not None:
+            return [*inner, rule]
+    return None
+
+
+# --- two-valued: every fact known, nothing recorded ---------------------------------------
+
+
+class TwoValued(CodeGenerator):
+    """Names are locals: each fact read once by the prologue into ``xN``, each defined value and decision worked out in order, constants in cells ``cN``."""
+
+    def __init__(self, lowered: Lowered) -> None:
+        super().__init__(lowered)
+        self.fact_vars: dict[str, str] = {}
+        self.locals: dict[str, str] = {}
+        self.params_used: dict[str, str] = {}
+
+    def constant_name(self, index: int) -> str:
+        return f"c{index}"
+
+    def table(self, value: dict[Any, Any]) -> str:
+        """A constant that cannot be hashed (a dict), kept once by its identity."""
+        key = (type(value), id(value))
+        if key not in self.constant_index:
+            self.constant_index[key] = len(self.constants)
+            self.constants.append(value)
+        return self.constant_name(self.constant_index[key])
+
+    def fact(self, name: str) -> str:
+        if name not in self.fact_vars:
+            self.fact_vars[name] = f"x{len(self.fact_vars)}"
+        return self.fact_vars[name]
+
+    def read(self, slot: ir.Slot, scope: dict[str, Any], record: bool) -> str:
+        kind = slot.kind
+        if kind == "fact":
+            return self.fact(slot.name)
+        if kind == "item":
+            return scope[slot.name]
+        if kind == "field":
+            return f"{scope[slot.item or '']}[{self.const(slot.name)}]"
+        if kind == "parameter":
+            if slot.name not in self.params_used:
+                self.params_used[slot.name] = self.fresh("p")
+            return self.params_used[slot.name]
+        return self.locals[slot.name]
+
+    def known(self, slot: ir.Slot, negated: bool, scope: dict[str, Any]) -> str:
+        test = "not in" if negated else "in"
+        if slot.kind == "field":
+            return f"({self.const(slot.name)} {test} {scope[slot.item or '']})"
+        if self.model.facts[slot.name].default is not None:
+            return "False" if negated else "True"
+        return f"({self.const(slot.name)} {test} f)"
+
+    def number(self, code: str) -> str:
+        # Amounts may be ``int``; arithmetic is done in ``Decimal``, as the reference does it.
+        return f"D({code})"
+
+    def quantify(self, e: ir.Quantify, scope: dict[str, Any], record: bool) -> str:
+        condition = e.condition
+        if isinstance(condition, ir.Read) and condition.slot.kind == "field" and condition.slot.item == e.item and e.quantifier != "count":
+            # A yes/no field of each item: read by ``itemgetter`` in C, without a generator.
+            fields = f"map({self.const(operator.itemgetter(condition.slot.name))}, {self.read(e.collection, scope, record)})"
+            return {"any": f"any({fields})", "every": f"all({fields})", "no": f"(not any({fields}))"}[e.quantifier]
+        return super().quantify(e, scope, record)
+
+    def bind(self, item: str, collection: ir.Slot, written: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        var = self.fresh("i")
+        return f"for {var} in {written}", {**scope, item: var}
+
+    def decisions(self) -> tuple[str, str, str, str, str]:
+        """The body that works out every reported value; gives the expressions for outcome, rule, priority, elements, reasons."""
+        lowered = self.lowered
+        body_start = len(self.lines)
+        element_values = "()"
+        for name in lowered.order:
+            if name in lowered.defines:
+                body = lowered.defines[name].body
+                var = self.fresh("v")
+                if isinstance(body, ir.Reasons):
+                    held = ", ".join(self.expr(x, {}) for _name, x in body.members)
+                    names = tuple(lowered.constants[index] for index, _x in body.members)
+                    self.emit(f"{var} = tuple(COMPRESS({self.const(names)}, ({held},)))")
+                else:
+                    self.emit(f"{var} = {self.expr(body, {})}")
+                self.locals[name] = var
+                continue
+            decision = lowered.decisions[name]
+            if decision.per_item is None:
+                out = self.rule(decision.root, {}, 1)
+                self.locals[name] = out.value
+                self.locals["@" + name] = out.decider
+            elif name == lowered.element_outcomes:
+                item, collection = decision.per_item
+                var, results = self.fresh("e"), self.fresh("l")
+                self.emit(f"{results} = []")
+                self.emit(f"for {var} in {self.read(collection, {}, False)}:")
+                out = self.rule(decision.root, {item: var}, 2)
+                self.emit(f"{results}.append({out.value})", 2)
+                element_values = f"tuple({results})"
+        params = [f"    {var} = param({self.const(name)}, as_of)" for name, var in self.params_used.items()]
+        self.lines[body_start:body_start] = params
+        outcome = self.locals.get(lowered.outcome or "", "None")
+        decider = self.locals.get("@" + (lowered.outcome or ""), "None")
+        priority = self.locals.get(lowered.priority or "", "None")
+        reasons = self.locals.get(lowered.reasons or "", "()")
+        return outcome, decider, priority, element_values, reasons
+
+
+# --- traced: the explanation recorded ------------------------------------------------------
+
+
+class Traced(CodeGenerator):
+    """Names are read lazily and recorded: each defined value and decision a function worked out once (``Dn``/``Cn``), events made by helpers.
+
+    ``text(node)``, ``citations(node)`` give what the trace shows of an AST
+    node (the reference's own helpers, passed in by ``tracedpath``).
+    """
+
+    records = True
+
+    def __init__(self, lowered: Lowered, text: Any, citations: Any, parameter_kind: Any) -> None:
+        super().__init__(lowered)
+        self.text = text
+        self.citations = citations
+        self.parameter_kind = parameter_kind
+        self.fact_index = {name: i for i, name in enumerate(lowered.facts)}
+        self.functions: dict[str, str] = {}
+        self.memo_names: list[tuple[str, str, str]] = []  # (function, memo variable, read variable)
+        self.bodies: list[list[str]] = []
+        self.infos: dict[str, str] = {}
+
+    def static(self, value: Any) -> str:
+        """A constant of any kind, kept in the table without looking for an equal one."""
+        self.constants.append(value)
+        return self.constant_name(len(self.constants) - 1)
+
+    def read(self, slot: ir.Slot, scope: dict[str, Any], record: bool) -> str:
+        kind, name = slot.kind, slot.name
+        if kind == "fact":
+            key, read = self.const(name), f"F{self.fact_index[name]}"
+            # A fact is given exactly when its read is: a missing one is the reference's to handle.
+            return f"(A({read}), f[{key}] if {read} is not None else GIVE_UP())[1]" if record else f"(f[{key}] if {read} is not None else GIVE_UP())"
+        if kind == "item":
+            return scope[name][0]
+        if kind == "field":
+            item, index, collection = scope[slot.item or ""]
+            if record:
+                return f"FD(A, {item}, {self.const(name)}, {collection}, {index})"
+            field = self.const(name)
+            return f"({item}[{field}] if {field} in {item} else GIVE_UP())"
+        if kind == "parameter":
+            if record:
+                return f"PA(A, {self.const(name)}, {self.static(('parameter', name, self.parameter_kind(name), {}))}, as_of)"
+            return f"PV({self.const(name)}, as_of)"
+        fn, read = self.define(name) if kind == "define" else self.decision(name)
+        return f"({fn}(), A({read}))[0]" if record else f"{fn}()"
+
+    def known(self, slot: ir.Slot, negated: bool, scope: dict[str, Any]) -> str:
+        container = scope[slot.item or ""][0] if slot.kind == "field" else "f"
+        return f"({self.const(slot.name)} {'not in' if negated else 'in'} {container})"
+
+    def bind(self, item: str, collection: ir.Slot, written: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        record, index = self.fresh("i"), self.fresh("n")
+        return f"for {index}, {record} in enumerate({written})", {**scope, item: (record, index, self.const(collection.name))}
+
+    # --- defined values and decisions, each a function worked out once -----------------
+
+    def once(self, name: str, prefix: str, shown: str | None, work: Callable[[], str]) -> tuple[str, str]:
+        """The function that works a defined value or decision out on its first read (``work`` writes its statements and gives the value), and its read."""
+        if name in self.functions:
+            fn = self.functions[name]
+            return fn, "r" + fn
+        fn = self.functions[name] = self.fresh(prefix)
+        memo, read = "m" + fn, "r" + fn
+        self.memo_names.append((fn, memo, read))
+        saved, self.lines = self.lines, []
+        self.emit(f"nonlocal {memo}, {read}", 1)
+        self.emit(f"if {memo} is NONE:", 1)
+        value = work()
+        self.emit(f"{memo} = {value}", 2)
+        self.emit(f"{read} = READ({self.static(('defined' if prefix == 'D' else 'decision', name, shown, {}))}, {value})", 2)
+        self.emit(f"return {memo}", 1)
+        body, self.lines = self.lines, saved
+        self.bodies.append([f"def {fn}():", *body])
+        return fn, read
+
+    def define(self, name: str) -> tuple[str, str]:
+        define = self.lowered.defines[name]
+        kind = self.model.name_types.get(name)
+        shown = kind.kind if kind else None
+
+        def work() -> str:
+            decl = define.source
+            self.emit("w = []", 2)
+            self.emit("A = w.append", 2)
+            if isinstance(define.body, ir.Reasons):
+                pairs = ", ".join(f"({self.constant(index)}, {self.expr(x, {}, True)})" for index, x in define.body.members)
+                self.emit(f"v = REASONS(({pairs}{',' if define.body.members else ''}))", 2)
+            else:
+                self.emit(f"v = {self.expr(define.body, {}, True)}", 2)
+            info = (name, shown, decl.span.short, self.citations(decl.citations), decl.because, self.text(decl.body), ir.may_read_twice(define.body))
+            self.emit(f"W.append(WORKED_OUT({self.static(info)}, v, w))", 2)
+            return "v"
+
+        return self.once(name, "D", shown, work)
+
+    def decision(self, name: str) -> tuple[str, str]:
+        decision = self.lowered.decisions[name]
+        assert decision.per_item is None, "the checker lets no rule read a decision made for each item"
+
+        def work() -> str:
+            out = self.rule(decision.root, {}, 2)
+            self.emit(f"if {out.value} is NONE: raise CannotDecide", 2)
+            self.emit(f"M.append(MADE({self.const(name)}, None, {out.value}, {out.decider}, {out.event}))", 2)
+            return out.value
+
+        return self.once(name, "C", "one of", work)
+
+    def per_item(self, name: str) -> str:
+        decision = self.lowered.decisions[name]
+        assert decision.per_item is not None
+        item, collection = decision.per_item
+        fn, record, index = self.fresh("E"), self.fresh("i"), self.fresh("n")
+        where = self.const(collection.name)
+        saved, self.lines = self.lines, []
+        out = self.rule(decision.root, {item: (record, index, where)}, 1)
+        self.emit(f"if {out.value} is NONE: raise CannotDecide", 1)
+        self.emit(f"M.append(MADE({self.const(name)}, ITEM({where}, {index}, {record}), {out.value}, {out.decider}, {out.event}))", 1)
+        self.emit(f"return {out.value}", 1)
+        body, self.lines = self.lines, saved
+        self.bodies.append([f"def {fn}({index}, {record}):", *body])
+        return fn
+
+    # --- what a rule records -----------------------------------------------------------
+
+    def condition(self, condition: ir.Condition, scope: dict[str, Any], depth: int) -> tuple[str, str | None]:
+        """Statements that leave whether the condition holds in ``hN``, its event in ``cN``; an ``and`` records its first part that fails."""
+        holds, event = self.fresh("h"), self.fresh("c")
+        self.emit("w = []", depth)
+        self.emit("A = w.append", depth)
+        text = self.text(condition.source)
+        if condition.split:
+            parts = tuple((self.text(part.source),) for part in condition.parts)
+            failed = self.fresh("x")
+            self.emit(f"{failed} = -1", depth)
+            inner = depth
+            for index, part in enumerate(condition.parts):
+                self.emit(f"{holds} = {self.expr(part, scope, True)}", inner)
+                self.emit(f"if {holds} is False:", inner)
+                self.emit(f"{failed} = {index}", inner + 1)
+                self.emit("else:", inner)
+                inner += 1
+            self.emit(f"{holds} = True", inner)
+        else:
+            parts = ((text,),)
+            self.emit(f"{holds} = {self.expr(condition.whole, scope, True)}", depth)
+            failed = f"(0 if {holds} is False else -1)"
+        info = self.static((text, parts, ir.may_read_twice(condition.whole)))
+        self.emit(f"{event} = CONDITION({info}, {holds}, w, {failed})", depth)
+        return holds, event
+
+    def holds(self, holds: str) -> tuple[str, str | None]:
+        return f"{holds} is True", f"{holds} is False"
+
+    def info(self, rule: ir.Rule) -> str:
+        """What the trace shows of a rule, one constant for all its events."""
+        found = self.infos.get(rule.label)
+        if found is None:
+            decl = rule.source
+            kind = "default" if rule.level == 0 else "exception"
+            found = self.infos[rule.label] = self.static((rule.label, rule.decision, kind, decl.span.short, self.citations(decl.citations), decl.because))
+        return found
+
+    def overridden(self, rule: ir.Rule, exceptions: list[Ruled], by: str | None, out: Ruled, scope: dict[str, Any], depth: int) -> None:
+        # The rule's own condition is still worked out, to say whether it was overridden or would not have applied.
+        events = "(" + "".join(f"{x.event}, " for x in exceptions) + ")"
+        if rule.condition is None:
+            condition, status = "None", "OVERRIDDEN"
+        else:
+            holds, condition = self.condition(rule.condition, scope, depth)  # type: ignore[assignment]
+            status = f"(OVERRIDDEN if {holds} is True else NOT_APPLYING if {holds} is False else GIVE_UP())"
+        written = self.const(self.text(rule.source.conclusion))
+        self.emit(f"{out.event} = RULE({self.info(rule)}, {status}, {written}, {condition}, {events}, {by})", depth)
+
+    def considered(self, rule: ir.Rule, decided: bool, condition: str | None, exceptions: list[Ruled], out: Ruled, depth: int) -> None:
+        events = "(" + "".join(f"{x.event}, " for x in exceptions) + ")"
+        if decided:
+            self.emit(f"{out.event} = RULE({self.info(rule)}, DECIDED, SHOWN({out.value}), {condition}, {events}, None)", depth)
+        else:
+            written = self.const(self.text(rule.source.conclusion))
+            self.emit(f"{out.event} = RULE({self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None)", depth)
