@@ -305,8 +305,10 @@ def _order(model: PolicyModel) -> tuple[str, ...]:
 
 def children(e: Expr | Reasons) -> tuple[Expr, ...]:
     """The operands of a lowered expression, in evaluation order."""
-    if isinstance(e, Apply | Logic | CountOf):
-        return e.operands if not isinstance(e, CountOf) else e.conditions
+    if isinstance(e, Apply | Logic):
+        return e.operands
+    if isinstance(e, CountOf):
+        return e.conditions
     if isinstance(e, Quantify):
         return (Read(e.collection), e.condition)
     if isinstance(e, Reasons):
