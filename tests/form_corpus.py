@@ -407,8 +407,13 @@ def _without(facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     return out
 
 
-def cases(key: str, count: int = 160, seed: int = 12) -> list[dict[str, Any]]:
+#: How many services each generator makes: the bounds policy has few forms, so fewer suffice.
+COUNTS = {"scalars": 160, "lists": 160, "bounds": 60}
+
+
+def cases(key: str, count: int | None = None, seed: int = 12) -> list[dict[str, Any]]:
     """The corpus for one policy: hand-written edges, generated facts, and the same with facts missing."""
+    count = COUNTS[key] if count is None else count
     rng = random.Random(f"{key}-{seed}")
     make = _GENERATORS[key]
     out = [dict(c) for c in HAND_CASES[key]]
