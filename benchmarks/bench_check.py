@@ -127,7 +127,7 @@ def generate_policy(folder: Path, rules: int = 500, decisions: int = 10, seed: i
 def time_check(folder: Path, runs: int) -> tuple[float, int, int]:
     """Median seconds to parse, build and check every file of ``folder``; and the diagnostics found."""
     from policy_rules.api import analyse
-    from policy_rules.parser import lark_parser
+    from policy_rules.language.parser import lark_parser
 
     lark_parser()  # loaded from the shipped tables once, outside the measurement
     sources = {str(p): p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.rules"))}
@@ -146,7 +146,7 @@ def time_check(folder: Path, runs: int) -> tuple[float, int, int]:
 
 def time_parser(runs: int) -> tuple[float, float]:
     """Median seconds to get the parser: from the shipped tables, and built from the grammar."""
-    from policy_rules.parser_tables import build_from_grammar, load_parser
+    from policy_rules.language.parser_tables import build_from_grammar, load_parser
 
     tables = statistics.median(timeit.repeat(load_parser, number=1, repeat=runs))
     grammar = statistics.median(timeit.repeat(build_from_grammar, number=1, repeat=runs))

@@ -337,7 +337,7 @@ def main() -> int:
         return 1
 
     # Trace on: a policy loaded afresh for each turn, so that no turn reuses the
-    # explanation events an earlier turn shared out (``policy_rules/tracedpath.py``).
+    # explanation events an earlier turn shared out (``policy_rules/engine/traced_function.py``).
     fresh: list[Any] = []
 
     def traced_run() -> None:

@@ -34,7 +34,7 @@ from features.steps import (
     table_rows,
 )
 from policy_rules import Decision
-from policy_rules.render import explain_text, summary_text
+from policy_rules.renderers.reports import explain_text, summary_text
 
 FEATURES_DIR = Path(__file__).parent
 REQUIRED_COVERAGE = ("rules/haringey",)

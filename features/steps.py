@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_rules import Decision, Policy, load_policy
-from policy_rules import trace as t
+from policy_rules.engine import trace as t
 
 # --- the service's facts -------------------------------------------------------------------
 

@@ -22,10 +22,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Policy": "policy_rules.api",
     "load_policy": "policy_rules.api",
-    "Decision": "policy_rules.decision",
-    "ElementOutcome": "policy_rules.decision",
-    "PolicyInfo": "policy_rules.decision",
-    "Question": "policy_rules.decision",
+    "Decision": "policy_rules.engine.decision",
+    "ElementOutcome": "policy_rules.engine.decision",
+    "PolicyInfo": "policy_rules.engine.decision",
+    "Question": "policy_rules.engine.decision",
     "ConflictError": "policy_rules.errors",
     "Diagnostic": "policy_rules.errors",
     "FactsError": "policy_rules.errors",
@@ -54,7 +54,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from policy_rules.api import Policy, load_policy
-    from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
+    from policy_rules.engine.decision import Decision, ElementOutcome, PolicyInfo, Question
     from policy_rules.errors import ConflictError, Diagnostic, FactsError, LimitError, PolicyError, RuleFileError, UsageError
 
 

@@ -14,14 +14,11 @@ from typing import Any
 
 import attrs
 
-from policy_rules import trace as t
-from policy_rules.checker import PolicyModel, default_title
-from policy_rules.compiler import CompiledPolicy, compile_policy
-from policy_rules.decision import Decision, ElementOutcome, PolicyInfo, Question
+from policy_rules.engine import trace as t
 from policy_rules.engine.codegen import MODES, CannotDecide
-from policy_rules.engine.lowering import lower
-from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
-from policy_rules.evaluator import (
+from policy_rules.engine.compiler import CompiledPolicy, compile_policy
+from policy_rules.engine.decision import Decision, ElementOutcome, PolicyInfo, Question
+from policy_rules.engine.evaluator import (
     UNDETERMINED,
     Result,
     TracingEnv,
@@ -32,11 +29,14 @@ from policy_rules.evaluator import (
     search,
     traced_evaluation,
 )
-from policy_rules.facts import validate
-from policy_rules.fastpath import PolicyFunction
-from policy_rules.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
-from policy_rules.tracedpath import TracedPath
-from policy_rules.values import UNKNOWN
+from policy_rules.engine.lowering import lower
+from policy_rules.engine.policy_function import PolicyFunction
+from policy_rules.engine.traced_function import TracedPath
+from policy_rules.engine.values import UNKNOWN
+from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
+from policy_rules.language.checker import PolicyModel, default_title
+from policy_rules.language.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
+from policy_rules.registers.facts import validate
 
 
 class Policy:
@@ -124,7 +124,7 @@ class Policy:
         ``None`` means the facts need the full validation (a wrong value, an
         undeclared name) or the full evaluation (a missing fact, a conflict);
         ``evaluate`` then gives the decision or the error. Facts in every
-        shape a user gives them are read (see ``policy_rules.fastpath``).
+        shape a user gives them are read (see ``policy_rules.engine.policy_function``).
         """
         if type(raw) is not dict and not isinstance(raw, Mapping):
             return None

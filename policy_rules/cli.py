@@ -19,7 +19,7 @@ from typing import IO, NoReturn
 
 from policy_rules import __version__
 from policy_rules.errors import PolicyError, RuleFileError, UsageError
-from policy_rules.escape import for_terminal
+from policy_rules.renderers.escape import for_terminal
 
 BUG_REPORT = "this is a bug in policy_rules; please report it with the command you ran and the files you gave it"
 
@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _jobs(value: str) -> int:
-    from policy_rules.register import jobs_wanted
+    from policy_rules.registers.register import jobs_wanted
 
     try:
         return jobs_wanted(value)
@@ -136,8 +136,8 @@ class _Signals:
 
 
 def _check(paths: Sequence[str]) -> int:
-    from policy_rules.checker import default_title
-    from policy_rules.loader import analyse, read_sources
+    from policy_rules.language.checker import default_title
+    from policy_rules.language.loader import analyse, read_sources
 
     sources = read_sources(paths)
     _model, diagnostics = analyse(sources, default_title(paths[0]))
@@ -154,7 +154,7 @@ def _check(paths: Sequence[str]) -> int:
 
 def _decide(args: argparse.Namespace, explain: bool) -> int:
     from policy_rules.api import load_policy, parse_as_of
-    from policy_rules.facts import read_facts_file
+    from policy_rules.registers.facts import read_facts_file
 
     if not explain and args.output is None and (args.report or args.with_trace or args.jobs is not None):
         raise UsageError("--report, --with-trace and --jobs go with --output FILE", "arguments")
@@ -164,7 +164,7 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
     policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of)
     facts_file = read_facts_file(args.facts)
-    from policy_rules import render
+    from policy_rules.renderers import reports as render
 
     decisions = []
     failures: list[PolicyError] = []
@@ -210,8 +210,8 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
     """Before anything is read: outputs of a kind that can be written, none of them an input or each other."""
     from pathlib import Path
 
-    from policy_rules.outputs import refuse_overwriting_inputs
-    from policy_rules.register import decisions_kind
+    from policy_rules.registers.outputs import refuse_overwriting_inputs
+    from policy_rules.registers.register import decisions_kind
 
     decisions_kind(args.output)
     outputs = [("--output", args.output)]
@@ -225,13 +225,13 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
 
 def _register(args: argparse.Namespace) -> int:
     """A register decided as it is read and written as decided; in ``--jobs`` processes, from the rules' text read here once."""
-    from policy_rules import render
     from policy_rules.api import load_policy, parse_as_of
-    from policy_rules.checker import default_title
-    from policy_rules.facts import FactsStream
-    from policy_rules.loader import read_sources
-    from policy_rules.outputs import AtomicFile
-    from policy_rules.register import DecisionWriter, Progress, Workers, decisions_kind, policy_from_sources, run_register, spend_fact_of
+    from policy_rules.language.checker import default_title
+    from policy_rules.language.loader import read_sources
+    from policy_rules.registers.facts import FactsStream
+    from policy_rules.registers.outputs import AtomicFile
+    from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, policy_from_sources, run_register, spend_fact_of
+    from policy_rules.renderers import reports as render
 
     jobs = args.jobs or 1
     workers = None

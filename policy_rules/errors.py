@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from policy_rules.escape import for_terminal
-from policy_rules.nodes import Span
+from policy_rules.language.nodes import Span
+from policy_rules.renderers.escape import for_terminal
 
 
 @attrs.frozen

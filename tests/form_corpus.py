@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from policy_rules import Policy, PolicyError, load_policy
-from policy_rules import nodes as n
+from policy_rules.language import nodes as n
 
 #: Scalar forms: every comparison, arithmetic, membership, test, quantifier over conditions.
 SCALARS = """
@@ -469,7 +469,7 @@ def outcome(decide: Any) -> Any:
 
 def expressions(model: Any) -> Iterator[tuple[n.Expr, tuple[str, ...], n.Expr | None]]:
     """Every expression node of the policy, with the list items in scope and its nearest yes/no ancestor."""
-    from policy_rules.values import Type
+    from policy_rules.engine.values import Type
 
     yes_no = Type("yes/no")
 
@@ -514,7 +514,7 @@ def truths(pol: Policy, facts: dict[str, Any], as_of: date) -> Iterator[tuple[n.
     Nodes that cannot be evaluated on these facts (a conflict, a division
     by zero) are left out.
     """
-    from policy_rules.evaluator import Env
+    from policy_rules.engine.evaluator import Env
 
     compiled = pol._compiled
     typed, service = pol.facts_of(facts)

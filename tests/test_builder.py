@@ -10,9 +10,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from policy_rules import nodes as n
-from policy_rules.builder import build
-from policy_rules.parser import parse_text
+from policy_rules.language import nodes as n
+from policy_rules.language.builder import build
+from policy_rules.language.parser import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "b.rules"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from policy_rules import nodes as n
 from policy_rules.api import analyse, read_sources
-from policy_rules.checker import CHECKS, PolicyModel, check
-from policy_rules.values import Type
+from policy_rules.engine.values import Type
+from policy_rules.language import nodes as n
+from policy_rules.language.checker import CHECKS, PolicyModel, check
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -168,7 +168,7 @@ def test_a_second_check_reads_the_files_from_the_parse_cache(tmp_path: Path) -> 
 
 
 def test_a_damaged_cache_entry_is_parsed_again_and_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy_rules.loader import analyse
+    from policy_rules.language.loader import analyse
 
     cache = tmp_path / "cache"
     sources = {"p.rules": 'policy "p"\n  outcome d\n\nfact a is yes/no\n\ndecision d\n  outcomes x\n\nrule r\n  by default d is x\n'}

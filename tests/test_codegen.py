@@ -12,7 +12,7 @@ from policy_rules.engine import codegen
 from policy_rules.engine.codegen import MODES, TwoValued
 from policy_rules.engine.lowering import lower
 from tests.cli_helpers import HARINGEY
-from tests.test_tracedpath import CONFLICTING
+from tests.test_traced_function import CONFLICTING
 
 AS_OF = date(2024, 4, 1)
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from policy_rules import ConflictError, Decision, Policy, PolicyError, load_policy
-from policy_rules import evaluator as ev
-from policy_rules import trace as t
-from policy_rules.compiler import EvaluationError
+from policy_rules.engine import evaluator as ev
+from policy_rules.engine import trace as t
+from policy_rules.engine.compiler import EvaluationError
 
 ROOT = Path(__file__).resolve().parent.parent
 HARINGEY = ROOT / "rules" / "haringey"

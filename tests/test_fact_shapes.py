@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from benchmarks.haringey_services import YES_NO, generate
 from policy_rules import PolicyError, cli, load_policy
-from policy_rules import fastpath as fp
-from policy_rules import tracedpath as tp
-from policy_rules.facts import validate
+from policy_rules.engine import policy_function as fp
+from policy_rules.engine import traced_function as tp
+from policy_rules.registers.facts import validate
 from tests.cli_helpers import HARINGEY
 
 AS_OF = date(2024, 4, 1)

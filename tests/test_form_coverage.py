@@ -1,7 +1,7 @@
 """Every form of the language, in every mode of the engine, decided as the reference decides it.
 
 The variants of the expression AST are found in the code itself: the node
-classes of ``policy_rules.nodes`` (the ``Expr`` union), and within each the
+classes of ``policy_rules.language.nodes`` (the ``Expr`` union), and within each the
 operators, quantifiers, negations and literal kinds the builder can put in
 it (read from ``builder.py``, the grammar's operator terminals and the
 checker's kinds of name). A form added later fails ``test_every_variant...``
@@ -24,10 +24,11 @@ from typing import Any
 import attrs
 import pytest
 
-from policy_rules import Policy, builder, checker
-from policy_rules import nodes as n
-from policy_rules.resources import grammar_text
-from policy_rules.values import UNKNOWN
+from policy_rules import Policy
+from policy_rules.engine.values import UNKNOWN
+from policy_rules.language import builder, checker
+from policy_rules.language import nodes as n
+from policy_rules.language.resources import grammar_text
 from tests import form_corpus as corpus
 
 # --- the variants, derived from the code --------------------------------------------------

@@ -45,8 +45,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from policy_rules import Decision, Policy, PolicyError, RuleFileError, load_policy, render
+from policy_rules import Decision, Policy, PolicyError, RuleFileError, load_policy
 from policy_rules.api import analyse, read_sources
+from policy_rules.renderers import reports as render
 
 ROOT = Path(__file__).resolve().parent.parent
 HARINGEY = ROOT / "rules" / "haringey"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from policy_rules import load_policy
-from policy_rules import nodes as n
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import APPLY
 from policy_rules.engine.lowering import _Lowering, lower
+from policy_rules.language import nodes as n
 from tests import form_corpus as corpus
 from tests.cli_helpers import HARINGEY
 from tests.test_form_coverage import UNREACHABLE, expected_variants, variant_of

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lark import Tree
 
-from policy_rules.parser import DECLARATION_KEYWORDS, first_bracket_beyond, lark_parser, nesting_depth, parse_text
+from policy_rules.language.parser import DECLARATION_KEYWORDS, first_bracket_beyond, lark_parser, nesting_depth, parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy_rules import ConflictError, Decision, Policy, load_policy
-from policy_rules.evaluator import evaluate_once, traced_evaluation
+from policy_rules.engine.evaluator import evaluate_once, traced_evaluation
 
 AS_OF = date(2020, 1, 1)
 HARINGEY = Path(__file__).resolve().parent.parent / "rules" / "haringey"

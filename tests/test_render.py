@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policy_rules import load_policy
-from policy_rules.render import html_report, markdown_report, summary_text
+from policy_rules.renderers.reports import html_report, markdown_report, summary_text
 from tests.cli_helpers import HARINGEY
 
 AS_OF = "2024-04-01"

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy_rules import ConflictError, Policy, load_policy
-from policy_rules.decision import DECISION_SCHEMA_VERSION
-from policy_rules.facts import read_facts_file
-from policy_rules.render import to_json
+from policy_rules.engine.decision import DECISION_SCHEMA_VERSION
+from policy_rules.registers.facts import read_facts_file
+from policy_rules.renderers.reports import to_json
 from tests.schema_check import decision_schema, schema_errors, validate_decision
 from tests.test_evaluator import ALL_CLEAR, HARINGEY, WORKED_EXAMPLES
 from tests.test_properties import enum_cases, haringey_facts, list_cases, yes_no_cases

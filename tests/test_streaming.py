@@ -18,7 +18,7 @@ import pytest
 
 from benchmarks.haringey_services import generate, write_csv
 from policy_rules.errors import FactsError
-from policy_rules.facts import READ_CHUNK, FactsStream, read_facts_file
+from policy_rules.registers.facts import READ_CHUNK, FactsStream, read_facts_file
 from tests.cli_helpers import HARINGEY, ROOT, run_cli
 
 AS_OF = "2024-04-01"

@@ -7,11 +7,11 @@ overriding their rule, two exceptions applying at once) is written here once.
 What differs between modes is only how a name is read and what is recorded:
 
 * ``TwoValued`` (mode ``two_valued``): every fact is known; names are locals
-  read up front (facts by the reading prologue of ``fastpath``), nothing is
+  read up front (facts by the reading prologue of ``policy_function``), nothing is
   recorded. This is what decides a service without its trace.
 * ``Traced`` (mode ``traced``): the same logic, evaluated as lazily as the
   reference evaluator, and each read and rule event recorded through helpers
-  (``tracedpath._runtime``), so the explanation is the reference's, event for
+  (``traced_function._runtime``), so the explanation is the reference's, event for
   event. Tracing wraps reads and rule events, not each form.
 
 The three-valued meaning (unknown facts, the needed-facts search) is still the
@@ -419,7 +419,7 @@ class Traced(CodeGenerator):
     """Names are read lazily and recorded: each defined value and decision a function worked out once (``Dn``/``Cn``), events made by helpers.
 
     ``text(node)``, ``citations(node)`` give what the trace shows of an AST
-    node (the reference's own helpers, passed in by ``tracedpath``).
+    node (the reference's own helpers, passed in by ``traced_function``).
     """
 
     records = True

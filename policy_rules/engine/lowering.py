@@ -26,8 +26,8 @@ from typing import Any
 
 import attrs
 
-from policy_rules import nodes as n
-from policy_rules.checker import PolicyModel, dependencies
+from policy_rules.language import nodes as n
+from policy_rules.language.checker import PolicyModel, dependencies
 
 # Every node ends with ``source``: the AST node it was lowered from, for the trace, left out of equality, hashing and repr.
 

@@ -27,9 +27,9 @@ import pytest
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedInput
 
-from policy_rules import ast_json, parser_tables
-from policy_rules.loader import CACHE_ENTRIES_PER_FOLDER, _make_room
-from policy_rules.resources import grammar_text
+from policy_rules.language import ast_json, parser_tables
+from policy_rules.language.loader import CACHE_ENTRIES_PER_FOLDER, _make_room
+from policy_rules.language.resources import grammar_text
 from tests.cli_helpers import HARINGEY, ROOT, run_cli
 
 PACKAGE = ROOT / "policy_rules"
@@ -71,7 +71,7 @@ def test_the_old_lark_cache_name_is_computed_as_lark_computes_it(tmp_path: Path)
     temp = tmp_path / "tmp"
     temp.mkdir()
     script = (
-        "from lark import Lark; from policy_rules.resources import grammar_text\n"
+        "from lark import Lark; from policy_rules.language.resources import grammar_text\n"
         "Lark(grammar_text(), parser='lalr', lexer='contextual', propagate_positions=True, maybe_placeholders=False, cache=True)"
     )
     subprocess.run([sys.executable, "-c", script], env={**os.environ, "TMPDIR": str(temp)}, cwd=ROOT, check=True)
@@ -302,8 +302,8 @@ def test_nothing_in_the_package_can_load_a_pickle_or_marshal_data() -> None:
 
 
 def test_the_shipped_parser_tables_are_those_of_the_grammar() -> None:
-    assert parser_tables.tables_are_current(), f"policy_rules/{parser_tables.TABLES_FILE} was made from another grammar: run `{parser_tables.REGENERATE}`"
-    shipped = (PACKAGE / parser_tables.TABLES_FILE).read_text(encoding="utf-8")
+    assert parser_tables.tables_are_current(), f"policy_rules/language/{parser_tables.TABLES_FILE} was made from another grammar: run `{parser_tables.REGENERATE}`"
+    shipped = (PACKAGE / "language" / parser_tables.TABLES_FILE).read_text(encoding="utf-8")
     assert shipped == parser_tables.tables_json(parser_tables.build_from_grammar(), grammar_text()), f"run `{parser_tables.REGENERATE}`"
 
 

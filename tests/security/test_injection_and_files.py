@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from policy_rules import cli, loader
+from policy_rules import cli
+from policy_rules.language import loader
 from tests.cli_helpers import run_cli
 
 ESC = "\x1b"

@@ -23,8 +23,8 @@ import pytest
 
 from benchmarks.haringey_services import generate, write_csv
 from policy_rules import cli, load_policy
-from policy_rules.facts import MAX_YAML_FILE_BYTES, ServiceFacts
-from policy_rules.register import run_register
+from policy_rules.registers.facts import MAX_YAML_FILE_BYTES, ServiceFacts
+from policy_rules.registers.register import run_register
 from tests.cli_helpers import HARINGEY, ROOT, run_cli
 from tests.test_evaluator import CONFLICT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from policy_rules import trace as t
+from policy_rules.engine import trace as t
 
 DECISION_SCHEMA_VERSION = "1.0"
 

@@ -3,7 +3,7 @@
 The cache used to hold pickles, and reading a pickle runs whatever code it
 names. This format holds only JSON values; a node is ``{"@": CLASS, "v":
 [FIELDS...]}`` and is rebuilt only when ``CLASS`` is one of the AST classes of
-``policy_rules.nodes`` or ``Diagnostic``, through that class's own
+``policy_rules.language.nodes`` or ``Diagnostic``, through that class's own
 constructor. Amounts and dates are tagged text (``{"$dec": "12.50"}``,
 ``{"$date": "2024-04-01"}``); JSON arrays are the tuples of the AST. Anything
 else (an unknown class, a wrong number of fields, a bad amount) is a
@@ -19,8 +19,8 @@ from typing import Any
 
 import attrs
 
-from policy_rules import nodes as n
 from policy_rules.errors import Diagnostic
+from policy_rules.language import nodes as n
 
 FORMAT = 1
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from benchmarks.haringey_services import generate
 from policy_rules import ConflictError, Policy, load_policy
-from policy_rules import tracedpath as tp
+from policy_rules.engine import traced_function as tp
 from tests.cli_helpers import HARINGEY
 from tests.sample_policies import EVERY_FORM, HOSTILE, every_form_facts
 from tests.test_properties import enum_cases, list_cases, number_cases, yes_no_cases

@@ -10,7 +10,7 @@ under ``~/.cache/policy_rules`` (or ``$XDG_CACHE_HOME``, or
 ``$POLICY_RULES_CACHE``), keyed by a digest of the file's path and text and of
 the grammar and the code that parses it. A file found there is not parsed
 again (nor is the parser loaded at all when every file is found). Entries are
-JSON (``policy_rules/ast_json.py``), never pickle, so reading one cannot run
+JSON (``policy_rules/language/ast_json.py``), never pickle, so reading one cannot run
 code; each records the key it was stored under, checked on reading. The cache
 is the user's own: its folders are made 0700, and one that another user owns
 or others can write in is refused with a warning, since its entries could
@@ -33,12 +33,12 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from policy_rules import ast_json
-from policy_rules import nodes as n
-from policy_rules.checker import PolicyModel, check
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
-from policy_rules.escape import for_terminal
-from policy_rules.resources import grammar_text
+from policy_rules.language import ast_json
+from policy_rules.language import nodes as n
+from policy_rules.language.checker import PolicyModel, check
+from policy_rules.language.resources import grammar_text
+from policy_rules.renderers.escape import for_terminal
 
 RULE_FILE_SUFFIX = ".rules"
 MAX_RULE_FILE_BYTES = 2_000_000
@@ -224,8 +224,8 @@ def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None,
 
 def parse_file(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnostic]]:
     """One file's AST and its syntax errors (parser and builder)."""
-    from policy_rules.builder import build
-    from policy_rules.parser import MAX_NESTING, first_bracket_beyond, parse_text
+    from policy_rules.language.builder import build
+    from policy_rules.language.parser import MAX_NESTING, first_bracket_beyond, parse_text
 
     too_deep = first_bracket_beyond(text, MAX_NESTING)
     if too_deep is not None:
@@ -256,7 +256,7 @@ def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnost
         return ast_json.loads(_read_own_file(entry), key, path)
     result = parse_file(path, text)
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
-        from policy_rules.outputs import write_whole  # only when an entry is written: not on every check's start-up
+        from policy_rules.registers.outputs import write_whole  # only when an entry is written: not on every check's start-up
 
         _make_room(folder)
         write_whole(entry, ast_json.dumps(key, *result), mode=0o600)
@@ -367,7 +367,7 @@ def _code_digest() -> bytes:
     """What the cached ASTs depend on besides the files: Python, the grammar and the code that parses, builds and stores them."""
     h = hashlib.sha256(sys.version.encode())
     here = Path(__file__).resolve().parent
-    for name in ("parser.py", "builder.py", "nodes.py", "errors.py", "ast_json.py"):
-        h.update((here / name).read_bytes())
+    for file in (here / "parser.py", here / "builder.py", here / "nodes.py", here.parent / "errors.py", here / "ast_json.py"):
+        h.update(file.read_bytes())
     h.update(grammar_text().encode())
     return h.digest()

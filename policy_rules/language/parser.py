@@ -3,7 +3,7 @@
 The grammar is the file ``grammar/policy.lark`` of the repository, shipped
 inside the package as ``policy_rules/grammar/policy.lark``. The LALR parser is
 built once per process from tables generated from it and shipped as JSON
-(``policy_rules/parser_tables.py``), so start-up stays small and no cache that
+(``policy_rules/language/parser_tables.py``), so start-up stays small and no cache that
 could run code is ever read.
 
 A file that does not parse is split at the lines that open a declaration and
@@ -24,8 +24,8 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from policy_rules.errors import Diagnostic, source_line, text_lines
-from policy_rules.escape import BIDI_CONTROLS
-from policy_rules.nodes import Span
+from policy_rules.language.nodes import Span
+from policy_rules.renderers.escape import BIDI_CONTROLS
 
 DECLARATION_KEYWORDS = ("policy", "document", "fact", "record", "parameter", "define", "decision", "rule")
 _DECLARATION_START = re.compile(r"^[ \t]*(" + "|".join(DECLARATION_KEYWORDS) + r")\b", re.MULTILINE)
@@ -38,7 +38,7 @@ MAX_BIDI_REPORTED = 100
 @cache
 def lark_parser() -> Lark:
     """The one LALR parser of this process, from the shipped tables (or the grammar, when they are stale)."""
-    from policy_rules.parser_tables import load_parser
+    from policy_rules.language.parser_tables import load_parser
 
     return load_parser()
 

@@ -27,7 +27,7 @@ What only the full path handles (a missing fact or field, a conflict, a
 division by zero, a parameter with no value on the date) makes the generated
 code raise ``CannotDecide``, and only that; the full path then works the
 decision out, or reports the error with its location. Any other exception is
-a bug in the generated code, and propagates. ``tests/test_tracedpath.py``
+a bug in the generated code, and propagates. ``tests/test_traced_function.py``
 checks that both paths give identical decisions, trace included.
 """
 
@@ -38,13 +38,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from policy_rules import trace as t
-from policy_rules.compiler import CompiledPolicy
+from policy_rules.engine import trace as t
 from policy_rules.engine.codegen import CannotDecide, Traced
+from policy_rules.engine.compiler import CompiledPolicy
+from policy_rules.engine.evaluator import _citations, _source_text, _truth
 from policy_rules.engine.lowering import Lowered
-from policy_rules.evaluator import _citations, _source_text, _truth
-from policy_rules.fastpath import _parameter_lookup, divide
-from policy_rules.values import format_value, json_value
+from policy_rules.engine.policy_function import _parameter_lookup, divide
+from policy_rules.engine.values import format_value, json_value
 
 _NONE = object()
 

@@ -41,10 +41,10 @@ from typing import Any
 
 import attrs
 
-from policy_rules import trace as t
-from policy_rules.compiler import CompiledDecision, CompiledPolicy, CompiledRule, EvaluationError
+from policy_rules.engine import trace as t
+from policy_rules.engine.compiler import CompiledDecision, CompiledPolicy, CompiledRule, EvaluationError
+from policy_rules.engine.values import UNKNOWN, format_value, json_value
 from policy_rules.errors import ConflictError, text_lines
-from policy_rules.values import UNKNOWN, format_value, json_value
 
 #: The search for needed facts stops after this many evaluations of one service
 #: and then reports every missing fact it read (``NeededFacts.exact`` is false).
@@ -819,13 +819,13 @@ def _show(env: Env, rule: CompiledRule) -> str:
 
 
 def _is_and(node: Any) -> bool:
-    from policy_rules import nodes as n
+    from policy_rules.language import nodes as n
 
     return isinstance(node, n.BoolOp) and node.op == "and"
 
 
 def _parts(node: Any) -> tuple[Any, ...]:
-    from policy_rules import nodes as n
+    from policy_rules.language import nodes as n
 
     if isinstance(node, n.BoolOp):
         return node.operands

@@ -14,7 +14,7 @@ cannot be loaded, the parser is built from the grammar in memory and nothing
 is written; ``tests/security/test_caches.py`` fails until the file is made
 again with::
 
-    python -m policy_rules.parser_tables
+    python -m policy_rules.language.parser_tables
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from lark import Lark
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
-from policy_rules.outputs import write_whole
-from policy_rules.resources import grammar_text, parser_tables_text
+from policy_rules.language.resources import grammar_text, parser_tables_text
+from policy_rules.registers.outputs import write_whole
 
 TABLES_FILE = "grammar_tables.json"
-REGENERATE = "python -m policy_rules.parser_tables"
+REGENERATE = "python -m policy_rules.language.parser_tables"
 FORMAT = 1
 
 LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True, "maybe_placeholders": False}

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from policy_rules import nodes as n
-from policy_rules.errors import Diagnostic, did_you_mean, source_line, text_lines
-from policy_rules.values import (
+from policy_rules.engine.values import (
     DATE,
     ERROR,
     MONEY,
@@ -28,6 +26,8 @@ from policy_rules.values import (
     YES_NO,
     Type,
 )
+from policy_rules.errors import Diagnostic, did_you_mean, source_line, text_lines
+from policy_rules.language import nodes as n
 
 
 @attrs.frozen

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policy_rules import nodes as n
-from policy_rules.checker import PolicyModel, Ref, type_from_ref
+from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import PolicyError
-from policy_rules.values import UNKNOWN, Type
+from policy_rules.language import nodes as n
+from policy_rules.language.checker import PolicyModel, Ref, type_from_ref
 
 if TYPE_CHECKING:
-    from policy_rules.evaluator import Env
+    from policy_rules.engine.evaluator import Env
 
 Fn = Callable[["Env"], Any]
 

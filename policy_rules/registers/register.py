@@ -29,11 +29,11 @@ from typing import IO, Any
 import attrs
 
 from policy_rules.api import Policy
-from policy_rules.decision import Decision
+from policy_rules.engine.decision import Decision
 from policy_rules.errors import ConflictError, FactsError, PolicyError, RuleFileError, UsageError
-from policy_rules.escape import for_csv_cell
-from policy_rules.facts import ServiceFacts, _number, service_name
-from policy_rules.outputs import AtomicFile
+from policy_rules.registers.facts import ServiceFacts, _number, service_name
+from policy_rules.registers.outputs import AtomicFile
+from policy_rules.renderers.escape import for_csv_cell
 
 CSV_COLUMNS = (
     "service",
@@ -436,9 +436,9 @@ def policy_from_sources(sources: Mapping[str, str], title: str) -> Policy:
     It does what ``load_policy`` does after reading the files, so a rule file
     changed while a register runs cannot give workers other rules.
     """
-    from policy_rules.compiler import compile_policy
-    from policy_rules.decision import PolicyInfo
-    from policy_rules.loader import analyse, digest_of
+    from policy_rules.engine.compiler import compile_policy
+    from policy_rules.engine.decision import PolicyInfo
+    from policy_rules.language.loader import analyse, digest_of
 
     model, diagnostics = analyse(sources, title)
     if model is None or any(d.severity == "error" for d in diagnostics):

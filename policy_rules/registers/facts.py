@@ -26,9 +26,9 @@ from typing import IO, Any, NoReturn
 import attrs
 import yaml
 
-from policy_rules.checker import PolicyModel, type_from_ref
+from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import FactsError, did_you_mean
-from policy_rules.values import UNKNOWN, Type
+from policy_rules.language.checker import PolicyModel, type_from_ref
 
 MAX_FACTS_FILE_BYTES = 200_000_000
 MAX_YAML_FILE_BYTES = 5_000_000

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from policy_rules import trace as t
-from policy_rules.decision import Decision
-from policy_rules.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
+from policy_rules.engine import trace as t
+from policy_rules.engine.decision import Decision
+from policy_rules.renderers.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
 
 STATUS_WORDS = {
     "decided": "DECIDES",

@@ -46,12 +46,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from policy_rules.checker import PolicyModel, type_from_ref
 from policy_rules.engine.codegen import CannotDecide, TwoValued
 from policy_rules.engine.lowering import Lowered
+from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import FactsError
-from policy_rules.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
-from policy_rules.values import UNKNOWN, Type
+from policy_rules.language.checker import PolicyModel, type_from_ref
+from policy_rules.registers.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
 
 _NONE = object()
 #: What a reader gives for a value that means the fact is missing (an empty cell, ``unknown``).
