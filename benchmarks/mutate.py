@@ -35,7 +35,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ("policy_rules/engine/codegen.py", "policy_rules/engine/policy_function.py", "policy_rules/engine/traced_function.py", "policy_rules/engine/compiler.py")
+FILES = (
+    "policy_rules/engine/codegen.py",
+    "policy_rules/engine/policy_function.py",
+    "policy_rules/engine/traced_function.py",
+    "policy_rules/engine/compiler.py",
+)
 TESTS = ("tests/test_form_coverage.py", "tests/test_policy_function.py", "tests/test_traced_function.py", "tests/test_evaluator.py")
 #: What a mutant's tests need from the repository.
 COPIED = ("policy_rules", "grammar", "tests", "benchmarks", "rules", "schema", "examples", "conftest.py", "pyproject.toml")

@@ -302,7 +302,8 @@ def test_nothing_in_the_package_can_load_a_pickle_or_marshal_data() -> None:
 
 
 def test_the_shipped_parser_tables_are_those_of_the_grammar() -> None:
-    assert parser_tables.tables_are_current(), f"policy_rules/language/{parser_tables.TABLES_FILE} was made from another grammar: run `{parser_tables.REGENERATE}`"
+    shipped_name = f"policy_rules/language/{parser_tables.TABLES_FILE}"
+    assert parser_tables.tables_are_current(), f"{shipped_name} was made from another grammar: run `{parser_tables.REGENERATE}`"
     shipped = (PACKAGE / "language" / parser_tables.TABLES_FILE).read_text(encoding="utf-8")
     assert shipped == parser_tables.tables_json(parser_tables.build_from_grammar(), grammar_text()), f"run `{parser_tables.REGENERATE}`"
 
