@@ -352,7 +352,12 @@ def _source_text(compiled: CompiledPolicy, node: Any) -> str:
 
 
 def _read_source_text(compiled: CompiledPolicy, span: Any) -> str:
-    lines = text_lines(compiled.model.sources.get(span.path, ""))
+    # The lines of each file are split once per policy: splitting the whole file for every
+    # span made loading a large policy quadratic in its size.
+    key = ("lines", span.path)
+    lines = compiled.shown.get(key)
+    if lines is None:
+        lines = compiled.shown[key] = text_lines(compiled.model.sources.get(span.path, ""))
     if not 1 <= span.line <= len(lines):
         return ""
     if span.line == span.end_line:
