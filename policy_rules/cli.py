@@ -1,4 +1,4 @@
-"""The ``policy-rules`` command line: check, evaluate, explain.
+"""The ``policy-rules`` command line: check, evaluate, explain, and compile (the generated Python, for whoever debugs the engine).
 
 Every user error is printed as a message with its location, never a
 traceback: exit status 1 from ``check`` for errors in rule files, 2 for any
@@ -34,6 +34,9 @@ EXAMPLES = {
   policy-rules evaluate rules/haringey examples/register.csv --output decisions.csv --report summary.html""",
     "explain": """examples:
   policy-rules explain rules/haringey examples/facilities-management.yaml""",
+    "compile": """examples:
+  policy-rules compile rules/haringey
+  policy-rules compile rules/haringey --mode traced > traced.py""",
 }
 
 
@@ -91,6 +94,21 @@ def _parser() -> argparse.ArgumentParser:
                 type=_jobs,
                 help="with --output: decide the register in N processes (0 or auto: one per core); the decisions file is the same (default: 1)",
             )
+
+    compile_ = commands.add_parser(
+        "compile",
+        help="print the Python the engine generates for a policy (for debugging the engine)",
+        description=(
+            "Print the Python source the engine generates for the policy in RULES, in one mode: two_valued (decisions "
+            "without a trace, every fact known) or traced (the explanation recorded). Names in it are numbered and every "
+            "name, string and value of the rule files is an index into a table of constants (K[n], cn) passed in when "
+            "the source is run, so no text of a rule file appears in it."
+        ),
+        epilog=EXAMPLES["compile"],
+        formatter_class=fmt,
+    )
+    compile_.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
+    compile_.add_argument("--mode", metavar="MODE", default="two_valued", help="two_valued or traced (default: two_valued)")
     return parser
 
 
@@ -150,6 +168,18 @@ def _check(paths: Sequence[str]) -> int:
         file=sys.stderr,
     )
     return 1 if errors else 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    """The generated source of one mode, as Jinja2's ``compile(raw=True)`` gives a template's: what the engine runs, with a line saying which."""
+    from policy_rules.api import load_policy
+    from policy_rules.engine.codegen import MODES
+
+    if args.mode not in MODES:
+        raise UsageError(f"there is no mode `{args.mode}`; the modes are {', '.join(MODES)}", "--mode")
+    policy = load_policy(args.rules)
+    sys.stdout.write(f"# policy-rules compile, mode {args.mode}, policy {policy.info.digest}\n{policy.source(args.mode)}")
+    return 0
 
 
 def _decide(args: argparse.Namespace, explain: bool) -> int:
@@ -301,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args.rules)
+        if args.command == "compile":
+            return _compile(args)
         return _decide(args, explain=args.command == "explain")
     except RuleFileError as error:
         print(str(error), file=sys.stderr)

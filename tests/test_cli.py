@@ -127,7 +127,7 @@ def test_version_and_help_with_examples() -> None:
     version = run_cli("--version")
     assert version.returncode == 0
     assert version.stdout.strip() == "policy-rules 0.1.0"
-    for command in ("check", "evaluate", "explain"):
+    for command in ("check", "evaluate", "explain", "compile"):
         shown = run_cli(command, "--help")
         assert shown.returncode == 0
         assert "examples:" in shown.stdout
