@@ -5,7 +5,10 @@
 Each mutant changes one token of one file (``<`` for ``<=``, ``and`` for
 ``or``, ``in`` for ``not in``, a unary minus dropped, ``True`` for ``False``,
 ``any`` for ``all``, ``/`` for ``//``...), in the Python of the generators or
-in the Python text they emit (``"not in" if e.negated else "in"``). The
+in the Python text they emit: f-strings (``"not in" if e.negated else "in"``),
+``str.format`` templates (the ``APPLY`` table of ``codegen``: ``"({0} < {1})"``)
+and operator spellings; a string that only names an operator as data (a dict
+key, a member of a set or tuple) is left alone. The
 package is copied to a temporary folder with the tests, the mutant is written
 there and the tests run in a subprocess from that folder, so the working tree
 is never touched. A mutant is *killed* when the tests fail (or time out) and
@@ -41,7 +44,13 @@ FILES = (
     "policy_rules/engine/traced_function.py",
     "policy_rules/engine/compiler.py",
 )
-TESTS = ("tests/test_form_coverage.py", "tests/test_policy_function.py", "tests/test_traced_function.py", "tests/test_evaluator.py")
+TESTS = (
+    "tests/test_form_coverage.py",
+    "tests/test_policy_function.py",
+    "tests/test_traced_function.py",
+    "tests/test_evaluator.py",
+    "tests/test_codegen.py",
+)
 #: What a mutant's tests need from the repository.
 COPIED = ("policy_rules", "grammar", "tests", "benchmarks", "rules", "schema", "examples", "conftest.py", "pyproject.toml")
 
@@ -53,12 +62,21 @@ _IN_STRINGS = [
     (re.compile(r"(?<![<>=!-])([<>])(?![=<>])"), None),
     (re.compile(r"(?<=\s)(and|or)(?=\s)"), None),
     (re.compile(r"\b(not in)\b"), "in"),
-    (re.compile(r"^(in)$"), "not in"),
+    (re.compile(r"(?<=^[\"'])(in)(?=[\"']$)"), "not in"),
     (re.compile(r"\b(any|all)(?=\()"), None),
     (re.compile(r"\((-)\{"), ""),
     (re.compile(r"\((not )\{"), ""),
-    (re.compile(r"(\{e\.op\})"), "{ {'/': '//', '+': '-', '-': '+', '*': '/', 'and': 'or', 'or': 'and'}.get(e.op, e.op)}"),
+    (re.compile(r"\{0\} ([-+*]) \{1\}"), None),
+    (re.compile(r"(?<=^[\"'])(True|False)(?=[\"']$)"), None),
+    # An operator the generator copies from the lowered form: each mutant changes one reading, in one direction.
+    (re.compile(r"(\{e\.op\})"), "{ {'and': 'or', 'not in': 'in'}.get(e.op, e.op)}"),
+    (re.compile(r"(\{e\.op\})"), "{ {'or': 'and', 'in': 'not in'}.get(e.op, e.op)}"),
 ]
+#: What each replacement of ``{e.op}`` does, as the report says it.
+_OP_READINGS = {
+    "{ {'and': 'or', 'not in': 'in'}.get(e.op, e.op)}": "`and` as `or`, `not in` as `in`",
+    "{ {'or': 'and', 'in': 'not in'}.get(e.op, e.op)}": "`or` as `and`, `in` as `not in`",
+}
 
 
 class Mutant(NamedTuple):
@@ -108,7 +126,7 @@ def sites(path: str, source: str) -> Iterator[Mutant]:
                 yield Mutant(path, line, col, "is not", "is", "`is not` as `is`")
             elif tok.string == "is":
                 yield Mutant(path, line, col, "is", "is not", "`is` as `is not`")
-        elif tok.type == tokenize.STRING and not _docstring(tokens, i) and _emitted(tok.string):
+        elif tok.type == tokenize.STRING and not _docstring(tokens, i) and not _key(tokens, i) and _emitted(tok.string):
             yield from _string_sites(path, tok)
 
 
@@ -139,10 +157,34 @@ def _docstring(tokens: list[tokenize.TokenInfo], i: int) -> bool:
     return before in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) and after == tokenize.NEWLINE
 
 
+def _key(tokens: list[tokenize.TokenInfo], i: int) -> bool:
+    """Whether the string at ``i`` names an operator as data (a dict key ``"<": "({0} < {1})"``, a member of ``{"<", "<="}`` or of
+    ``e.op in ("in", "not in")``, a subscript ``x["<"]``), not Python the generator emits."""
+    if not 0 < i < len(tokens) - 1 or tokens[i - 1].string not in ("{", ",", "[", "(") or tokens[i + 1].string not in (",", "}", "]", ")", ":"):
+        return False
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        t = tokens[j].string if tokens[j].type == tokenize.OP else ""
+        if t in (")", "]", "}"):
+            depth += 1
+        elif t in ("(", "[", "{"):
+            if depth:
+                depth -= 1
+                continue
+            if t != "(":
+                return True
+            called = tokens[j - 1] if j else None
+            return called is None or called.type != tokenize.NAME or called.string in _KEYWORDS
+    return False
+
+
 def _emitted(literal: str) -> bool:
-    """Whether a string is (part of) generated Python: an f-string with a hole, or a short operator spelling."""
+    """Whether a string is (part of) generated Python: an f-string with a hole, a ``str.format`` template (``"({0} < {1})"``), or a short operator spelling."""
     body = literal.lstrip("rbfRBF")[1:-1]
-    return ("{" in body and literal[:1] in "fF") or len(body) <= 8
+    return ("{" in body and literal[:1] in "fF") or "{0}" in body or re.fullmatch(_SPELLING, body.strip()) is not None
+
+
+_SPELLING = r"[<>=!]=?|not in|in|is not|is|and|or|not|any|all|True|False"
 
 
 def _string_sites(path: str, tok: tokenize.TokenInfo) -> Iterator[Mutant]:
@@ -156,7 +198,8 @@ def _string_sites(path: str, tok: tokenize.TokenInfo) -> Iterator[Mutant]:
             new = replacement if replacement is not None else _OPS.get(old, _NAMES.get(old, old))
             if new == old:
                 continue
-            yield Mutant(path, line, col + match.start(1), old, new, f"in emitted code, `{old}` as `{new or 'nothing'}`")
+            what = _OP_READINGS.get(new, f"`{old}` as `{new or 'nothing'}`")
+            yield Mutant(path, line, col + match.start(1), old, new, f"in emitted code, {what}")
 
 
 def sample(found: list[Mutant], limit: int, seed: int) -> list[Mutant]:
