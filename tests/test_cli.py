@@ -157,3 +157,53 @@ def test_no_color_when_asked_even_if_a_terminal_is_pretended(monkeypatch, capsys
     monkeypatch.delenv("NO_COLOR")
     assert cli.main(["evaluate", str(HARINGEY), FACILITIES, "--as-of", AS_OF, "--no-color"]) == 0
     assert "\033[" not in capsys.readouterr().out
+
+
+NESTED = """
+policy "nested"
+  service name service
+  outcome plan
+
+record job
+  field big is yes/no
+
+fact service is text
+fact jobs is list of job
+
+decision plan
+  outcomes keep, grow
+
+rule keep_default
+  by default plan is keep
+
+rule grow_when_one_is_big
+  exception to keep_default
+  when any j in jobs where (every k in jobs where j.big)
+  then plan is grow
+"""
+
+
+def test_a_quantifier_reading_a_field_of_the_item_around_it_decides_alike_with_and_without_the_trace(tmp_path) -> None:
+    """``every k in jobs where j.big`` reads the outer item ``j``: it holds for each big ``j``, not only when every job is big.
+
+    The generator reads a quantifier over a bare field of its own item by a
+    shortcut over the whole list; applied to the outer item's field it would
+    decide "one of two big" as keep (a mutant that did so survived the corpus).
+    """
+    rules = tmp_path / "nested.rules"
+    rules.write_text(NESTED, encoding="utf-8")
+    facts = tmp_path / "services.json"
+    services = [
+        {"service": "one of two big", "jobs": [{"big": True}, {"big": False}]},
+        {"service": "none big", "jobs": [{"big": False}, {"big": False}]},
+        {"service": "no jobs", "jobs": []},
+    ]
+    facts.write_text(json.dumps(services), encoding="utf-8")
+    expected = [("one of two big", "grow", "grow_when_one_is_big"), ("none big", "keep", "keep_default"), ("no jobs", "keep", "keep_default")]
+    traced = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--format", "json")
+    assert traced.returncode == 0, traced.stderr
+    assert [(d["service"], d["outcome"], d["decided_by"]) for d in json.loads(traced.stdout)] == expected
+    register = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--output", str(tmp_path / "out.jsonl"))
+    assert register.returncode == 0, register.stderr
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(d["service"], d["outcome"], d["decided_by"]) for d in written] == expected
