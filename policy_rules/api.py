@@ -58,10 +58,25 @@ class Policy:
         per_item = compiled.model.decisions.get(compiled.model.element_outcomes or "")
         self._element_collection = per_item.for_each.collection.name if per_item and per_item.for_each else None
         self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
-        lowered = lower(compiled.model)
-        self._function = PolicyFunction(lowered, compiled.parameters, build_decision, info, self._element_outcomes)
-        self._shown_dates: dict[date, str] = {}
-        self._traced = TracedPath(compiled, lowered)
+        self._lowered = lower(compiled.model)
+        self._function = PolicyFunction(self._lowered, compiled.parameters, build_decision, info, self._element_outcomes)
+        self._decide_fast = self._function._decide
+        self._dates: dict[Any, tuple[date, str]] = {}
+        self._traced_path: TracedPath | None = None
+
+    @property
+    def _traced(self) -> TracedPath:
+        """The generated traced code, written and compiled when a trace is first asked for.
+
+        Decisions without a trace never need it, and for a large policy it is
+        most of the time taken to load (the source of a 2,000-rule policy is
+        about 3 MB of Python). Two threads asking at once may both build it;
+        either result is the same.
+        """
+        traced = self._traced_path
+        if traced is None:
+            traced = self._traced_path = TracedPath(self._compiled, self._lowered)
+        return traced
 
     @property
     def model(self) -> PolicyModel:
@@ -89,9 +104,19 @@ class Policy:
         Raises ``FactsError`` for undeclared names or values of the wrong type,
         ``ConflictError`` when two exceptions at the same level both apply.
         """
-        when = as_of if type(as_of) is date else parse_as_of(as_of)
-        if not trace:
-            found = self.decide_fast(facts, when, index=index)
+        if as_of is None:
+            when = date.today()
+            shown = when.isoformat()
+        else:
+            known = self._dates.get(as_of)
+            when, shown = known if known is not None else self._date(as_of)
+        if not trace and (type(facts) is dict or isinstance(facts, Mapping)):
+            # The generated function is called here directly, without the layers of
+            # ``decide_fast``: a decision without its trace costs a few microseconds.
+            try:
+                found = self._decide_fast(facts, when, shown, index)
+            except CannotDecide:
+                found = None
             if found is not None:
                 return found
         typed, service = self.facts_of(facts, path=path, index=index)
@@ -105,7 +130,7 @@ class Policy:
         shown = when.isoformat()
         # The generated function is called here directly, not through decide_fast:
         # this loop is what register-sized batches spend their time in.
-        decide = self._function._decide
+        decide = self._decide_fast
         for index, raw in enumerate(rows):
             if not trace and (type(raw) is dict or isinstance(raw, Mapping)):
                 try:
@@ -118,6 +143,14 @@ class Policy:
             typed, service = self.facts_of(raw, path=path, index=index)
             yield self.decide(typed, service, when, trace=trace)
 
+    def _date(self, as_of: date | str) -> tuple[date, str]:
+        """The date a decision is made on and its ISO text, kept per value given (as a ``date`` or as text)."""
+        when = parse_as_of(as_of)
+        if len(self._dates) > 1000:
+            self._dates.clear()
+        found = self._dates[as_of] = (when, when.isoformat())
+        return found
+
     def decide_fast(self, raw: Mapping[str, Any], as_of: date, *, index: int = 0) -> Decision | None:
         """The decision without its trace by generated code alone, or ``None``.
 
@@ -128,12 +161,8 @@ class Policy:
         """
         if type(raw) is not dict and not isinstance(raw, Mapping):
             return None
-        shown = self._shown_dates.get(as_of)
-        if shown is None:
-            if len(self._shown_dates) > 1000:
-                self._shown_dates.clear()
-            shown = self._shown_dates[as_of] = as_of.isoformat()
-        return self._function.decide(raw, as_of, shown, index)
+        known = self._dates.get(as_of)
+        return self._function.decide(raw, as_of, (known if known is not None else self._date(as_of))[1], index)
 
     def decide(self, facts: Mapping[str, Any], service: str | None, as_of: date, *, trace: bool = True) -> Decision:
         """Decide one service from facts already validated by ``facts_of``.
@@ -341,13 +370,21 @@ def load_policy(*paths: str | Path) -> Policy:
     """
     if not paths:
         raise PolicyError("give at least one rule file or folder")
-    sources = read_sources(paths)
-    model, diagnostics = analyse(sources, default_title(str(paths[0])))
+    return policy_from_sources(read_sources(paths), default_title(str(paths[0])))
+
+
+def policy_from_sources(sources: Mapping[str, str], title: str) -> Policy:
+    """A policy from rule files' text already read.
+
+    ``load_policy`` reads the files and comes here; a register's worker
+    processes come here with the text the parent read, so a rule file changed
+    while a register runs cannot give workers other rules.
+    """
+    model, diagnostics = analyse(sources, title)
     if model is None or any(d.severity == "error" for d in diagnostics):
         raise RuleFileError(diagnostics)
-    compiled = compile_policy(model)
     info = PolicyInfo(model.title, model.version, digest_of(sources))
-    return Policy(compiled, info, tuple(d for d in diagnostics if d.severity == "warning"))
+    return Policy(compile_policy(model), info, tuple(d for d in diagnostics if d.severity == "warning"))
 
 
-__all__ = ["Policy", "Result", "load_policy"]
+__all__ = ["Policy", "Result", "load_policy", "policy_from_sources"]

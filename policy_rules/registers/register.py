@@ -28,9 +28,9 @@ from typing import IO, Any
 
 import attrs
 
-from policy_rules.api import Policy
+from policy_rules.api import Policy, policy_from_sources
 from policy_rules.engine.decision import Decision
-from policy_rules.errors import ConflictError, FactsError, PolicyError, RuleFileError, UsageError
+from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
 from policy_rules.registers.facts import ServiceFacts, _number, service_name
 from policy_rules.registers.outputs import AtomicFile
 from policy_rules.renderers.escape import for_csv_cell
@@ -428,23 +428,6 @@ def _name_of(policy: Policy, service: ServiceFacts, error: PolicyError) -> str:
 
 
 # --- several processes ----------------------------------------------------------------------------
-
-
-def policy_from_sources(sources: Mapping[str, str], title: str) -> Policy:
-    """A policy from rule files' text already read: a worker decides with exactly the rules the parent read.
-
-    It does what ``load_policy`` does after reading the files, so a rule file
-    changed while a register runs cannot give workers other rules.
-    """
-    from policy_rules.engine.compiler import compile_policy
-    from policy_rules.engine.decision import PolicyInfo
-    from policy_rules.language.loader import analyse, digest_of
-
-    model, diagnostics = analyse(sources, title)
-    if model is None or any(d.severity == "error" for d in diagnostics):
-        raise RuleFileError(diagnostics)
-    info = PolicyInfo(model.title, model.version, digest_of(sources))
-    return Policy(compile_policy(model), info, tuple(d for d in diagnostics if d.severity == "warning"))
 
 
 @attrs.frozen
