@@ -242,13 +242,16 @@ class _RawWriter(TwoValued):
         plain = _plain_test(self, var, t)
         if plain != "True":
             self.emit(f"if not {plain}:", depth)
+            # An empty cell is a missing fact, as the full validation reads it.
+            self.emit(f"if type({var}) is str and not {var}: {var} = MISSING", depth + 1)
+            self.emit("else:", depth + 1)
             # The commonest text of a CSV cell is read inline, without a call: ``yes``, ``No``, ``1200000``.
             if t.kind == "yes/no":
-                self.emit(f"if type({var}) is str: {var} = {self.table(_BOOLEAN_WORDS)}.get({var}, {var})", depth + 1)
+                self.emit(f"if type({var}) is str: {var} = {self.table(_BOOLEAN_WORDS)}.get({var}, {var})", depth + 2)
             elif t.kind in _EXACT_TYPES:
-                self.emit(f"if type({var}) is str and {var}.isdigit() and {var}.isascii(): {var} = int({var})", depth + 1)
-            self.emit(f"if not {plain}: {var} = {self.const(_reader(self.model, t, name))}({var})", depth + 1)
-            self.emit(f"if {var} is NONE: return None", depth + 1)
+                self.emit(f"if type({var}) is str and {var}.isdigit() and {var}.isascii(): {var} = int({var})", depth + 2)
+            self.emit(f"if not {plain}: {var} = {self.const(_reader(self.model, t, name))}({var})", depth + 2)
+            self.emit(f"if {var} is NONE: return None", depth + 2)
             self.emit(f"if {var} is MISSING: {missing}", depth + 1)
         if bounded and t.kind in _EXACT_TYPES and t.kind != "yes/no":
             self.emit(f"if not {self.const(-_LIMIT)} < {var} < {self.const(_LIMIT)}: return None", depth)
@@ -332,29 +335,39 @@ class PolicyFunction:
         """The prologue: every fact given read into its local, or checked when no decision reads it; ``name`` set."""
         read = [name for name in model.facts if name in w.fact_vars]
         plain = [name for name in read if model.facts[name].default is None]
-        typed = [name for name in plain if model.fact_types[name].kind in _EXACT_TYPES]
-        others = [name for name in plain if name not in typed]
+        yes_no = [name for name in plain if model.fact_types[name].kind == "yes/no"]
+        amounts = [name for name in plain if model.fact_types[name].kind in _EXACT_TYPES and name not in yes_no]
+        others = [name for name in plain if name not in yes_no and name not in amounts]
         if plain:
             w.emit("try:")
-            if len(typed) > 1:
-                w.emit(f"t = {w.const(operator.itemgetter(*typed))}(f)", 2)
-            elif typed:
-                w.emit(f"t = (f[{w.const(typed[0])}],)", 2)
+            for group, tuple_var in ((amounts, "ta"), (yes_no, "tb")):
+                if len(group) > 1:
+                    w.emit(f"{tuple_var} = {w.const(operator.itemgetter(*group))}(f)", 2)
+                elif group:
+                    w.emit(f"{tuple_var} = (f[{w.const(group[0])}],)", 2)
             for name in others:
                 w.emit(f"{w.fact_vars[name]} = f[{w.const(name)}]", 2)
             w.emit("except KeyError:")  # a fact it reads is not given: only the full path decides without it
             w.emit("return None", 2)
-        if typed:
-            expected = tuple(_EXACT_TYPES[model.fact_types[name].kind] for name in typed)
-            targets = f"{', '.join(w.fact_vars[name] for name in typed)},"
-            w.emit(f"{targets} = t")
-            w.emit(f"if tuple(map(type, t)) != {w.const(expected)}:")
-            for name in typed:
+        if amounts:
+            w.emit(f"{', '.join(w.fact_vars[name] for name in amounts)}, = ta")
+            w.emit(f"if tuple(map(type, ta)) != {w.const(tuple(int for _ in amounts))}:")
+            for name in amounts:
                 w.read_given(w.fact_vars[name], name, 2, "return None", bounded=False)
-            for name in typed:
-                if model.fact_types[name].kind != "yes/no":
-                    var = w.fact_vars[name]
-                    w.emit(f"if not {w.const(-_LIMIT)} < {var} < {w.const(_LIMIT)}: return None")
+            bounds = " and ".join(f"{w.const(-_LIMIT)} < {w.fact_vars[name]} < {w.const(_LIMIT)}" for name in amounts)
+            w.emit(f"if not ({bounds}): return None")
+        if yes_no:
+            targets = f"{', '.join(w.fact_vars[name] for name in yes_no)},"
+            w.emit(f"{targets} = tb")
+            w.emit("u = tuple(map(type, tb))")
+            w.emit(f"if u != {w.const(tuple(bool for _ in yes_no))}:")
+            # A register's cells, all text: every yes/no word read by one map over a table of the commonest spellings.
+            w.emit(f"tb = tuple(map({w.table(_BOOLEAN_WORDS)}.get, tb)) if u == {w.const(tuple(str for _ in yes_no))} else (None,)", 2)
+            w.emit("if None in tb:", 2)
+            for name in yes_no:
+                w.read_given(w.fact_vars[name], name, 3, "return None", bounded=False)
+            w.emit("else:", 2)
+            w.emit(f"{targets} = tb", 3)
         for name in others:
             w.read_given(w.fact_vars[name], name, 1, "return None")
         # Every fact given is either read above or counted below: a mapping with more
