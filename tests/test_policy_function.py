@@ -114,7 +114,7 @@ def test_hostile_names_and_strings_stay_data(tmp_path) -> None:
         "def", "make", "decide", "K", "f", "as_of", "shown", "index", "if", "elif", "else", "not", "and", "or", "in", "is", "None", "NONE",
         "MISSING", "return", "tuple", "any", "all", "len", "sum", "bool", "D", "DIV", "param", "CannotDecide", "raise", "try", "except",
         "KeyError", "map", "type", "int", "str", "ta", "tb", "u", "v", "name", "given", "BUILD", "INFO", "ELEMENTS", "COMPRESS", "True", "False",
-        "for", "strip", "lower", "get", "pass", "isdigit", "isascii",
+        "for", "strip", "lower", "get", "pass", "isdigit", "isascii", "float", "is_integer", "is_finite", "to_integral_value",
     } | {i for i in raw_identifiers if re.fullmatch(r"[cvrbhipelxu]\d+", i)}  # fmt: skip
     assert "import" not in raw_source and "os" not in raw_identifiers
     decision = policy.evaluate({"__class__": True, "eval": 20, "print": "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"}, AS_OF, trace=False)

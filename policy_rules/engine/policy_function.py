@@ -198,7 +198,7 @@ def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extr
     return {
         "__builtins__": {
             "any": any, "all": all, "len": len, "sum": sum, "tuple": tuple, "bool": bool, "type": type, "map": map,
-            "int": int, "str": str, "KeyError": KeyError,
+            "int": int, "str": str, "float": float, "KeyError": KeyError,
         },
         "K": constants,
         "NONE": _NONE,
@@ -250,6 +250,9 @@ class _RawWriter(TwoValued):
                 self.emit(f"if type({var}) is str: {var} = {self.table(_BOOLEAN_WORDS)}.get({var}, {var})", depth + 2)
             elif t.kind in _EXACT_TYPES:
                 self.emit(f"if type({var}) is str and {var}.isdigit() and {var}.isascii(): {var} = int({var})", depth + 2)
+                # Integral float and Decimal amounts as int: equal to the full validation's Decimal, so every result is the same.
+                self.emit(f"elif type({var}) is float and {var}.is_integer(): {var} = int({var})", depth + 2)
+                self.emit(f"elif type({var}) is D and {var}.is_finite() and {var} == {var}.to_integral_value(): {var} = int({var})", depth + 2)
             self.emit(f"if not {plain}: {var} = {self.const(_reader(self.model, t, name))}({var})", depth + 2)
             self.emit(f"if {var} is NONE: return None", depth + 2)
             self.emit(f"if {var} is MISSING: {missing}", depth + 1)
@@ -370,8 +373,6 @@ class PolicyFunction:
             w.emit(f"{targets} = tb", 3)
         for name in others:
             w.read_given(w.fact_vars[name], name, 1, "return None")
-        # Every fact given is either read above or counted below: a mapping with more
-        # keys than that holds a name the policy does not declare.
         w.emit(f"given = {len(plain)}")
         for name in read:
             decl = model.facts[name]
@@ -384,20 +385,38 @@ class PolicyFunction:
             w.emit("else:")
             w.emit("given += 1", 2)
             w.read_given(var, name, 2, f"{var} = {default}")
-        for name in model.facts:
-            if name not in w.fact_vars:
-                w.emit(f"v = f.get({w.const(name)}, NONE)")
-                w.emit("if v is not NONE:")
-                w.emit("given += 1", 2)
-                w.read_given("v", name, 2, "pass", bounded=False)  # read by no decision: only checked
-        w.emit("if len(f) != given: return None")
+        unread = [name for name in model.facts if name not in w.fact_vars]
         # The service is named by its name as given when that is text, otherwise as the full validation names it.
-        named = functools.partial(service_name, model)
-        if model.service_name is None:
-            w.emit(f"name = {w.const(named)}(f, index)")
-            return
-        w.emit(f"name = f.get({w.const(model.service_name)})")
-        w.emit(f"if type(name) is not str or not name.strip(): name = {w.const(named)}(f, index)")
+        named = w.const(functools.partial(service_name, model))
+        service = model.service_name
+        if service is None:
+            w.emit("name = None")
+        elif service in unread:
+            unread.remove(service)  # read once: checked as a fact and taken as the name
+            w.emit(f"name = f.get({w.const(service)}, NONE)")
+            w.emit("if name is NONE: name = None")
+            w.emit("else:")
+            w.emit("given += 1", 2)
+            w.emit("v = name", 2)
+            w.read_given("v", service, 2, "pass", bounded=False)
+            w.emit("if type(name) is not str or not name.strip(): name = None", 2)
+        else:
+            w.emit(f"name = f.get({w.const(service)})")
+            w.emit("if type(name) is not str or not name.strip(): name = None")
+        # Facts read by no decision are only checked, and only when the mapping holds more than the facts read.
+        depth = 1
+        if unread:
+            w.emit("if len(f) != given:")
+            depth = 2
+        for name in unread:
+            w.emit(f"v = f.get({w.const(name)}, NONE)", depth)
+            w.emit("if v is not NONE:", depth)
+            w.emit("given += 1", depth + 1)
+            w.read_given("v", name, depth + 1, "pass", bounded=False)
+        # Every fact given is either read above or counted: a mapping with more
+        # keys than that holds a name the policy does not declare.
+        w.emit("if len(f) != given: return None", depth)
+        w.emit(f"if name is None: name = {named}(f, index)")
 
     def decide(self, raw: Mapping[str, Any], as_of: date, shown: str, index: int) -> Any:
         """The decision without its trace, or ``None`` when only the full path can decide; a bug in the generated code propagates."""
