@@ -2,8 +2,9 @@
 
 Every mode of the engine (trace off, trace on, many services at once, facts
 as typed values and as the text cells of a register) must decide each case
-exactly as the reference does: the three-valued closures of ``compiler``,
-reached through ``Policy.decide_in_full``. ``tests/test_form_coverage.py``
+exactly as the reference does: the three-valued mode of the code generator,
+reached through ``Policy.decide_in_full``, whose every form is in turn checked
+against ``Oracle``, a tree-walking interpreter written apart from the engine. ``tests/test_form_coverage.py``
 runs the corpus and checks that it covers every variant of the expression
 AST with each truth value; ``python -m benchmarks.mutate`` runs it against
 mutants of the code generators.
@@ -17,15 +18,17 @@ exceptions that conflict.
 from __future__ import annotations
 
 import json
+import operator
 import random
 from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from policy_rules import Policy, PolicyError, load_policy
+from policy_rules.engine.values import UNKNOWN
 from policy_rules.language import nodes as n
 
 #: Scalar forms: every comparison, arithmetic, membership, test, quantifier over conditions.
@@ -464,7 +467,7 @@ def outcome(decide: Any) -> Any:
         return ("error", type(error).__name__, str(error))
 
 
-# --- what each form evaluated to, by the reference ---------------------------------------
+# --- what each form evaluated to, by an interpreter independent of the engine ---------------------------------------
 
 
 def expressions(model: Any) -> Iterator[tuple[n.Expr, tuple[str, ...], n.Expr | None]]:
@@ -508,28 +511,140 @@ def children(e: Any) -> tuple[Any, ...]:
 
 
 def truths(pol: Policy, facts: dict[str, Any], as_of: date) -> Iterator[tuple[n.Expr, Any]]:
-    """Each expression node with the truth of its nearest yes/no ancestor (itself when it is a condition), by the reference closures.
+    """Each expression node with the truth of its nearest yes/no ancestor (itself when it is a condition), by the ``Oracle``.
 
     A node inside ``any j in jobs where ...`` is evaluated once for each item.
     Nodes that cannot be evaluated on these facts (a conflict, a division
     by zero) are left out.
     """
-    from policy_rules.engine.evaluator import Env
-
     compiled = pol._compiled
-    typed, service = pol.facts_of(facts)
-    parts = compiled.parts
+    typed, _service = pol.facts_of(facts)
+    oracle = Oracle(compiled, typed, as_of)
     for node, items, condition in expressions(compiled.model):
-        if condition is None or id(condition) not in parts:
+        if condition is None:
             continue
         for binding in _bindings(compiled, typed, items):
-            env = Env(compiled, typed, as_of, service=service)
-            env.items.update(binding)
             try:
-                value = parts[id(condition)](env)
+                value = oracle.value(condition, binding)
             except Exception:  # a conflict or an error: nothing to record for this node here
                 continue
             yield node, value
+
+
+class OracleConflict(Exception):
+    """Two exceptions to one rule apply."""
+
+
+class Oracle:
+    """A tree-walking three-valued interpreter over the AST, written apart from the code generator: the corpus's second opinion on every form.
+
+    Kleene's logic without any of the engine's machinery (no short cuts, no
+    atoms, no memo): every operand is worked out and the value follows from
+    the table of each form. ``items`` maps each list item in scope to
+    ``(collection, index, record)``.
+    """
+
+    COMPARE: ClassVar[dict[str, Any]] = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    ARITH: ClassVar[dict[str, Any]] = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+    def __init__(self, compiled: Any, facts: Mapping[str, Any], as_of: date) -> None:
+        self.model = compiled.model
+        self.parameters = compiled.parameters
+        self.facts = facts
+        self.as_of = as_of
+
+    def value(self, e: Any, items: Mapping[str, Any]) -> Any:
+        if isinstance(e, n.Literal):
+            return e.value
+        if isinstance(e, n.Name):
+            return self.name(e, items)
+        if isinstance(e, n.Field):
+            return items[e.item][2].get(e.field, UNKNOWN)
+        if isinstance(e, n.Not | n.Neg | n.Length):
+            v = self.value(e.operand if not isinstance(e, n.Length) else e.collection, items)
+            if v is UNKNOWN:
+                return UNKNOWN
+            return not v if isinstance(e, n.Not) else -v if isinstance(e, n.Neg) else Decimal(len(v))
+        if isinstance(e, n.Compare | n.Arith):
+            a, b = self.value(e.left, items), self.value(e.right, items)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            return (self.COMPARE if isinstance(e, n.Compare) else self.ARITH)[e.op](a, b)
+        if isinstance(e, n.Member):
+            v, options = self.value(e.operand, items), [self.value(o, items) for o in e.options]
+            if v is UNKNOWN:
+                return UNKNOWN
+            if any(o is not UNKNOWN and o == v for o in options):
+                return not e.negated
+            return UNKNOWN if UNKNOWN in options else e.negated
+        if isinstance(e, n.Test):
+            if e.test == "known":
+                target = e.operand
+                given = items[target.item][2] if isinstance(target, n.Field) else self.facts
+                return (given.get(target.field if isinstance(target, n.Field) else target.name, UNKNOWN) is not UNKNOWN) != e.negated
+            v = self.value(e.operand, items)
+            return UNKNOWN if v is UNKNOWN else (len(v) == 0) != e.negated
+        if isinstance(e, n.BoolOp):
+            return self.kleene("all" if e.op == "and" else "any", [self.value(x, items) for x in e.operands], 1)
+        if isinstance(e, n.Over):
+            records = self.value(e.collection, items)
+            if records is UNKNOWN:
+                return UNKNOWN
+            values = [self.value(e.condition, {**items, e.item: (e.collection.name, i, r)}) for i, r in enumerate(records)]
+            if e.quantifier == "count":
+                return UNKNOWN if UNKNOWN in values else Decimal(values.count(True))
+            return self.kleene({"every": "all", "no": "none"}.get(e.quantifier, e.quantifier), values, 1)
+        if isinstance(e, n.CountOf):
+            conditions = self.model.defines[e.reasons.name].body.members if e.reasons is not None else e.conditions
+            return self.kleene(e.quantifier, [self.value(c, items) for c in conditions], int(e.at_least))
+        raise AssertionError(f"the oracle has no meaning for {type(e).__name__}")
+
+    @staticmethod
+    def kleene(quantifier: str, values: list[Any], at_least: int) -> Any:
+        true, unknown = values.count(True), sum(v is UNKNOWN for v in values)
+        if quantifier == "any":
+            return True if true else UNKNOWN if unknown else False
+        if quantifier == "none":
+            return False if true else UNKNOWN if unknown else True
+        if quantifier == "all":
+            return False if len(values) - true - unknown else UNKNOWN if unknown else True
+        return True if true >= at_least else False if true + unknown < at_least else UNKNOWN
+
+    def name(self, e: n.Name, items: Mapping[str, Any]) -> Any:
+        ref = self.model.refs[id(e)]
+        if ref.kind == "value":
+            return ref.name
+        if ref.kind == "fact":
+            return self.facts.get(ref.name, UNKNOWN)
+        if ref.kind == "item":
+            return items[ref.name]
+        if ref.kind == "parameter":
+            return next(v for start, until, v in self.parameters[ref.name] if start <= self.as_of and (until is None or self.as_of <= until))
+        if ref.kind == "define":
+            body = self.model.defines[ref.name].body
+            if not isinstance(body, n.ReasonsSet):
+                return self.value(body, {})
+            values = [self.value(m, {}) for m in body.members]
+            held = tuple(m.name for m, v in zip(body.members, values, strict=True) if v is True)
+            return UNKNOWN if UNKNOWN in values and not held else held
+        return self.rule(self.model.default_rule[ref.name])[1]
+
+    def rule(self, label: str) -> tuple[str, Any]:
+        """Catala's default logic: ("v", value) applies, ("e", None) does not, ("m", value) may."""
+        results = [self.rule(child) for child in self.model.children.get(label, [])]
+        applied = [v for kind, v in results if kind == "v"]
+        maybes = [v for kind, v in results if kind == "m"]
+        if len(applied) > 1:
+            raise OracleConflict(label)
+        if applied:
+            return ("v", UNKNOWN if maybes else applied[0])
+        decl = self.model.rules[label]
+        holds = True if decl.condition is None else self.value(decl.condition, {})
+        own = ("e", None) if holds is False else ("v" if holds is True else "m", self.value(decl.conclusion, {}))
+        if not maybes:
+            return own
+        values = set(maybes) | ({own[1]} if own[0] != "e" else set())
+        return ("v" if own[0] == "v" else "m", next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN)
 
 
 def _bindings(compiled: Any, typed: dict[str, Any], items: tuple[str, ...]) -> Iterator[dict[str, Any]]:

@@ -1,17 +1,21 @@
-"""The code generator: one visitor, two modes, each seen through ``Policy.source(mode)``."""
+"""The code generator: one visitor, with the modes seen through ``Policy.source(mode)`` and the three-valued one through ``CompiledPolicy.source``."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from policy_rules import PolicyError, load_policy
+from benchmarks.haringey_services import generate
+from policy_rules import PolicyError, cli, load_policy
 from policy_rules.engine import codegen
-from policy_rules.engine.codegen import MODES, TwoValued
+from policy_rules.engine.codegen import MODES, ThreeValued, TwoValued
 from policy_rules.engine.lowering import lower
 from tests.cli_helpers import HARINGEY
+from tests.sample_policies import HOSTILE
 from tests.test_traced_function import CONFLICTING
 
 AS_OF = date(2024, 4, 1)
@@ -108,3 +112,69 @@ def test_a_condition_records_its_parts_in_the_traced_mode(tmp_path: Path) -> Non
     assert traced.to_dict() == policy.decide_in_full(typed, service, AS_OF, trace=True).to_dict()
     assert policy._traced(typed, AS_OF) is not None
     assert policy.source("traced").count("CONDITION(") == 4
+
+
+# --- the three-valued mode -------------------------------------------------------------------
+
+
+def test_the_three_valued_functions_are_generated_only_when_a_service_needs_them() -> None:
+    policy = load_policy(HARINGEY)
+    complete = generate(1, seed=9)[0]
+    policy.evaluate(complete, AS_OF, trace=False)
+    policy.evaluate(complete, AS_OF, trace=True)
+    assert policy._compiled._functions == []
+    missing = {key: value for key, value in complete.items() if key != "quality_concerns"}
+    assert policy.evaluate(missing, AS_OF).to_dict() == policy.decide_in_full(*policy.facts_of(missing), AS_OF).to_dict()
+    assert len(policy._compiled._functions) == 1
+    source = policy._compiled.source
+    assert source.startswith("def g") and source.count("\ndef g") + 1 == len(re.findall(r"^def g\d+\(env\):$", source, re.M))
+
+
+def test_the_three_valued_source_holds_no_text_of_a_rule_file(tmp_path: Path) -> None:
+    rules = tmp_path / "hostile.rules"
+    rules.write_text(HOSTILE, encoding="utf-8")
+    policy = load_policy(rules)
+    decided = policy.evaluate({"__class__": True}, AS_OF)
+    assert (decided.outcome, decided.needed_facts) == ("undetermined", ("eval", "print"))
+    source = policy._compiled.source
+    identifiers = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
+    assert identifiers <= {
+        "def", "env", "return", "if", "elif", "else", "is", "not", "and", "or", "in", "None", "True", "False", "UNKNOWN", "pass",
+        "try", "finally", "for", "enumerate", "len", "break", "tuple", "append", "get", "pop", "items", "reads", "D", "DIVIDE",
+        "fact", "field", "defined", "decision", "parameter", "atom", "branch_reads", "raw", "looked_up",
+    } | {i for i in identifiers if re.fullmatch(r"[a-z]{1,2}\d+", i)}  # fmt: skip
+    assert "import" not in source and "'" not in source and '"' not in source
+
+
+def test_a_new_strict_operator_is_one_template_in_the_three_valued_mode_too(siblings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Unknown when any operand is: written once for every ``Apply``, so the template is all a new strict form needs."""
+    from policy_rules.engine import lowering as ir
+
+    monkeypatch.setitem(codegen.APPLY, "both", "({0} and {1})")
+    generator = ThreeValued(lower(siblings.model))
+    both = ir.Apply("both", (ir.Read(ir.Slot("fact", "a")), ir.Read(ir.Slot("fact", "b"))))
+    assert generator.expr(both, {}) == "v3"
+    assert generator.lines == [
+        "    v1 = env.fact(c0, True)",
+        "    v2 = env.fact(c1, True)",
+        "    if v1 is UNKNOWN or v2 is UNKNOWN:",
+        "        v3 = UNKNOWN",
+        "    else: v3 = (v1 and v2)",
+    ]
+
+
+def test_a_failure_inside_the_generated_three_valued_code_is_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    read = ThreeValued.read
+
+    def broken(self: ThreeValued, *args: Any) -> str:
+        v = read(self, *args)
+        self.put(f"{v} = 1 / 0")
+        return v
+
+    monkeypatch.setattr(ThreeValued, "read", broken)
+    facts = tmp_path / "service.yaml"
+    facts.write_text("service: Parking\nannual_spend: 100\n", encoding="utf-8")
+    assert cli.main(["evaluate", str(HARINGEY), str(facts), "--as-of", "2024-04-01"]) == 3
+    assert capsys.readouterr().err == f"internal error (ZeroDivisionError): {cli.BUG_REPORT}\n"

@@ -14,9 +14,15 @@ What differs between modes is only how a name is read and what is recorded:
   (``traced_function._runtime``), so the explanation is the reference's, event for
   event. Tracing wraps reads and rule events, not each form.
 
-The three-valued meaning (unknown facts, the needed-facts search) is still the
-closures of ``compiler``/``evaluator``, which are the reference these modes are
-tested against.
+* ``ThreeValued`` (mode ``three_valued``): facts may be unknown (Kleene's
+  logic), for services with facts missing and the search for the facts still
+  needed: one function of the evaluation ``Env`` for each defined value, rule
+  condition and conclusion, reading through the ``Env``'s hooks
+  (``compiler`` assembles them). An ``Apply`` is unknown when any operand is,
+  written once; only ``and``/``or``, membership, ``is known``, the quantifiers
+  and ``at least N of`` say more. It is the reference the other modes are
+  tested against, and is itself tested against an interpreter written apart
+  (``tests/form_corpus.Oracle``).
 
 Generated source holds numbered names and indexes into a table of constants
 only: no text of a rule file ever becomes source. What only the reference
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import abc
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -595,3 +601,341 @@ class Traced(CodeGenerator):
         else:
             written = self.const(self.text(rule.source.conclusion))
             self.emit(f"{out.event} = RULE({self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None)", depth)
+
+
+# --- three-valued: facts may be unknown, for undecided services and the search -------------
+
+#: Operators of ``ir.Apply`` that are leaves of a condition: left unknown by facts that cannot be enumerated, a leaf is an atom (or a bound) of the search.
+LEAVES = frozenset({"=", "<>", "<", "<=", ">", ">=", "in", "not in", "empty", "not empty"})
+#: Kinds of yes/no and listed-value facts and fields, on whose missing values the search branches directly.
+BRANCHABLE = frozenset({"yes/no", "one of"})
+#: Kinds of fact a comparison with a known value bounds (see ``Env.atom``).
+BOUNDED = frozenset({"number", "whole number", "money", "percentage", "date", "text"})
+_FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_QUANTIFIED = {"any": "any", "every": "all", "no": "none"}
+
+
+class ThreeValued(CodeGenerator):
+    """Facts may be unknown (``UNKNOWN``): Kleene's logic, for the ``Env`` of ``evaluator``.
+
+    One function ``gN(env)`` for each defined value, rule condition (and each
+    part of a condition that is an ``and``/``or``, which the trace shows) and
+    conclusion. Each form is statements leaving its value in a fresh local.
+    An ``Apply`` is unknown when any operand is, written once in ``apply``;
+    only ``and``/``or``, membership, ``is known``, the quantifiers and
+    ``any/all/none/at least N of`` have their own code. Reads go through the
+    ``Env`` hooks (``missing_fact``, ``defined``, ``decision``, ``parameter``),
+    which record reads for the trace, memoise, and answer the search's
+    assumptions; a leaf left unknown asks ``env.atom``.
+
+    Leaves are numbered as the search orders its atoms: in the order the
+    functions are written (a defined value or decision before the first
+    expression that reads it), each after the leaves inside it.
+    """
+
+    def __init__(self, lowered: Lowered) -> None:
+        super().__init__(lowered)
+        self.depth = 1
+        self.bodies: list[list[str]] = []
+        self.atoms: dict[int, int] = {}
+        self.defines: dict[str, str] = {}
+        self.decisions: set[str] = set()
+        self.rules: dict[str, tuple[str | None, str]] = {}
+        self.parts: list[tuple[Any, str]] = []
+        self.outcomes: dict[int, str] = {}
+
+    def constant_name(self, index: int) -> str:
+        return f"c{index}"
+
+    def put(self, line: str) -> None:
+        self.emit(line, self.depth)
+
+    def generate(self) -> str:
+        """The source of every function, defined values first, then decisions, each in declaration order."""
+        for name in self.lowered.defines:
+            self.define(name)
+        for name in self.lowered.decisions:
+            self.decision(name)
+        return "\n".join(line for body in self.bodies for line in body) + "\n"
+
+    def function(self, work: Callable[[], str]) -> str:
+        """A function of the ``Env`` whose statements ``work`` writes, returning the value it gives."""
+        fn = self.fresh("g")
+        saved = self.lines, self.depth
+        self.lines, self.depth = [], 1
+        value = work()
+        self.put(f"return {value}")
+        self.bodies.append([f"def {fn}(env):", *self.lines])
+        self.lines, self.depth = saved
+        return fn
+
+    def define(self, name: str) -> str:
+        if name not in self.defines:
+            body = self.lowered.defines[name].body
+            self.defines[name] = self.function(lambda: self.reasons(body) if isinstance(body, ir.Reasons) else self.expr(body, {}))
+        return self.defines[name]
+
+    def decision(self, name: str) -> None:
+        if name not in self.decisions:
+            self.rule_functions(self.lowered.decisions[name].root)
+            self.decisions.add(name)
+
+    def rule_functions(self, rule: ir.Rule) -> None:
+        condition = self.condition_function(rule.condition) if rule.condition is not None else None
+        conclusion = rule.conclusion
+        if isinstance(conclusion, ir.Const):
+            # Most rules conclude with an outcome: one function for each, shared.
+            if conclusion.index not in self.outcomes:
+                self.outcomes[conclusion.index] = self.function(lambda: self.expr(conclusion, {}))
+            self.rules[rule.label] = (condition, self.outcomes[conclusion.index])
+        else:
+            self.rules[rule.label] = (condition, self.function(lambda: self.expr(conclusion, {})))
+        for exception in rule.exceptions:
+            self.rule_functions(exception)
+
+    def condition_function(self, condition: ir.Condition) -> str:
+        """A rule's condition; an ``and``/``or`` at the top is the combination of a function for each part."""
+        whole = condition.whole
+        if isinstance(whole, ir.Logic):
+            parts = [self.function(lambda x=x: self.expr(x, {})) for x in whole.operands]
+            self.parts.extend((x.source, fn) for x, fn in zip(whole.operands, parts, strict=True))
+            fn = self.function(lambda: self.logic(whole.op, [lambda p=p: self.call(p) for p in parts], {}))
+        else:
+            fn = self.function(lambda: self.expr(whole, {}))
+        self.parts.append((condition.source, fn))
+        return fn
+
+    def call(self, fn: str) -> str:
+        v = self.fresh("t")
+        self.put(f"{v} = {fn}(env)")
+        return v
+
+    # --- expressions ----------------------------------------------------------------
+
+    def expr(self, e: ir.Expr, scope: dict[str, Any], record: bool = False) -> str:
+        """A local (or constant) holding the value of ``e``, after the statements that work it out."""
+        if isinstance(e, ir.Logic):
+            return self.logic(e.op, e.operands, scope)
+        if isinstance(e, ir.Read) and e.slot.kind == "field":
+            return self.field(e, scope)
+        return super().expr(e, scope, record)
+
+    def leaf(self) -> tuple[str, str, str]:
+        """Where the search stood before a leaf: the names holding its branch reads, raw reads and looked-up values."""
+        marks = self.fresh("br"), self.fresh("rr"), self.fresh("lk")
+        self.put(f"{marks[0]}, {marks[1]}, {marks[2]} = env.branch_reads, len(env.raw), len(env.looked_up)")
+        return marks
+
+    def atom(self, source: Any, marks: tuple[str, str, str], bound: str = "None") -> str:
+        number = self.atoms.setdefault(id(source), len(self.atoms))
+        return f"env.atom({number}, {marks[0]}, {marks[1]}, {marks[2]}, {bound})"
+
+    def apply(self, e: ir.Apply, scope: dict[str, Any], record: bool) -> str:
+        if e.op in ("in", "not in"):
+            return self.member(e, scope)
+        marks = self.leaf() if e.op in LEAVES else None
+        operands = [self.expr(x, scope) for x in e.operands]
+        value = APPLY[e.op].format(*operands)
+        if e.op == "/":
+            # By zero: an error the officer is shown, with where the calculation is.
+            value = f"DIVIDE({operands[0]}, {operands[1]}, env, {self.const(str(e.source.span))})"
+        v = self.fresh("v")
+        unknown = [o for o, x in zip(operands, e.operands, strict=True) if not isinstance(x, ir.Const)]
+        if marks is not None:
+            at = self.atom(e.source, marks, self.bound(e, operands) if e.op in _FLIPPED else "None")
+        if not unknown:
+            self.put(f"{v} = {value}")
+            return v
+        self.put(f"if {' or '.join(f'{o} is UNKNOWN' for o in unknown)}:")
+        self.put(f"    {v} = {at if marks is not None else 'UNKNOWN'}")
+        self.put(f"else: {v} = {value}")
+        return v
+
+    def bound(self, e: ir.Apply, operands: list[str]) -> str:
+        """The bound a comparison puts on one missing fact compared with a known value, written as a conditional expression."""
+        (left, right), (a, b) = e.operands, operands
+        written = "None"
+        for fact, other, op, x in ((self.bounded(right), a, _FLIPPED[e.op], b), (self.bounded(left), b, e.op, a)):
+            if fact is not None:
+                written = f"(({self.const(fact)}, {self.const(op)}, {other}) if {x} is UNKNOWN and {other} is not UNKNOWN else {written})"
+        return written
+
+    def bounded(self, e: ir.Expr) -> str | None:
+        if isinstance(e, ir.Read) and e.slot.kind == "fact" and self.model.fact_types[e.slot.name].kind in BOUNDED:
+            return e.slot.name
+        return None
+
+    def member(self, e: ir.Apply, scope: dict[str, Any]) -> str:
+        """``x is one of (...)``: the options are read even when ``x`` is unknown (knowing more never reads more); the first equal option settles it."""
+        marks = self.leaf()
+        operand, *options = e.operands
+        x = self.expr(operand, scope)
+        v = self.fresh("v")
+        negated = e.op == "not in"
+        self.put(f"if {x} is UNKNOWN:")
+        self.depth += 1
+        for option in options:
+            self.expr(option, scope)
+        self.put(f"{v} = UNKNOWN")
+        self.depth -= 1
+        self.put("else:")
+        self.depth += 1
+        if all(isinstance(o, ir.Const) for o in options):
+            values = frozenset(self.lowered.constants[o.index] for o in options)  # type: ignore[union-attr]
+            self.put(f"{v} = {x} {e.op} {self.const(values)}")
+        else:
+            unknown = self.fresh("u")
+            self.put(f"{v}, {unknown} = {negated}, False")
+
+            def option(o: str) -> None:
+                self.put(f"if {o} is UNKNOWN: {unknown} = True")
+                self.put(f"elif {o} == {x}: {v} = {not negated}")
+
+            self.until(f"{v} is {negated}", options, scope, option)
+            self.put(f"if {unknown} and {v} is {negated}: {v} = UNKNOWN")
+        self.depth -= 1
+        self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, marks)}")
+        return v
+
+    def until(self, going: str, operands: Sequence[ir.Expr | Callable[[], str]], scope: dict[str, Any], then: Callable[[str], None]) -> None:
+        """Each operand worked out and handed to ``then``, those after the first only while ``going`` holds: every form that stops once settled."""
+        for index, operand in enumerate(operands):
+            if index:
+                self.put(f"if {going}:")
+                self.depth += 1
+            then(operand() if callable(operand) else self.expr(operand, scope))
+            if index:
+                self.depth -= 1
+
+    def logic(self, op: str, operands: Sequence[ir.Expr | Callable[[], str]], scope: dict[str, Any]) -> str:
+        """``and``/``or``: the first operand that settles it stops the rest; an unknown one leaves it unknown unless a later one settles it."""
+        settles = "False" if op == "and" else "True"
+        v = self.fresh("v")
+        self.put(f"{v} = {op == 'and'}")
+
+        def operand(t: str) -> None:
+            self.put(f"if {t} is {settles}: {v} = {settles}")
+            self.put(f"elif {t} is UNKNOWN: {v} = UNKNOWN")
+
+        self.until(f"{v} is not {settles}", operands, scope, operand)
+        return v
+
+    def read(self, slot: ir.Slot, scope: dict[str, Any], record: bool) -> str:
+        kind, name, v = slot.kind, slot.name, self.fresh("v")
+        key = self.const(name)
+        if kind == "fact":
+            self.put(f"{v} = env.fact({key}, {self.model.fact_types[name].kind in BRANCHABLE})")
+        elif kind == "define":
+            self.define(name)
+            self.put(f"{v} = env.defined({key})")
+        elif kind == "decision":
+            self.decision(name)
+            self.put(f"{v} = env.decision({key})")
+        elif kind == "parameter":
+            self.put(f"{v} = env.parameter({key})")
+        else:
+            self.put(f"{v} = env.items[{key}]")
+        return v
+
+    def item(self, name: str, scope: dict[str, Any]) -> tuple[str, str, str]:
+        """The collection, index and record of list item ``name``: locals of an enclosing quantifier, or the item a per-item decision is made for."""
+        if name in scope:
+            return scope[name]
+        bound = self.fresh("c"), self.fresh("n"), self.fresh("i")
+        self.put(f"{bound[0]}, {bound[1]}, {bound[2]} = env.items[{self.const(name)}]")
+        return bound
+
+    def field(self, e: ir.Read, scope: dict[str, Any]) -> str:
+        collection, index, record = self.item(e.slot.item or "", scope)
+        v, key = self.fresh("v"), self.const(e.slot.name)
+        branchable = self.model.type_of(e.source).kind in BRANCHABLE
+        self.put(f"{v} = env.field({collection}, {index}, {record}, {key}, {branchable})")
+        return v
+
+    def known(self, slot: ir.Slot, negated: bool, scope: dict[str, Any]) -> str:
+        container = self.item(slot.item or "", scope)[2] if slot.kind == "field" else "env.facts"
+        v = self.fresh("v")
+        self.put(f"{v} = {container}.get({self.const(slot.name)}, UNKNOWN) is {'' if negated else 'not '}UNKNOWN")
+        return v
+
+    def bind(self, item: str, collection: ir.Slot, written: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        index, record = self.fresh("n"), self.fresh("i")
+        return f"for {index}, {record} in enumerate({written}):", {**scope, item: (self.const(collection.name), index, record)}
+
+    def quantify(self, e: ir.Quantify, scope: dict[str, Any], record: bool) -> str:
+        """Over the items of a list, each bound in ``env.items`` (atoms are named by the items looked at); stops once settled, except ``count``."""
+        marks = self.leaf() if e.quantifier != "count" else None
+        items = self.read(e.collection, scope, False)
+        v, tr, fa, un, saved = (self.fresh(p) for p in ("v", "tr", "fa", "un", "s"))
+        key = self.const(e.item)
+        self.put(f"if {items} is UNKNOWN: {v} = UNKNOWN")
+        self.put("else:")
+        self.depth += 1
+        self.put(f"{tr} = {fa} = {un} = 0")
+        self.put(f"{saved} = env.items.get({key})")
+        self.put("try:")
+        self.depth += 1
+        loop, inner = self.bind(e.item, e.collection, items, scope)
+        self.put(loop)
+        self.depth += 1
+        self.put(f"env.items[{key}] = {', '.join(inner[e.item])}")
+        t = self.expr(e.condition, inner)
+        self.put(f"if {t} is UNKNOWN: {un} += 1")
+        self.put(f"elif {t}: {tr} += 1")
+        self.put(f"else: {fa} += 1")
+        quantified = _QUANTIFIED.get(e.quantifier)
+        if quantified is not None:
+            self.put(f"if {fa if quantified == 'all' else tr}: break")
+        self.depth -= 2
+        self.put("finally:")
+        self.put(f"    if {saved} is None: env.items.pop({key}, None)")
+        self.put(f"    else: env.items[{key}] = {saved}")
+        if quantified is None:
+            self.put(f"{v} = UNKNOWN if {un} else D({tr})")
+        else:
+            self.put(f"{v} = {self.kleene(quantified, tr, fa, f'len({items})', 1)}")
+        self.depth -= 1
+        if marks is not None:
+            self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, marks)}")
+        return v
+
+    def count_of(self, e: ir.CountOf, scope: dict[str, Any], record: bool) -> str:
+        """``any``/``all``/``none``/``at least N of``: stops once the conditions seen settle it, whatever the rest are."""
+        if e.reasons is not None:
+            self.define(e.reasons.name)
+            self.put(f"if env.reads is not None: env.defined({self.const(e.reasons.name)})")
+        v, tr, fa = self.fresh("v"), self.fresh("tr"), self.fresh("fa")
+        total, n = len(e.conditions), e.at_least
+        settled = {"any": f"{tr}", "none": f"{tr}", "all": f"{fa}"}.get(e.quantifier, f"{tr} >= {n} or {total} - {fa} < {n}")
+        self.put(f"{tr} = {fa} = 0")
+
+        def condition(t: str) -> None:
+            self.put(f"if {t} is UNKNOWN: pass")
+            self.put(f"elif {t}: {tr} += 1")
+            self.put(f"else: {fa} += 1")
+
+        self.until(f"not ({settled})", e.conditions, scope, condition)
+        self.put(f"{v} = {self.kleene(e.quantifier, tr, fa, str(total), n)}")
+        return v
+
+    @staticmethod
+    def kleene(quantifier: str, tr: str, fa: str, total: str, at_least: int) -> str:
+        """Kleene's value of a quantifier from how many conditions were true and false; the others (unknown, or not looked at) are unknown."""
+        open_ = f"{tr} + {fa} < {total}"
+        if quantifier == "any":
+            return f"True if {tr} else UNKNOWN if {open_} else False"
+        if quantifier == "all":
+            return f"False if {fa} else UNKNOWN if {open_} else True"
+        if quantifier == "none":
+            return f"False if {tr} else UNKNOWN if {open_} else True"
+        return f"True if {tr} >= {at_least} else False if {total} - {fa} < {at_least} else UNKNOWN"
+
+    def reasons(self, body: ir.Reasons) -> str:
+        """``those of a, b that hold``: every member worked out; unknown only when some member is unknown and none holds."""
+        held, unknown = self.fresh("h"), self.fresh("u")
+        self.put(f"{held}, {unknown} = [], False")
+        for index, member in body.members:
+            t = self.expr(member, {})
+            self.put(f"if {t} is UNKNOWN: {unknown} = True")
+            self.put(f"elif {t}: {held}.append({self.constant(index)})")
+        return f"(UNKNOWN if {unknown} and not {held} else tuple({held}))"

@@ -83,7 +83,6 @@ class Env:
         "as_of",
         "assume",
         "atom_facts",
-        "bound",
         "branch_reads",
         "compiled",
         "constants",
@@ -121,7 +120,6 @@ class Env:
         self.unknown_vars: set[tuple] = set()
         self.atom_facts: dict[tuple, tuple[str, ...]] = {}
         self.constants: dict[str, set[Any]] = {}
-        self.bound: tuple[str, str, Any] | None = None
         self.tracing = tracing
         self.reads: list[t.Read] | None = None
         self.worked_out: list[t.ValueWorkedOut] = []
@@ -143,6 +141,24 @@ class Env:
             found = t.Read(kind, name, json_value(value), format_value(value, shown_kind), value is not UNKNOWN)
             self.read_cache[(kind, name)] = found
         return found
+
+    def fact(self, name: str, branchable: bool) -> Any:
+        """The value of a fact, or what a missing one is taken to be (see ``missing_fact``); recorded when the trace reads."""
+        v = self.facts.get(name, UNKNOWN)
+        if v is UNKNOWN:
+            v = self.missing_fact(name, branchable)
+        if self.reads is not None:
+            self.read("fact", name, v)
+        return v
+
+    def field(self, collection: str, index: int, record: Mapping[str, Any], name: str, branchable: bool) -> Any:
+        """The value of a field of a list item, as ``fact`` gives a fact's."""
+        v = record.get(name, UNKNOWN)
+        if v is UNKNOWN:
+            v = self.missing_field(collection, index, name, branchable)
+        if self.reads is not None:
+            self.read("field", f"{collection}[{index}].{name}", v)
+        return v
 
     def missing_fact(self, name: str, branchable: bool) -> Any:
         if not branchable:
@@ -733,9 +749,7 @@ class TracingEnv(Env):
             label = record.get("name")
             item = f"{collection}[{index}]" + (f" ({label})" if isinstance(label, str) else "")
         event = _mark_decided(event, value)
-        self.decisions_made.append(
-            t.DecisionMade(decision.name, item, UNDETERMINED if value is UNKNOWN else str(value), _decider(event), event)
-        )
+        self.decisions_made.append(t.DecisionMade(decision.name, item, UNDETERMINED if value is UNKNOWN else str(value), _decider(event), event))
         return value
 
     def _condition(self, rule: CompiledRule) -> tuple[Any, t.Condition | None]:
