@@ -685,6 +685,7 @@ def _services_from_csv(lines: Iterable[str], path: str) -> Iterator[ServiceFacts
             raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
         width = len(header)
         named = [(i, h) for i, h in enumerate(header) if h]
+        names = header if len(named) == width else None  # every column named: a row is zipped with the header, in C
         for number, row in enumerate(reader, start=2):
             if len(row) != width:
                 if not "".join(row).strip():
@@ -695,7 +696,7 @@ def _services_from_csv(lines: Iterable[str], path: str) -> Iterator[ServiceFacts
             if not "".join(row).strip():
                 line = reader.line_num
                 continue
-            yield ServiceFacts({h: row[i] for i, h in named}, path, count)
+            yield ServiceFacts(dict(zip(names, row, strict=True)) if names is not None else {h: row[i] for i, h in named}, path, count)
             count += 1
             line = reader.line_num
     except StopIteration:

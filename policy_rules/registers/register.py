@@ -252,23 +252,30 @@ class DecisionRows:
         self.decided = 0
         if kind == ".csv":
             self.csv = csv.writer(file, lineterminator="\n")
+        # Cells that repeat from row to row (outcomes, priorities, reasons, rule labels, the policy), made once.
+        self._cells: dict[Any, tuple[str, ...]] = {}
 
     def write(self, decision: Decision, spend: Decimal | None) -> None:
         if self.kind == ".csv":
             cell = for_csv_cell
+            service, outcome, priority, reasons, elements, needed, _questions, _exact, _trace, policy, as_of, decided_by = decision
+            key = (outcome, priority, reasons, decided_by, as_of, policy)
+            shared = self._cells.get(key)
+            if shared is None:
+                if len(self._cells) >= 10_000:
+                    self._cells.clear()
+                shared = self._cells[key] = (
+                    cell(outcome), cell(priority or ""), cell(";".join(reasons)), cell(decided_by or ""), as_of, cell(policy.version), policy.digest,
+                )
             self.csv.writerow(
                 (
-                    cell(decision.service or ""),
-                    cell(decision.outcome),
-                    cell(decision.priority or ""),
-                    cell(";".join(decision.reasons)),
-                    cell(";".join(f"{e.name}={e.outcome}" for e in decision.elements)),
-                    cell(";".join(decision.needed_facts)),
-                    cell(decision.decided_by or ""),
+                    cell(service or ""),
+                    *shared[:3],
+                    cell(";".join([f"{e.name}={e.outcome}" for e in elements])) if elements else "",
+                    cell(";".join(needed)) if needed else "",
+                    shared[3],
                     "" if spend is None else str(_num(spend)),
-                    decision.as_of,
-                    cell(decision.policy.version),
-                    decision.policy.digest,
+                    *shared[4:],
                     "decided",
                     "",
                 )
