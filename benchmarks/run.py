@@ -221,6 +221,83 @@ def shape_figures(policy: Any, services: list[dict[str, Any]], repeat: int, per_
     return 0
 
 
+def chain_policy(folder: Path, rules: int, decisions: int = 10, seed: int = 11) -> list[tuple[str, str]]:
+    """A generated policy of about ``rules`` rules whose exceptions form chains: the facts it declares.
+
+    Conditions are those of ``bench_check`` (most of the language); every
+    exception is to the rule before it, so no two can both apply and every
+    service is decided, as in a real policy. Each decision reads the next.
+    """
+    import random
+
+    from benchmarks.bench_check import OUTCOMES, _condition, _facts
+
+    rng = random.Random(seed)
+    facts = _facts(max(40, rules // 5))
+    defines = [f"derived_{i:03d}" for i in range(max(10, rules // 10))]
+    yes_no = [name for name, kind in facts if kind == "yes/no"]
+    lines = ['policy "Generated chains"', '  version "bench"', "  outcome decision_00", 'document guide "The guide" sections "Scope", "Review"']
+    for name, kind in facts:
+        lines += [f"fact {name} is {kind}", f'  means "fact {name}"']
+    lines += ["record item", '  means "one part"', "  field flag is yes/no", "  field amount is money", "fact items is list of item", "  default empty"]
+    for i, name in enumerate(defines):
+        earlier = defines[:i]
+        body = " or ".join(rng.sample(yes_no, 2) + ([rng.choice(earlier)] if earlier and rng.random() < 0.5 else []))
+        lines += [f"define {name} as {body}", f'  because "{name} holds"']
+    for d in range(decisions):
+        name = f"decision_{d:02d}"
+        lines += [f"decision {name}", f'  means "decision {d}"', f"  outcomes {', '.join(OUTCOMES)}"]
+        lines += [f"rule {name}_r0", f"  by default {name} is {OUTCOMES[0]}", '  because "by default"', '  cites guide section "Scope"']
+        for r in range(1, rules // decisions):
+            condition = f"decision_{d + 1:02d} is {OUTCOMES[1]}" if r == 1 and d + 1 < decisions else _condition(rng, facts, defines)
+            lines += [
+                f"rule {name}_r{r}",
+                f"  exception to {name}_r{r - 1}",
+                f"  when {condition}",
+                f"  then {name} is {OUTCOMES[r % len(OUTCOMES)]}",
+                f'  because "rule {r} of {name}"',
+                f'  cites guide section "Review" paragraph "{r}"',
+            ]
+    (folder / "policy.rules").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return facts
+
+
+def large_policy_figures(rules: int, services: int, repeat: int) -> None:
+    """Load time of a generated ``rules``-rule policy, and the time to explain a decision with it (trace on)."""
+    import random
+
+    from policy_rules import load_policy
+
+    with tempfile.TemporaryDirectory() as folder:
+        facts = chain_policy(Path(folder), rules)
+        loads = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            policy = load_policy(folder)
+            loads.append(time.perf_counter() - start)
+        rng = random.Random(5)
+        values: dict[str, Callable[[], Any]] = {
+            "yes/no": lambda: rng.random() < 0.5,
+            "money": lambda: rng.randint(0, 2_000_000),
+            "number": lambda: rng.randint(0, 120),
+            "date": lambda: date(2000 + rng.randint(10, 29), rng.randint(1, 12), 1),
+        }
+        batch = [
+            {name: values[kind]() if kind in values else rng.choice(("low", "medium", "high")) for name, kind in facts}
+            | {"items": [{"flag": rng.random() < 0.5, "amount": rng.randint(0, 500)}]}
+            for _ in range(services)
+        ]
+        start = time.perf_counter()
+        policy.evaluate(batch[0], AS_OF)
+        first = time.perf_counter() - start
+        turns = [timed(lambda: drain(policy.evaluate(s, AS_OF) for s in batch)) / len(batch) for _ in range(repeat)]
+        print(
+            f"a generated {rules:,}-rule policy ({len(facts)} facts): load and check {statistics.median(loads):.2f} s (median of {repeat}, parse cache "
+            f"{os.environ.get('POLICY_RULES_CACHE', 'on')}); first explained decision {first * 1000:.0f} ms (writes and compiles the traced code); "
+            f"then {statistics.median(turns) * 1000:.2f} ms per explained decision ({len(batch)} services)"
+        )
+
+
 def write_register(path: Path, rows: int) -> None:
     """A CSV register of ``rows`` generated services, written 100,000 at a time so that making it takes little memory."""
     with open(path, "w", encoding="utf-8", newline="") as out:
@@ -282,15 +359,20 @@ def main() -> int:
         "--register-rows", type=int, default=1_000_000, help="rows of the CSV register run through `policy-rules evaluate --output` (default 1,000,000)"
     )
     parser.add_argument("--register-only", action="store_true", help="measure only the register run (with --jobs 1 and 2), then stop")
+    parser.add_argument("--large-rules", type=int, default=2000, help="rules of the generated policy whose load and explanation are timed (default 2,000)")
+    parser.add_argument("--large-only", action="store_true", help="measure only the generated large policy, then stop")
     args = parser.parse_args()
 
     from policy_rules import load_policy
     from policy_rules.api import read_sources
 
     rules = str(ROOT / "rules" / "haringey")
-    if args.register_only:
+    if args.register_only or args.large_only:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-        register_figures(rules, args.register_rows, args.repeat)
+        if args.large_only:
+            large_policy_figures(args.large_rules, 200, args.repeat)
+        else:
+            register_figures(rules, args.register_rows, args.repeat)
         return 0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     services = generate(args.services, seed=2019)
@@ -384,6 +466,7 @@ def main() -> int:
     analyse(sources, "warm")
     load = median_time(args.repeat, lambda: load_policy(rules)) * 1000
     print(f"load and check rules/haringey (warm, in process): {load:.1f} ms")
+    large_policy_figures(args.large_rules, 200, args.repeat)
 
     if not args.skip_cli:
         # As ``pip install`` does, compile the package first: a process that has to
