@@ -1,6 +1,7 @@
 """The evaluator: default logic over three-valued facts, the trace, and the facts needed.
 
-One evaluation of a service runs the compiled closures in an ``Env``. A
+One evaluation of a service runs the policy's three-valued functions (written
+by ``codegen.ThreeValued``, assembled by ``compiler``) in an ``Env``. A
 decision is worked out from its rule tree with Catala's default logic: the
 exceptions to a rule are tried first; if exactly one applies it wins, if two
 apply that is a conflict, and only if none applies does the rule's own
