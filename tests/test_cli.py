@@ -207,3 +207,49 @@ def test_a_quantifier_reading_a_field_of_the_item_around_it_decides_alike_with_a
     assert register.returncode == 0, register.stderr
     written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(d["service"], d["outcome"], d["decided_by"]) for d in written] == expected
+
+
+ARITHMETIC = """
+policy "arithmetic"
+  service name service
+  outcome plan
+  reasons held
+
+fact service is text
+fact a is money
+fact b is money
+fact n is number
+
+define s_add as a + b = £500
+define s_sub as a - b = £102
+define s_mul as a * n = £602
+define s_div as a / n = £150.50
+define s_neg as -a < £0 - £299
+define held as those of s_add, s_sub, s_mul, s_div, s_neg that hold
+
+decision plan
+  outcomes keep
+
+rule keep_default
+  by default plan is keep
+"""
+
+
+def test_arithmetic_is_worked_out_as_written_with_and_without_the_trace(tmp_path) -> None:
+    """Each operator worked out by hand: 301 + 199 = 500, 301 - 199 = 102, 301 x 2 = 602, 301 / 2 = 150.50 (not 150), -301 < -299.
+
+    Every mode of the engine writes an operator from one template, so the
+    modes cannot disagree about it; this pins each to its arithmetic.
+    """
+    rules = tmp_path / "arithmetic.rules"
+    rules.write_text(ARITHMETIC, encoding="utf-8")
+    facts = tmp_path / "services.json"
+    facts.write_text(json.dumps([{"service": "all hold", "a": 301, "b": 199, "n": 2}, {"service": "none hold", "a": 0, "b": 0, "n": 1}]), encoding="utf-8")
+    expected = [("all hold", ["s_add", "s_sub", "s_mul", "s_div", "s_neg"]), ("none hold", [])]
+    traced = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--format", "json")
+    assert traced.returncode == 0, traced.stderr
+    assert [(d["service"], d["reasons"]) for d in json.loads(traced.stdout)] == expected
+    register = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--output", str(tmp_path / "out.jsonl"))
+    assert register.returncode == 0, register.stderr
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(d["service"], d["reasons"]) for d in written] == expected
