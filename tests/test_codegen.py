@@ -141,7 +141,7 @@ def test_the_three_valued_source_holds_no_text_of_a_rule_file(tmp_path: Path) ->
     assert identifiers <= {
         "def", "env", "return", "if", "elif", "else", "is", "not", "and", "or", "in", "None", "True", "False", "UNKNOWN", "pass",
         "try", "finally", "for", "enumerate", "len", "break", "tuple", "append", "get", "pop", "items", "reads", "D", "DIVIDE",
-        "fact", "field", "defined", "decision", "parameter", "atom", "branch_reads", "raw", "looked_up",
+        "fact", "field", "defined", "decision", "parameter", "atom", "mark",
     } | {i for i in identifiers if re.fullmatch(r"[a-z]{1,2}\d+", i)}  # fmt: skip
     assert "import" not in source and "'" not in source and '"' not in source
 

@@ -720,20 +720,20 @@ class ThreeValued(CodeGenerator):
             return self.field(e, scope)
         return super().expr(e, scope, record)
 
-    def leaf(self) -> tuple[str, str, str]:
-        """Where the search stood before a leaf: the names holding its branch reads, raw reads and looked-up values."""
-        marks = self.fresh("br"), self.fresh("rr"), self.fresh("lk")
-        self.put(f"{marks[0]}, {marks[1]}, {marks[2]} = env.branch_reads, len(env.raw), len(env.looked_up)")
-        return marks
+    def leaf(self) -> str:
+        """The name holding where the search stood before a leaf (``Env.mark``)."""
+        mark = self.fresh("m")
+        self.put(f"{mark} = env.mark()")
+        return mark
 
-    def atom(self, source: Any, marks: tuple[str, str, str], bound: str = "None") -> str:
+    def atom(self, source: Any, mark: str, bound: str = "None") -> str:
         number = self.atoms.setdefault(id(source), len(self.atoms))
-        return f"env.atom({number}, {marks[0]}, {marks[1]}, {marks[2]}, {bound})"
+        return f"env.atom({number}, {mark}, {bound})"
 
     def apply(self, e: ir.Apply, scope: dict[str, Any], record: bool) -> str:
         if e.op in ("in", "not in"):
             return self.member(e, scope)
-        marks = self.leaf() if e.op in LEAVES else None
+        mark = self.leaf() if e.op in LEAVES else None
         operands = [self.expr(x, scope) for x in e.operands]
         value = APPLY[e.op].format(*operands)
         if e.op == "/":
@@ -741,13 +741,13 @@ class ThreeValued(CodeGenerator):
             value = f"DIVIDE({operands[0]}, {operands[1]}, env, {self.const(str(e.source.span))})"
         v = self.fresh("v")
         unknown = [o for o, x in zip(operands, e.operands, strict=True) if not isinstance(x, ir.Const)]
-        if marks is not None:
-            at = self.atom(e.source, marks, self.bound(e, operands) if e.op in _FLIPPED else "None")
+        if mark is not None:
+            at = self.atom(e.source, mark, self.bound(e, operands) if e.op in _FLIPPED else "None")
         if not unknown:
             self.put(f"{v} = {value}")
             return v
         self.put(f"if {' or '.join(f'{o} is UNKNOWN' for o in unknown)}:")
-        self.put(f"    {v} = {at if marks is not None else 'UNKNOWN'}")
+        self.put(f"    {v} = {at if mark is not None else 'UNKNOWN'}")
         self.put(f"else: {v} = {value}")
         return v
 
@@ -767,7 +767,7 @@ class ThreeValued(CodeGenerator):
 
     def member(self, e: ir.Apply, scope: dict[str, Any]) -> str:
         """``x is one of (...)``: the options are read even when ``x`` is unknown (knowing more never reads more); the first equal option settles it."""
-        marks = self.leaf()
+        mark = self.leaf()
         operand, *options = e.operands
         x = self.expr(operand, scope)
         v = self.fresh("v")
@@ -794,7 +794,7 @@ class ThreeValued(CodeGenerator):
             self.until(f"{v} is {negated}", options, scope, option)
             self.put(f"if {unknown} and {v} is {negated}: {v} = UNKNOWN")
         self.depth -= 1
-        self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, marks)}")
+        self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, mark)}")
         return v
 
     def until(self, going: str, operands: Sequence[ir.Expr | Callable[[], str]], scope: dict[str, Any], then: Callable[[str], None]) -> None:
@@ -814,8 +814,8 @@ class ThreeValued(CodeGenerator):
         self.put(f"{v} = {op == 'and'}")
 
         def operand(t: str) -> None:
-            self.put(f"if {t} is {settles}: {v} = {settles}")
-            self.put(f"elif {t} is UNKNOWN: {v} = UNKNOWN")
+            # ``t`` is True, False or UNKNOWN: all but the value that changes nothing are kept.
+            self.put(f"if {t} is not {op == 'and'}: {v} = {t}")
 
         self.until(f"{v} is not {settles}", operands, scope, operand)
         return v
@@ -864,7 +864,7 @@ class ThreeValued(CodeGenerator):
 
     def quantify(self, e: ir.Quantify, scope: dict[str, Any], record: bool) -> str:
         """Over the items of a list, each bound in ``env.items`` (atoms are named by the items looked at); stops once settled, except ``count``."""
-        marks = self.leaf() if e.quantifier != "count" else None
+        mark = self.leaf() if e.quantifier != "count" else None
         items = self.read(e.collection, scope, False)
         v, tr, fa, un, saved = (self.fresh(p) for p in ("v", "tr", "fa", "un", "s"))
         key = self.const(e.item)
@@ -895,8 +895,8 @@ class ThreeValued(CodeGenerator):
         else:
             self.put(f"{v} = {self.kleene(quantified, tr, fa, f'len({items})', 1)}")
         self.depth -= 1
-        if marks is not None:
-            self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, marks)}")
+        if mark is not None:
+            self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, mark)}")
         return v
 
     def count_of(self, e: ir.CountOf, scope: dict[str, Any], record: bool) -> str:
@@ -910,9 +910,8 @@ class ThreeValued(CodeGenerator):
         self.put(f"{tr} = {fa} = 0")
 
         def condition(t: str) -> None:
-            self.put(f"if {t} is UNKNOWN: pass")
-            self.put(f"elif {t}: {tr} += 1")
-            self.put(f"else: {fa} += 1")
+            self.put(f"{tr} += {t} is True")
+            self.put(f"{fa} += {t} is False")
 
         self.until(f"not ({settled})", e.conditions, scope, condition)
         self.put(f"{v} = {self.kleene(e.quantifier, tr, fa, str(total), n)}")

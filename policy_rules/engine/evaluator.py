@@ -183,7 +183,11 @@ class Env:
             self.looked_up.append((var, v))
         return v
 
-    def atom(self, number: int, branch_reads: int, raw_start: int, looked_start: int, bound: tuple[str, str, Any] | None = None) -> Any:
+    def mark(self) -> tuple[int, int, int]:
+        """Where the evaluation stands, taken before a leaf test and given back to ``atom``."""
+        return self.branch_reads, len(self.raw), len(self.looked_up)
+
+    def atom(self, number: int, mark: tuple[int, int, int], bound: tuple[str, str, Any] | None = None) -> Any:
         """A leaf test left unknown: an atom when only unenumerable facts made it so.
 
         The atom is named by the leaf, the list items being looked at and the
@@ -196,6 +200,7 @@ class Env:
         the fact is compared with, so that bounds on the same fact answer
         together (see ``search``).
         """
+        branch_reads, raw_start, looked_start = mark
         if self.branch_reads != branch_reads:
             return UNKNOWN
         if bound is not None:
