@@ -215,17 +215,23 @@ policy "arithmetic"
   outcome plan
   reasons held
 
+record job
+  field big is yes/no
+
 fact service is text
 fact a is money
 fact b is money
 fact n is number
+fact jobs is list of job
 
 define s_add as a + b = £500
 define s_sub as a - b = £102
 define s_mul as a * n = £602
 define s_div as a / n = £150.50
 define s_neg as -a < £0 - £299
-define held as those of s_add, s_sub, s_mul, s_div, s_neg that hold
+define s_empty as jobs is empty
+define s_filled as jobs is not empty
+define held as those of s_add, s_sub, s_mul, s_div, s_neg, s_empty, s_filled that hold
 
 decision plan
   outcomes keep
@@ -235,8 +241,9 @@ rule keep_default
 """
 
 
-def test_arithmetic_is_worked_out_as_written_with_and_without_the_trace(tmp_path) -> None:
-    """Each operator worked out by hand: 301 + 199 = 500, 301 - 199 = 102, 301 x 2 = 602, 301 / 2 = 150.50 (not 150), -301 < -299.
+def test_arithmetic_and_emptiness_are_worked_out_as_written_with_and_without_the_trace(tmp_path) -> None:
+    """Each operator worked out by hand: 301 + 199 = 500, 301 - 199 = 102, 301 x 2 = 602, 301 / 2 = 150.50 (not 150), -301 < -299;
+    a list of no jobs is empty, one of one job is not.
 
     Every mode of the engine writes an operator from one template, so the
     modes cannot disagree about it; this pins each to its arithmetic.
@@ -244,8 +251,9 @@ def test_arithmetic_is_worked_out_as_written_with_and_without_the_trace(tmp_path
     rules = tmp_path / "arithmetic.rules"
     rules.write_text(ARITHMETIC, encoding="utf-8")
     facts = tmp_path / "services.json"
-    facts.write_text(json.dumps([{"service": "all hold", "a": 301, "b": 199, "n": 2}, {"service": "none hold", "a": 0, "b": 0, "n": 1}]), encoding="utf-8")
-    expected = [("all hold", ["s_add", "s_sub", "s_mul", "s_div", "s_neg"]), ("none hold", [])]
+    services = [{"service": "all hold", "a": 301, "b": 199, "n": 2, "jobs": []}, {"service": "none hold", "a": 0, "b": 0, "n": 1, "jobs": [{"big": True}]}]
+    facts.write_text(json.dumps(services), encoding="utf-8")
+    expected = [("all hold", ["s_add", "s_sub", "s_mul", "s_div", "s_neg", "s_empty"]), ("none hold", ["s_filled"])]
     traced = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--format", "json")
     assert traced.returncode == 0, traced.stderr
     assert [(d["service"], d["reasons"]) for d in json.loads(traced.stdout)] == expected
