@@ -190,23 +190,29 @@ def test_a_quantifier_reading_a_field_of_the_item_around_it_decides_alike_with_a
     shortcut over the whole list; applied to the outer item's field it would
     decide "one of two big" as keep (a mutant that did so survived the corpus).
     """
-    rules = tmp_path / "nested.rules"
-    rules.write_text(NESTED, encoding="utf-8")
-    facts = tmp_path / "services.json"
     services = [
         {"service": "one of two big", "jobs": [{"big": True}, {"big": False}]},
         {"service": "none big", "jobs": [{"big": False}, {"big": False}]},
         {"service": "no jobs", "jobs": []},
     ]
-    facts.write_text(json.dumps(services), encoding="utf-8")
+    traced, untraced = _decided_with_and_without_the_trace(tmp_path, NESTED, services)
     expected = [("one of two big", "grow", "grow_when_one_is_big"), ("none big", "keep", "keep_default"), ("no jobs", "keep", "keep_default")]
+    assert [(d["service"], d["outcome"], d["decided_by"]) for d in traced] == expected
+    assert [(d["service"], d["outcome"], d["decided_by"]) for d in untraced] == expected
+
+
+def _decided_with_and_without_the_trace(folder, rules_text: str, services: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The JSON decisions of ``evaluate --format json`` (trace on) and of a register written with ``--output`` (trace off)."""
+    rules = folder / "policy.rules"
+    rules.write_text(rules_text, encoding="utf-8")
+    facts = folder / "services.json"
+    facts.write_text(json.dumps(services), encoding="utf-8")
     traced = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--format", "json")
     assert traced.returncode == 0, traced.stderr
-    assert [(d["service"], d["outcome"], d["decided_by"]) for d in json.loads(traced.stdout)] == expected
-    register = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--output", str(tmp_path / "out.jsonl"))
+    register = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--output", str(folder / "out.jsonl"))
     assert register.returncode == 0, register.stderr
-    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [(d["service"], d["outcome"], d["decided_by"]) for d in written] == expected
+    written = [json.loads(line) for line in (folder / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    return json.loads(traced.stdout), written
 
 
 ARITHMETIC = """
@@ -248,16 +254,8 @@ def test_arithmetic_and_emptiness_are_worked_out_as_written_with_and_without_the
     Every mode of the engine writes an operator from one template, so the
     modes cannot disagree about it; this pins each to its arithmetic.
     """
-    rules = tmp_path / "arithmetic.rules"
-    rules.write_text(ARITHMETIC, encoding="utf-8")
-    facts = tmp_path / "services.json"
     services = [{"service": "all hold", "a": 301, "b": 199, "n": 2, "jobs": []}, {"service": "none hold", "a": 0, "b": 0, "n": 1, "jobs": [{"big": True}]}]
-    facts.write_text(json.dumps(services), encoding="utf-8")
+    traced, untraced = _decided_with_and_without_the_trace(tmp_path, ARITHMETIC, services)
     expected = [("all hold", ["s_add", "s_sub", "s_mul", "s_div", "s_neg", "s_empty"]), ("none hold", ["s_filled"])]
-    traced = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--format", "json")
-    assert traced.returncode == 0, traced.stderr
-    assert [(d["service"], d["reasons"]) for d in json.loads(traced.stdout)] == expected
-    register = run_cli("evaluate", str(rules), str(facts), "--as-of", AS_OF, "--output", str(tmp_path / "out.jsonl"))
-    assert register.returncode == 0, register.stderr
-    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [(d["service"], d["reasons"]) for d in written] == expected
+    assert [(d["service"], d["reasons"]) for d in traced] == expected
+    assert [(d["service"], d["reasons"]) for d in untraced] == expected
