@@ -93,6 +93,7 @@ define c_any as any of (flag, other, backup)
 define c_all as all of (flag, other, c_gt)
 define c_none as none of (flag, c_lt)
 define c_two as at least 2 of (flag, other, c_eq, backup)
+define c_between as amount is between limit and £1,000
 define c_three as at least 3 of (flag, other, c_ge)
 define basics as those of flag, other, backup, c_ge that hold
 define r_any as any of basics
@@ -102,7 +103,7 @@ define r_two as at least 2 of basics
 define r_mix as any of basics and flag
 
 define why as those of c_eq, c_ne, c_lt, c_le, c_gt, c_ge, c_words, c_more, c_dates, c_text, c_arith, c_div, c_neg, c_param, c_in, c_not_in,
-  c_in_facts, c_in_text,
+  c_in_facts, c_in_text, c_between,
   c_known, c_not, c_bool, c_any, c_all, c_none, c_two, c_three, r_any, r_all, r_none, r_two, r_mix that hold
 
 decision plan
@@ -570,6 +571,9 @@ class Oracle:
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             return (self.COMPARE if isinstance(e, n.Compare) else self.ARITH)[e.op](a, b)
+        if isinstance(e, n.Between):
+            v, low, high = (self.value(x, items) for x in (e.operand, e.low, e.high))
+            return UNKNOWN if UNKNOWN in (v, low, high) else low <= v <= high
         if isinstance(e, n.Member):
             v, options = self.value(e.operand, items), [self.value(o, items) for o in e.options]
             if v is UNKNOWN:

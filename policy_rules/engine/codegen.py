@@ -58,6 +58,7 @@ APPLY = {
     "<=": "({0} <= {1})",
     ">": "({0} > {1})",
     ">=": "({0} >= {1})",
+    "between": "(lambda x0, x1, x2: x1 <= x0 <= x2)({0}, {1}, {2})",  # the operands read in their written order, as every form reads them
     "+": "({0} + {1})",
     "-": "({0} - {1})",
     "*": "({0} * {1})",
@@ -606,7 +607,7 @@ class Traced(CodeGenerator):
 # --- three-valued: facts may be unknown, for undecided services and the search -------------
 
 #: Operators of ``ir.Apply`` that are leaves of a condition: left unknown by facts that cannot be enumerated, a leaf is an atom (or a bound) of the search.
-LEAVES = frozenset({"=", "<>", "<", "<=", ">", ">=", "in", "not in", "empty", "not empty"})
+LEAVES = frozenset({"=", "<>", "<", "<=", ">", ">=", "between", "in", "not in", "empty", "not empty"})
 #: Kinds of yes/no and listed-value facts and fields, on whose missing values the search branches directly.
 BRANCHABLE = frozenset({"yes/no", "one of"})
 #: Kinds of fact a comparison with a known value bounds (see ``Env.atom``).

@@ -221,6 +221,8 @@ class _Lowering:
             return Apply("neg", (self.expr(e.operand),), source=e)
         if isinstance(e, n.Compare | n.Arith):
             return Apply(e.op, (self.expr(e.left), self.expr(e.right)), source=e)
+        if isinstance(e, n.Between):
+            return Apply("between", (self.expr(e.operand), self.expr(e.low), self.expr(e.high)), source=e)
         if isinstance(e, n.Member):
             return Apply("not in" if e.negated else "in", tuple(self.expr(x) for x in (e.operand, *e.options)), source=e)
         if isinstance(e, n.Length):

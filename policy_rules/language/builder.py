@@ -280,6 +280,9 @@ class _Builder(Transformer):
         words = c[1]
         return n.Compare(_COMPARE_WORDS[words], c[0], c[2], words, span=self._span(meta))
 
+    def between(self, meta: Meta, c: list[Any]) -> n.Between:
+        return n.Between(c[0], c[1], c[2], span=self._span(meta))
+
     def member(self, meta: Meta, c: list[Any]) -> n.Member:
         return n.Member(c[0], tuple(c[1:]), False, span=self._span(meta))
 

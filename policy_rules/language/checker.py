@@ -392,6 +392,14 @@ class _Typer:
             return self.note(e, YES_NO)
         if isinstance(e, n.Compare):
             return self.note(e, self.compare(e, scope))
+        if isinstance(e, n.Between):
+            t = self.expr(e.operand, scope)
+            for end in (e.low, e.high):
+                et = self.value_of(end, scope, t, e.operand)
+                if ERROR not in (t, et) and not _comparable(t, et, "<="):
+                    found = f"{_text(m, e.operand)} is {_words(t)} and {_text(m, end)} is {_words(et)}"
+                    m.error(e.span, f"`is between` compares numbers, money or dates of the same kind, but {found}")
+            return self.note(e, YES_NO)
         if isinstance(e, n.Member):
             t = self.expr(e.operand, scope)
             for option in e.options:

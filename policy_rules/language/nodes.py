@@ -103,6 +103,16 @@ class Compare:
 
 
 @attrs.frozen
+class Between:
+    """``operand is between low and high``: both ends included, as "aged between 2 and 6" is read."""
+
+    operand: Expr
+    low: Expr
+    high: Expr
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
 class Member:
     operand: Expr
     options: tuple[Expr, ...]
@@ -164,7 +174,7 @@ class Length:
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
-Expr = Literal | Name | Field | Not | BoolOp | Compare | Member | Test | Arith | Neg | CountOf | Over | Length
+Expr = Literal | Name | Field | Not | BoolOp | Compare | Between | Member | Test | Arith | Neg | CountOf | Over | Length
 
 
 # --- declarations ------------------------------------------------------------
