@@ -38,6 +38,8 @@ def _expected(e: Any, model: Any, lowering: _Lowering) -> tuple[type, Any]:
         return ir.Apply, "not"
     if isinstance(e, n.Neg):
         return ir.Apply, "neg"
+    if isinstance(e, n.Between):
+        return ir.Apply, "between"
     if isinstance(e, n.Member):
         return ir.Apply, "not in" if e.negated else "in"
     if isinstance(e, n.Length):
