@@ -214,3 +214,67 @@ def test_services_are_named_as_the_full_path_names_them(tmp_path) -> None:
     assert [d.service for d in fast] == ["Parks", "#2", "12", "#4"]
     assert fast == [policy.decide_in_full(*policy.facts_of(row, index=i), date(2024, 4, 1), trace=False) for i, row in enumerate(rows)]
     assert [policy._function.decide(row, date(2024, 4, 1), AS_OF, i) is not None for i, row in enumerate(rows)] == [True, True, True, True]
+
+
+def _reasons_policy(count: int) -> str:
+    names = [f"r{i}" for i in range(count)]
+    facts = "\n".join(f"fact {name} is yes/no" for name in names)
+    return f"""
+policy "reasons"
+  outcome d
+  reasons why
+
+fact ends is date
+{facts}
+
+define why as those of
+  {", ".join(names)}
+  that hold
+
+decision d
+  outcomes open, closed
+
+rule base
+  by default d is open
+
+rule ended
+  exception to base
+  when ends is before 2024-01-01
+  then d is closed
+"""
+
+
+@pytest.mark.parametrize("count", [1, 8, 9])
+@given(st.data())
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_reasons_are_those_that_hold_with_few_or_many_conditions(tmp_path_factory: pytest.TempPathFactory, count: int, data: st.DataObject) -> None:
+    # Up to eight conditions are looked up in a table of every combination; more are picked out one by one.
+    folder = tmp_path_factory.mktemp("reasons")
+    (folder / "p.rules").write_text(_reasons_policy(count), encoding="utf-8")
+    policy = load_policy(folder)
+    held = data.draw(st.lists(st.booleans(), min_size=count, max_size=count))
+    facts = {"ends": "2025-06-30", **{f"r{i}": value for i, value in enumerate(held)}}
+    fast = policy._function.decide(facts, date(2024, 4, 1), AS_OF, 0)
+    assert fast is not None
+    assert fast.reasons == tuple(f"r{i}" for i, value in enumerate(held) if value)
+    assert fast == policy.decide_in_full(*policy.facts_of(facts), date(2024, 4, 1), trace=False)
+
+
+def test_dates_read_from_text_are_remembered_within_a_bound(tmp_path) -> None:
+    # A register repeats the same days: each text is read once, and what is kept stays small.
+    from policy_rules.engine import policy_function
+
+    (tmp_path / "p.rules").write_text(_reasons_policy(1), encoding="utf-8")
+    policy = load_policy(tmp_path)
+    as_of = date(2024, 4, 1)
+    days = [date(2000, 1, 1).fromordinal(date(2000, 1, 1).toordinal() + i).isoformat() for i in range(policy_function._MEMO_SIZE + 500)]
+    for day in days + days[:50]:
+        fast = policy._function.decide({"ends": day, "r0": False}, as_of, AS_OF, 0)
+        assert fast is not None and fast.outcome == ("closed" if day < "2024-01-01" else "open")
+    memo = [c for c in policy._function.constants if type(c) is dict and any(type(k) is str and type(v) is date for k, v in c.items())]
+    assert len(memo) == 1 and 0 < len(memo[0]) <= policy_function._MEMO_SIZE
+    for wrong in ("2025-02-30", "2025-13-01"):
+        assert policy._function.decide({"ends": wrong, "r0": False}, as_of, AS_OF, 0) is None
+        assert wrong not in memo[0]
+        with pytest.raises(PolicyError, match="2025-"):
+            policy.evaluate({"ends": wrong, "r0": False}, AS_OF)

@@ -34,6 +34,7 @@ that; any other exception from generated code is a bug and propagates.
 from __future__ import annotations
 
 import abc
+import itertools
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -317,6 +318,15 @@ def _ladder(rule: ir.Rule) -> list[ir.Rule] | None:
 # --- two-valued: every fact known, nothing recorded ---------------------------------------
 
 
+#: Reasons with at most this many conditions are found in a table of every combination (2 ** n entries).
+_REASON_TABLE_MAX = 8
+
+
+def _reason_table(names: tuple[str, ...]) -> dict[tuple[bool, ...], tuple[str, ...]]:
+    """The reasons that hold for each combination of ``True``/``False`` conditions; any other value is not in it."""
+    return {held: tuple(itertools.compress(names, held)) for held in itertools.product((False, True), repeat=len(names))}
+
+
 class TwoValued(CodeGenerator):
     """Names are locals: each fact read once by the prologue into ``xN``, each defined value and decision worked out in order, constants in cells ``cN``."""
 
@@ -392,7 +402,14 @@ class TwoValued(CodeGenerator):
                 if isinstance(body, ir.Reasons):
                     held = ", ".join(self.expr(x, {}) for _name, x in body.members)
                     names = tuple(lowered.constants[index] for index, _x in body.members)
-                    self.emit(f"{var} = tuple(COMPRESS({self.const(names)}, ({held},)))")
+                    if len(names) <= _REASON_TABLE_MAX:
+                        # Every combination of the conditions, looked up: one hash of the tuple of held values.
+                        held_var = self.fresh("h")
+                        self.emit(f"{held_var} = ({held},)")
+                        self.emit(f"{var} = {self.table(_reason_table(names))}.get({held_var})")
+                        self.emit(f"if {var} is None: {var} = tuple(COMPRESS({self.const(names)}, {held_var}))")
+                    else:
+                        self.emit(f"{var} = tuple(COMPRESS({self.const(names)}, ({held},)))")
                 else:
                     self.emit(f"{var} = {self.expr(body, {})}")
                 self.locals[name] = var

@@ -59,6 +59,8 @@ _MISSING = object()
 
 #: Kinds of fact whose plainest values are of exactly one Python type.
 _EXACT_TYPES: dict[str, type] = {"yes/no": bool, "money": int, "number": int, "whole number": int}
+#: Texts of dates kept with their dates per fact, at most; the table is emptied when full.
+_MEMO_SIZE = 4096
 #: Amounts the generated code computes with; larger ones, rare and valid, are decided by the full path.
 _LIMIT = 10**60
 #: Dates and amounts in the plainest text a CSV cell holds; anything else is read by ``convert``.
@@ -72,13 +74,16 @@ _BOOLEAN_WORDS = {
 }
 
 
-def _reader(model: PolicyModel, typ: Type, fact: str) -> Callable[[Any], Any]:
+def _reader(model: PolicyModel, typ: Type, fact: str, memo: dict[str, Any] | None = None) -> Callable[[Any], Any]:
     """How one value of a fact of this type is read when it is not in its plainest shape.
 
     Gives the typed value, ``_MISSING`` for a value that means unknown, or
     ``_NONE`` for a value the full validation refuses (it then reports it).
     Common spellings are read directly; everything else by ``convert``, so
     that no value is ever read differently from the full validation.
+    ``memo``, for dates, keeps texts already read with their dates: a register
+    repeats the same few thousand days, and the generated code looks a text
+    up there inline before it calls the reader.
     """
     kind = typ.kind
 
@@ -123,9 +128,14 @@ def _reader(model: PolicyModel, typ: Type, fact: str) -> Callable[[Any], Any]:
         def day(value: Any) -> Any:
             if type(value) is str and iso(value):
                 try:
-                    return date.fromisoformat(value)
+                    found = date.fromisoformat(value)
                 except ValueError:
                     return _NONE  # not in the calendar: the full validation says so
+                if memo is not None:
+                    if len(memo) >= _MEMO_SIZE:
+                        memo.clear()
+                    memo[value] = found
+                return found
             return full(value)
 
         return day
@@ -259,12 +269,16 @@ class _RawWriter(TwoValued):
             # The commonest text of a CSV cell is read inline, without a call: ``yes``, ``No``, ``1200000``.
             if t.kind == "yes/no":
                 self.emit(f"if type({var}) is str: {var} = {self.table(_BOOLEAN_WORDS)}.get({var}, {var})", depth + 2)
+            elif t.kind == "date":
+                memo: dict[str, Any] = {}
+                self.emit(f"if type({var}) is str: {var} = {self.table(memo)}.get({var}, {var})", depth + 2)
             elif t.kind in _EXACT_TYPES:
                 self.emit(f"if type({var}) is str and {var}.isdigit() and {var}.isascii(): {var} = int({var})", depth + 2)
                 # Integral float and Decimal amounts as int: equal to the full validation's Decimal, so every result is the same.
                 self.emit(f"elif type({var}) is float and {var}.is_integer(): {var} = int({var})", depth + 2)
                 self.emit(f"elif type({var}) is D and {var}.is_finite() and {var} == {var}.to_integral_value(): {var} = int({var})", depth + 2)
-            self.emit(f"if not {plain}: {var} = {self.const(_reader(self.model, t, name))}({var})", depth + 2)
+            reader = _reader(self.model, t, name, memo if t.kind == "date" else None)
+            self.emit(f"if not {plain}: {var} = {self.const(reader)}({var})", depth + 2)
             self.emit(f"if {var} is NONE: return None", depth + 2)
             self.emit(f"if {var} is MISSING: {missing}", depth + 1)
         if bounded and t.kind in _EXACT_TYPES and t.kind != "yes/no":
@@ -408,9 +422,14 @@ class PolicyFunction:
             w.emit("if name is NONE: name = None")
             w.emit("else:")
             w.emit("given += 1", 2)
-            w.emit("v = name", 2)
-            w.read_given("v", service, 2, "pass", bounded=False)
-            w.emit("if type(name) is not str or not name.strip(): name = None", 2)
+            depth = 2
+            if model.fact_types[service].kind == "text":
+                # Text in its plainest shape is not blank and names the service: only another shape needs reading.
+                w.emit(f"if not {_plain_test(w, 'name', model.fact_types[service])}:", 2)
+                depth = 3
+            w.emit("v = name", depth)
+            w.read_given("v", service, depth, "pass", bounded=False)
+            w.emit("if type(name) is not str or not name.strip(): name = None", depth)
         else:
             w.emit(f"name = f.get({w.const(service)})")
             w.emit("if type(name) is not str or not name.strip(): name = None")
