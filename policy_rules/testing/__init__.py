@@ -1,0 +1,1 @@
+"""Testing a policy: case files, and the pytest-bdd step library."""
