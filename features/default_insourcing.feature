@@ -6,10 +6,13 @@ Feature: Insourcing is the default
   policy). When nothing stands in the way, the service comes in-house at once
   and takes a standard place in the insourcing programme.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: A service where all is clear is brought in-house
-    Given a service that is all clear
-    When the rules in "rules/haringey" are applied
+    Given the service in "all-clear.yaml"
+    When the rules are applied
     Then the outcome is in_house
     And the priority is standard
     And there are no reasons
@@ -21,8 +24,8 @@ Feature: Insourcing is the default
     And the explanation says "Outcome: in_house (rule insource_by_default"
 
   Scenario: Every exception to insourcing is checked and found not to apply
-    Given a service that is all clear
-    When the rules in "rules/haringey" are applied
+    Given the service in "all-clear.yaml"
+    When the rules are applied
     Then the outcome is in_house
     And the rule partner_with_nhs does not apply
     And the rule partner_with_vcs does not apply
@@ -33,9 +36,9 @@ Feature: Insourcing is the default
     And the explanation says "[does not apply] exception rule procure_when_not_appropriate would give procure"
 
   Scenario Outline: Partners that are available do not stop insourcing when it is appropriate
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And <fact> is yes
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the priority is standard
     And the outcome is decided by the rule insource_by_default
@@ -47,19 +50,20 @@ Feature: Insourcing is the default
       | public_partner_available | partner_with_public_body    |
 
   Scenario: In-house delivery that costs exactly the budget is still affordable
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value      |
       | in_house_annual_cost | £1,200,000 |
       | budget_available     | £1,200,000 |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the explanation says "affordable_in_house = yes"
 
   Scenario: Facts kept for reference do not change the decision
-    Given a service called "Parks maintenance" that is all clear
+    Given the service in "all-clear.yaml"
+    And the service is called "Parks maintenance"
     And contract_end_date is 2021-03-31
     And staff is 42
-    When the rules in "rules/haringey" are applied as at 2020-01-01
+    When the rules are applied as at 2020-01-01
     Then the outcome is in_house
     And the priority is standard
     And the explanation says "Service: Parks maintenance"
@@ -67,14 +71,14 @@ Feature: Insourcing is the default
     And the explanation says "as at 2020-01-01"
 
   Scenario: Every part of a service brought in-house is delivered in-house
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And the service has these elements:
       | name            | specialist |
       | Street cleaning | no         |
       | Graffiti removal| no         |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name             | outcome  |
       | Street cleaning  | in_house |
       | Graffiti removal | in_house |

@@ -11,11 +11,14 @@ Feature: When insourcing is not appropriate
   these cases the council buys the service instead, under its Procurement
   Strategy, and the service is not ranked in the insourcing programme.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   Scenario Outline: Each ground for not insourcing leads to procurement
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact   | value   |
       | <fact> | <value> |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the priority is not_applicable
     And there are no reasons
@@ -38,56 +41,58 @@ Feature: When insourcing is not appropriate
       | other_provider_better_placed | yes   |
 
   Scenario: Affordability is judged against the budget, not against today's spend
-    Given a service called "Pest control" that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value    |
       | annual_spend         | £300,000 |
       | in_house_annual_cost | £280,000 |
       | budget_available     | £250,000 |
-    When the rules in "rules/haringey" are applied
+    And the service is called "Pest control"
+    When the rules are applied
     Then the outcome is procure
     And the explanation says "affordable_in_house = no"
     And the explanation says "read: in_house_annual_cost = £280,000, budget_available = £250,000"
 
   Scenario: Affordability is the first commissioning criterion
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value      |
       | in_house_annual_cost | £1,300,000 |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the explanation says "affordability is the first commissioning criterion"
 
   Scenario: A service whose every part is specialist is bought in
-    Given a service called "Lifts and escalators" that is all clear
+    Given the service in "all-clear.yaml"
+    And the service is called "Lifts and escalators"
     And the service has these elements:
       | name                 | specialist |
       | Lift maintenance     | yes        |
       | Escalator inspection | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the priority is not_applicable
     And the outcome is decided by the rule procure_when_not_appropriate
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name                 | outcome |
       | Lift maintenance     | procure |
       | Escalator inspection | procure |
 
   Scenario: Several grounds at once still give one outcome
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                         | value      |
       | in_house_annual_cost         | £1,400,000 |
       | safeguarding_concern         | yes        |
       | delivery_risk                | yes        |
       | other_provider_better_placed | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the outcome is decided by the rule procure_when_not_appropriate
 
   Scenario: Reasons that would have made insourcing urgent are reported but do not rank the service
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value |
       | delivery_risk        | yes   |
       | exceptional_worker_demands | yes |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the priority is not_applicable
     And the reasons are exceptional_worker_demands

@@ -12,12 +12,15 @@ Feature: Partnerships with the NHS, the voluntary sector and other public bodies
   NHS partnership, voluntary sector partnership, then (only when insourcing is
   not appropriate) public partnership, local provider, plain procurement.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: NHS expertise alone settles the outcome, whatever else is unknown
     Given a service with these facts:
       | fact          | value |
       | nhs_expertise | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is partnership_nhs
     And the priority is not_applicable
     And no facts are needed
@@ -26,9 +29,10 @@ Feature: Partnerships with the NHS, the voluntary sector and other public bodies
     And the explanation says "Outcome: partnership_nhs (rule partner_with_nhs"
 
   Scenario: The voluntary and community sector reaches communities the council cannot
-    Given a service called "Refugee befriending" that is all clear
+    Given the service in "all-clear.yaml"
+    And the service is called "Refugee befriending"
     And vcs_reach is yes
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is partnership_vcs
     And the priority is not_applicable
     And the outcome is decided by the rule partner_with_vcs
@@ -36,22 +40,22 @@ Feature: Partnerships with the NHS, the voluntary sector and other public bodies
     And the deciding rule cites the section "Relationship to existing council policy"
 
   Scenario: An NHS partnership comes before a voluntary sector partnership
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact          | value |
       | nhs_expertise | yes   |
       | vcs_reach     | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is partnership_nhs
     And the rule partner_with_vcs is overridden by partner_with_nhs
 
   Scenario Outline: A partnership comes before a finding that insourcing is not appropriate
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value |
       | <partner>                | yes   |
       | <ground>                 | <value> |
       | public_partner_available | yes   |
       | local_provider_available | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is <outcome>
     And the outcome is decided by the rule <rule>
     And the rule partner_with_public_body is overridden by partner_with_vcs
@@ -63,36 +67,37 @@ Feature: Partnerships with the NHS, the voluntary sector and other public bodies
       | nhs_expertise | delivery_risk               | yes   | partnership_nhs | partner_with_nhs |
 
   Scenario: A partnership comes before a hybrid of in-house and specialist parts
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And nhs_expertise is yes
     And the service has these elements:
       | name               | specialist |
       | Clinic reception   | no         |
       | Specialist testing | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is partnership_nhs
     And the rule hybrid_for_specialist_elements is overridden
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name               | outcome         |
       | Clinic reception   | partnership_nhs |
       | Specialist testing | partnership_nhs |
 
   Scenario: A public partner is chosen when insourcing is not appropriate
-    Given a service called "Coroner's service" that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                         | value |
       | other_provider_better_placed | yes   |
       | public_partner_available     | yes   |
-    When the rules in "rules/haringey" are applied
+    And the service is called "Coroner's service"
+    When the rules are applied
     Then the outcome is partnership_public
     And the priority is not_applicable
     And the outcome is decided by the rule partner_with_public_body
     And the rule procure_when_not_appropriate is overridden
 
   Scenario: A public partner is not a reason to leave insourcing when insourcing is appropriate
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value |
       | public_partner_available | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the rule partner_with_public_body does not apply
     And the explanation says "why not: not_appropriate_to_insource is not so"

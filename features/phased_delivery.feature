@@ -8,12 +8,15 @@ Feature: Phased delivery while capacity and skills are built
   changes how the service comes in-house, not whether it does, nor its place
   in the programme.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: Missing skills mean the service is phased in
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact           | value |
       | has_capability | no    |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house_phased
     And the priority is standard
     And there are no reasons
@@ -25,11 +28,11 @@ Feature: Phased delivery while capacity and skills are built
     And the explanation says "Decision in_house_mode: in_house_phased, decided by rule phase_in_while_building_skills"
 
   Scenario Outline: Capacity and capability must both be in place to insource at once
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact           | value        |
       | has_capacity   | <capacity>   |
       | has_capability | <capability> |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is <outcome>
     And the priority is standard
     And the rule <rule> decides
@@ -42,20 +45,21 @@ Feature: Phased delivery while capacity and skills are built
       | no       | no         | in_house_phased | phase_in_while_building_skills |
 
   Scenario: A phased service can still be a high priority
-    Given a service called "Housing repairs" that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                       | value |
       | has_capacity               | no    |
       | exceptional_worker_demands | yes   |
-    When the rules in "rules/haringey" are applied
+    And the service is called "Housing repairs"
+    When the rules are applied
     Then the outcome is in_house_phased
     And the priority is high
     And the reasons are exceptional_worker_demands
 
   Scenario: Capacity does not matter when the service is not brought in-house
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact         | value |
       | has_capacity | no    |
       | vcs_reach    | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is partnership_vcs
     And the explanation does not say "Decision in_house_mode"

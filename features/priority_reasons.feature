@@ -9,12 +9,15 @@ Feature: Priority in the insourcing programme
   high priority when at least one reason holds, and standard priority when
   none does. Services that are not being brought in-house are not ranked.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: Concerns about quality make insourcing a high priority
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact             | value |
       | quality_concerns | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the priority is high
     And the reasons are quality_concerns
@@ -25,9 +28,9 @@ Feature: Priority in the insourcing programme
     And the explanation says "Reasons: quality_concerns"
 
   Scenario Outline: Each strong-benefit reason on its own makes the priority high
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And <reason> is yes
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the priority is high
     And the reasons are <reason>
@@ -43,12 +46,12 @@ Feature: Priority in the insourcing programme
       | build_capacity             |
 
   Scenario Outline: Bringing a service in-house for less than it costs today is a reason: value for money
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value        |
       | annual_spend         | <spend>      |
       | in_house_annual_cost | <in_house>   |
       | budget_available     | £2,000,000   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the priority is <priority>
     And the explanation says "value_for_money_gain = <gain>"
@@ -64,27 +67,28 @@ Feature: Priority in the insourcing programme
       | £1,000,000 | £1,100,000 | standard | no   |
 
   Scenario: The saving is reported as the reason value_for_money_gain
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value    |
       | in_house_annual_cost | £900,000 |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the priority is high
     And the reasons are value_for_money_gain
 
   Scenario: Several reasons can hold at once; all are reported
-    Given a service called "Home care" that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact             | value |
       | personal_contact | yes   |
       | at_risk_groups   | yes   |
       | affects_rights   | yes   |
-    When the rules in "rules/haringey" are applied
+    And the service is called "Home care"
+    When the rules are applied
     Then the outcome is in_house
     And the priority is high
     And the reasons are personal_contact, at_risk_groups and affects_rights
 
   Scenario: With no reason the service still takes its place in the programme
-    Given a service that is all clear
-    When the rules in "rules/haringey" are applied
+    Given the service in "all-clear.yaml"
+    When the rules are applied
     Then the priority is standard
     And there are no reasons
     And the rule standard_priority decides
@@ -92,14 +96,14 @@ Feature: Priority in the insourcing programme
     And the rule priority_only_when_insourcing is overridden by standard_priority
 
   Scenario Outline: Phased and hybrid insourcing are ranked like any other insourcing
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And <fact> is <value>
     And at_risk_groups is yes
     And the service has these elements:
       | name           | specialist   |
       | Day centre     | no           |
       | Minibus repair | <specialist> |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is <outcome>
     And the priority is high
     And the reasons are at_risk_groups
@@ -110,11 +114,11 @@ Feature: Priority in the insourcing programme
       | has_capacity | yes   | yes        | hybrid          |
 
   Scenario Outline: A service not brought in-house is not ranked, even when reasons hold
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact             | value |
       | quality_concerns | yes   |
       | <fact>           | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is <outcome>
     And the priority is not_applicable
     And the reasons are quality_concerns

@@ -11,13 +11,16 @@ Feature: Procurement and local providers
   Precedence, first that applies wins: public partnership, local provider,
   plain procurement.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: An unaffordable service goes to a local provider that shares the council's values
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value      |
       | in_house_annual_cost     | £1,350,000 |
       | local_provider_available | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure_local
     And the priority is not_applicable
     And there are no reasons
@@ -28,12 +31,12 @@ Feature: Procurement and local providers
     And the explanation says "looks first for local providers that share its values"
 
   Scenario Outline: The partner or provider available decides how the service is bought in
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value     |
       | delivery_risk            | yes       |
       | public_partner_available | <public>  |
       | local_provider_available | <local>   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is <outcome>
     And the priority is not_applicable
     And the outcome is decided by the rule <rule>
@@ -46,21 +49,22 @@ Feature: Procurement and local providers
       | no     | no    | procure            | procure_when_not_appropriate |
 
   Scenario: A public partner comes before a local provider
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value |
       | safeguarding_concern     | yes   |
       | public_partner_available | yes   |
       | local_provider_available | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is partnership_public
     And the rule procure_from_local_provider is overridden by partner_with_public_body
     And the rule procure_when_not_appropriate is overridden by procure_from_local_provider
 
   Scenario: With no partner and no local provider the service is procured under the Procurement Strategy
-    Given a service called "Agency staffing" that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                         | value |
       | other_provider_better_placed | yes   |
-    When the rules in "rules/haringey" are applied
+    And the service is called "Agency staffing"
+    When the rules are applied
     Then the outcome is procure
     And the rule procure_when_not_appropriate decides
     And the rule procure_from_local_provider does not apply
@@ -68,7 +72,7 @@ Feature: Procurement and local providers
     And the explanation says "in line with its Procurement Strategy"
 
   Scenario: The parts of a service bought in follow the service
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value |
       | delivery_risk            | yes   |
       | local_provider_available | yes   |
@@ -76,9 +80,9 @@ Feature: Procurement and local providers
       | name            | specialist |
       | Grounds upkeep  | no         |
       | Tree surgery    | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure_local
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name           | outcome       |
       | Grounds upkeep | procure_local |
       | Tree surgery   | procure_local |

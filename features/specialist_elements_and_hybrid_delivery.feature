@@ -8,21 +8,24 @@ Feature: Specialist elements and hybrid delivery
   specialist there is nothing to bring in-house and the service is bought in.
   A finding that insourcing is not appropriate comes before a hybrid.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: Cleaning comes in-house while lift maintenance stays external
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And the service has these elements:
       | name             | specialist |
       | cleaning         | no         |
       | lift maintenance | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is hybrid
     And the priority is standard
     And there are no reasons
     And no facts are needed
     And the outcome is decided by the rule hybrid_for_specialist_elements
     And the deciding rule cites the section "Relationship to existing council policy"
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name             | outcome  |
       | cleaning         | in_house |
       | lift maintenance | external |
@@ -31,25 +34,26 @@ Feature: Specialist elements and hybrid delivery
     And the explanation says "lift maintenance: external"
 
   Scenario: In a hybrid service being phased in, the ordinary parts are phased in
-    Given a service called "School catering" that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact           | value |
       | has_capability | no    |
+    And the service is called "School catering"
     And the service has these elements:
       | name                   | specialist |
       | Kitchen staff          | no         |
       | Serving and clearing   | no         |
       | Refrigeration servicing| yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is hybrid
     And the priority is standard
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name                    | outcome         |
       | Kitchen staff           | in_house_phased |
       | Serving and clearing    | in_house_phased |
       | Refrigeration servicing | external        |
 
   Scenario: A hybrid service with a strong-benefit reason is a high priority
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact             | value |
       | quality_concerns | yes   |
       | build_capacity   | yes   |
@@ -57,37 +61,37 @@ Feature: Specialist elements and hybrid delivery
       | name                  | specialist |
       | Reception             | no         |
       | Fire alarm servicing  | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is hybrid
     And the priority is high
     And the reasons are quality_concerns and build_capacity
 
   Scenario: When every part is specialist nothing is brought in-house
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And the service has these elements:
       | name              | specialist |
       | Lift maintenance  | yes        |
       | Lift repair       | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the rule hybrid_for_specialist_elements does not apply
     And the outcome is decided by the rule procure_when_not_appropriate
     And the explanation says "not_appropriate_to_insource = yes"
 
   Scenario Outline: A finding that insourcing is not appropriate comes before a hybrid
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact     | value   |
       | <ground> | <value> |
     And the service has these elements:
       | name             | specialist |
       | Cleaning         | no         |
       | Lift maintenance | yes        |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure
     And the priority is not_applicable
     And the outcome is decided by the rule procure_when_not_appropriate
     And the rule hybrid_for_specialist_elements is overridden by procure_when_not_appropriate
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name             | outcome |
       | Cleaning         | procure |
       | Lift maintenance | procure |
@@ -98,20 +102,20 @@ Feature: Specialist elements and hybrid delivery
       | in_house_annual_cost | £1,500,000 |
 
   Scenario: A service with no specialist part is not hybrid
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And the service has these elements:
       | name      | specialist |
       | Cleaning  | no         |
       | Security  | no         |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the rule hybrid_for_specialist_elements does not apply
     And the rule specialist_part_external does not apply
 
   Scenario: A service given no elements is delivered as a whole
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And the service has no elements
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name | outcome |

@@ -7,11 +7,14 @@ Feature: Unknown facts and the facts needed
   answers could change it, each with the question to ask. The officer
   answers those questions and applies the rules again.
 
+  Background:
+    Given the policy in "rules/haringey"
+
   @worked-example
   Scenario: A missing safeguarding answer leaves the outcome open
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And safeguarding_concern is missing
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is undetermined
     And the facts needed are safeguarding_concern
@@ -22,24 +25,24 @@ Feature: Unknown facts and the facts needed
     And the explanation says "Not settled yet. Answer these to decide:"
 
   Scenario: Answering the question settles the decision
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And safeguarding_concern is no
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And no facts are needed
 
   Scenario: A fact written as unknown in a table is missing too
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact          | value   |
       | delivery_risk | unknown |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the facts needed are delivery_risk
 
   Scenario Outline: Each fact that decides between insourcing and not is asked for when missing
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And <fact> is not known
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is undetermined
     And the facts needed are <fact>
@@ -59,14 +62,14 @@ Feature: Unknown facts and the facts needed
     Given a service with these facts:
       | fact      | value |
       | vcs_reach | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is not_applicable
     And the facts needed are nhs_expertise
     And the officer is asked "Does the NHS bring specialist knowledge the service needs?"
 
   Scenario: Facts that cannot change the outcome are not asked for
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                         | value   |
       | other_provider_better_placed | yes     |
       | local_provider_available     | yes     |
@@ -74,65 +77,65 @@ Feature: Unknown facts and the facts needed
       | quality_concerns             | unknown |
       | has_capacity                 | unknown |
       | annual_spend                 | unknown |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is procure_local
     And the priority is not_applicable
     And no facts are needed
 
   Scenario: Only the partners still possible are asked about
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                     | value   |
       | delivery_risk            | yes     |
       | public_partner_available | unknown |
       | local_provider_available | unknown |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is not_applicable
     And the facts needed are public_partner_available and local_provider_available
 
   Scenario: The outcome can be settled while the priority is not
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And quality_concerns is not known
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the outcome is decided by the rule insource_by_default
     And the priority is undetermined
     And the facts needed are quality_concerns
 
   Scenario: One reason that holds settles the priority, whatever the other reasons are
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact             | value   |
       | quality_concerns | unknown |
       | annual_spend     | unknown |
       | personal_contact | yes     |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is in_house
     And the priority is high
     And the reasons are personal_contact
     And no facts are needed
 
   Scenario: The priority can be settled while the outcome is not
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact         | value   |
       | has_capacity | unknown |
       | at_risk_groups | yes   |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is high
     And the facts needed are has_capacity
     And the officer is asked "Does the council have the capacity (infrastructure, management) to run the service now?"
 
   Scenario: An element whose specialist answer is missing is asked about by its place in the list
-    Given a service that is all clear
+    Given the service in "all-clear.yaml"
     And the service has these elements:
       | name              | specialist |
       | Cleaning          | no         |
       | Boiler servicing  |            |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is standard
     And the facts needed are elements[1].specialist
-    And the elements are delivered as follows:
+    And the element outcomes are:
       | name             | outcome      |
       | Cleaning         | in_house     |
       | Boiler servicing | undetermined |
@@ -141,7 +144,7 @@ Feature: Unknown facts and the facts needed
     Given a service with these facts:
       | fact    | value           |
       | service | New enquiry     |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is undetermined
     And the facts needed are annual_spend, in_house_annual_cost, budget_available, quality_concerns, personal_contact, at_risk_groups, affects_rights, exceptional_worker_demands, build_capacity, has_capacity, has_capability, safeguarding_concern, delivery_risk, environmentally_sustainable, other_provider_better_placed, nhs_expertise, vcs_reach, public_partner_available, local_provider_available
@@ -153,12 +156,12 @@ Feature: Unknown facts and the facts needed
     the £900,000 budget is below the £1,000,000 spent today, so whenever the
     service comes in-house value for money is a reason and the priority is
     high: personal contact can change nothing, and it is not asked for.
-    Given a service that is all clear except:
+    Given the service in "all-clear.yaml", except:
       | fact                 | value    |
       | budget_available     | £900,000 |
       | in_house_annual_cost | unknown  |
       | personal_contact     | unknown  |
-    When the rules in "rules/haringey" are applied
+    When the rules are applied
     Then the outcome is undetermined
     And the priority is undetermined
     And the facts needed are in_house_annual_cost

@@ -1,125 +1,72 @@
-"""Helpers for the step library in ``features/conftest.py``.
+"""The pytest plugin of policy_rules: scenarios of any policy, and their rule coverage.
 
-Nothing here is a step: these are the pieces the steps share (reading Gherkin
-tables, the "all clear" service, loading rule folders once) and the rule
-coverage that a run of the features reports.
+Registered through the ``pytest11`` entry point, so that a folder of
+``.feature`` files describing a policy needs no Python of its own: the steps
+(``policy_rules.testing.steps``) are loaded with it when pytest-bdd is
+installed, and the plugin does nothing else in a run without scenarios.
+
+Every decision the steps make is counted for rule coverage: at the end of the
+run a table says, for every rule of each policy applied, whether the
+scenarios saw it both applying and not applying. When every scenario of the
+features folder ran, a rule not seen both ways fails the run (the ini option
+``policy_rules_coverage = report`` only reports it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
+import os.path
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from policy_rules import Decision, Policy, load_policy
 from policy_rules.engine import trace as t
 
-# --- the service's facts -------------------------------------------------------------------
+pytest_plugins = ["policy_rules.testing.steps"] if find_spec("pytest_bdd") is not None else []
 
-ALL_CLEAR: dict[str, Any] = {
-    "annual_spend": "£1,000,000",
-    "in_house_annual_cost": "£1,100,000",
-    "budget_available": "£1,200,000",
-    "quality_concerns": "no",
-    "personal_contact": "no",
-    "at_risk_groups": "no",
-    "affects_rights": "no",
-    "exceptional_worker_demands": "no",
-    "build_capacity": "no",
-    "has_capacity": "yes",
-    "has_capability": "yes",
-    "safeguarding_concern": "no",
-    "delivery_risk": "no",
-    "environmentally_sustainable": "yes",
-    "other_provider_better_placed": "no",
-    "nhs_expertise": "no",
-    "vcs_reach": "no",
-    "public_partner_available": "no",
-    "local_provider_available": "no",
-}
-"""The "all clear" service of the policy reading: nothing stands in the way of insourcing, no reason to hurry it."""
+POLICY_OPTION = "policy_rules_policy"
+COVERAGE_OPTION = "policy_rules_coverage"
+COVERAGE_MODES = ("require", "report")
 
-MISSING_WORDS = frozenset({"", "unknown", "not known", "missing"})
-"""Cell values that leave a fact (or an element's field) out, so that it is unknown."""
+COVERAGE = pytest.StashKey["RuleCoverage"]()
+FULL_RUN = pytest.StashKey[bool]()
 
 
-def is_missing(value: str) -> bool:
-    return value.strip().lower() in MISSING_WORDS
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(POLICY_OPTION, "the policy (a rule folder or file) scenarios apply when none of their steps names one; relative to the rootdir", default="")
+    parser.addini(
+        COVERAGE_OPTION,
+        "require: a run of every scenario fails when a rule of a policy applied was not seen both applying and not applying; report: only report it",
+        default="require",
+    )
 
 
-def table_rows(datatable: Sequence[Sequence[str]], header: Sequence[str]) -> list[list[str]]:
-    """The rows of a Gherkin table, without its header row when it has one.
-
-    The header is optional: ``| fact | value |`` as a first row is skipped.
-    Every row must have as many cells as the header names.
-    """
-    rows = [[cell.strip() for cell in row] for row in datatable]
-    if rows and [cell.lower() for cell in rows[0]] == list(header):
-        rows = rows[1:]
-    for row in rows:
-        if len(row) != len(header):
-            raise ValueError(f"each row of this table needs {len(header)} cells ({' | '.join(header)}), not {len(row)}: | {' | '.join(row)} |")
-    return rows
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "worked-example: a worked example of the policy's reading, checked as written there")
+    config.addinivalue_line("markers", "engine-bug: the scenario states the correct behaviour and fails because of a known engine bug")
 
 
-def apply_fact_rows(facts: dict[str, Any], datatable: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Set the facts of a ``fact | value`` table; a value of ``unknown`` (or an empty cell) leaves the fact out."""
-    for name, value in table_rows(datatable, ("fact", "value")):
-        set_fact(facts, name, value)
-    return facts
-
-
-def set_fact(facts: dict[str, Any], name: str, value: str) -> None:
-    if is_missing(value):
-        facts.pop(name, None)
-    else:
-        facts[name] = value
-
-
-def elements_from(datatable: Sequence[Sequence[str]]) -> list[dict[str, str]]:
-    """The ``elements`` fact from a ``name | specialist`` table; an empty or ``unknown`` specialist cell leaves it unknown."""
-    elements = []
-    for name, specialist in table_rows(datatable, ("name", "specialist")):
-        element = {"name": name}
-        if not is_missing(specialist):
-            element["specialist"] = specialist
-        elements.append(element)
-    return elements
-
-
-def names_in(text: str) -> list[str]:
-    """Names written as a list in a step: ``a, b and c`` (commas and "and" both separate)."""
-    return [name for name in re.split(r"\s*,\s*|\s+and\s+", text.strip()) if name]
-
-
-# --- rule folders --------------------------------------------------------------------------
+# --- policies ----------------------------------------------------------------------------------
 
 
 @cache
-def policy_at(path: str) -> Policy:
+def policy_at(path: Path) -> Policy:
     """A rule folder (or file), loaded once for the whole run."""
     return load_policy(path)
 
 
-def resolve(root: Path, folder: str) -> Path:
-    """A rule folder named in a step, relative to the project's root folder (shown relative to the working folder when inside it)."""
-    path = Path(folder)
-    if not path.is_absolute():
-        path = root / path
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
-
-
-def folder_key(folder: str) -> str:
-    """The name under which a rule folder's coverage is reported: as written, without a trailing slash."""
-    return Path(folder).as_posix().rstrip("/") or "."
+def shown_path(path: Path, root: Path) -> str:
+    """A path as a report shows it: relative to the rootdir when inside it, with forward slashes."""
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(root.resolve())
+    return path.as_posix().rstrip("/") or "."
 
 
 def rules_considered(decision: Decision) -> Iterable[t.RuleConsidered]:
@@ -157,7 +104,7 @@ class RuleInfo:
 
 @dataclass
 class FolderCoverage:
-    """What the scenarios saw of the rules of one folder: each rule's statuses, counted over every decision."""
+    """What the scenarios saw of the rules of one policy: each rule's statuses, counted over every decision."""
 
     rules: dict[str, RuleInfo]
     seen: dict[str, Counter[str]] = field(default_factory=dict)
@@ -167,10 +114,8 @@ class FolderCoverage:
         rules = {}
         for label, decl in policy.model.rules.items():
             path = Path(decl.span.path)
-            if root is not None and path.is_absolute():
-                with contextlib.suppress(ValueError):
-                    path = path.relative_to(root)
-            rules[label] = RuleInfo(label, decl.is_default, f"{path.as_posix()}:{decl.span.line}")
+            where = shown_path(path, root) if root is not None and path.is_absolute() else path.as_posix()
+            rules[label] = RuleInfo(label, decl.is_default, f"{where}:{decl.span.line}")
         return cls(rules)
 
     def record(self, decision: Decision) -> None:
@@ -232,10 +177,11 @@ class FolderCoverage:
 
 @dataclass
 class RuleCoverage:
-    """The coverage of every rule folder the steps applied in one pytest session, and which scenarios ran."""
+    """The coverage of every policy the steps applied in one pytest session, and which scenarios ran from which folders."""
 
     folders: dict[str, FolderCoverage] = field(default_factory=dict)
     scenarios_run: set[str] = field(default_factory=set)
+    feature_files: set[Path] = field(default_factory=set)
 
     def record(self, folder: str, policy: Policy, decision: Decision, root: Path | None = None) -> None:
         coverage = self.folders.get(folder)
@@ -243,11 +189,9 @@ class RuleCoverage:
             coverage = self.folders[folder] = FolderCoverage.of(policy, root)
         coverage.record(decision)
 
-    def of(self, folder: str, root: Path) -> FolderCoverage:
-        """The coverage of a folder, with every rule unseen when no scenario applied it."""
-        if folder not in self.folders:
-            return FolderCoverage.of(policy_at(str(resolve(root, folder))), root)
-        return self.folders[folder]
+
+def coverage_of(config: pytest.Config) -> RuleCoverage:
+    return config.stash.setdefault(COVERAGE, RuleCoverage())
 
 
 def scenario_count(features_dir: Path) -> int:
@@ -259,3 +203,54 @@ def scenario_count(features_dir: Path) -> int:
         for scenario in feature.scenarios.values():
             total += sum(len(examples.examples) for examples in scenario.examples) or 1
     return total
+
+
+def features_root(config: pytest.Config, coverage: RuleCoverage) -> Path:
+    """The folder whose scenarios make a whole run: pytest-bdd's ``bdd_features_base_dir``, else the folder the scenarios run came from."""
+    base = config.getini("bdd_features_base_dir")
+    if isinstance(base, str) and base:
+        return config.rootpath / base
+    folders = sorted({str(path.parent) for path in coverage.feature_files})
+    return Path(os.path.commonpath(folders)) if folders else config.rootpath
+
+
+def _full_run(config: pytest.Config, coverage: RuleCoverage) -> bool:
+    """Whether every scenario of the features folder ran (none left out by -k, -m, a node id, --lf or -x)."""
+    run = coverage.scenarios_run
+    return bool(run) and len(run) == scenario_count(features_root(config, coverage))
+
+
+def _required(config: pytest.Config) -> bool:
+    mode = config.getini(COVERAGE_OPTION)
+    if mode not in COVERAGE_MODES:
+        raise pytest.UsageError(f"{COVERAGE_OPTION} is {mode!r}; write one of {', '.join(COVERAGE_MODES)}")
+    return mode == "require"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    coverage = coverage_of(config)
+    if not coverage.scenarios_run:
+        return
+    full = config.stash[FULL_RUN] = _full_run(config, coverage)
+    if full and _required(config) and exitstatus == pytest.ExitCode.OK and not all(f.complete for f in coverage.folders.values()):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    coverage = coverage_of(config)
+    if not coverage.scenarios_run:
+        return
+    full = config.stash.get(FULL_RUN, False)
+    required = _required(config)
+    terminalreporter.section("rule coverage")
+    for folder, folder_coverage in coverage.folders.items():
+        terminalreporter.write_line(folder_coverage.headline(folder))
+        for line in folder_coverage.table():
+            terminalreporter.write_line(line)
+        if not folder_coverage.complete and required:
+            if full:
+                message = f"FAILED: every rule of {folder} must be seen both applying and not applying; add scenarios for the rules marked NO"
+                terminalreporter.write_line(message, red=True)
+            else:
+                terminalreporter.write_line("(only some scenarios ran: coverage below 100% does not fail this run)")
