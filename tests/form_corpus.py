@@ -94,6 +94,9 @@ define c_all as all of (flag, other, c_gt)
 define c_none as none of (flag, c_lt)
 define c_two as at least 2 of (flag, other, c_eq, backup)
 define c_between as amount is between limit and £1,000
+define c_age as years from start to today is at least 1 and months from start to today is below 20 or days from start to 2024-03-01 > 30
+define c_within as start is within 3 months of 2024-03-31 and start is not within 1 year of today
+define c_shift as start + 1 month is before 2024-03-01 or 2 weeks + start is after today - 10 days
 define c_three as at least 3 of (flag, other, c_ge)
 define basics as those of flag, other, backup, c_ge that hold
 define r_any as any of basics
@@ -103,7 +106,7 @@ define r_two as at least 2 of basics
 define r_mix as any of basics and flag
 
 define why as those of c_eq, c_ne, c_lt, c_le, c_gt, c_ge, c_words, c_more, c_dates, c_text, c_arith, c_div, c_neg, c_param, c_in, c_not_in,
-  c_in_facts, c_in_text, c_between,
+  c_in_facts, c_in_text, c_between, c_age, c_within, c_shift,
   c_known, c_not, c_bool, c_any, c_all, c_none, c_two, c_three, r_any, r_all, r_none, r_two, r_mix that hold
 
 decision plan
@@ -287,7 +290,7 @@ rule only_equal_down
 
 POLICIES = {"scalars": SCALARS, "lists": LISTS, "bounds": BOUNDS}
 
-DATES = ("2022-06-01", "2023-12-31", "2024-01-01", "2024-03-15", "2024-06-30", "2024-07-01")
+DATES = ("2022-06-01", "2023-12-31", "2024-01-01", "2024-03-15", "2024-06-30", "2024-07-01", "2020-02-29", "2023-01-31", "2022-01-01")
 #: Dates on both sides of the parameters' change (2023-01-01) and at its edges.
 AS_OF = (date(2022, 12, 31), date(2023, 1, 1), date(2024, 4, 1))
 
@@ -570,10 +573,24 @@ class Oracle:
             a, b = self.value(e.left, items), self.value(e.right, items)
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
+            if isinstance(e, n.Arith) and (isinstance(a, date) or isinstance(b, date)):
+                day, length = (a, b) if isinstance(a, date) else (b, a)
+                return _oracle_shift(day, length, -1 if e.op == "-" else 1)
             return (self.COMPARE if isinstance(e, n.Compare) else self.ARITH)[e.op](a, b)
         if isinstance(e, n.Between):
             v, low, high = (self.value(x, items) for x in (e.operand, e.low, e.high))
             return UNKNOWN if UNKNOWN in (v, low, high) else low <= v <= high
+        if isinstance(e, n.Today):
+            return self.as_of
+        if isinstance(e, n.DateDiff):
+            a, b = self.value(e.start, items), self.value(e.end, items)
+            return UNKNOWN if UNKNOWN in (a, b) else Decimal(_oracle_count(e.unit, a, b))
+        if isinstance(e, n.Within):
+            v, length, centre = (self.value(x, items) for x in (e.operand, e.length, e.centre))
+            if UNKNOWN in (v, length, centre):
+                return UNKNOWN
+            inside = _oracle_shift(centre, length, -1) <= v <= _oracle_shift(centre, length, 1)
+            return inside != e.negated
         if isinstance(e, n.Member):
             v, options = self.value(e.operand, items), [self.value(o, items) for o in e.options]
             if v is UNKNOWN:
@@ -662,3 +679,40 @@ def _bindings(compiled: Any, typed: dict[str, Any], items: tuple[str, ...]) -> I
     for rest in _bindings(compiled, typed, items[1:]):
         for index, record in enumerate(records if isinstance(records, tuple | list) else ()):
             yield {items[0]: (collection, index, record), **rest}
+
+
+def _month_length(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - date(year, month, 1)).days
+
+
+def _oracle_shift(day: date, length: tuple[int, int], sign: int) -> date:
+    """``day`` moved by a period ``(months, days)``, one month at a time, clamped to the month's last day, then by days."""
+    months, days = length
+    year, month = day.year, day.month
+    for _ in range(abs(months)):
+        month += sign
+        if month == 13:
+            year, month = year + 1, 1
+        elif month == 0:
+            year, month = year - 1, 12
+    moved = date(year, month, min(day.day, _month_length(year, month)))
+    return date.fromordinal(moved.toordinal() + sign * days)
+
+
+def _oracle_count(unit: str, start: date, end: date) -> int:
+    """Whole years, months or days from ``start`` to ``end``, counting anniversaries one by one (a missing day is the next month's first)."""
+    if unit == "days":
+        return end.toordinal() - start.toordinal()
+    if end < start:
+        return -_oracle_count(unit, end, start)
+    step = 12 if unit == "years" else 1
+    count = 0
+    while True:
+        months = (count + 1) * step
+        year, month = start.year + (start.month - 1 + months) // 12, (start.month - 1 + months) % 12 + 1
+        length = _month_length(year, month)
+        anniversary = date(year, month, start.day) if start.day <= length else date(year + month // 12, month % 12 + 1, 1)
+        if anniversary > end:
+            return count
+        count += 1

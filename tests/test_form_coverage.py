@@ -164,8 +164,10 @@ def variant_of(e: Any, model: Any) -> tuple[str, ...]:
         return (name, f"ref={model.refs[id(e)].kind}")
     if isinstance(e, n.Literal):
         return (name, f"kind={e.kind}")
-    if isinstance(e, n.Member):
+    if isinstance(e, n.Member | n.Within):
         return (name, f"negated={e.negated}")
+    if isinstance(e, n.DateDiff):
+        return (name, f"unit={e.unit}")
     if isinstance(e, n.Test):
         return (name, e.test, f"negated={e.negated}")
     if isinstance(e, n.CountOf):
@@ -328,7 +330,7 @@ def test_the_enumeration_finds_what_the_builder_makes() -> None:
     assert {v[1:] for v in variants if v[0] == "Test"} == {(t, f"negated={b}") for t in ("empty", "known") for b in (False, True)}
     assert {v[1] for v in variants if v[0] == "Member"} == {"negated=False", "negated=True"}
     assert {v[1] for v in variants if v[0] == "Name"} == {f"ref={k}" for k in ("fact", "define", "parameter", "decision", "value", "item")}
-    kinds = {"yes/no", "money", "percentage", "date", "number", "whole number", "text", "list"}
+    kinds = {"yes/no", "money", "percentage", "date", "period", "number", "whole number", "text", "list"}
     assert {v[1] for v in variants if v[0] == "Literal"} == {f"kind={k}" for k in kinds}
     assert {v for v in variants if v[0] in ("Not", "Neg", "Field", "Length")} == {("Not",), ("Neg",), ("Field",), ("Length",)}
     assert {v[0] for v in variants} == {c.__name__ for c in expression_classes()}

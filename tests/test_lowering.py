@@ -11,7 +11,9 @@ import pytest
 from policy_rules import load_policy
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import APPLY
+from policy_rules.engine.dates import Period
 from policy_rules.engine.lowering import _Lowering, lower
+from policy_rules.engine.values import DATE
 from policy_rules.language import nodes as n
 from tests import form_corpus as corpus
 from tests.cli_helpers import HARINGEY
@@ -26,7 +28,15 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _expected(e: Any, model: Any, lowering: _Lowering) -> tuple[type, Any]:
     """The IR node kind a variant must lower to, and what tells it apart (operator, slot kind, constant value)."""
     if isinstance(e, n.Literal):
-        return ir.Const, e.value
+        return ir.Const, Period(*e.value) if e.kind == "period" else e.value  # type: ignore[misc]
+    if isinstance(e, n.Today):
+        return ir.Read, ir.Slot("today", "today")
+    if isinstance(e, n.DateDiff):
+        return ir.Apply, f"{e.unit} from"
+    if isinstance(e, n.Within):
+        return ir.Apply, "not" if e.negated else "within"
+    if isinstance(e, n.Arith) and model.type_of(e) == DATE:
+        return ir.Apply, "date " + e.op if model.type_of(e.left) == DATE else "period +"
     if isinstance(e, n.Name):
         ref = model.refs[id(e)]
         return (ir.Const, ref.name) if ref.kind == "value" else (ir.Read, ir.Slot(ref.kind, ref.name))

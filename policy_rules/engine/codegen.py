@@ -60,6 +60,13 @@ APPLY = {
     ">": "({0} > {1})",
     ">=": "({0} >= {1})",
     "between": "(lambda x0, x1, x2: x1 <= x0 <= x2)({0}, {1}, {2})",  # the operands read in their written order, as every form reads them
+    "within": "WITHIN({0}, {1}, {2})",
+    "years from": "D(YEARS_FROM({0}, {1}))",
+    "months from": "D(MONTHS_FROM({0}, {1}))",
+    "days from": "D(DAYS_FROM({0}, {1}))",
+    "date +": "DATE_ADD({0}, {1})",
+    "date -": "DATE_SUB({0}, {1})",
+    "period +": "DATE_ADD({1}, {0})",
     "+": "({0} + {1})",
     "-": "({0} - {1})",
     "*": "({0} * {1})",
@@ -364,6 +371,8 @@ class TwoValued(CodeGenerator):
             if slot.name not in self.params_used:
                 self.params_used[slot.name] = self.fresh("p")
             return self.params_used[slot.name]
+        if kind == "today":
+            return "as_of"
         return self.locals[slot.name]
 
     def known(self, slot: ir.Slot, negated: bool, scope: dict[str, Any]) -> str:
@@ -482,6 +491,8 @@ class Traced(CodeGenerator):
             if record:
                 return f"PA(A, {self.const(name)}, {self.static(('parameter', name, self.parameter_kind(name), {}))}, as_of)"
             return f"PV({self.const(name)}, as_of)"
+        if kind == "today":
+            return "as_of"
         fn, read = self.define(name) if kind == "define" else self.decision(name)
         return f"({fn}(), A({read}))[0]" if record else f"{fn}()"
 
@@ -624,7 +635,7 @@ class Traced(CodeGenerator):
 # --- three-valued: facts may be unknown, for undecided services and the search -------------
 
 #: Operators of ``ir.Apply`` that are leaves of a condition: left unknown by facts that cannot be enumerated, a leaf is an atom (or a bound) of the search.
-LEAVES = frozenset({"=", "<>", "<", "<=", ">", ">=", "between", "in", "not in", "empty", "not empty"})
+LEAVES = frozenset({"=", "<>", "<", "<=", ">", ">=", "between", "within", "in", "not in", "empty", "not empty"})
 #: Kinds of yes/no and listed-value facts and fields, on whose missing values the search branches directly.
 BRANCHABLE = frozenset({"yes/no", "one of"})
 #: Kinds of fact a comparison with a known value bounds (see ``Env.atom``).
@@ -851,6 +862,8 @@ class ThreeValued(CodeGenerator):
             self.put(f"{v} = env.decision({key})")
         elif kind == "parameter":
             self.put(f"{v} = env.parameter({key})")
+        elif kind == "today":
+            return "env.as_of"
         else:
             self.put(f"{v} = env.items[{key}]")
         return v

@@ -26,6 +26,8 @@ from typing import Any
 
 import attrs
 
+from policy_rules.engine.dates import Period
+from policy_rules.engine.values import DATE
 from policy_rules.language import nodes as n
 from policy_rules.language.checker import PolicyModel, dependencies
 
@@ -207,7 +209,17 @@ class _Lowering:
 
     def expr(self, e: n.Expr) -> Expr:
         if isinstance(e, n.Literal):
+            if e.kind == "period":
+                months, days = e.value  # type: ignore[misc]
+                return self.const(Period(months, days, e.text), e)
             return self.const(e.value, e)
+        if isinstance(e, n.Today):
+            return Read(Slot("today", "today"), source=e)
+        if isinstance(e, n.DateDiff):
+            return Apply(f"{e.unit} from", (self.expr(e.start), self.expr(e.end)), source=e)
+        if isinstance(e, n.Within):
+            within = Apply("within", (self.expr(e.operand), self.expr(e.length), self.expr(e.centre)), source=e)
+            return Apply("not", (within,), source=e) if e.negated else within
         if isinstance(e, n.Name):
             ref = self.model.refs[id(e)]
             if ref.kind == "value":
@@ -219,6 +231,10 @@ class _Lowering:
             return Apply("not", (self.expr(e.operand),), source=e)
         if isinstance(e, n.Neg):
             return Apply("neg", (self.expr(e.operand),), source=e)
+        if isinstance(e, n.Arith) and self.model.type_of(e) == DATE:
+            # A date moved by a period, which may be written first (``8 years + date_of_birth``).
+            op = "date " + e.op if self.model.type_of(e.left) == DATE else "period +"
+            return Apply(op, (self.expr(e.left), self.expr(e.right)), source=e)
         if isinstance(e, n.Compare | n.Arith):
             return Apply(e.op, (self.expr(e.left), self.expr(e.right)), source=e)
         if isinstance(e, n.Between):

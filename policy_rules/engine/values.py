@@ -14,6 +14,8 @@ from typing import Any
 
 import attrs
 
+from policy_rules.engine.dates import Period
+
 
 class _Unknown:
     """The single unknown value. Falsy tests on it are a bug: compare with ``is``."""
@@ -78,6 +80,7 @@ class Type:
             "money": "money",
             "percentage": "a percentage",
             "date": "a date",
+            "period": "a period",
             "text": "text",
         }.get(self.kind, str(self))
 
@@ -88,6 +91,7 @@ WHOLE = Type("whole number")
 MONEY = Type("money")
 PERCENTAGE = Type("percentage")
 DATE = Type("date")
+PERIOD = Type("period")
 TEXT = Type("text")
 REASONS = Type("reasons")
 ERROR = Type("error")
@@ -109,6 +113,8 @@ def format_value(value: Any, kind: str | None = None) -> str:
         return _plain(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Period):
+        return str(value)
     if isinstance(value, tuple):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -139,6 +145,8 @@ def json_value(value: Any) -> Any:
         return float(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Period):
+        return str(value)
     if isinstance(value, tuple):
         return [json_value(v) for v in value]
     if isinstance(value, dict):

@@ -10,6 +10,7 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
+from policy_rules.engine.dates import UNITS
 from policy_rules.errors import Diagnostic, source_line
 from policy_rules.language import nodes as n
 
@@ -282,6 +283,37 @@ class _Builder(Transformer):
 
     def between(self, meta: Meta, c: list[Any]) -> n.Between:
         return n.Between(c[0], c[1], c[2], span=self._span(meta))
+
+    def within(self, meta: Meta, c: list[Any]) -> n.Within:
+        return n.Within(c[0], c[1], c[2], False, span=self._span(meta))
+
+    def not_within(self, meta: Meta, c: list[Any]) -> n.Within:
+        return n.Within(c[0], c[1], c[2], True, span=self._span(meta))
+
+    def today(self, meta: Meta, c: list[Any]) -> n.Today:
+        return n.Today(span=self._span(meta))
+
+    def years_from(self, meta: Meta, c: list[Any]) -> n.DateDiff:
+        return n.DateDiff("years", c[0], c[1], span=self._span(meta))
+
+    def months_from(self, meta: Meta, c: list[Any]) -> n.DateDiff:
+        return n.DateDiff("months", c[0], c[1], span=self._span(meta))
+
+    def days_from(self, meta: Meta, c: list[Any]) -> n.DateDiff:
+        return n.DateDiff("days", c[0], c[1], span=self._span(meta))
+
+    def period_unit(self, meta: Meta, c: list[Token]) -> str:
+        return str(c[0])
+
+    def period(self, meta: Meta, c: list[Any]) -> n.Literal:
+        count, unit = str(c[0]), c[1]
+        text = f"{count} {unit}"
+        if not count.isdigit() or self._too_long(c[0]):
+            plural = unit.rstrip("s") + "s"
+            self.errors.append(BuildError(self._tok_span(c[0]), f"`{text}` is not a period; write a whole number of {plural}, like `3 {plural}`"))
+            return n.Literal("period", (0, 0), text, span=self._span(meta))
+        months, days = UNITS[unit]
+        return n.Literal("period", (int(count) * months, int(count) * days), text, span=self._span(meta))
 
     def member(self, meta: Meta, c: list[Any]) -> n.Member:
         return n.Member(c[0], tuple(c[1:]), False, span=self._span(meta))

@@ -20,6 +20,7 @@ from policy_rules.engine.values import (
     MONEY,
     NUMBER,
     PERCENTAGE,
+    PERIOD,
     REASONS,
     TEXT,
     WHOLE,
@@ -66,6 +67,8 @@ class PolicyModel:
     element_outcomes: str | None = None
     service_name: str | None = None
     used: set[str] = attrs.Factory(set)
+    #: Whether any rule reads ``today``, the date of the decision.
+    uses_today: bool = False
     diagnostics: list[Diagnostic] = attrs.Factory(list)
 
     def error(self, span: n.Span, message: str) -> None:
@@ -400,6 +403,23 @@ class _Typer:
                     found = f"{_text(m, e.operand)} is {_words(t)} and {_text(m, end)} is {_words(et)}"
                     m.error(e.span, f"`is between` compares numbers, money or dates of the same kind, but {found}")
             return self.note(e, YES_NO)
+        if isinstance(e, n.Within):
+            t, lt, ct = self.expr(e.operand, scope), self.expr(e.length, scope), self.expr(e.centre, scope)
+            words = "is not within" if e.negated else "is within"
+            for part, pt, want in ((e.operand, t, DATE), (e.length, lt, PERIOD), (e.centre, ct, DATE)):
+                if pt not in (want, ERROR):
+                    example = "12 months" if want == PERIOD else "a date"
+                    m.error(part.span, f"`{words}` reads `DATE {words} PERIOD of DATE`, but {_text(m, part)} is {_words(pt)}; write {example} there")
+            return self.note(e, YES_NO)
+        if isinstance(e, n.Today):
+            m.uses_today = True
+            return self.note(e, DATE)
+        if isinstance(e, n.DateDiff):
+            for part in (e.start, e.end):
+                pt = self.expr(part, scope)
+                if pt not in (DATE, ERROR):
+                    m.error(part.span, f"`{e.unit} from ... to ...` counts between two dates, but {_text(m, part)} is {_words(pt)}")
+            return self.note(e, WHOLE)
         if isinstance(e, n.Member):
             t = self.expr(e.operand, scope)
             for option in e.options:
@@ -507,6 +527,14 @@ class _Typer:
             hint = ""
             if MONEY in (lt, rt) and (lt.is_numeric or rt.is_numeric) and e.op in "+-":
                 hint = "; write the number as money, like £1,000"
+            elif lt == DATE and rt.is_numeric and e.op in "+-":
+                left, right = _text(m, e.left).strip("`"), _text(m, e.right).strip("`")
+                hint = f"; a date moves by a period, like `{left} {e.op} {right} months` (or days, weeks, years)"
+            elif lt == DATE == rt and e.op == "-":
+                left, right = _text(m, e.left).strip("`"), _text(m, e.right).strip("`")
+                hint = f"; count between two dates with `days from {right} to {left}` (or months, years)"
+            elif PERIOD in (lt, rt) and (lt.is_numeric or rt.is_numeric):
+                hint = "; a period is a length of time, not a number: add it to a date"
             m.error(e.span, f"cannot {verb} {_text(m, e.left)} ({_words(lt)}) and {_text(m, e.right)} ({_words(rt)}){hint}")
             return ERROR
         return result
@@ -534,6 +562,10 @@ def _comparable(a: Type, b: Type, op: str) -> bool:
 
 
 def _arith_type(op: str, a: Type, b: Type) -> Type | None:
+    if a == DATE and b == PERIOD and op in "+-":
+        return DATE
+    if a == PERIOD and b == DATE and op == "+":
+        return DATE
     if a.is_numeric and b.is_numeric:
         if op == "/" or NUMBER in (a, b) or (PERCENTAGE in (a, b) and op in "*"):
             return NUMBER

@@ -60,7 +60,7 @@ class Literal:
     """A constant. ``kind`` is the type it was written as (yes/no, money, date...)."""
 
     kind: str
-    value: bool | Decimal | date | str | tuple[()]
+    value: bool | Decimal | date | str | tuple[()] | tuple[int, int]  # a period: (months, days)
     text: str
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
@@ -109,6 +109,34 @@ class Between:
     operand: Expr
     low: Expr
     high: Expr
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Within:
+    """``operand is within length of centre``: dates no further apart than a period, ends included."""
+
+    operand: Expr
+    length: Expr
+    centre: Expr
+    negated: bool
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Today:
+    """``today``: the date the decision is made on (``--as-of``, the facts' ``as_of``, or the current date)."""
+
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class DateDiff:
+    """``years from start to end`` (or months, days): whole anniversaries, or days, between two dates."""
+
+    unit: str
+    start: Expr
+    end: Expr
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
@@ -174,7 +202,7 @@ class Length:
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
-Expr = Literal | Name | Field | Not | BoolOp | Compare | Between | Member | Test | Arith | Neg | CountOf | Over | Length
+Expr = Literal | Name | Field | Not | BoolOp | Compare | Between | Within | Today | DateDiff | Member | Test | Arith | Neg | CountOf | Over | Length
 
 
 # --- declarations ------------------------------------------------------------

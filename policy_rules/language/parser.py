@@ -46,7 +46,7 @@ def lark_parser() -> Lark:
 # --- words for what the parser expected ----------------------------------------
 
 # Keywords and patterns that start a value or a condition: listed together as "a value".
-_VALUE_START_WORDS = {"yes", "no", "empty", "(", "any", "all", "none", "at", "every", "not", "-", "number"}
+_VALUE_START_WORDS = {"yes", "no", "empty", "(", "any", "all", "none", "at", "every", "not", "-", "number", "today", "years", "months", "days"}
 _VALUE_START = {"NAME", "MONEY", "PERCENT", "DATE", "NUMBER", "INT", "STRING", "NO_QUANT"}
 _LITERALS = {"MONEY", "PERCENT", "DATE", "NUMBER", "STRING"}
 # The words of the types: listed together as "a type".
