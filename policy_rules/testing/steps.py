@@ -12,10 +12,10 @@ and ``unknown`` mean in a table what they mean in a register.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -28,6 +28,7 @@ from policy_rules.renderers.reports import explain_text, summary_text
 from policy_rules.testing.plugin import POLICY_OPTION, coverage_of, policy_at, rules_considered, shown_path
 
 FEATURE_DIR = pytest.StashKey[Path]()
+T = TypeVar("T")
 
 NAME = r'(?: called "(?P<name>[^"]+)")?'
 FACT = r"(?:the fact )?(?P<fact>[a-z_][a-z0-9_]*)"
@@ -114,13 +115,18 @@ class PolicyScenario:
         self.made = None
 
 
-def load(path: Path) -> Policy:
-    """A policy loaded once for the run; a policy that does not load fails the scenario with the engine's message."""
+def attempt(what: str, call: Callable[[], T]) -> T:
+    """What a call into the engine gives; a ``PolicyError`` (the scenario's mistake, not a bug) fails the scenario with its message."""
     try:
-        return policy_at(path.resolve())
+        return call()
     except PolicyError as error:
-        message = str(error)
-    pytest.fail(f"the policy in {path} does not load:\n{message}", pytrace=False)
+        message = f"{what}: {error}"
+    pytest.fail(message, pytrace=False)
+
+
+def load(path: Path) -> Policy:
+    """A policy loaded once for the run."""
+    return attempt(f"the policy in {path} does not load", lambda: policy_at(path.resolve()))
 
 
 @pytest.fixture
@@ -197,11 +203,7 @@ def service_with_facts(policy_scenario: PolicyScenario, datatable: list[list[str
 def _from_file(state: PolicyScenario, written: str, name: str | None) -> dict[str, Any]:
     """One service of a facts file: the only one, or the one whose name is given."""
     path = state.path(written)
-    try:
-        services = read_facts_file(str(path)).services
-    except PolicyError as error:
-        message = str(error)
-        pytest.fail(f"the facts file {written} cannot be read:\n{message}", pytrace=False)
+    services = attempt(f"the facts file {written} cannot be read", lambda: read_facts_file(str(path)).services)
     if name is None:
         if len(services) != 1:
             pytest.fail(f'{written} holds {len(services)} services; say which, as in  Given the service "NAME" in "{written}"', pytrace=False)
@@ -268,13 +270,10 @@ def _decide(request: pytest.FixtureRequest, state: PolicyScenario, as_of: str | 
         if not name_fact:
             pytest.fail("this policy names no fact as the service's name (`service name` in its policy header)", pytrace=False)
         facts[name_fact] = state.name
-    try:
-        state.made = policy.evaluate(facts, as_of=as_of, path="the scenario")
-    except PolicyError as error:
-        pytest.fail(f"the policy cannot decide this service: {error}", pytrace=False)
+    made = state.made = attempt("the policy cannot decide this service", lambda: policy.evaluate(facts, as_of=as_of, path="the scenario"))
     root = request.config.rootpath
     assert state.policy_path is not None
-    coverage_of(request.config).record(shown_path(state.policy_path, root), policy, state.made, root)
+    coverage_of(request.config).record(shown_path(state.policy_path, root), policy, made, root)
 
 
 @when(parsers.re(rf"the (?:rules are|policy is) applied{AS_AT}"))
