@@ -95,6 +95,12 @@ pupils:
   - {name: Bo, consent: no, born: 2015-09-12}
 """
 
+TWO_TRIPS = """\
+services:
+  - {trip: Farm, cost: £50, budget: £100, overnight: no}
+  - {trip: Castle, cost: £500, budget: £100, overnight: no}
+"""
+
 PASSING = """\
 Feature: School trips
   Background:
@@ -170,6 +176,15 @@ Feature: School trips
     And the explanation does not say "Museum visit"
     And the element outcomes are:
       | name | outcome |
+
+  Scenario: One service of a file holding several, chosen by its name
+    Given the service "Farm" in "cases/two-trips.yaml"
+    And these facts:
+      | fact   | value |
+      | budget | £10   |
+    When the rules are applied
+    Then the outcome is refused
+    And the explanation says "Service: Farm"
 """
 
 BY_INI = """\
@@ -216,6 +231,9 @@ Feature: Mistakes an officer makes
 
   Scenario: A facts file that is not there
     Given the service in "cases/no-such-file.yaml"
+
+  Scenario: A file of several services, none named
+    Given the service in "cases/two-trips.yaml"
 """
 
 NO_POLICY = """\
@@ -234,6 +252,7 @@ def project(tmp_path: Path, ini: str = "") -> Path:
     for folder in ("good", "bad"):
         (tmp_path / folder / "cases").mkdir(parents=True)
         (tmp_path / folder / "cases" / "day-trip.yaml").write_text(DAY_TRIP, encoding="utf-8")
+        (tmp_path / folder / "cases" / "two-trips.yaml").write_text(TWO_TRIPS, encoding="utf-8")
         (tmp_path / folder / f"test_{folder}.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n', encoding="utf-8")
     (tmp_path / "good" / "trips.feature").write_text(PASSING, encoding="utf-8")
     (tmp_path / "good" / "by_ini.feature").write_text(BY_INI, encoding="utf-8")
@@ -251,7 +270,7 @@ def pytest_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_every_step_passes_on_a_policy_of_its_own(tmp_path: Path) -> None:
     done = pytest_in(project(tmp_path, 'policy_rules_policy = "policies/trips"\n'), "good")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout
+    assert "6 passed" in done.stdout
     assert "Rule coverage of policies/trips:" in done.stdout
 
 
@@ -259,11 +278,12 @@ def test_each_mistake_fails_its_scenario_saying_what_to_write(tmp_path: Path) ->
     done = pytest_in(project(tmp_path), "bad")
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
-    assert "6 failed" in out
+    assert "7 failed" in out
     assert "there is no fact called `overnigt` in this policy; did you mean `overnight`?" in out
     assert "a pupil has no field `consnt`" in out and "did you mean `consent`?" in out
     assert "the outcome is approved, not refused" in out
     assert "the rule refuse_overbudget is not in the explanation of this decision; did you mean `refuse_over_budget`?" in out
     assert 'there is no "cases/no-such-file.yaml"' in out
+    assert 'cases/two-trips.yaml holds 2 services; say which, as in  Given the service "NAME" in "cases/two-trips.yaml"' in out
     assert 'no policy named: say which with a step such as  Given the policy in "rules/haringey"  (or set the ini option policy_rules_policy)' in out
     assert "Traceback" not in out

@@ -243,7 +243,7 @@ def fact_is_unknown(policy_scenario: PolicyScenario, fact: str) -> None:
     policy_scenario.facts[fact] = "unknown"
 
 
-@given(parsers.re(r"these facts:|the facts are changed as follows:"))
+@given("these facts:")
 def these_facts(policy_scenario: PolicyScenario, datatable: list[list[str]]) -> None:
     policy_scenario.facts.update(fact_rows(datatable))
 
