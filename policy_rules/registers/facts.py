@@ -274,6 +274,8 @@ class _Strict:
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, Any] = {}
         for key_node, _value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`, which case files use to start from a shared service
+                continue
             key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"the key `{key}` appears twice in this mapping", key_node.start_mark)
@@ -396,11 +398,12 @@ def _check_unicode(loaded: Any, path: str) -> None:
 
 @attrs.frozen
 class FactsFile:
-    """The services of one facts file; ``single`` when it held one mapping rather than a list."""
+    """The services of one facts file; ``single`` when it held one mapping rather than a list; ``as_of`` the date it carries, if any."""
 
     path: str
     services: tuple[ServiceFacts, ...]
     single: bool
+    as_of: date | None = None
 
 
 #: Bytes read from a facts file at a time when it is streamed.
@@ -548,6 +551,7 @@ class FactsStream:
         p = Path(path)
         self.kind = p.suffix.lower()
         self.single = False
+        self.as_of: date | None = None
         self.count = 0
         self._file, info = _open_regular(p, path)
         self.size = info.st_size
@@ -591,6 +595,8 @@ class FactsStream:
     def _whole(self, loaded: Any) -> Iterator[ServiceFacts]:
         _check_unicode(loaded, self.path)
         self.single = isinstance(loaded, Mapping) and "services" not in loaded
+        if isinstance(loaded, Mapping) and "services" in loaded and "as_of" in loaded:
+            self.as_of = read_as_of(loaded["as_of"], path=self.path)
         return iter(_services(loaded, self.path))
 
     def close(self) -> None:
@@ -607,7 +613,32 @@ def read_facts_file(path: str) -> FactsFile:
     """Every service in a YAML, JSON, JSON Lines or CSV facts file, in file order, held in memory (at most 200 MB of file)."""
     with FactsStream(path, limit=MAX_FACTS_FILE_BYTES) as stream:
         services = tuple(stream)
-    return FactsFile(path, services, stream.single)
+    return FactsFile(path, services, stream.single, stream.as_of)
+
+
+def read_as_of(value: Any, *, path: str, where: str = "the top-level `as_of`") -> date:
+    """The date a file says its services are decided as at: a YAML date, or the text of one in JSON."""
+    if isinstance(value, str) and _DATE.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise FactsError(f"{where} is {_shown(value)}; write a date in the calendar as YYYY-MM-DD", path=path)
+
+
+def read_document(path: str) -> Any:
+    """The whole of a YAML or JSON file that is not a facts file (a case file), read with a facts file's limits and checks."""
+    p = Path(path)
+    file, info = _open_regular(p, path)
+    with file:
+        if info.st_size > MAX_YAML_FILE_BYTES:
+            raise _too_large(f"{info.st_size:,} bytes", MAX_YAML_FILE_BYTES, False, path)
+        text = "".join(_Text(file, path, size=info.st_size, limit=MAX_YAML_FILE_BYTES, yaml_limit=False, binary_check=True).chunks())
+    loaded = _load_json(text, path) if p.suffix.lower() == ".json" else _load_yaml(text, path)
+    _check_unicode(loaded, path)
+    return loaded
 
 
 def _load_json(text: str, path: str) -> Any:
@@ -651,7 +682,7 @@ def _load_yaml(text: str, path: str) -> Any:
 
 
 def _services(loaded: Any, path: str) -> list[ServiceFacts]:
-    if isinstance(loaded, Mapping) and "services" in loaded and len(loaded) == 1:
+    if isinstance(loaded, Mapping) and "services" in loaded and set(loaded) <= {"services", "as_of"}:
         loaded = loaded["services"]
         if not isinstance(loaded, list):
             raise FactsError("`services:` must be a list of services", path=path)
