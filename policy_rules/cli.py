@@ -15,11 +15,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from policy_rules import __version__
 from policy_rules.errors import PolicyError, RuleFileError, UsageError
 from policy_rules.renderers.escape import for_terminal
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 BUG_REPORT = "this is a bug in policy_rules; please report it with the command you ran and the files you gave it"
 
@@ -34,6 +37,10 @@ EXAMPLES = {
   policy-rules evaluate rules/haringey examples/register.csv --output decisions.csv --report summary.html""",
     "explain": """examples:
   policy-rules explain rules/haringey examples/facilities-management.yaml""",
+    "test": """examples:
+  policy-rules test rules/haringey cases/haringey
+  policy-rules test rules/haringey cases/haringey/priority.yaml -k high
+  policy-rules test rules/haringey cases/haringey --format json > results.json""",
     "compile": """examples:
   policy-rules compile rules/haringey
   policy-rules compile rules/haringey --mode traced > traced.py""",
@@ -95,6 +102,23 @@ def _parser() -> argparse.ArgumentParser:
                 help="with --output: decide the register in N processes (0 or auto: one per core); the decisions file is the same (default: 1)",
             )
 
+    test = commands.add_parser(
+        "test",
+        help="run case files: facts and the decision expected for them",
+        description=(
+            "Decide every case in the case files (YAML or JSON) with the policy in RULES and compare with what each case expects; "
+            "print each failing case, expected against found, and a last line `N passed, N failed`. "
+            "Exit status 0 when every case passes, 1 when any fails, 2 for bad rules or case files."
+        ),
+        epilog=EXAMPLES["test"],
+        formatter_class=fmt,
+    )
+    test.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
+    test.add_argument("cases", nargs="+", metavar="CASES", help="case files or folders of them (read recursively)")
+    test.add_argument("-k", metavar="TEXT", dest="select", help="run only the cases whose name contains TEXT (any case of letters)")
+    test.add_argument("-v", "--verbose", action="store_true", help="also list each case that passes")
+    test.add_argument("--format", choices=("text", "json"), default="text", help="text, or json: one object per case, for CI (default: text)")
+
     compile_ = commands.add_parser(
         "compile",
         help="print the Python the engine generates for a policy (for debugging the engine)",
@@ -155,20 +179,83 @@ class _Signals:
 
 
 def _check(paths: Sequence[str]) -> int:
+    """Every policy in the files and folders named, checked on its own; a folder of policy folders is listed policy by policy."""
     from policy_rules.language.checker import default_title
-    from policy_rules.language.loader import analyse, read_sources
+    from policy_rules.language.loader import analyse, policies, read_sources
 
     sources = read_sources(paths)
-    _model, diagnostics = analyse(sources, default_title(paths[0]))
-    for d in diagnostics:
-        print(d.format())
-    errors = sum(d.severity == "error" for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    print(
-        f"{len(sources)} file{'s' * (len(sources) != 1)} checked: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
-        file=sys.stderr,
-    )
+    groups = policies(sources)
+    errors = warnings = 0
+    for home, group in groups:
+        model, diagnostics = analyse(group, default_title(home or paths[0]))
+        for d in diagnostics:
+            print(d.format())
+        found = sum(d.severity == "error" for d in diagnostics)
+        errors += found
+        warnings += len(diagnostics) - found
+        if len(groups) > 1:
+            title = f'policy "{model.title}"' if model is not None else "a policy"
+            print(for_terminal(f"{home or paths[0]}: {title}, {_counted(len(group), found, len(diagnostics) - found)}"), file=sys.stderr)
+    also = f" in {len(groups)} policies" if len(groups) > 1 else ""
+    print(_counted(len(sources), errors, warnings, also), file=sys.stderr)
     return 1 if errors else 0
+
+
+def _counted(files: int, errors: int, warnings: int, also: str = "") -> str:
+    return f"{files} file{'s' * (files != 1)} checked{also}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+
+
+def _date_matters(policy: Policy) -> bool:
+    """Whether the date of a decision can change it: the policy has dated parameters, or reads `today` (found in its text, strings and comments left out)."""
+    import re
+
+    if policy.model.parameters:
+        return True
+    code = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+    return any(re.search(r"\btoday\b", code.sub(" ", text)) for text in policy.model.sources.values())
+
+
+def _test(args: argparse.Namespace) -> int:
+    """Case files run against a policy: each failing case printed, then `N passed, N failed`; 2 when the rules or a case file cannot be used."""
+    from datetime import date
+
+    from policy_rules.api import load_policy
+    from policy_rules.testing import cases as c
+
+    policy = load_policy(args.rules)
+    found: list[c.Case] = []
+    problems: list[PolicyError] = []
+    for path in c.case_files(args.cases):
+        try:
+            found.extend(c.read_cases(path))
+        except PolicyError as error:
+            problems.append(error)
+    if problems:
+        for error in problems:
+            print(str(error), file=sys.stderr)
+        print(f"{len(problems)} case file{'s' * (len(problems) != 1)} cannot be used; no case was run", file=sys.stderr)
+        return 2
+    chosen = c.selected(found, args.select)
+    if not chosen:
+        raise UsageError(f"no case's name contains `{args.select}`; {len(found)} cases were read", "-k")
+    today = date.today()
+    results = []
+    for case in chosen:
+        result = c.run_case(policy, case, today)
+        results.append(result)
+        if args.format == "text" and result.status != "passed":
+            print(c.failure_text(policy, result) + "\n")
+        elif args.format == "text" and args.verbose:
+            print(for_terminal(f"passed {case.path}: {case.name}"))
+    undated = sum(r.case.as_of is None for r in results)
+    if undated and _date_matters(policy):
+        print(f"note: {undated} case{'s' * (undated != 1)} without `as_of` decided as at {today.isoformat()} (today)", file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(c.results_json(policy, results))
+    print(c.tally(results), file=sys.stderr if args.format == "json" else sys.stdout)
+    if any(r.status == "error" for r in results):
+        return 2
+    return 1 if any(r.status == "failed" for r in results) else 0
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -193,9 +280,18 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
         _refuse_unsafe_outputs(args)
         return _register(args)
     policy = load_policy(args.rules)
-    as_of = parse_as_of(args.as_of)
+    as_of = parse_as_of(args.as_of) if args.as_of is not None else None
     facts_file = read_facts_file(args.facts)
     from policy_rules.renderers import reports as render
+
+    if as_of is None:
+        as_of = parse_as_of(facts_file.as_of)
+        if facts_file.as_of is None and _date_matters(policy):
+            note = f"decided as at {as_of.isoformat()} (today): neither --as-of nor an `as_of` in the facts file gives the date"
+            if explain or args.format == "text":
+                print(f"Note: {note}\n")
+            else:
+                print(f"note: {note}", file=sys.stderr)
 
     decisions = []
     failures: list[PolicyError] = []
@@ -334,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.rules)
         if args.command == "compile":
             return _compile(args)
+        if args.command == "test":
+            return _test(args)
         return _decide(args, explain=args.command == "explain")
     except RuleFileError as error:
         print(str(error), file=sys.stderr)

@@ -195,6 +195,30 @@ def read_sources(paths: Iterable[str | Path]) -> dict[str, str]:
     return sources
 
 
+_POLICY_HEADER = re.compile(r'^policy[ \t]+"', re.MULTILINE)
+
+
+def policies(sources: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """The rule files grouped policy by policy: each folder holding a policy header is one, with every file below it.
+
+    A folder such as the repository's ``rules/`` holds several policy folders;
+    read as one policy they would give "a second policy header" and a
+    duplicate for every name they share. A file belongs to the nearest folder
+    above it that holds a header; with fewer than two such folders the files
+    are one policy (named ``""``), as before. The header is found in the text,
+    without parsing: it is the one declaration that starts ``policy "``.
+    """
+    homes = sorted({Path(p).parent for p, text in sources.items() if _POLICY_HEADER.search(text)}, key=lambda f: len(f.parts), reverse=True)
+    if len(homes) < 2:
+        return [("", dict(sources))]
+    groups: dict[str, dict[str, str]] = {}
+    for path, text in sources.items():
+        folder = Path(path).parent
+        home = next((h for h in homes if folder.is_relative_to(h)), None)
+        groups.setdefault(str(home) if home is not None else "", {})[path] = text
+    return list(groups.items())
+
+
 def digest_of(sources: Mapping[str, str]) -> str:
     h = hashlib.sha256()
     names = {name: Path(name).name for name in sources}
