@@ -62,7 +62,7 @@ def _condition(rng: random.Random, facts: list[tuple[str, str]], defines: list[s
     if rng.random() < 0.5:
         parts.append(rng.choice(defines))
     if rng.random() < 0.2:
-        parts.append("any item in items where item.flag and item.amount is above £100")
+        parts.append("any item in items where (item.flag and item.amount is above £100)")
     return " and ".join(parts) if rng.random() < 0.7 else f"any of ({', '.join(parts)})"
 
 

@@ -108,7 +108,7 @@ class FactsError(PolicyError):
 
 
 class ConflictError(PolicyError):
-    """Two exceptions at the same level both apply: the rules must say which wins."""
+    """Two exceptions at the same level apply with different outcomes: the rules must say which wins (agreeing ones do not conflict)."""
 
     def __init__(self, decision: str, labels: Sequence[str], spans: Sequence[Span], service: str | None = None) -> None:
         self.decision = decision
@@ -117,7 +117,7 @@ class ConflictError(PolicyError):
         where = " and ".join(f"rule {label} ({span})" for label, span in zip(labels, spans, strict=True))
         who = f" for service {service!r}" if service else ""
         super().__init__(
-            f"conflict in decision {decision}{who}: {where} both apply and neither is an exception to the other; "
+            f"conflict in decision {decision}{who}: {where} both apply with different outcomes and neither is an exception to the other; "
             "make one of them an exception to the other",
             str(spans[0]) if spans else "",
         )

@@ -120,6 +120,11 @@ rule grow_when_room
   when c_gt and not flag
   then plan is grow
 
+rule grow_on_count
+  exception to keep_default
+  when c_gt and count >= 2
+  then plan is grow
+
 rule cut_when_short
   exception to keep_default
   when c_lt and (other or amount > cap)
@@ -190,21 +195,21 @@ define l_any_big as any j in jobs where j.big
 define l_every_big as every j in jobs where j.big
 define l_no_big as no j in jobs where j.big
 define l_any_long as any j in jobs where j.hours > 8
-define l_every_long as every j in jobs where j.hours >= 8 and not j.big
+define l_every_long as every j in jobs where (j.hours >= 8 and not j.big)
 define l_no_short as no j in jobs where j.hours < 2
-define l_many_long as (number of j in jobs where j.hours > 5) >= 2
+define l_many_long as (number of j in jobs where (j.hours > 5)) >= 2
 define l_crowded as number of jobs > staff
 define l_empty as jobs is empty
 define l_filled as jobs is not empty
 define l_named as every j in jobs where j.name is known
 define l_unnamed as any j in jobs where j.name is not known
-define l_top as any j in jobs where (no k in jobs where k.hours > j.hours) and j.kind is large
+define l_top as any j in jobs where ((no k in jobs where k.hours > j.hours) and j.kind is large)
 define l_late as any j in jobs where j.due is after started
 define l_large as any j in jobs where j.kind is one of (large)
 define l_not_small as every j in jobs where j.kind is not one of (small)
 define l_sum as any j in jobs where j.hours * 2 - staff / 2 > 10
 define l_count_big as (number of j in jobs where j.big) > 1
-define l_parts as any p in parts where p.label is known and p.cost > £10 or p.spare
+define l_parts as any p in parts where (p.label is known and p.cost > £10 or p.spare)
 
 define why as those of l_nothing, l_any_big, l_every_big, l_no_big, l_any_long, l_every_long, l_no_short, l_many_long, l_crowded, l_empty,
   l_filled, l_named, l_unnamed, l_top, l_late, l_large, l_not_small, l_sum, l_count_big, l_parts that hold
@@ -655,17 +660,18 @@ class Oracle:
         results = [self.rule(child) for child in self.model.children.get(label, [])]
         applied = [v for kind, v in results if kind == "v"]
         maybes = [v for kind, v in results if kind == "m"]
-        if len(applied) > 1:
-            raise OracleConflict(label)
+        if len({v for v in applied if v is not UNKNOWN}) > 1:
+            raise OracleConflict(label)  # agreeing grounds (the same value) are not a conflict
         if applied:
-            return ("v", UNKNOWN if maybes else applied[0])
+            together = set(applied) | set(maybes)
+            return ("v", next(iter(together)) if len(together) == 1 else UNKNOWN)
         decl = self.model.rules[label]
         holds = True if decl.condition is None else self.value(decl.condition, {})
         own = ("e", None) if holds is False else ("v" if holds is True else "m", self.value(decl.conclusion, {}))
         if not maybes:
             return own
         values = set(maybes) | ({own[1]} if own[0] != "e" else set())
-        return ("v" if own[0] == "v" else "m", next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN)
+        return ("v" if own[0] == "v" else "m", next(iter(values)) if len(values) == 1 else UNKNOWN)
 
 
 def _bindings(compiled: Any, typed: dict[str, Any], items: tuple[str, ...]) -> Iterator[dict[str, Any]]:

@@ -75,7 +75,7 @@ rule keep_default
 
 rule grow_when_room
   exception to keep_default
-  when not tight and (any j in jobs where j.kind is large and j.hours >= 10)
+  when not tight and (any j in jobs where (j.kind is large and j.hours >= 10))
   then plan is grow
 
 rule cut_when_tight

@@ -327,9 +327,23 @@ def test_quantifiers_over_list_items(text: str, node: n.Expr) -> None:
     assert expr(text) == node
 
 
-def test_a_where_condition_runs_to_the_end_unless_bracketed() -> None:
-    assert expr("any p in l where p.a and b") == n.Over("any", "p", name("l"), n.BoolOp("and", (n.Field("p", "a"), name("b"))))
+def test_a_where_condition_that_reads_two_ways_needs_brackets() -> None:
+    assert expr("any p in l where (p.a and b)") == n.Over("any", "p", name("l"), n.BoolOp("and", (n.Field("p", "a"), name("b"))))
     assert expr("(any p in l where p.a) and b") == n.BoolOp("and", (n.Over("any", "p", name("l"), n.Field("p", "a")), name("b")))
+    below = n.Compare("<", n.Field("p", "n"), lit("whole number", Decimal(3), "3"), "is below")
+    assert expr("number of p in l where (p.n is below 3)") == n.Over("count", "p", name("l"), below)
+    assert build_errors("define x as any p in l where p.a and b\n") == [
+        "b.rules:1:13: error: the condition after `where` joins conditions with `and`; put brackets around what `where` applies to: "
+        "`any p in l where (... and ...)` to test both on each item, or `(any p in l where p.a) and ...` to join the result"
+    ]
+    assert build_errors("define x as every p in l where p.a or p.b and c\n") == [
+        "b.rules:1:13: error: the condition after `where` joins conditions with `or`; put brackets around what `where` applies to: "
+        "`every p in l where (... or ...)` to test both on each item, or `(every p in l where p.a) or ...` to join the result"
+    ]
+    assert build_errors("define x as (number of p in l where p.n is below 3) > 1\n") == [
+        "b.rules:1:14: error: `number of p in l where` is followed by a comparison; put brackets around what you mean: "
+        "`number of p in l where (p.n ...)` counts the items for which it holds, `(number of p in l where ...) is ...` compares the count"
+    ]
 
 
 def test_no_as_a_value_and_as_a_quantifier() -> None:

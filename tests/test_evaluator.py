@@ -457,7 +457,7 @@ def test_two_exceptions_that_apply_at_the_same_level_are_a_conflict(tmp_path: Pa
     assert [str(s) for s in e.spans] == [f"{path}:11:1", f"{path}:16:1"]
     assert str(e) == (
         f"{path}:11:1: error: conflict in decision d for service '#1': rule via_a ({path}:11:1) and rule via_b ({path}:16:1) both apply "
-        "and neither is an exception to the other; make one of them an exception to the other"
+        "with different outcomes and neither is an exception to the other; make one of them an exception to the other"
     )
 
 
@@ -501,7 +501,7 @@ def test_a_conflict_in_every_completion_is_an_error_even_when_found_by_the_searc
         rule two
           exception to base
           when b or not b
-          then d is y
+          then d is x
         """,
     )
     with pytest.raises(ConflictError) as error:

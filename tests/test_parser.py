@@ -339,12 +339,12 @@ SYNTAX_ERRORS = {
     "a file that does not start with a declaration": (
         "# the policy\npolcy \"P\"\n",
         "p.rules:2:1: error: the name `polcy` cannot start a declaration; each declaration begins with one of "
-        "`policy`, `document`, `fact`, `record`, `parameter`, `define`, `decision`, `rule`; did you mean `policy`?",
+        "`policy`, `document`, `fact`, `record`, `parameter`, `define`, `decision`, `rule`, `table`; did you mean `policy`?",
     ),
     "stray words at the start": (
         "hello world\n",
         "p.rules:1:1: error: the name `hello` cannot start a declaration; each declaration begins with one of "
-        "`policy`, `document`, `fact`, `record`, `parameter`, `define`, `decision`, `rule`",
+        "`policy`, `document`, `fact`, `record`, `parameter`, `define`, `decision`, `rule`, `table`",
     ),
     "amount of money split by a comma is read whole": (
         "fact a is money default £1,00\n",

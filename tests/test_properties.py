@@ -253,7 +253,7 @@ def list_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[dict[str, Any
         "(any x in parts where x.specialist)",
         "(every x in parts where x.specialist)",
         "(no x in parts where x.urgent)",
-        "(any x in parts where x.specialist and x.urgent)",
+        "(any x in parts where (x.specialist and x.urgent))",
         "((number of x in parts where x.specialist) is at least 2)",
     ]
     atoms = ["b0", "b1", *quantified]

@@ -241,9 +241,10 @@ class CodeGenerator(abc.ABC):
     def rule(self, rule: ir.Rule, scope: dict[str, Any], depth: int) -> Ruled:
         """Statements for a rule and its exceptions, leaving its value, decider (and event) in the names returned.
 
-        An exception that applies overrides its rule; two exceptions to one
-        rule that both apply are a conflict, which only the reference reports
-        (``CannotDecide``). When nothing is recorded, a rule whose exceptions
+        An exception that applies overrides its rule; exceptions to one rule
+        that apply together must give the same value (agreeing grounds; the
+        first in order is the decider), and when they do not, that is a
+        conflict, which only the reference reports (``CannotDecide``). When nothing is recorded, a rule whose exceptions
         form a chain (one each) is one ``if``/``elif`` ladder: no two can
         apply at once, so the first that applies, from the innermost out, decides.
         """
@@ -260,7 +261,9 @@ class CodeGenerator(abc.ABC):
             if len(exceptions) > 1:
                 count = self.fresh("k")
                 self.emit(f"{count} = {' + '.join(f'({t})' for t in taken)}", depth)
-                self.emit(f"if {count} > 1: raise CannotDecide", depth)
+                # Exceptions that apply together must agree (agreeing grounds); different outcomes are the reference's conflict.
+                agreed = ", ".join(x.value for x in exceptions)
+                self.emit(f"if {count} > 1 and len({{{agreed}}} - {{NONE}}) > 1: raise CannotDecide", depth)
                 self.emit(f"if {count}:", depth)
                 for index, (x, test) in enumerate(zip(exceptions, taken, strict=True)):
                     self.emit(f"{'elif' if index else 'if'} {test}:", depth + 1)

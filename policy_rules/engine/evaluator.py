@@ -297,19 +297,31 @@ class Env:
                 applied.append((child, value))
             elif kind == "m":
                 maybes.append((child, value))
-        if len(applied) >= 2:
+        if _disagree(applied):
             raise self.conflict(rule, applied)
         if applied:
-            return ("v", applied[0][1] if not maybes else UNKNOWN)
+            return ("v", _agreed(applied, maybes))
         return _with_maybes(self.own(rule), maybes)
 
     def conflict(self, rule: CompiledRule, applied: list[tuple[CompiledRule, Any]]) -> _Conflict:
-        """Two exceptions to ``rule`` apply: name them, and the list item if the decision is made per item."""
+        """Exceptions to ``rule`` that apply give different outcomes: name the rules whose conclusions those are, and the list item.
+
+        An exception may apply through an exception of its own; the rule named
+        is the one whose conclusion applies, not the exception whose own
+        condition may be false.
+        """
         item = None
         if self.items:
             collection, index, _record = next(iter(self.items.values()))
             item = f"{collection}[{index}]"
-        return _Conflict(rule.decision, tuple(r for r, _ in applied), item)
+        return _Conflict(rule.decision, tuple(self._concluding(r) for r, _ in applied), item)
+
+    def _concluding(self, rule: CompiledRule) -> CompiledRule:
+        """The rule of ``rule``'s tree whose conclusion ``rule`` gives: the first exception that applies, followed down."""
+        for child in rule.children:
+            if self.rule(child)[0] == "v":
+                return self._concluding(child)
+        return rule
 
     def decider(self, rule: CompiledRule) -> str | None:
         """The label of the rule whose conclusion a settled rule gives (the exception that applies, or itself)."""
@@ -338,8 +350,21 @@ def _with_maybes(own: tuple[str, Any], maybes: list[tuple[CompiledRule, Any]]) -
     values = {v for _, v in maybes}
     if own[0] != "e":
         values.add(own[1])
-    single = next(iter(values)) if len(values) == 1 and len(maybes) == 1 else UNKNOWN
+    # Exceptions that may apply give the same value as the rule (or as each other): whichever applies, that is the value.
+    single = next(iter(values)) if len(values) == 1 else UNKNOWN
     return ("v" if own[0] == "v" else "m", single)
+
+
+def _disagree(applied: list[tuple[CompiledRule, Any]]) -> bool:
+    """Whether exceptions that surely apply give different known values: a conflict. Agreeing grounds are not one."""
+    values = {v for _, v in applied if v is not UNKNOWN}
+    return len(values) > 1
+
+
+def _agreed(applied: list[tuple[CompiledRule, Any]], maybes: list[tuple[CompiledRule, Any]]) -> Any:
+    """The value the exceptions that apply agree on; unknown when one of them, or one that may apply, could give another."""
+    values = {v for _, v in applied} | {v for _, v in maybes}
+    return next(iter(values)) if len(values) == 1 else UNKNOWN
 
 
 def _kind_of(compiled: CompiledPolicy, name: str) -> str | None:
@@ -809,7 +834,7 @@ class TracingEnv(Env):
                 applied.append((child, value))
             elif kind == "m":
                 maybes.append((child, value))
-        if len(applied) >= 2:
+        if _disagree(applied):
             raise self.conflict(rule, applied)
         node = rule.node
         base = {
@@ -825,7 +850,7 @@ class TracingEnv(Env):
             # The decision does not need this rule's own condition (an exception
             # applies), but the explanation shows it, so that a rule is only said
             # to be overridden when it would have applied.
-            value = applied[0][1] if not maybes else UNKNOWN
+            value = _agreed(applied, maybes)
             holds, condition = self._explained_condition(rule)
             status = "overridden" if holds is True else "does_not_apply" if holds is False else "unknown"
             event = t.RuleConsidered(**base, status=status, conclusion=_show(self, rule), condition=condition, overridden_by=applied[0][0].label)
@@ -862,7 +887,8 @@ def _mark_decided(event: t.RuleConsidered, value: Any) -> t.RuleConsidered:
     if value is UNKNOWN:
         return event
     if event.overridden_by:
-        exceptions = tuple(_mark_decided(e, value) if e.label == event.overridden_by else e for e in event.exceptions)
+        # Every exception that applied gave the decision: agreeing grounds are all named.
+        exceptions = tuple(_mark_decided(e, value) if e.status == "applies" or e.overridden_by else e for e in event.exceptions)
         return attrs.evolve(event, exceptions=exceptions)
     if event.status == "applies":
         return attrs.evolve(event, status="decided")

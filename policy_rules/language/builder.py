@@ -59,9 +59,10 @@ def parse_date(text: str) -> date | None:
 
 @v_args(meta=True)
 class _Builder(Transformer):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str = "") -> None:
         super().__init__()
         self.path = path
+        self.text = text
         self.errors: list[BuildError] = []
 
     def _span(self, meta: Meta) -> n.Span:
@@ -253,6 +254,27 @@ class _Builder(Transformer):
             span=self._span(meta),
         )
 
+    def table_row(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
+        return self._table_rule(meta, str(c[0]), c[1], c[2], c[3:])
+
+    def table_otherwise(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
+        return self._table_rule(meta, str(c[0]), None, c[1], c[2:])
+
+    def _table_rule(self, meta: Meta, label: str, condition: Any, conclusion: Any, clauses: list[Any]) -> dict[str, Any]:
+        found = dict(x for x in clauses if isinstance(x, tuple))
+        citations = tuple(x for x in clauses if isinstance(x, n.Citation))
+        span = self._span(meta)
+        return {"label": label, "condition": condition, "conclusion": conclusion, "because": found.get("because"), "citations": citations, "span": span}
+
+    def table_decl(self, meta: Meta, c: list[Any]) -> n.TableDecl:
+        name, decision, rows = str(c[0]), self._name(c[1]), c[2:]
+        rules: list[n.RuleDecl] = []
+        for index, row in enumerate(rows):
+            below = rows[index + 1] if index + 1 < len(rows) else None
+            parent = n.Name(below["label"], span=row["span"]) if below is not None else None
+            rules.append(n.RuleDecl(decision=decision, parent=parent, table=name, **row))
+        return n.TableDecl(name, decision, tuple(rules), span=self._span(meta))
+
     def default_head(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
         return {"decision": self._name(c[0]), "conclusion": c[1]}
 
@@ -346,7 +368,35 @@ class _Builder(Transformer):
         return n.Field(str(c[0]), str(c[1]), span=self._span(meta))
 
     def count_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        self._where_brackets(meta, "number of", str(c[0]), str(c[1]), c[2])
         return n.Over("count", str(c[0]), self._name(c[1]), c[2], span=self._span(meta))
+
+    def _where_brackets(self, meta: Meta, quantifier: str, item: str, collection: str, body: Any) -> None:
+        """A `where` condition that reads two ways must be written in brackets: say so, with both readings.
+
+        The condition after `where` runs to the end of the expression, so
+        `any s in xs where s.open and s.near` tests both on each item, and
+        `number of s in xs where s.age is below 3` counts the items under 3: a
+        reader may mean either, so without brackets both are errors.
+        """
+        if getattr(meta, "empty", True) or not self.text or _bracketed_after_where(self.text[meta.start_pos : meta.end_pos]):
+            return
+        head = f"{quantifier} {item} in {collection} where"
+        if isinstance(body, n.BoolOp):
+            first = _before_top_level(_after_where(self.text[meta.start_pos : meta.end_pos]), body.op)
+            message = (
+                f"the condition after `where` joins conditions with `{body.op}`; put brackets around what `where` applies to: "
+                f"`{head} (... {body.op} ...)` to test both on each item, or `({head} {first}) {body.op} ...` to join the result"
+            )
+        elif quantifier == "number of" and isinstance(body, n.Compare | n.Between | n.Within):
+            first = _source_of(self.text, body.left if isinstance(body, n.Compare) else body.operand)
+            message = (
+                f"`{head}` is followed by a comparison; put brackets around what you mean: `{head} ({first} ...)` "
+                f"counts the items for which it holds, `({head} ...) {'is ...' if isinstance(body, n.Compare) else '...'}` compares the count"
+            )
+        else:
+            return
+        self.errors.append(BuildError(self._span(meta), message))
 
     def count_of(self, meta: Meta, c: list[Token]) -> n.Length:
         return n.Length(self._name(c[0]), span=self._span(meta))
@@ -375,12 +425,15 @@ class _Builder(Transformer):
         return self._name(c[0])
 
     def any_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        self._where_brackets(meta, "any", str(c[0]), str(c[1]), c[2])
         return n.Over("any", str(c[0]), self._name(c[1]), c[2], span=self._span(meta))
 
     def every_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        self._where_brackets(meta, "every", str(c[0]), str(c[1]), c[2])
         return n.Over("every", str(c[0]), self._name(c[1]), c[2], span=self._span(meta))
 
     def no_where(self, meta: Meta, c: list[Any]) -> n.Over:
+        self._where_brackets(meta, "no", str(c[1]), str(c[2]), c[3])
         return n.Over("no", str(c[1]), self._name(c[2]), c[3], span=self._span(meta))
 
     # --- literals -------------------------------------------------------------
@@ -441,7 +494,7 @@ def build(tree: Tree, path: str, text: str) -> tuple[n.RuleFile | None, list[Dia
     Each declaration is built on its own, so an expression too deep to build is
     reported where its declaration starts and the others are still built.
     """
-    builder = _Builder(path)
+    builder = _Builder(path, text)
     declarations = []
     deep: list[Diagnostic] = []
     for child in tree.children:
@@ -462,3 +515,51 @@ def build(tree: Tree, path: str, text: str) -> tuple[n.RuleFile | None, list[Dia
     if diagnostics:
         return None, sorted(diagnostics, key=Diagnostic.sort_key)
     return builder.start(tree.meta, declarations), []
+
+
+def _source_of(text: str, node: Any) -> str:
+    """The text of a node as written (one line), for a message."""
+    span = node.span
+    lines = text.split("\n")
+    if span.line < 1 or span.line != span.end_line or span.line > len(lines):
+        return "..."
+    return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+
+
+def _after_where(text: str) -> str:
+    """The text after the first `where` of ``text``."""
+    found = re.search(r"\bwhere\b", text)
+    return text[found.end() :].strip() if found else ""
+
+
+def _before_top_level(body: str, op: str) -> str:
+    """The text of ``body`` before its first `and`/`or` outside brackets and quotes."""
+    depth, quoted = 0, False
+    for index, char in enumerate(body):
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and re.match(rf"\s{op}\b", body[index:]):
+            return " ".join(body[:index].split())
+    return "..."
+
+
+def _bracketed_after_where(text: str) -> bool:
+    """Whether the condition after the first `where` of ``text`` is one bracketed expression."""
+    body = _after_where(text)
+    if not body.startswith("("):
+        return False
+    depth, quoted = 0, False
+    for index, char in enumerate(body):
+        if char == '"' and (index == 0 or body[index - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return index == len(body) - 1
+    return False

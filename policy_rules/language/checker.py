@@ -112,8 +112,13 @@ def _hint_or(hint: str, advice: str) -> str:
 
 
 def _decls(files: list[n.RuleFile]) -> Iterable[n.Declaration]:
+    """Every declaration; a first-of table is the rules it means, each checked as a rule is."""
     for f in files:
-        yield from f.declarations
+        for d in f.declarations:
+            if isinstance(d, n.TableDecl):
+                yield from d.rules
+            else:
+                yield d
 
 
 def _decl_kind(d: n.Declaration) -> str:

@@ -327,6 +327,8 @@ class RuleDecl:
     conclusion: Expr
     because: str | None
     citations: tuple[Citation, ...]
+    #: The first-of table the rule is a row of (its ``otherwise`` included), if any.
+    table: str | None = attrs.field(default=None, kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
     @property
@@ -334,7 +336,23 @@ class RuleDecl:
         return self.parent is None
 
 
-Declaration = PolicyHeader | DocumentDecl | FactDecl | RecordDecl | ParameterDecl | DefineDecl | DecisionDecl | RuleDecl
+@attrs.frozen
+class TableDecl:
+    """``table NAME for DECISION, first that applies``: rows tried in order, then ``otherwise``.
+
+    ``rules`` are the rules it means, as the builder writes them: each row an
+    exception to the row after it, the last row an exception to ``otherwise``,
+    which is the decision's default. The first row that applies therefore
+    decides, exactly as the chain of exceptions it replaces.
+    """
+
+    name: str
+    decision: Name
+    rules: tuple[RuleDecl, ...]
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+Declaration = PolicyHeader | DocumentDecl | FactDecl | RecordDecl | ParameterDecl | DefineDecl | DecisionDecl | RuleDecl | TableDecl
 
 
 @attrs.frozen
