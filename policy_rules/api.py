@@ -224,7 +224,7 @@ class Policy:
                 reasons,
                 self._elements(facts, elements),
                 tuple(needed),
-                tuple(Question(f, self.question(f)) for f in needed),
+                tuple(Question(f, self.question(f, facts)) for f in needed),
                 exact,
                 events,
                 self.info,
@@ -243,7 +243,7 @@ class Policy:
         events.extend(env.worked_out)
         events.extend(_settle(model, env.decisions_made, settled))
         if needed or not exact:
-            events.append(t.NeededFacts(tuple(needed), tuple(self.question(f) for f in needed), exact))
+            events.append(t.NeededFacts(tuple(needed), tuple(self.question(f, facts) for f in needed), exact))
         decided_by = None
         for made in env.decisions_made:
             if made.decision == model.outcome and made.item is None:
@@ -286,8 +286,13 @@ class Policy:
             out.append(found)
         return tuple(out)
 
-    def question(self, fact: str) -> str:
-        """The question that asks for a missing fact, phrased from its declaration."""
+    def question(self, fact: str, facts: Mapping[str, Any] | None = None) -> str:
+        """The question that asks for a missing fact, phrased from its declaration.
+
+        A field of a list item is asked about by the item's name when the facts
+        give it one (``For elements[1] (Lift maintenance): ...``), as the trace names it, so an
+        officer knows which item is meant; by its place in the list otherwise.
+        """
         model = self.model
         base, _, rest = fact.partition("[")
         decl = model.facts.get(base)
@@ -298,7 +303,11 @@ class Policy:
             record = model.records.get(model.fact_types[base].record or "")
             fdecl = next((f for f in record.fields if f.name == field), None) if record else None
             ask = fdecl and (fdecl.asks or (f"{fdecl.means[0].upper()}{fdecl.means[1:]}?" if fdecl.means else None))
-            return f"For item {index} of {base}: {ask or f'what is its {field}?'}"
+            items = facts.get(base) if facts is not None else None
+            item = items[int(index)] if isinstance(items, list | tuple) and index.isdigit() and int(index) < len(items) else None
+            name = item.get("name") if isinstance(item, Mapping) else None
+            which = f"For {base}[{index}] ({name})" if isinstance(name, str) and name.strip() else f"For item {index} of {base}"
+            return f"{which}: {ask or f'what is its {field}?'}"
         if decl.asks:
             return decl.asks
         if decl.means:

@@ -585,7 +585,9 @@ def test_an_undetermined_element_names_the_field_it_needs(tmp_path: Path) -> Non
     assert [e.outcome for e in decision.elements] == ["inside", "undetermined"]
     assert decision.undetermined
     assert decision.needed_facts == ("parts[1].specialist",)
-    assert decision.questions[0].question == "For item 1 of parts: what is its specialist?"
+    assert decision.questions[0].question == "For parts[1] (B): what is its specialist?"
+    unnamed = policy.evaluate({"service": "S", "mixed": True, "parts": [{"name": "A", "specialist": False, "urgent": False}, {"urgent": False}]}, AS_OF)
+    assert unnamed.questions[0].question == "For item 1 of parts: what is its specialist?"
     # when the service is not split, the part's field does not matter
     decision = policy.evaluate({"service": "S", "mixed": False, "parts": [{"name": "B", "urgent": False}]}, AS_OF)
     assert [e.outcome for e in decision.elements] == ["follow"]
