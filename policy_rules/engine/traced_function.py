@@ -33,6 +33,7 @@ checks that both paths give identical decisions, trace included.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -48,6 +49,8 @@ from policy_rules.engine.policy_function import _parameter_lookup, divide
 from policy_rules.engine.values import format_value, json_value
 
 _NONE = object()
+_TRUTH = {True: "true", False: "false"}
+_new = tuple.__new__
 
 #: Equal events are shared between decisions (they are immutable); each table of
 #: them is emptied when it grows this large.
@@ -87,7 +90,7 @@ class TracedPath:
         for index, name in enumerate(model.facts):
             kind = model.fact_types[name].kind
             info = ("fact", name, kind, {})
-            lines.append(f"    v = g({w.const(name)}, NONE)")
+            lines.append(f"    v{index} = v = g({w.const(name)}, NONE)")
             if kind == "list":
                 lines.append(f"    F{index} = None if v is NONE else READ({w.static(info)}, v)")
             else:
@@ -137,16 +140,18 @@ def _store(cache: dict[Any, Any], key: Any, value: Any) -> Any:
 
 
 def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
-    """The helpers the generated code calls: reads and events, shared where they are equal.
+    """The helpers the generated code calls: reads and events, reads and values worked out shared where they are equal.
 
-    Events are immutable, so equal events are one object: a cache keyed by
-    the identities of the events and reads an event holds. A cached event
-    keeps those alive, so no identity in a key can be reused while its entry
-    exists. Caches are emptied when they grow large; that only loses sharing.
+    Events are immutable, so equal reads and values worked out are one
+    object: a cache keyed by the values and the identities of the reads an
+    event holds. A cached event keeps those alive, so no identity in a key can
+    be reused while its entry exists. Caches are emptied when they grow large;
+    that only loses sharing. Conditions and rules considered are made anew
+    each time (``RULE`` is ``tuple.__new__`` itself): building a named tuple
+    costs less than the key that would find an equal one, and in a large
+    policy they repeat from service to service far less often than reads do.
     """
     param = _parameter_lookup(compiled.parameters)
-    conditions: dict[tuple[Any, ...], t.Condition] = {}
-    rules: dict[tuple[Any, ...], t.RuleConsidered] = {}
     values: dict[tuple[Any, ...], t.ValueWorkedOut] = {}
     fields: dict[tuple[Any, ...], t.Read] = {}
 
@@ -189,11 +194,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
     def condition(info: tuple[str, tuple[tuple[str, ...], ...], bool], holds: Any, reads_: list[t.Read], failed: int) -> t.Condition:
         if info[2]:
             reads_ = unique(reads_)
-        key = (id(info), type(holds), holds, failed, *map(id, reads_))
-        found = conditions.get(key)
-        if found is None:
-            found = _store(conditions, key, t.Condition(info[0], _truth(holds), tuple(reads_), info[1][failed] if failed >= 0 else (), ()))
-        return found
+        return _new(t.Condition, (info[0], _TRUTH[holds] if type(holds) is bool else _truth(holds), tuple(reads_), info[1][failed] if failed >= 0 else (), ()))
 
     def worked_out(info: tuple[Any, ...], value: Any, reads_: list[t.Read]) -> t.ValueWorkedOut:
         if info[6]:
@@ -210,16 +211,6 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
             )
             if key is not None:
                 _store(values, key, found)
-        return found
-
-    def rule(
-        info: tuple[Any, ...], status: str, conclusion: str, condition_: t.Condition | None, exceptions: tuple[t.RuleConsidered, ...], by: str | None
-    ) -> t.RuleConsidered:
-        key = (id(info), status, conclusion, id(condition_), by, *map(id, exceptions))
-        found = rules.get(key)
-        if found is None:
-            label, decision, kind, location, citations, because = info
-            found = _store(rules, key, t.RuleConsidered(label, decision, kind, location, citations, because, status, conclusion, condition_, exceptions, by))
         return found
 
     def made(decision: str, item: str | None, value: Any, decided_by: str | None, event: t.RuleConsidered) -> t.DecisionMade:
@@ -260,7 +251,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         "PV": param,
         "CONDITION": condition,
         "WORKED_OUT": worked_out,
-        "RULE": rule,
+        "RULE": functools.partial(_new, t.RuleConsidered),
         "MADE": made,
         "ITEM": item,
         "MEMBER": member,
