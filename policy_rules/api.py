@@ -12,8 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from policy_rules.engine import trace as t
 from policy_rules.engine.codegen import MODES, CannotDecide
 from policy_rules.engine.compiler import CompiledPolicy, compile_policy
@@ -341,7 +339,7 @@ def _settle(model: PolicyModel, made: list[t.DecisionMade], settled: Result) -> 
             value = settled.elements[element] if element < len(settled.elements) else UNKNOWN
             element += 1
         if event.value == UNDETERMINED and value is not UNKNOWN:
-            event = attrs.evolve(event, value=str(value), decided_by=None)
+            event = event._replace(value=str(value), decided_by=None)
         out.append(event)
     return out
 

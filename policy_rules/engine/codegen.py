@@ -479,9 +479,10 @@ class Traced(CodeGenerator):
     def read(self, slot: ir.Slot, scope: dict[str, Any], record: bool) -> str:
         kind, name = slot.kind, slot.name
         if kind == "fact":
-            key, read = self.const(name), f"F{self.fact_index[name]}"
-            # A fact is given exactly when its read is: a missing one is the reference's to handle.
-            return f"(A({read}), f[{key}] if {read} is not None else GIVE_UP())[1]" if record else f"(f[{key}] if {read} is not None else GIVE_UP())"
+            read = f"F{self.fact_index[name]}"
+            # A fact is given exactly when its read is: a missing one is the reference's to handle. ``A`` gives None.
+            value = f"v{self.fact_index[name]}"
+            return f"(A({read}) or {value} if {read} is not None else GIVE_UP())" if record else f"({value} if {read} is not None else GIVE_UP())"
         if kind == "item":
             return scope[name][0]
         if kind == "field":
@@ -624,15 +625,15 @@ class Traced(CodeGenerator):
             holds, condition = self.condition(rule.condition, scope, depth)  # type: ignore[assignment]
             status = f"(OVERRIDDEN if {holds} is True else NOT_APPLYING if {holds} is False else GIVE_UP())"
         written = self.const(self.text(rule.source.conclusion))
-        self.emit(f"{out.event} = RULE({self.info(rule)}, {status}, {written}, {condition}, {events}, {by})", depth)
+        self.emit(f"{out.event} = RULE((*{self.info(rule)}, {status}, {written}, {condition}, {events}, {by}))", depth)
 
     def considered(self, rule: ir.Rule, decided: bool, condition: str | None, exceptions: list[Ruled], out: Ruled, depth: int) -> None:
         events = "(" + "".join(f"{x.event}, " for x in exceptions) + ")"
         if decided:
-            self.emit(f"{out.event} = RULE({self.info(rule)}, DECIDED, SHOWN({out.value}), {condition}, {events}, None)", depth)
+            self.emit(f"{out.event} = RULE((*{self.info(rule)}, DECIDED, SHOWN({out.value}), {condition}, {events}, None))", depth)
         else:
             written = self.const(self.text(rule.source.conclusion))
-            self.emit(f"{out.event} = RULE({self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None)", depth)
+            self.emit(f"{out.event} = RULE((*{self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None))", depth)
 
 
 # --- three-valued: facts may be unknown, for undecided services and the search -------------

@@ -889,9 +889,9 @@ def _mark_decided(event: t.RuleConsidered, value: Any) -> t.RuleConsidered:
     if event.overridden_by:
         # Every exception that applied gave the decision: agreeing grounds are all named.
         exceptions = tuple(_mark_decided(e, value) if e.status == "applies" or e.overridden_by else e for e in event.exceptions)
-        return attrs.evolve(event, exceptions=exceptions)
+        return event._replace(exceptions=exceptions)
     if event.status == "applies":
-        return attrs.evolve(event, status="decided")
+        return event._replace(status="decided")
     return event
 
 
