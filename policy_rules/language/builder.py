@@ -193,7 +193,7 @@ class _Builder(Transformer):
 
     def field_decl(self, meta: Meta, c: list[Any]) -> n.FieldDecl:
         found = dict(x for x in c[2:] if isinstance(x, tuple))
-        return n.FieldDecl(str(c[0]), c[1], found.get("means"), found.get("asks"), span=self._span(meta))
+        return n.FieldDecl(str(c[0]), c[1], found.get("means"), found.get("asks"), default=found.get("default"), span=self._span(meta))
 
     def parameter_decl(self, meta: Meta, c: list[Any]) -> n.ParameterDecl:
         found = dict(x for x in c[2:] if isinstance(x, tuple))

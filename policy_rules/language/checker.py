@@ -211,7 +211,10 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
             names.add(field.name)
             if field.type.kind == "list":
                 model.error(field.type.span, "a field cannot itself be a list; lists of records may not be nested")
-            _check_type_ref(model, field.type)
+            t = _check_type_ref(model, field.type)
+            if field.default is not None and t is not ERROR and not _literal_fits(field.default, t):
+                where = f"field `{field.name}` of record `{record.name}`"
+                model.error(field.default.span, f"the default `{field.default.text}` is not {_words(t)}, the type of {where}")
     for fact in model.facts.values():
         t = _check_type_ref(model, fact.type)
         model.fact_types[fact.name] = t

@@ -242,6 +242,8 @@ class FieldDecl:
     type: TypeRef
     means: str | None
     asks: str | None
+    #: The value an item has when the field is not given (``default no``): the field is optional.
+    default: Literal | None = attrs.field(default=None, kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 

@@ -209,6 +209,7 @@ def _list(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str 
         raise _bad(f"the list has {len(value)} items, more than the limit of {MAX_LIST_ITEMS}", path, service, fact)
     record = model.records[typ.record or ""]
     fields = {f.name: type_from_ref(f.type) for f in record.fields}
+    defaults = {f.name: f.default.value for f in record.fields if f.default is not None}
     items = []
     for index, item in enumerate(value):
         where = f"{fact}[{index}]"
@@ -221,6 +222,8 @@ def _list(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str 
             v = convert(raw, fields[key], model, path=path, service=service, fact=f"{where}.{key}")
             if v is not UNKNOWN:
                 typed[key] = v
+        for name, default in defaults.items():
+            typed.setdefault(name, default)  # an optional field not given (or given as unknown) reads as its default
         items.append(typed)
     return tuple(items)
 
