@@ -762,12 +762,18 @@ def check_decisions(model: PolicyModel, files: list[n.RuleFile]) -> None:
                 model.error(rule.parent.span, f"rule `{label}` cannot be an exception to itself")
                 continue
             model.children.setdefault(rule.parent.name, []).append(label)
-        for label in labels:  # loops among exceptions never reach the default: report each loop once
+        # Loops among exceptions never reach the default: report each loop once. A rule whose
+        # chain of parents was walked already is not walked again (a chain is as deep as the policy).
+        walked: set[str] = set()
+        for label in labels:
             chain = [label]
+            on_chain = {label}
             current = model.rules[label]
             while current.parent is not None and current.parent.name in model.rules and current.parent.name != current.label:
                 nxt = current.parent.name
-                if nxt in chain:
+                if nxt in walked:
+                    break
+                if nxt in on_chain:
                     loop = chain[chain.index(nxt) :]
                     if frozenset(loop) not in loops:
                         loops.add(frozenset(loop))
@@ -780,7 +786,9 @@ def check_decisions(model: PolicyModel, files: list[n.RuleFile]) -> None:
                         model.error(where.span, f"these rules are exceptions to each other in a loop: {' -> '.join(ordered)}; {advice}")
                     break
                 chain.append(nxt)
+                on_chain.add(nxt)
                 current = model.rules[nxt]
+            walked.update(chain)
 
 
 # --- 7. the policy header ---------------------------------------------------------------
