@@ -1,7 +1,7 @@
 """The evaluator: three-valued logic, default logic, conflicts, parameters, the worked examples.
 
 Small policies are written inline, saved to ``tmp_path`` as ``.rules`` files
-and loaded with ``load_policy``; the Haringey rule set is ``rules/haringey``.
+and loaded with ``load_policy``; the Haringey rules are a frozen copy, ``tests/policies/haringey-2019-07``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from policy_rules.engine import trace as t
 from policy_rules.engine.compiler import EvaluationError
 
 ROOT = Path(__file__).resolve().parent.parent
-HARINGEY = ROOT / "rules" / "haringey"
+HARINGEY = ROOT / "tests" / "policies" / "haringey-2019-07"
+"""The Haringey rules frozen for the engine's tests: a change of the bundled policy breaks only its scenarios and case files."""
 AS_OF = date(2020, 1, 1)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from policy_rules import load_policy
 from policy_rules.renderers.reports import html_report, markdown_report, summary_text
-from tests.cli_helpers import HARINGEY
+from tests.test_evaluator import HARINGEY
 
 AS_OF = "2024-04-01"
 ALL_CLEAR = {
