@@ -19,7 +19,7 @@ def decide(f: dict[str, Any]) -> tuple[str, str, tuple[str, ...], tuple[tuple[st
     affordable = cost <= f["budget_available"]
     value_for_money = cost < f["annual_spend"]
     elements = f.get("elements") or []
-    specialist = [e["specialist"] for e in elements]
+    specialist = [e["specialist"] or e.get("other_provider_better_placed", False) for e in elements]  # external, on either ground
     reasons = tuple(
         name
         for name, holds in (
@@ -57,7 +57,7 @@ def decide(f: dict[str, Any]) -> tuple[str, str, tuple[str, ...], tuple[tuple[st
     else:
         priority = "not_applicable"
     if outcome == "hybrid":
-        parts = tuple((e["name"], "external" if e["specialist"] else mode) for e in elements)
+        parts = tuple((e["name"], "external" if e["specialist"] or e.get("other_provider_better_placed", False) else mode) for e in elements)
     else:
         parts = tuple((e["name"], outcome) for e in elements)
     return outcome, priority, reasons, parts

@@ -62,6 +62,11 @@ def generate(n: int, seed: int = 2019, missing: float = 0.0) -> list[dict[str, A
         if rng.random() < 0.3:
             count = rng.randrange(1, 5)
             facts["elements"] = [{"name": rng.choice(PARTS), "specialist": rng.random() < 0.3} for _ in range(count)]
+            # Some parts were assessed as better placed elsewhere; drawn apart, so the services above stay as they were.
+            assessed = random.Random(seed * 1_000_003 + i)
+            for element in facts["elements"]:
+                if assessed.random() < 0.25:
+                    element["other_provider_better_placed"] = assessed.random() < 0.4
         if rng.random() < 0.5:
             facts["contract_end_date"] = f"{rng.randrange(2020, 2031)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
             facts["staff"] = rng.randrange(0, 300)

@@ -21,8 +21,8 @@ REASONS = ("quality_concerns", "personal_contact", "at_risk_groups", "affects_ri
 _DERIVED = [
     ("affordable", "in_house_annual_cost <= budget_available"),
     ("vfm", "in_house_annual_cost < annual_spend"),
-    ("some_specialist", "some(elements ?? [], #.specialist)"),
-    ("all_specialist", "len(elements ?? []) > 0 and all(elements ?? [], #.specialist)"),
+    ("some_specialist", "some(elements ?? [], #.external)"),
+    ("all_specialist", "len(elements ?? []) > 0 and all(elements ?? [], #.external)"),
 ]
 _DECIDE = [
     (
@@ -64,10 +64,22 @@ def _finish(r: dict[str, Any], facts: dict[str, Any]) -> tuple[str, str, tuple[s
     reasons = tuple(name for name in REASONS if (r["vfm"] if name == "value_for_money_gain" else facts[name]))
     elements = facts.get("elements") or []
     if outcome == "hybrid":
-        parts = tuple((e["name"], "external" if e["specialist"] else r["mode"]) for e in elements)
+        parts = tuple((e["name"], "external" if _external(e) else r["mode"]) for e in elements)
     else:
         parts = tuple((e["name"], outcome) for e in elements)
     return outcome, r["priority"], reasons, parts
+
+
+def _external(element: dict[str, Any]) -> bool:
+    """A part is external when specialist or assessed as better placed elsewhere (an absent assessment is "no")."""
+    return bool(element["specialist"] or element.get("other_provider_better_placed", False))
+
+
+def _with_external(facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts with each part's `external` worked out first: neither peer reads an optional field absent from a part."""
+    if not facts.get("elements"):
+        return facts
+    return {**facts, "elements": [{**e, "external": _external(e)} for e in facts["elements"]]}
 
 
 def zen_decider() -> Callable[[dict[str, Any]], Any]:
@@ -76,7 +88,7 @@ def zen_decider() -> Callable[[dict[str, Any]], Any]:
     decision = zen.ZenEngine().create_decision(json.dumps(zen_graph()))
 
     def decide(facts: dict[str, Any]) -> Any:
-        return _finish(decision.evaluate(facts)["result"], facts)
+        return _finish(decision.evaluate(_with_external(facts))["result"], facts)
 
     return decide
 
@@ -91,8 +103,8 @@ def rule_engine_decider() -> Callable[[dict[str, Any]], Any]:
 
     affordable = rule("in_house_annual_cost <= budget_available")
     vfm = rule("in_house_annual_cost < annual_spend")
-    some_specialist = rule("elements != null and [e for e in elements if e['specialist']].length > 0")
-    all_specialist = rule("elements != null and elements.length > 0 and [e for e in elements if not e['specialist']].length == 0")
+    some_specialist = rule("elements != null and [e for e in elements if e['external']].length > 0")
+    all_specialist = rule("elements != null and elements.length > 0 and [e for e in elements if not e['external']].length == 0")
     not_appropriate = rule(
         "not affordable or safeguarding_concern or delivery_risk or not environmentally_sustainable or other_provider_better_placed or all_specialist"
     )
@@ -102,7 +114,7 @@ def rule_engine_decider() -> Callable[[dict[str, Any]], Any]:
     priority = rule("outcome in ['in_house', 'in_house_phased', 'hybrid'] ? (strong ? 'high' : 'standard') : 'not_applicable'")
 
     def decide(facts: dict[str, Any]) -> Any:
-        thing = dict(facts)
+        thing = dict(_with_external(facts))
         thing.setdefault("elements", None)
         thing["affordable"] = affordable.evaluate(thing)
         thing["vfm"] = vfm.evaluate(thing)
