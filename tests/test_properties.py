@@ -247,7 +247,8 @@ def test_needed_facts_are_exact_for_listed_value_facts(case: tuple[str, dict[str
 
 @st.composite
 def list_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, tuple[Any, ...]]]:
-    text = "record part\n  field name is text\n  field specialist is yes/no\n  field urgent is yes/no\n\n"
+    # `elsewhere` is optional (default no): an item without it is not unknown, so it is never a variable.
+    text = "record part\n  field name is text\n  field specialist is yes/no\n  field urgent is yes/no\n  field elsewhere is yes/no\n    default no\n\n"
     text += "fact parts is list of part\nfact b0 is yes/no\nfact b1 is yes/no\n\n"
     quantified = [
         "(any x in parts where x.specialist)",
@@ -255,11 +256,12 @@ def list_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[dict[str, Any
         "(no x in parts where x.urgent)",
         "(any x in parts where (x.specialist and x.urgent))",
         "((number of x in parts where x.specialist) is at least 2)",
+        "(any x in parts where (x.specialist or x.elsewhere))",
     ]
     atoms = ["b0", "b1", *quantified]
     outcomes = ["o0", "o1", "o2"]
     text += decision_text(draw, "d", outcomes, atoms)
-    item_atoms = ["b0", "item.specialist", "item.urgent", "(d is o0)", "(d is one of (o1, o2))"]
+    item_atoms = ["b0", "item.specialist", "item.urgent", "item.elsewhere", "(d is o0)", "(d is one of (o1, o2))"]
     text += "\n" + decision_text(draw, "e", ["keep", "move", "drop"], item_atoms, " for each item in parts")
     items = []
     domains: dict[str, tuple[Any, ...]] = {"b0": (True, False), "b1": (True, False)}
@@ -270,6 +272,8 @@ def list_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[dict[str, Any
                 item[field] = draw(st.booleans())
             else:
                 domains[f"parts[{i}].{field}"] = (True, False)
+        if draw(st.booleans()):
+            item["elsewhere"] = draw(st.booleans())
         items.append(item)
     known = {name: draw(st.booleans()) for name in ("b0", "b1") if draw(st.booleans())}
     for name in known:
