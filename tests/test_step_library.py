@@ -96,6 +96,7 @@ pupils:
 """
 
 TWO_TRIPS = """\
+as_of: 2023-09-01
 services:
   - {trip: Farm, cost: £50, budget: £100, overnight: no}
   - {trip: Castle, cost: £500, budget: £100, overnight: no}
@@ -185,6 +186,24 @@ Feature: School trips
     When the rules are applied
     Then the outcome is refused
     And the explanation says "Service: Farm"
+    And the explanation says "as at 2023-09-01"
+
+  Scenario: The service of a case in a case file, on the case's date
+    Given the service of the case "overnight camp" in "cases/trips-cases.yaml"
+    When the rules are applied
+    Then the outcome is refer
+    And the explanation says "as at 2024-06-30"
+"""
+
+CASES = """\
+as_of: 2024-06-30
+cases:
+  - name: museum
+    facts: {cost: £10, budget: £20}
+    expect: {outcome: approved}
+  - name: overnight camp
+    facts: {cost: £10, budget: £20, overnight: yes}
+    expect: {outcome: refer}
 """
 
 BY_INI = """\
@@ -234,6 +253,9 @@ Feature: Mistakes an officer makes
 
   Scenario: A file of several services, none named
     Given the service in "cases/two-trips.yaml"
+
+  Scenario: A misspelt case
+    Given the service of the case "museum visit" in "cases/trips-cases.yaml"
 """
 
 NO_POLICY = """\
@@ -253,6 +275,7 @@ def project(tmp_path: Path, ini: str = "") -> Path:
         (tmp_path / folder / "cases").mkdir(parents=True)
         (tmp_path / folder / "cases" / "day-trip.yaml").write_text(DAY_TRIP, encoding="utf-8")
         (tmp_path / folder / "cases" / "two-trips.yaml").write_text(TWO_TRIPS, encoding="utf-8")
+        (tmp_path / folder / "cases" / "trips-cases.yaml").write_text(CASES, encoding="utf-8")
         (tmp_path / folder / f"test_{folder}.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n', encoding="utf-8")
     (tmp_path / "good" / "trips.feature").write_text(PASSING, encoding="utf-8")
     (tmp_path / "good" / "by_ini.feature").write_text(BY_INI, encoding="utf-8")
@@ -270,7 +293,7 @@ def pytest_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_every_step_passes_on_a_policy_of_its_own(tmp_path: Path) -> None:
     done = pytest_in(project(tmp_path, 'policy_rules_policy = "policies/trips"\n'), "good")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "6 passed" in done.stdout
+    assert "7 passed" in done.stdout
     assert "Rule coverage of policies/trips:" in done.stdout
 
 
@@ -278,12 +301,13 @@ def test_each_mistake_fails_its_scenario_saying_what_to_write(tmp_path: Path) ->
     done = pytest_in(project(tmp_path), "bad")
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
-    assert "7 failed" in out
+    assert "8 failed" in out
     assert "there is no fact called `overnigt` in this policy; did you mean `overnight`?" in out
     assert "a pupil has no field `consnt`" in out and "did you mean `consent`?" in out
     assert "the outcome is approved, not refused" in out
     assert "the rule refuse_overbudget is not in the explanation of this decision; did you mean `refuse_over_budget`?" in out
     assert 'there is no "cases/no-such-file.yaml"' in out
+    assert "cases/trips-cases.yaml holds no case called 'museum visit'; its cases are 'museum', 'overnight camp'; did you mean `museum`?" in out
     assert 'cases/two-trips.yaml holds 2 services; say which, as in  Given the service "NAME" in "cases/two-trips.yaml"' in out
     assert 'no policy named: say which with a step such as  Given the policy in "rules/haringey"  (or set the ini option policy_rules_policy)' in out
     assert "Traceback" not in out

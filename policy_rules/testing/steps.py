@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from policy_rules.engine import trace as t
 from policy_rules.errors import PolicyError, did_you_mean
 from policy_rules.registers.facts import read_facts_file
 from policy_rules.renderers.reports import explain_text, summary_text
+from policy_rules.testing.cases import read_cases
 from policy_rules.testing.plugin import POLICY_OPTION, coverage_of, policy_at, rules_considered, shown_path
 
 FEATURE_DIR = pytest.StashKey[Path]()
@@ -80,7 +82,7 @@ class PolicyScenario:
     policy_path: Path | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
-    as_of: str | None = None
+    file_as_of: str | None = None
     made: Decision | None = None
 
     def path(self, written: str) -> Path:
@@ -109,9 +111,11 @@ class PolicyScenario:
             pytest.fail("no decision yet: apply the policy first, with a step such as  When the rules are applied", pytrace=False)
         return self.made
 
-    def start(self, facts: dict[str, Any], name: str | None) -> None:
+    def start(self, facts: dict[str, Any], name: str | None, as_of: date | None = None) -> None:
+        """A new service: these facts, this name, decided as at the date its file or case gives, if any."""
         self.facts = facts
         self.name = name
+        self.file_as_of = as_of.isoformat() if as_of else None
         self.made = None
 
 
@@ -200,31 +204,47 @@ def service_with_facts(policy_scenario: PolicyScenario, datatable: list[list[str
     policy_scenario.start(fact_rows(datatable), name)
 
 
-def _from_file(state: PolicyScenario, written: str, name: str | None) -> dict[str, Any]:
-    """One service of a facts file: the only one, or the one whose name is given."""
+def _from_file(state: PolicyScenario, written: str, name: str | None) -> tuple[dict[str, Any], date | None]:
+    """One service of a facts file (the only one, or the one whose name is given), and the file's ``as_of``."""
     path = state.path(written)
-    services = attempt(f"the facts file {written} cannot be read", lambda: read_facts_file(str(path)).services)
+    read = attempt(f"the facts file {written} cannot be read", lambda: read_facts_file(str(path)))
+    services = read.services
     if name is None:
         if len(services) != 1:
             pytest.fail(f'{written} holds {len(services)} services; say which, as in  Given the service "NAME" in "{written}"', pytrace=False)
-        return dict(services[0].raw)
+        return dict(services[0].raw), read.as_of
     name_fact = state.policy.model.service_name
     found = [s.raw for s in services if name_fact and s.raw.get(name_fact) == name]
     if len(found) != 1:
         names = [str(s.raw.get(name_fact or "", s.label)) for s in services]
         pytest.fail(f"{written} holds {len(found)} services called {name!r}, not one; its services are {', '.join(names)}", pytrace=False)
-    return dict(found[0])
+    return dict(found[0]), read.as_of
 
 
 @given(parsers.re(r'the service(?: "(?P<name>[^"]+)")? in "(?P<path>[^"]+)"'))
 def service_in_file(policy_scenario: PolicyScenario, path: str, name: str | None) -> None:
     """The facts of a service in a facts file, as ``policy-rules evaluate`` reads them."""
-    policy_scenario.start(_from_file(policy_scenario, path, name), None)
+    facts, as_of = _from_file(policy_scenario, path, name)
+    policy_scenario.start(facts, None, as_of)
 
 
 @given(parsers.re(r'the service(?: "(?P<name>[^"]+)")? in "(?P<path>[^"]+)", except:'))
 def service_in_file_except(policy_scenario: PolicyScenario, path: str, name: str | None, datatable: list[list[str]]) -> None:
-    policy_scenario.start(_from_file(policy_scenario, path, name) | fact_rows(datatable), None)
+    facts, as_of = _from_file(policy_scenario, path, name)
+    policy_scenario.start(facts | fact_rows(datatable), None, as_of)
+
+
+@given(parsers.re(r'the service of the case(?: "(?P<name>[^"]+)")? in "(?P<path>[^"]+)"'))
+def service_of_case(policy_scenario: PolicyScenario, path: str, name: str | None) -> None:
+    """The facts of a case in a case file (``policy-rules test``), decided on the case's date unless the When step gives one."""
+    cases = attempt(f"the case file {path} cannot be read", lambda: read_cases(str(policy_scenario.path(path))))
+    found = [case for case in cases if name is None or case.name == name]
+    if name is None and len(found) != 1:
+        pytest.fail(f'{path} holds {len(cases)} cases; say which, as in  Given the service of the case "NAME" in "{path}"', pytrace=False)
+    if len(found) != 1:
+        names = ", ".join(repr(case.name) for case in cases)
+        pytest.fail(f"{path} holds no case called {name!r}; its cases are {names}{did_you_mean(name or '', [c.name for c in cases])}", pytrace=False)
+    policy_scenario.start(dict(found[0].facts), None, found[0].as_of)
 
 
 @given(parsers.re(r'the service is called "(?P<name>[^"]+)"'))
@@ -270,7 +290,8 @@ def _decide(request: pytest.FixtureRequest, state: PolicyScenario, as_of: str | 
         if not name_fact:
             pytest.fail("this policy names no fact as the service's name (`service name` in its policy header)", pytrace=False)
         facts[name_fact] = state.name
-    made = state.made = attempt("the policy cannot decide this service", lambda: policy.evaluate(facts, as_of=as_of, path="the scenario"))
+    when = as_of or state.file_as_of
+    made = state.made = attempt("the policy cannot decide this service", lambda: policy.evaluate(facts, as_of=when, path="the scenario"))
     root = request.config.rootpath
     assert state.policy_path is not None
     coverage_of(request.config).record(shown_path(state.policy_path, root), policy, made, root)
