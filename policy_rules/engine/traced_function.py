@@ -8,7 +8,7 @@ that applies is the one that decides. The code generator's ``traced`` mode
 (``engine.codegen.Traced``) writes, once per policy, Python that evaluates the
 policy as lazily as the ``TracingEnv`` does and records the same events in the
 same order; this module assembles that code (``TracedPath``) and gives it the
-helpers that make the events (``_runtime``), sharing equal ones.
+helpers that make the events (``_runtime``), sharing equal reads and values.
 
 What it records must be exactly what the full path records:
 
