@@ -1,0 +1,133 @@
+"""Exact needed facts by the symbolic backend, for services the evaluator's search cannot finish.
+
+Its place: ``policy_rules.engine.evaluator.search`` builds the decision
+diagram of a service over its missing facts, which grows exponentially with
+them; when it would exceed its budget, it asks ``symbolic_search`` here
+instead. The answer is the one ``docs/unknown-facts.md`` defines: a missing
+fact is needed when two completions of the missing facts that differ only in
+it give different results (or one conflicts and the other does not). Two
+copies of the service's terms share every missing value except the one
+asked about, through an assumption for each; one solver call a fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import z3
+
+from policy_rules.analysis.symbolic import Encoder, Names, Outcome, World, atoms, partial_world, renamed, same_result, service_of
+from policy_rules.engine.lowering import Lowered, lower
+from policy_rules.engine.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from policy_rules.engine.compiler import CompiledPolicy
+    from policy_rules.engine.evaluator import Result, Search
+
+def lowered_of(compiled: CompiledPolicy) -> Lowered:
+    """The lowered form of a compiled policy, made once for it and kept in the policy's own cache."""
+    key = ("symbolic", "lowered")
+    found = compiled.shown.get(key)
+    if found is None:
+        found = compiled.shown[key] = lower(compiled.model)
+    return found
+
+
+def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result | None = None) -> Search | None:
+    """The search's answer (possible results, needed facts), worked out exactly; None when a list is missing altogether.
+
+    ``first`` is the three-valued evaluation's result: what it settled is
+    settled (it is sound), so only its open parts are asked about.
+    """
+    from policy_rules.engine.evaluator import Result, Search, evaluate_once
+
+    lowered = lowered_of(compiled)
+    model = compiled.model
+    names = Names()
+    a = partial_world(model, names, "a!", facts, as_of)
+    if a is None:
+        return None
+    ea = Encoder(lowered, a, names, compiled.parameters)
+    ra = ea.result()
+    solver = z3.Solver()
+    solver.add(*a.valid, *ea.valid)
+
+    def completion(*constraints: Any) -> z3.ModelRef | None:
+        return solver.model() if solver.check(*constraints) == z3.sat else None
+
+    def evaluated(m: z3.ModelRef) -> Result:
+        completed, _today = service_of(m, a, model, names, completed=True)
+        return evaluate_once(compiled, completed, as_of, service=service)[0]
+
+    calm = completion(z3.Not(_b(ra.conflict)))
+    if calm is None:
+        # Every completion conflicts: the evaluator names the rules on any one of them.
+        m = completion()
+        return Search(frozenset({evaluated(m)}), (), {}, True) if m is not None else None
+    sample = evaluated(calm)
+    results = {sample}
+    clash = completion(_b(ra.conflict))
+    if clash is not None:
+        results.add(evaluated(clash))
+    open_ = _open_parts(completion, ra, calm, first)
+    if open_:
+        results.add(
+            Result(
+                UNKNOWN if "outcome" in open_ else sample.outcome,
+                UNKNOWN if "priority" in open_ else sample.priority,
+                tuple(UNKNOWN if i in open_ else e for i, e in enumerate(sample.elements)),
+            )
+        )
+    needed = _needed(a, ea, ra)
+    return Search(frozenset(results), tuple(("f", label) for label in needed), {}, True)
+
+
+def _b(x: Any) -> Any:
+    return z3.BoolVal(x) if isinstance(x, bool) else x
+
+
+def _open_parts(completion: Any, r: Outcome, m: z3.ModelRef, first: Result | None) -> set[Any]:
+    """Which parts of the result some completion (without a conflict) gives otherwise than ``m`` does."""
+    calm = z3.Not(_b(r.conflict))
+    found: set[Any] = set()
+
+    def differs(term: Any, settled: Any) -> bool:
+        if settled is not None and settled is not UNKNOWN:
+            return False
+        return z3.is_expr(term) and completion(calm, term != m.eval(term, model_completion=True)) is not None
+
+    if differs(r.outcome, first and first.outcome):
+        found.add("outcome")
+    if differs(r.priority, first and first.priority):
+        found.add("priority")
+    for i, (present, value) in enumerate(r.elements):
+        settled = first.elements[i] if first is not None and i < len(first.elements) else None
+        if present is True and differs(value, settled):
+            found.add(i)
+    return found
+
+
+def _needed(a: World, ea: Encoder, ra: Outcome) -> list[str]:
+    """The missing facts whose value alone can change the result: a second copy of the result over renamed variables, equal to the first but in one."""
+    pairs = []
+    copies: dict[str, list[tuple[Any, Any]]] = {}
+    for label, (va, _given) in a.variables.items():
+        copies[label] = [(x, z3.Const(f"b!{x}", x.sort())) for x in atoms(va)]
+        pairs.extend(copies[label])
+    rb = renamed(ra, pairs)
+    valid = [*a.valid, *ea.valid]
+    solver = z3.Solver()
+    solver.add(*valid, *(z3.substitute(v, *pairs) for v in valid))
+    solver.add(z3.Not(same_result(ra, rb)))
+    same: dict[str, Any] = {}
+    for label in a.variables:
+        flag = z3.Bool(f"same!{label}")
+        solver.add(z3.Implies(flag, z3.And(*[x == y for x, y in copies[label]])))
+        same[label] = flag
+    needed = []
+    for label in same:
+        if solver.check(*[flag for other, flag in same.items() if other != label]) == z3.sat:
+            needed.append(label)
+    return needed
