@@ -33,6 +33,9 @@ _EXPORTS = {
     "PolicyError": "policy_rules.errors",
     "RuleFileError": "policy_rules.errors",
     "UsageError": "policy_rules.errors",
+    "Plan": "policy_rules.planner.plan",
+    "PlanNames": "policy_rules.planner.plan",
+    "plan": "policy_rules.planner.plan",
 }
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "ElementOutcome",
     "FactsError",
     "LimitError",
+    "Plan",
+    "PlanNames",
     "Policy",
     "PolicyError",
     "PolicyInfo",
@@ -50,12 +55,14 @@ __all__ = [
     "UsageError",
     "__version__",
     "load_policy",
+    "plan",
 ]
 
 if TYPE_CHECKING:
     from policy_rules.api import Policy, load_policy
     from policy_rules.engine.decision import Decision, ElementOutcome, PolicyInfo, Question
     from policy_rules.errors import ConflictError, Diagnostic, FactsError, LimitError, PolicyError, RuleFileError, UsageError
+    from policy_rules.planner.plan import Plan, PlanNames, plan
 
 
 def __getattr__(name: str) -> Any:
