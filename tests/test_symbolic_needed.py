@@ -14,33 +14,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from policy_rules import Policy, load_policy
+from policy_rules import Policy
 from policy_rules.analysis.needed import symbolic_search
 from policy_rules.engine import evaluator
 from policy_rules.engine.evaluator import evaluate_once, needed_fact_names, search
 from policy_rules.engine.values import UNKNOWN
+from tests.symbolic_support import examples, policy_of
 from tests.test_properties import CONFLICT, brute_force, enum_cases, expected_needed, list_cases, number_cases, yes_no_cases
 
 AS_OF = date(2020, 1, 1)
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = examples(60)
 
-_policies: dict[str, Policy] = {}
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("symbolic")
-
-
-def policy_of(folder: Path, text: str) -> Policy:
-    if text not in _policies:
-        path = folder / f"p{len(_policies)}.rules"
-        path.write_text(text)
-        _policies[text] = load_policy(path)
-    return _policies[text]
 
 
 def check(policy: Policy, known: dict[str, Any], variables: dict[str, tuple[Any, ...]], complete: Any) -> None:

@@ -233,6 +233,8 @@ class World:
     today: Any
     variables: dict[str, tuple[Any, Any]] = attrs.Factory(dict)
     valid: list[Any] = attrs.Factory(list)
+    #: What a witness should meet when it can, to read as a real case: dates from 1900 to 2100.
+    plausible: list[Any] = attrs.Factory(list)
 
 
 def field_types(model: PolicyModel, record: str | None) -> dict[str, Type]:
@@ -269,6 +271,7 @@ class WorldBuilder:
         if kind.kind == "date":
             y, m, d = z3.Int(name + "#year"), z3.Int(name + "#month"), z3.Int(name + "#day")
             self.world.valid.append(z3.And(y >= 1, y <= 9999, m >= 1, m <= 12, d >= 1, d <= _month_days(y, m)))
+            self.world.plausible.append(z3.And(y >= 1900, y <= 2100))
             return Day(_day_number(y, m, d), (y, m, d))
         v = z3.Int(name)
         if kind.kind == "one of":
@@ -798,3 +801,10 @@ def service_of(m: z3.ModelRef, world: World, model: PolicyModel, names: Names, *
             facts[name] = _value_of(m, value, kind, names)
     today = date.fromordinal(m.eval(world.today.number, model_completion=True).as_long())
     return facts, today
+
+
+def preferences(world: World, name: str) -> tuple[z3.BoolRef, list[Any]]:
+    """A literal that, assumed, asks for a witness with every fact given and plausible dates, and the constraints it implies."""
+    literal = z3.Bool(f"{name}!preferred")
+    given = [g for label, (g, _t) in world.variables.items() if label.endswith("#given")]
+    return literal, [z3.Implies(literal, z3.And(*given, *world.plausible))]
