@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
+import io
 import itertools
 import json
 import math
 import os
 import re
 import reprlib
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -495,7 +498,7 @@ class _Text:
                 text = decoder.decode(data, final=not data)
             except UnicodeDecodeError as error:
                 at = decoded - pending + error.start
-                raise FactsError(f"this file is not UTF-8 text (byte {at} cannot be read)", path=self.path) from None
+                raise _not_utf8(at, self.path) from None
             decoded += len(data)
             if blank is not None:
                 if not text.strip():
@@ -527,7 +530,7 @@ def _lines(chunks: Iterable[str], path: str, *, nul_is_error: bool) -> Iterator[
             yield part + "\n"
         number += len(parts)
         if len(rest) > MAX_SERVICE_CHARS:
-            raise FactsError(f"line {number + 1}: a line of more than {MAX_SERVICE_CHARS:,} characters is too long for a facts file", path=path)
+            raise _too_long(number + 1, path)
     if rest:
         if nul_is_error and "\x00" in rest:
             _nul(number + 1, path)
@@ -564,14 +567,23 @@ class FactsStream:
             self._file.close()
             raise _too_large(f"{info.st_size:,} bytes", self._limit, not streamed, path)
         self._text = _Text(self._file, path, size=info.st_size, limit=self._limit, yaml_limit=not streamed, binary_check=self.kind != ".csv")
+        self._pieces: CsvRegister | None = None
 
     @property
     def bytes_read(self) -> int:
-        return self._text.bytes_read
+        return self._text.bytes_read if self._pieces is None else self._pieces.bytes_read
 
     @property
     def finished(self) -> bool:
-        return self._text.finished
+        return self._text.finished if self._pieces is None else self._pieces.finished
+
+    def csv_pieces(self) -> CsvRegister | None:
+        """A CSV register not yet read, to be read as pieces of lines (by worker processes) instead of a service at a time; else ``None``."""
+        if self.kind != ".csv" or self._text.bytes_read:
+            return None
+        if self._pieces is None:
+            self._pieces = CsvRegister(self._file, self.path, self.size)
+        return self._pieces
 
     def __iter__(self) -> Iterator[ServiceFacts]:
         path = self.path
@@ -709,43 +721,262 @@ def _services_from_csv(lines: Iterable[str], path: str) -> Iterator[ServiceFacts
     earlier rows were decided; the caller then discards what it wrote.
     """
     reader = csv.reader(lines, strict=True)
-    line = 0  # the last line read so far; a row starts on the next
-    count = 0
+    rows = CsvRows(reader, _csv_header(reader, path), path, base=0)
+    yield from rows
+    if not rows.index:
+        raise FactsError("the CSV file has a header row but no services", path=path)
+
+
+def _csv_header(reader: Any, path: str) -> tuple[str, ...]:
+    """The names of a CSV register's columns, from the reader's next row: distinct, each stripped of spaces."""
     try:
-        header = [h.strip() for h in next(reader)]
-        line = reader.line_num
-        duplicates = sorted({h for h in header if header.count(h) > 1})
-        if duplicates:
-            raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
-        width = len(header)
-        named = [(i, h) for i, h in enumerate(header) if h]
-        names = header if len(named) == width else None  # every column named: a row is zipped with the header, in C
-        for number, row in enumerate(reader, start=2):
-            if len(row) != width:
-                if not "".join(row).strip():
-                    line = reader.line_num
-                    continue
-                cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
-                raise FactsError(f"line {line + 1}: row {number} has {cells} but the header has {width} columns", path=path)
-            if not "".join(row).strip():
-                line = reader.line_num
-                continue
-            yield ServiceFacts(dict(zip(names, row, strict=True)) if names is not None else {h: row[i] for i, h in named}, path, count)
-            count += 1
-            line = reader.line_num
+        header = tuple(h.strip() for h in next(reader))
     except StopIteration:
         raise FactsError("this is not a CSV file with a header row", path=path) from None
     except csv.Error as error:
-        if "unexpected end of data" in str(error):
-            message = f"line {line + 1}: a quote (\") opens a cell here and is never closed, so every later row would be read into that cell; close the quote"
-        else:
-            message = (
-                f"line {reader.line_num}: this CSV cannot be read ({error}); "
-                'a cell with a comma or a quote in it must be quoted as a whole, with quotes doubled ("")'
-            )
-        raise FactsError(message, path=path) from None
-    if not count:
-        raise FactsError("the CSV file has a header row but no services", path=path)
+        raise _csv_error(error, 0, reader.line_num, path) from None
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
+    return header
+
+
+def _csv_error(error: csv.Error, line: int, at: int, path: str) -> FactsError:
+    """What the CSV reader found wrong, at its line: ``line`` is the last line before the row it was reading, ``at`` the line it stopped on."""
+    if "unexpected end of data" in str(error):
+        message = f"line {line + 1}: a quote (\") opens a cell here and is never closed, so every later row would be read into that cell; close the quote"
+    else:
+        message = f'line {at}: this CSV cannot be read ({error}); a cell with a comma or a quote in it must be quoted as a whole, with quotes doubled ("")'
+    return FactsError(message, path=path)
+
+
+class CsvRows:
+    """The services in the rows of a CSV register after its header, read strictly, counting the rows and services read.
+
+    ``base`` is the number of lines before the reader's first, ``row`` the
+    rows before it (the header's included), ``index`` the services before it;
+    so a piece of a register read elsewhere (``CsvPiece``) gives the lines,
+    rows and services their numbers in the whole file. Rows of spaces are
+    skipped. When the text read is not the end of the file (``last`` false),
+    a row still open at its end (a quoted cell going on past the cut) is not
+    an error: ``open_end`` says it, and the row starts after line ``line``.
+    """
+
+    def __init__(self, reader: Any, header: tuple[str, ...], path: str, *, base: int, row: int = 1, index: int = 0, last: bool = True) -> None:
+        self.reader = reader
+        self.header = header
+        self.path = path
+        self.base = base
+        self.row = row
+        self.index = index
+        self.last = last
+        self.open_end = False
+        self.line = base
+
+    def __iter__(self) -> Iterator[ServiceFacts]:
+        path = self.path
+        for raw, index in self.raw():
+            yield ServiceFacts(raw, path, index)
+
+    def raw(self) -> Iterator[tuple[dict[str, str], int]]:
+        """Each service's cells by column, and its place among the register's services."""
+        reader, path, base = self.reader, self.path, self.base
+        header = self.header
+        width = len(header)
+        named = [(i, h) for i, h in enumerate(header) if h]
+        names = header if len(named) == width else None  # every column named: a row is zipped with the header, in C
+        line = base + reader.line_num  # the last line read so far; a row starts on the next
+        try:
+            for row in reader:
+                self.row += 1
+                if len(row) != width:
+                    if not "".join(row).strip():
+                        line = base + reader.line_num
+                        continue
+                    cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
+                    raise FactsError(f"line {line + 1}: row {self.row} has {cells} but the header has {width} columns", path=path)
+                first = row[0] if row else ""
+                if (not first or first.isspace()) and not "".join(row).strip():
+                    line = base + reader.line_num
+                    continue
+                yield dict(zip(names, row, strict=True)) if names is not None else {h: row[i] for i, h in named}, self.index
+                self.index += 1
+                line = base + reader.line_num
+        except csv.Error as error:
+            if not self.last and "unexpected end of data" in str(error):
+                self.open_end, self.line = True, line
+                return
+            raise _csv_error(error, line, base + reader.line_num, path) from None
+
+
+#: Lines of a CSV register in a piece handed to a worker (more when a quoted cell seems to go on past them).
+PIECE_LINES = 2000
+#: The longest line a piece is cut at: beyond it the line has more than ``MAX_SERVICE_CHARS`` characters, whatever they are.
+_PIECE_LINE_BYTES = 4 * MAX_SERVICE_CHARS + 4
+
+
+@attrs.frozen
+class CsvPiece:
+    """Whole lines of a CSV register after its header, and where they stand in the file.
+
+    ``offset`` is the bytes before the piece (after a byte order mark), ``line``
+    the lines before it; ``row`` and ``index`` the rows (the header's
+    included) and services before it, which the cutting process can only
+    guess (one row and one service a line), so the reader of the pieces
+    checks them against what the pieces before really held. ``last`` says the
+    piece ends the file.
+    """
+
+    data: bytes
+    offset: int
+    line: int
+    row: int
+    index: int
+    last: bool
+    #: The rows the piece holds if each of its lines is one.
+    rows_guessed: int
+
+    def rest_joined(self, lines: int, after: CsvPiece | None, row: int, index: int) -> CsvPiece:
+        """What follows the first ``lines`` lines of this piece, joined to the next piece (if any): a row went on past the cut between them.
+
+        ``row`` and ``index`` are the rows and services before the rest.
+        """
+        at = 0
+        for _ in range(lines):
+            at = self.data.index(b"\n", at) + 1
+        more, last, guessed = (after.data, after.last, after.rows_guessed) if after is not None else (b"", True, 0)
+        return CsvPiece(self.data[at:] + more, self.offset + at, self.line + lines, row, index, last, guessed)
+
+    def rows(self, header: tuple[str, ...], path: str) -> CsvRows:
+        """The services of the piece, read as a reader of the whole file reads them there (each error at its line); its text was checked when it was cut."""
+        reader = csv.reader(io.StringIO(self.data.decode("utf-8"), newline="\n"), strict=True)  # lines end at \n alone, as ``_lines`` cuts them
+        return CsvRows(reader, header, path, base=self.line, row=self.row, index=self.index, last=self.last)
+
+    def check(self, path: str) -> None:
+        """Refuse the text of the piece as ``_Text`` and ``_lines`` refuse a file's: not UTF-8, a NUL byte, a line too long."""
+        data = self.data
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _not_utf8(self.offset + error.start, path) from None
+        if b"\x00" in data:
+            _nul(self.line + data.count(b"\n", 0, data.index(b"\x00")) + 1, path)
+        if len(data) > MAX_SERVICE_CHARS:
+            for number, line in enumerate(data.split(b"\n"), start=self.line + 1):
+                if len(line) > MAX_SERVICE_CHARS and len(line.decode("utf-8")) > MAX_SERVICE_CHARS:
+                    raise _too_long(number, path)
+
+
+class CsvRegister:
+    """A CSV register read as pieces of whole lines, for other processes to decode, read and decide.
+
+    Only the header is read here; the rest is cut into ``CsvPiece`` of about
+    ``PIECE_LINES`` lines without decoding it, so the process that cuts does
+    little per row. A cut falls after a line with an even number of quotes
+    before it, which is the end of a row unless a quote stands alone inside
+    an unquoted cell; a piece read past its end in a quoted cell says so
+    (``CsvRows.open_end``), and is read again joined to the next.
+    ``bytes_read`` serves a progress bar; ``finished`` is set by whoever
+    counts the services of the pieces, once all are counted.
+    """
+
+    def __init__(self, file: IO[bytes], path: str, size: int) -> None:
+        self.path = path
+        self._file = file
+        self.size = size
+        self.bytes_read = 0
+        self.header: tuple[str, ...] = ()
+        self.finished = False
+
+    def pieces(self) -> Iterator[CsvPiece]:
+        """The header read (``header``), then the rest in pieces, each checked as text.
+
+        The text is checked ``READ_CHUNK`` bytes ahead of the piece given, as
+        a file read a chunk at a time is: bytes that are not UTF-8 or a NUL
+        byte stop the run before the rows around them are decided.
+        """
+        ahead: deque[CsvPiece] = deque()
+        size = 0
+        for piece in self._cut():
+            piece.check(self.path)
+            ahead.append(piece)
+            size += len(piece.data)
+            while size >= READ_CHUNK:
+                size -= len(ahead[0].data)
+                yield ahead.popleft()
+        yield from ahead
+
+    def _cut(self) -> Iterator[CsvPiece]:
+        file, path = self._file, self.path
+        bom = 3 if file.read(3) == codecs.BOM_UTF8 else 0
+        file.seek(bom)
+        readline = functools.partial(file.readline, _PIECE_LINE_BYTES)
+        shown: list[str] = []
+
+        def header_lines() -> Iterator[str]:
+            while line := readline():
+                text = _decoded_line(line, file.tell() - bom - len(line), len(shown) + 1, path)
+                shown.append(text)
+                yield text
+
+        reader = csv.reader(header_lines(), strict=True)
+        try:
+            self.header = _csv_header(reader, path)
+        except FactsError:
+            self._refuse_blank(shown)
+            raise
+        self._refuse_blank(shown)
+        lines, row, index = len(shown), 1, 0
+        read = iter(readline, b"")
+        offset = file.tell() - bom
+        self.bytes_read = offset + bom
+        while data := b"".join(itertools.islice(read, PIECE_LINES)):
+            quotes = data.count(b'"')
+            for _ in range(PIECE_LINES):  # an odd number of quotes: a quoted cell seems to go on; take lines until it closes
+                if not quotes % 2:
+                    break
+                line = next(read, b"")
+                data += line
+                quotes += line.count(b'"')
+            self.bytes_read += len(data)
+            newlines = data.count(b"\n")
+            guessed = newlines + (not data.endswith(b"\n"))
+            yield CsvPiece(data, offset, lines, row, index, not file.peek(1), guessed)  # type: ignore[attr-defined]
+            offset += len(data)
+            lines += newlines
+            row += guessed
+            index += guessed
+
+    def _refuse_blank(self, shown: list[str]) -> None:
+        """When the lines read so far are only spaces: the error a file of nothing but spaces gets, before what it lacks."""
+        if "".join(shown).strip():
+            return
+        file = self._file
+        at = file.tell()
+        file.seek(0)
+        next(_Text(file, self.path, size=self.size, limit=None, yaml_limit=False, binary_check=False).chunks())
+        file.seek(at)
+
+
+def _decoded_line(data: bytes, offset: int, number: int, path: str) -> str:
+    """One line of a CSV file as text, refused as ``_Text`` and ``_lines`` refuse it (not UTF-8, a NUL byte, too long)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(offset + error.start, path) from None
+    if "\x00" in text:
+        _nul(number, path)
+    if len(text) > MAX_SERVICE_CHARS:
+        raise _too_long(number, path)
+    return text
+
+
+def _not_utf8(at: int, path: str) -> FactsError:
+    return FactsError(f"this file is not UTF-8 text (byte {at} cannot be read)", path=path)
+
+
+def _too_long(line: int, path: str) -> FactsError:
+    return FactsError(f"line {line}: a line of more than {MAX_SERVICE_CHARS:,} characters is too long for a facts file", path=path)
 
 
 def _services_from_jsonl(lines: Iterable[str], path: str) -> Iterator[ServiceFacts]:

@@ -13,9 +13,11 @@ the error messages) it keeps at most ``LISTED``, and says so.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
+import re
 import signal
 import sys
 from collections import Counter, deque
@@ -31,7 +33,7 @@ import attrs
 from policy_rules.api import Policy, policy_from_sources
 from policy_rules.engine.decision import Decision
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
-from policy_rules.registers.facts import ServiceFacts, _number, service_name
+from policy_rules.registers.facts import CsvPiece, CsvRegister, FactsStream, ServiceFacts, _number, service_name
 from policy_rules.registers.outputs import AtomicFile
 from policy_rules.renderers.escape import for_csv_cell
 
@@ -92,6 +94,8 @@ class Summary:
     undetermined: list[tuple[str, tuple[str, ...]]] = attrs.Factory(list)
     undetermined_count: int = 0
     needed_counts: Counter[str] = attrs.Factory(Counter)
+    #: The place in ``_by_spend`` order of the last service kept in ``high_priority`` when it was last cut to ``LISTED``: one after it cannot enter.
+    _high_bar: tuple[Decimal, str] | None = attrs.field(default=None, repr=False)
 
     @property
     def total_spend(self) -> Decimal:
@@ -109,9 +113,7 @@ class Summary:
             self.by_priority[decision.priority] += 1
         if decision.priority == "high":
             self.high_priority_count += 1
-            self.high_priority.append((decision.service or "(unnamed)", decision.outcome, spend, decision.reasons))
-            if len(self.high_priority) >= 2 * LISTED:
-                self.high_priority = _highest(self.high_priority)
+            self._keep_high([(decision.service or "(unnamed)", decision.outcome, spend, decision.reasons)])
         if decision.needed_facts:
             self.undetermined_count += 1
             if len(self.undetermined) < LISTED:
@@ -145,10 +147,18 @@ class Summary:
             total.spend += more.spend
         self.by_priority.update(other.by_priority)
         self.high_priority_count += other.high_priority_count
-        self.high_priority = _highest(self.high_priority + other.high_priority)
+        self._keep_high(other.high_priority)
         self.undetermined_count += other.undetermined_count
         self.undetermined.extend(other.undetermined[: LISTED - len(self.undetermined)])
         self.needed_counts.update(other.needed_counts)
+
+    def _keep_high(self, items: list[tuple[str, str, Decimal | None, tuple[str, ...]]]) -> None:
+        """Add high-priority services that follow those kept: only those that can still be among the ``LISTED`` of highest spend."""
+        bar = self._high_bar
+        self.high_priority.extend(items if bar is None else [item for item in items if _by_spend(item) < bar])
+        if len(self.high_priority) >= 2 * LISTED:
+            self.high_priority = _highest(self.high_priority)
+            self._high_bar = max(map(_by_spend, self.high_priority))
 
     @property
     def listed(self) -> int:
@@ -232,6 +242,29 @@ def decisions_kind(path: str) -> str:
     return suffix
 
 
+_ONE_CELL = io.StringIO()
+_ONE_CELL_WRITER = csv.writer(_ONE_CELL, lineterminator="\n")
+
+
+def _csv_quoted(value: str) -> str:
+    """A cell as ``csv.writer`` writes it in a row of several: quoted when it holds a comma, a quote or a line break, else as it is."""
+    if "," in value or '"' in value or "\n" in value or "\r" in value:
+        _ONE_CELL.seek(0)
+        _ONE_CELL.truncate()
+        _ONE_CELL_WRITER.writerow((value,))
+        return _ONE_CELL.getvalue()[:-1]
+    return value
+
+
+def _csv_text(value: str) -> str:
+    """A text cell from the rules or the register: neutralised for spreadsheets (``for_csv_cell``), then as ``csv.writer`` writes it."""
+    return value if _PLAIN_CELL(value) else _csv_quoted(for_csv_cell(value))
+
+
+#: A cell that neither starts like a formula nor needs quotes: most cells, written as they are without a call per rule.
+_PLAIN_CELL = re.compile(r'(?:[^=+\-@\t\r,"\n][^,"\n\r]*)?').fullmatch
+
+
 class DecisionRows:
     """Decisions written as rows of a decisions file (CSV, JSON Lines, or the elements of one JSON array) to a text stream.
 
@@ -255,30 +288,28 @@ class DecisionRows:
         # Cells that repeat from row to row (outcomes, priorities, reasons, rule labels, the policy), made once.
         self._cells: dict[Any, tuple[str, ...]] = {}
 
-    def write(self, decision: Decision, spend: Decimal | None) -> None:
+    def write(self, decision: Decision, spend: Decimal | None, spend_text: str | None = None) -> None:
+        """The row of a decided service; ``spend_text``, when given, is how the spend is written (the cell as the register gave it)."""
         if self.kind == ".csv":
-            cell = for_csv_cell
             service, outcome, priority, reasons, elements, needed, _questions, _exact, _trace, policy, as_of, decided_by = decision
             key = (outcome, priority, reasons, decided_by, as_of, policy)
             shared = self._cells.get(key)
             if shared is None:
                 if len(self._cells) >= 10_000:
                     self._cells.clear()
+                cell = _csv_text
                 shared = self._cells[key] = (
-                    cell(outcome), cell(priority or ""), cell(";".join(reasons)), cell(decided_by or ""), as_of, cell(policy.version), policy.digest,
+                    f"{cell(outcome)},{cell(priority or '')},{cell(';'.join(reasons))}",
+                    cell(decided_by or ""),
+                    f"{_csv_quoted(as_of)},{cell(policy.version)},{_csv_quoted(policy.digest)},decided,\n",
                 )
-            self.csv.writerow(
-                (
-                    cell(service or ""),
-                    *shared[:3],
-                    cell(";".join([f"{e.name}={e.outcome}" for e in elements])) if elements else "",
-                    cell(";".join(needed)) if needed else "",
-                    shared[3],
-                    "" if spend is None else str(_num(spend)),
-                    *shared[4:],
-                    "decided",
-                    "",
-                )
+            head, by, tail = shared
+            if spend_text is None:
+                spend_text = "" if spend is None else str(_num(spend))
+            self.file.write(
+                f"{_csv_text(service or '')},{head},"
+                f"{_csv_text(';'.join([f'{e.name}={e.outcome}' for e in elements])) if elements else ''},"
+                f"{_csv_text(';'.join(needed)) if needed else ''},{by},{spend_text},{tail}"
             )
         else:
             data = decision.to_dict()
@@ -384,11 +415,21 @@ def run_register(
     """Decide every service as it is read; one that cannot be decided is counted, reported and written as an error row."""
     info = policy.info
     summary = Summary(info.name, info.version, info.digest, as_of.isoformat(), spend_fact)
+    register = services.csv_pieces() if isinstance(services, FactsStream) else None
+    if register is not None:
+        if workers is not None:
+            with workers.pool() as pool:
+                _run_pieces(register, summary, writer, progress, on_error, pool.piece, 2 * workers.jobs)
+        else:
+            job = _Job(as_of, spend_fact, writer.kind if writer is not None else "", bool(writer and writer.with_trace))
+            _run_pieces(register, summary, writer, progress, on_error, functools.partial(_here, policy, job), 1)
+        services.count, register.finished = summary.services, True  # type: ignore[union-attr]
+        return summary.finish()
     if workers is not None:
         return workers.run(services, summary, writer, progress, on_error).finish()
     rows: DecisionRows | None = writer
     for service in services:
-        message = _decide_one(policy, service, as_of, spend_fact, summary, rows)
+        message = _decide_one(policy, service.raw, service.path, service.index, as_of, spend_fact, summary, rows)
         if message is not None and on_error is not None:
             on_error(message)
         if progress is not None:
@@ -396,21 +437,28 @@ def run_register(
     return summary.finish()
 
 
-def _decide_one(policy: Policy, service: ServiceFacts, as_of: date, spend_fact: str | None, summary: Summary, rows: DecisionRows | None) -> str | None:
+def _decide_one(
+    policy: Policy, raw: Mapping[str, Any], path: str, index: int, as_of: date, spend_fact: str | None, summary: Summary, rows: DecisionRows | None
+) -> str | None:
     """Decide one service, count it and write its row; the error message when it could not be decided."""
     summary.services += 1
-    raw = service.raw
     try:
-        decision = policy.evaluate(raw, as_of, trace=bool(rows and rows.with_trace), path=service.path, index=service.index)
+        decision = policy.evaluate(raw, as_of, trace=bool(rows and rows.with_trace), path=path, index=index)
     except PolicyError as error:
         summary.add_error(error)
         if rows is not None:
-            rows.write_error(_name_of(policy, service, error), error)
+            rows.write_error(_name_of(policy, ServiceFacts(raw, path, index), error), error)
         return str(error)
-    spend = _spend(policy, raw, spend_fact) if spend_fact else None
+    spend = spend_text = None
+    if spend_fact:
+        value = raw.get(spend_fact)
+        if type(value) is str and value.isascii() and value.isdigit() and value[0] != "0":  # how a spreadsheet gives most amounts, written back as given
+            spend, spend_text = Decimal(value), value
+        else:
+            spend = _spend(policy, raw, spend_fact)
     summary.add(decision, spend)
     if rows is not None:
-        rows.write(decision, spend)
+        rows.write(decision, spend, spend_text)
     return None
 
 
@@ -434,22 +482,132 @@ def _name_of(policy: Policy, service: ServiceFacts, error: PolicyError) -> str:
     return service_name(policy.model, raw, service.index) if isinstance(raw, Mapping) else service.label
 
 
-# --- several processes ----------------------------------------------------------------------------
+# --- pieces of a CSV register, and several processes ------------------------------------------
 
 
 @attrs.frozen
-class _Task:
-    """What every worker needs to decide chunks: the rules' text, the date, the output's form."""
+class _Job:
+    """How each service of a register is decided and written: the date, the spend fact, the output's form (``kind``, none without an output)."""
 
-    sources: Mapping[str, str]
-    title: str
     as_of: date
     spend_fact: str | None
     kind: str
     with_trace: bool
 
 
-_worker: tuple[Policy, _Task] | None = None
+@attrs.frozen
+class _Task:
+    """What every worker needs: the rules' text and the job."""
+
+    sources: Mapping[str, str]
+    title: str
+    job: _Job
+
+
+@attrs.frozen
+class _Done:
+    """What a piece of a CSV register gave: its rows of the decisions file and its summary; the CSV rows it read (blank ones too); when a
+    row went on past its end, the number of lines before that row (else ``None``); or the error that stops the reading of the file."""
+
+    text: str
+    summary: Summary
+    rows: int
+    open_after: int | None
+    error: str | None
+
+
+def _decide_piece(policy: Policy, job: _Job, piece: CsvPiece, header: tuple[str, ...], path: str) -> _Done:
+    """Read a piece of a CSV register and decide its services, as one process reading the whole file would at that place."""
+    info = policy.info
+    summary = Summary(info.name, info.version, info.digest, job.as_of.isoformat(), job.spend_fact)
+    text = io.StringIO()
+    out = DecisionRows(job.kind, job.with_trace, text, count=piece.index) if job.kind else None
+    try:
+        rows = piece.rows(header, path)
+    except FactsError as error:
+        return _Done("", summary, 0, None, error.message)
+    services = rows.raw()
+    while True:
+        try:
+            raw, index = next(services)
+        except StopIteration:
+            break
+        except FactsError as error:  # the file cannot be read on: an error for the whole run, given back in order
+            return _Done("", summary, 0, None, error.message)
+        _decide_one(policy, raw, path, index, job.as_of, job.spend_fact, summary, out)
+    return _Done(text.getvalue(), summary, rows.row - piece.row, rows.line - piece.line if rows.open_end else None, None)
+
+
+def _here(policy: Policy, job: _Job, piece: CsvPiece, header: tuple[str, ...], path: str) -> Future[_Done]:
+    """A piece decided in this process, as a finished ``Future``."""
+    done: Future[_Done] = Future()
+    done.set_result(_decide_piece(policy, job, piece, header, path))
+    return done
+
+
+def _run_pieces(
+    register: CsvRegister,
+    summary: Summary,
+    writer: DecisionWriter | None,
+    progress: Progress | None,
+    on_error: Callable[[str], None] | None,
+    decide: Callable[[CsvPiece, tuple[str, ...], str], Future[_Done]],
+    ahead: int,
+) -> Summary:
+    """A CSV register decided a piece at a time (here or in workers, ``ahead`` pieces at most in flight), written in file order.
+
+    A piece is given the rows and services before it as guessed from the
+    lines before it; when the pieces before it held blank rows or rows of
+    several lines, the guess is wrong and the piece is decided again with
+    the right numbers (they name unnamed services and place errors), and the
+    pieces after it are guessed from the corrected count. When a piece ends
+    inside a row, its rows before that one stand, and the rest of it is
+    decided again joined to the next piece (whose own decisions are dropped).
+    """
+    path = register.path
+    pieces = register.pieces()
+    pending: deque[tuple[CsvPiece, CsvPiece, Future[_Done]]] = deque()  # each piece as cut, as given, and its decisions
+    row, index = 1, 0  # the rows (the header's included) and services before the next piece to collect
+    moved_row = moved_index = 0  # what the guesses of the pieces not yet given are off by
+
+    def give(cut: CsvPiece) -> tuple[CsvPiece, CsvPiece, Future[_Done]]:
+        piece = attrs.evolve(cut, row=cut.row + moved_row, index=cut.index + moved_index)
+        return cut, piece, decide(piece, register.header, path)
+
+    def collect() -> None:
+        nonlocal row, index, moved_row, moved_index
+        cut, piece, future = pending.popleft()
+        done = future.result()
+        if (piece.row, piece.index) != (row, index):
+            piece = attrs.evolve(piece, row=row, index=index)
+            done = decide(piece, register.header, path).result()
+        if done.open_after is not None:
+            after = pending.popleft()[0] if pending else next(pieces, None)
+            rest = piece.rest_joined(done.open_after, after, row + done.rows, index + done.summary.services)
+            pending.appendleft((after or cut, rest, decide(rest, register.header, path)))
+        if done.error is not None:
+            raise FactsError(done.error, path=path)
+        if writer is not None:
+            writer.write_rows(done.text, done.summary.services, done.summary.decided)
+        if on_error is not None:
+            for message in done.summary.errors:
+                on_error(message)
+        summary.merge(done.summary)
+        row += done.rows
+        index += done.summary.services
+        moved_row, moved_index = row - cut.row - cut.rows_guessed, index - cut.index - cut.rows_guessed
+        if progress is not None:
+            progress.update(summary.services)
+
+    for cut in pieces:
+        pending.append(give(cut))
+        while len(pending) >= ahead:
+            collect()
+    while pending:
+        collect()
+    if not index:
+        raise FactsError("the CSV file has a header row but no services", path=path)
+    return summary
 
 
 def _start_worker(task: _Task) -> None:
@@ -457,35 +615,72 @@ def _start_worker(task: _Task) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _worker = (policy_from_sources(task.sources, task.title), task)
+    _worker = (policy_from_sources(task.sources, task.title), task.job)
+
+
+_worker: tuple[Policy, _Job] | None = None
+
+
+def _piece_in_worker(piece: CsvPiece, header: tuple[str, ...], path: str) -> _Done:
+    assert _worker is not None, "the worker was not started"
+    return _decide_piece(*_worker, piece, header, path)
 
 
 def _decide_chunk(first: int, path: str, chunk: list[tuple[Any, int]]) -> tuple[str, int, int, Summary]:
     """Decide a chunk of services in a worker: the rows as text, how many rows and decisions, and the chunk's summary."""
     assert _worker is not None, "the worker was not started"
-    policy, task = _worker
+    policy, job = _worker
     info = policy.info
-    summary = Summary(info.name, info.version, info.digest, task.as_of.isoformat(), task.spend_fact)
+    summary = Summary(info.name, info.version, info.digest, job.as_of.isoformat(), job.spend_fact)
     text = io.StringIO()
-    rows = DecisionRows(task.kind, task.with_trace, text, count=first) if task.kind else None
+    rows = DecisionRows(job.kind, job.with_trace, text, count=first) if job.kind else None
     for raw, index in chunk:
-        _decide_one(policy, ServiceFacts(raw, path, index), task.as_of, task.spend_fact, summary, rows)
+        _decide_one(policy, raw, path, index, job.as_of, job.spend_fact, summary, rows)
     return text.getvalue(), len(chunk), summary.decided, summary
 
 
-class Workers:
-    """A register decided by ``jobs`` worker processes, a chunk at a time, written in input order.
+class _Pool:
+    """Worker processes started with ``spawn`` (nothing of the parent's state is copied into them); work is handed out while Ctrl-C and
+    SIGTERM are blocked, so that only the parent receives them and stops the workers cleanly."""
 
-    The parent reads the register and writes the decisions; at most
-    ``2 * jobs`` chunks are in flight, so memory stays flat. Workers are
-    started with ``spawn`` (nothing of the parent's state is copied into them)
-    while Ctrl-C and SIGTERM are blocked, so only the parent receives them and
-    stops the workers cleanly.
+    def __init__(self, jobs: int, task: _Task) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(task,))
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            return self.executor.submit(function, *args)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    def piece(self, piece: CsvPiece, header: tuple[str, ...], path: str) -> Future[_Done]:
+        return self.submit(_piece_in_worker, piece, header, path)
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Workers:
+    """A register decided by ``jobs`` worker processes, written in input order, with at most ``2 * jobs`` pieces in flight (memory stays flat).
+
+    A CSV register is cut into pieces of lines that the workers read
+    themselves (``_run_pieces``): the parent only cuts the file and writes
+    what the workers give back. Other registers are read by the parent and
+    handed out a chunk of services at a time.
     """
 
     def __init__(self, jobs: int, sources: Mapping[str, str], title: str, as_of: date, spend_fact: str | None, kind: str, with_trace: bool) -> None:
         self.jobs = jobs
-        self.task = _Task(dict(sources), title, as_of, spend_fact, kind, with_trace)
+        self.task = _Task(dict(sources), title, _Job(as_of, spend_fact, kind, with_trace))
+
+    def pool(self) -> _Pool:
+        return _Pool(self.jobs, self.task)
 
     def run(
         self,
@@ -495,10 +690,6 @@ class Workers:
         progress: Progress | None,
         on_error: Callable[[str], None] | None,
     ) -> Summary:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker, initargs=(self.task,))
         pending: deque[Future[tuple[str, int, int, Summary]]] = deque()
 
         def collect() -> None:
@@ -512,21 +703,15 @@ class Workers:
             if progress is not None:
                 progress.update(summary.services)
 
-        try:
+        with self.pool() as pool:
             first = 0
             for path, chunk in _chunks(services):
-                blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-                try:
-                    pending.append(pool.submit(_decide_chunk, first, path, chunk))
-                finally:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                pending.append(pool.submit(_decide_chunk, first, path, chunk))
                 first += len(chunk)
                 while len(pending) >= 2 * self.jobs:
                     collect()
             while pending:
                 collect()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
         return summary
 
 
