@@ -480,12 +480,14 @@ class _Explainer:
         horizon = cap.quarters
         last = label(self.first + horizon - 1)
         if q is None and cap.staff_per_quarter is not None and c.staff > cap.staff_per_quarter:
-            parts.append(f"not scheduled: {c.staff} staff would move at once, more than the {cap.staff_per_quarter} the council can take on in a quarter")
+            parts.append(f"{c.staff} staff would move at once, more than the {cap.staff_per_quarter} the council can take on in a quarter")
             waits.append("staff_capacity")
         if q is None and cap.budget_per_year is not None and c.added_cost > cap.budget_per_year:
-            parts.append(f"not scheduled: it adds {_money(c.added_cost)} a year, more than the {_money(cap.budget_per_year)} budget for a year")
+            parts.append(f"it adds {_money(c.added_cost)} a year, more than the {_money(cap.budget_per_year)} budget for a year")
             waits.append("budget")
-        if not waits and c.earliest >= horizon:
+        if waits:
+            parts[0] = f"not scheduled: {parts[0]}"
+        elif c.earliest >= horizon:
             if c.contract_end == c.earliest:
                 parts.append(
                     f"not scheduled: its contract ends on {end_date.isoformat()} ({label(self.first + c.contract_end)}), "
@@ -493,11 +495,10 @@ class _Explainer:
                 )
                 waits.append("contract")
             if phased and c.earliest == self.preparation:
-                parts.append(
-                    f"not scheduled: after {self.preparation} quarters of preparation it cannot move before {label(self.first + c.earliest)}, after {last}"
-                )
+                lead = "" if parts else "not scheduled: "
+                parts.append(f"{lead}after {self.preparation} quarters of preparation it cannot move before {label(self.first + c.earliest)}, after {last}")
                 waits.append("preparation")
-        elif not waits:
+        else:
             if c.contract_end > 0 and c.contract_end == c.earliest:
                 parts.append(f"waits for its contract, which ends on {end_date.isoformat()} ({label(self.first + c.contract_end)})")
                 waits.append("contract")

@@ -184,7 +184,7 @@ def gantt_svg(plan: Plan, limit: int = GANTT_ROWS) -> str:
         Patch(color=colours["high"], label="in-house from its quarter (high priority)"),
         Patch(color=colours["standard"], label="in-house from its quarter (standard)"),
     ]
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 3.0 / (5 + len(rows))), ncol=3, fontsize=8, frameon=False)
+    ax.legend(handles=legend, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     return _svg(figure)
 
 
