@@ -39,7 +39,10 @@ def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: d
     """The search's answer (possible results, needed facts), worked out exactly; None when a list is missing altogether.
 
     ``first`` is the three-valued evaluation's result: what it settled is
-    settled (it is sound), so only its open parts are asked about.
+    settled (it is sound), so only its open parts are asked about. The pairs
+    of completions that show a fact needed also show which parts of the
+    result can differ; only the parts they leave in doubt cost a check of
+    their own.
     """
     from policy_rules.engine.evaluator import Result, Search, evaluate_once
 
@@ -61,17 +64,27 @@ def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: d
         completed, _today = service_of(m, a, model, names, completed=True)
         return evaluate_once(compiled, completed, as_of, service=service)[0]
 
-    calm = completion(z3.Not(_b(ra.conflict)))
-    if calm is None:
-        # Every completion conflicts: the evaluator names the rules on any one of them.
-        m = completion()
-        return Search(frozenset({evaluated(m)}), (), {}, True) if m is not None else None
+    results: set[Result] = set()
+    if ra.conflict is not False:
+        if completion(z3.Not(_b(ra.conflict))) is None:
+            # Every completion conflicts: the evaluator names the rules on any one of them.
+            m = completion()
+            return Search(frozenset({evaluated(m)}), (), {}, True) if m is not None else None
+        clash = completion(_b(ra.conflict))
+        if clash is not None:
+            results.add(evaluated(clash))
+    parts = _parts(ra, first)
+    needed, pairs = _needed(a, ea, ra)
+    seen_open: set[Any] = set()
+    for m, rb in pairs:
+        for key, term in parts.items():
+            if key not in seen_open and z3.is_expr(term) and not z3.is_true(m.eval(term == _part(rb, key), model_completion=True)):
+                seen_open.add(key)
+    calm = next((m for m, _rb in pairs if not z3.is_true(m.eval(_b(ra.conflict), model_completion=True))), None) or completion(z3.Not(_b(ra.conflict)))
+    assert calm is not None
+    open_ = seen_open | {key for key, term in parts.items() if key not in seen_open and _differs(completion, ra, term, calm)}
     sample = evaluated(calm)
-    results = {sample}
-    clash = completion(_b(ra.conflict))
-    if clash is not None:
-        results.add(evaluated(clash))
-    open_ = _open_parts(completion, ra, calm, first)
+    results.add(sample)
     if open_:
         results.add(
             Result(
@@ -80,7 +93,6 @@ def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: d
                 tuple(UNKNOWN if i in open_ else e for i, e in enumerate(sample.elements)),
             )
         )
-    needed = _needed(a, ea, ra)
     return Search(frozenset(results), tuple(("f", label) for label in needed), {}, True)
 
 
@@ -88,29 +100,38 @@ def _b(x: Any) -> Any:
     return z3.BoolVal(x) if isinstance(x, bool) else x
 
 
-def _open_parts(completion: Any, r: Outcome, m: z3.ModelRef, first: Result | None) -> set[Any]:
-    """Which parts of the result some completion (without a conflict) gives otherwise than ``m`` does."""
-    calm = z3.Not(_b(r.conflict))
-    found: set[Any] = set()
+def _part(r: Outcome, key: Any) -> Any:
+    if key == "outcome":
+        return r.outcome
+    if key == "priority":
+        return r.priority
+    return r.elements[key][1]
 
-    def differs(term: Any, settled: Any) -> bool:
-        if settled is not None and settled is not UNKNOWN:
-            return False
-        return z3.is_expr(term) and completion(calm, term != m.eval(term, model_completion=True)) is not None
 
-    if differs(r.outcome, first and first.outcome):
-        found.add("outcome")
-    if differs(r.priority, first and first.priority):
-        found.add("priority")
+def _parts(r: Outcome, first: Result | None) -> dict[Any, Any]:
+    """The parts of the result that may be open: those the three-valued evaluation left unknown, each with its term."""
+    out: dict[Any, Any] = {}
+    if first is None or first.outcome is UNKNOWN:
+        out["outcome"] = r.outcome
+    if first is None or first.priority is UNKNOWN:
+        out["priority"] = r.priority
     for i, (present, value) in enumerate(r.elements):
-        settled = first.elements[i] if first is not None and i < len(first.elements) else None
-        if present is True and differs(value, settled):
-            found.add(i)
-    return found
+        if present is True and (first is None or i >= len(first.elements) or first.elements[i] is UNKNOWN):
+            out[i] = value
+    return {key: term for key, term in out.items() if z3.is_expr(term)}
 
 
-def _needed(a: World, ea: Encoder, ra: Outcome) -> list[str]:
-    """The missing facts whose value alone can change the result: a second copy of the result over renamed variables, equal to the first but in one."""
+def _differs(completion: Any, r: Outcome, term: Any, m: z3.ModelRef) -> bool:
+    """Whether some completion without a conflict gives this part of the result otherwise than ``m`` does."""
+    return completion(z3.Not(_b(r.conflict)), term != m.eval(term, model_completion=True)) is not None
+
+
+def _needed(a: World, ea: Encoder, ra: Outcome) -> tuple[list[str], list[tuple[z3.ModelRef, Outcome]]]:
+    """The missing facts whose value alone can change the result, and the models that show it (with the second copy's result).
+
+    A second copy of the result over renamed variables must differ from the
+    first while every variable but one is equal to its copy.
+    """
     pairs = []
     copies: dict[str, list[tuple[Any, Any]]] = {}
     for label, (va, _given) in a.variables.items():
@@ -127,7 +148,9 @@ def _needed(a: World, ea: Encoder, ra: Outcome) -> list[str]:
         solver.add(z3.Implies(flag, z3.And(*[x == y for x, y in copies[label]])))
         same[label] = flag
     needed = []
+    shown: list[tuple[z3.ModelRef, Outcome]] = []
     for label in same:
         if solver.check(*[flag for other, flag in same.items() if other != label]) == z3.sat:
             needed.append(label)
-    return needed
+            shown.append((solver.model(), rb))
+    return needed, shown
