@@ -15,6 +15,7 @@ from policy_rules.engine import codegen
 from policy_rules.engine.codegen import MODES, ThreeValued, TwoValued
 from policy_rules.engine.lowering import lower
 from tests.cli_helpers import HARINGEY
+from tests.complete_facts import completed
 from tests.sample_policies import HOSTILE
 from tests.test_traced_function import CONFLICTING
 
@@ -119,7 +120,7 @@ def test_a_condition_records_its_parts_in_the_traced_mode(tmp_path: Path) -> Non
 
 def test_the_three_valued_functions_are_generated_only_when_a_service_needs_them() -> None:
     policy = load_policy(HARINGEY)
-    complete = generate(1, seed=9)[0]
+    complete = completed(policy, generate(1, seed=9)[0])
     policy.evaluate(complete, AS_OF, trace=False)
     policy.evaluate(complete, AS_OF, trace=True)
     assert policy._compiled._functions == []
