@@ -71,17 +71,18 @@ class Finding:
         witness = None
         if self.witness is not None:
             w = self.witness
-            witness = {"as_of": w.as_of.isoformat(), "facts": _jsonable(w.facts), "expect": w.expect, "shows": w.shows}
+            witness = {"as_of": w.as_of.isoformat(), "facts": jsonable(w.facts), "expect": w.expect, "shows": w.shows}
         return {"severity": self.severity, "kind": self.kind, "location": str(self.span), "message": self.message, "witness": witness}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A witness's facts for JSON: dates as ISO text, the rest as written."""
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -157,7 +158,7 @@ class Analysis:
     def service(self, m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], date]:
         """The typed facts of a model (for the evaluator), the same as a facts file writes them, and the date."""
         typed, today = service_of(m, self.world, self.model, self.names)
-        return typed, {name: _written(value, self.model.fact_types[name].kind, self.model, name) for name, value in typed.items()}, today
+        return typed, {name: as_written(value, self.model.fact_types[name].kind, self.model, name) for name, value in typed.items()}, today
 
     def decide(self, typed: dict[str, Any], today: date) -> Any:
         try:
@@ -361,12 +362,12 @@ def _text(sources: dict[str, str], span: Span) -> str:
     return " ".join(p.strip() for p in parts if p.strip())
 
 
-def _written(value: Any, kind: Any, model: Any, name: str) -> Any:
+def as_written(value: Any, kind: Any, model: Any, name: str) -> Any:
     """A typed value as a facts file writes it: yes/no, 1200000 or 1200000.5, 5%, a date, a list of records."""
     if isinstance(value, tuple):
         record = model.records.get(model.fact_types[name].record or "")
         types = {f.name: f.type.kind for f in record.fields} if record else {}
-        return [{k: _written(v, types.get(k), model, name) for k, v in item.items()} for item in value]
+        return [{k: as_written(v, types.get(k), model, name) for k, v in item.items()} for item in value]
     if isinstance(value, Decimal):
         if kind == "percentage":
             return f"{_plain(value * 100)}%"
