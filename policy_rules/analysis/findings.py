@@ -119,6 +119,12 @@ def _parts(e: Any) -> Iterator[tuple[Any, Any, bool]]:
 #: How many services ``gap_witness`` tries before it gives no witness.
 GAP_TRIES = 30
 
+#: The longest one question to the solver may take (milliseconds); past it, nothing is claimed.
+CHECK_MS = 20_000
+
+#: The solver's answer when it ran out of time.
+UNDECIDED = object()
+
 
 class Analysis:
     """One policy over one free world: the solver, the terms, and the evaluator to check each witness with."""
@@ -139,21 +145,30 @@ class Analysis:
                 for i, item in enumerate(items.items):
                     self.encoder.decision(name, i, {decision.per_item[0]: (items, item)})
         self.solver = z3.Solver()
+        self.solver.set("timeout", CHECK_MS)
         self.solver.add(*self.world.valid, *self.encoder.valid)
         self.preferred, implied = preferences(self.world, "analysis")
         self.solver.add(*implied)
 
     # --- solving ---------------------------------------------------------------------------
 
-    def model_of(self, *constraints: Any) -> z3.ModelRef | None:
-        """A service meeting the constraints, with every fact given when there is one (it then shows the finding without unknowns)."""
+    def model_of(self, *constraints: Any) -> Any:
+        """A service meeting the constraints, with every fact given when there is one (it then shows the finding without unknowns).
+
+        None when there is none; ``UNDECIDED`` when the solver could not tell
+        within ``CHECK_MS``: no finding is then claimed either way.
+        """
+        undecided = False
         for extra in ([self.preferred], []):
-            if self.solver.check(*extra, *[_b(c) for c in constraints]) == z3.sat:
+            answer = self.solver.check(*extra, *[_b(c) for c in constraints])
+            if answer == z3.sat:
                 return self.solver.model()
-        return None
+            undecided = undecided or answer == z3.unknown
+        return UNDECIDED if undecided else None
 
     def possible(self, *constraints: Any) -> bool:
-        return self.solver.check(*[_b(c) for c in constraints]) == z3.sat
+        """Whether some service meets the constraints; when the solver cannot tell, it may."""
+        return self.solver.check(*[_b(c) for c in constraints]) != z3.unsat
 
     def service(self, m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], date]:
         """The typed facts of a model (for the evaluator), the same as a facts file writes them, and the date."""
@@ -209,7 +224,7 @@ class Analysis:
                         for (pa, ra), (_pb, rb) in zip(self.rule_terms(a.label), self.rule_terms(b.label), strict=True):
                             clash.append(_and(pa, ra.applies, rb.applies, not_equal(ra.value, rb.value)))
                         m = self.model_of(_or_all(clash))
-                        if m is None:
+                        if m is None or m is UNDECIDED:
                             continue
                         span = b.source.span
                         message = (
@@ -229,6 +244,8 @@ class Analysis:
                 m = self.model_of(applies)
                 if m is None:
                     yield Finding("warning", "never_applies", rule.source.span, f"{row} {rule.label} can never apply: no service meets its condition")
+                    continue
+                if m is UNDECIDED:
                     continue
                 shows = self.changes(decision.name, rule)
                 if shows is None:
@@ -266,6 +283,7 @@ class Analysis:
                 seen.add(id(part))
                 text = _text(self.model.sources, part.source.span)
                 m = self.model_of(held)
+                m = None if m is UNDECIDED else m
                 message = f"`{text}` never matters in the condition of rule {label}: the condition holds for exactly the same services without it"
                 yield Finding("warning", "part_never_matters", part.source.span, message, self.witness(m, f"the condition of {label} holds") if m else None)
 
@@ -285,7 +303,7 @@ class Analysis:
         tried: list[Any] = []
         for _ in range(GAP_TRIES):
             m = self.model_of(*tried)
-            if m is None:
+            if m is None or m is UNDECIDED:
                 return None
             typed, written, _today = self.service(m)
             try:
@@ -317,6 +335,7 @@ class Analysis:
                     name = node.slot.name
                     message = f"fact {name} is marked `kept for reference`, yet a rule reads it; remove `kept for reference` from it, or stop reading it"
                     m = self.model_of(self.depends_on(name))
+                    m = None if m is UNDECIDED else m
                     yield Finding("warning", "reference_read", node.source.span, message, self.witness(m, f"the decision depends on {name}") if m else None)
 
     def depends_on(self, fact: str) -> Any:
