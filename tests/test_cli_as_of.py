@@ -94,3 +94,11 @@ def test_a_policy_reading_today_also_gets_the_note(folder: Path) -> None:
     assert _date_matters(load_policy(folder / "rules"))
     write_policy(folder, UNDATED + '\n# today is not read here\nfact today_note is text\n  means "not today"\n')
     assert not _date_matters(load_policy(folder / "rules"))
+
+
+def test_a_register_decided_with_output_refuses_a_date_it_would_not_read(folder: Path) -> None:
+    run = run_cli("evaluate", "rules", "dated.yaml", "--output", "out.csv", "--as-of", "2025-02-01", cwd=folder)
+    assert run.returncode == 2
+    assert "dated.yaml: error: this file gives `as_of`, which a register decided with --output does not read" in run.stderr
+    assert not (folder / "out.csv").exists()
+    assert run_cli("evaluate", "rules", "undated.yaml", "--output", "out.csv", cwd=folder).returncode == 0

@@ -552,8 +552,9 @@ class FactsStream:
     that every service has been read, so ``count`` is the whole register.
     """
 
-    def __init__(self, path: str, *, limit: int | None = None) -> None:
+    def __init__(self, path: str, *, limit: int | None = None, reads_as_of: bool = False) -> None:
         self.path = path
+        self.reads_as_of = reads_as_of
         p = Path(path)
         self.kind = p.suffix.lower()
         self.single = False
@@ -611,6 +612,9 @@ class FactsStream:
         _check_unicode(loaded, self.path)
         self.single = isinstance(loaded, Mapping) and "services" not in loaded
         if isinstance(loaded, Mapping) and "services" in loaded and "as_of" in loaded:
+            if not self.reads_as_of:  # a register is decided as it is read, at a date fixed before its first service
+                message = "this file gives `as_of`, which a register decided with --output does not read; remove it and give the date as --as-of"
+                raise FactsError(message, path=self.path)
             self.as_of = read_as_of(loaded["as_of"], path=self.path)
         return iter(_services(loaded, self.path))
 
@@ -626,7 +630,7 @@ class FactsStream:
 
 def read_facts_file(path: str) -> FactsFile:
     """Every service in a YAML, JSON, JSON Lines or CSV facts file, in file order, held in memory (at most 200 MB of file)."""
-    with FactsStream(path, limit=MAX_FACTS_FILE_BYTES) as stream:
+    with FactsStream(path, limit=MAX_FACTS_FILE_BYTES, reads_as_of=True) as stream:
         services = tuple(stream)
     return FactsFile(path, services, stream.single, stream.as_of)
 
