@@ -11,7 +11,10 @@ the messages must be those of the plain reading (``read_facts_file``).
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import random
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from policy_rules.errors import FactsError
 from policy_rules.registers import facts, register
 from policy_rules.registers.facts import FactsStream, read_facts_file
 from policy_rules.registers.register import DecisionWriter, Summary, run_register
+from policy_rules.renderers.escape import for_csv_cell
 from tests.cli_helpers import HARINGEY, run_cli
 
 AS_OF = date(2024, 4, 1)
@@ -142,3 +146,16 @@ def test_jobs_2_decides_a_register_with_rows_of_several_lines_as_jobs_1(tmp_path
     assert results["1"] == results["2"]
     assert (tmp_path / "d1.csv").read_bytes() == (tmp_path / "d2.csv").read_bytes()
     assert results["1"][1].splitlines()[0].startswith("6,000 of 6,000 services decided")
+
+
+def test_a_text_cell_is_written_as_csv_writer_writes_it_after_neutralising_formulas() -> None:
+    def expected(value: str) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow([for_csv_cell(value), ""])
+        return out.getvalue()[: -len(",\n")]
+
+    rng = random.Random(12)
+    alphabet = ["a", "1", " ", ".", "=", "+", "-", "@", "\t", "\r", "\n", ",", '"', "'", "é", "\u2028"]
+    for _ in range(20_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        assert register._csv_text(value) == expected(value), value
