@@ -33,7 +33,7 @@ Feature: Insourcing is the default
     And the rule procure_from_local_provider does not apply
     And the rule procure_when_not_appropriate does not apply
     And the rule hybrid_for_specialist_elements does not apply
-    And the explanation says "[does not apply] exception rule procure_when_not_appropriate would give procure"
+    And the explanation says "procure_when_not_appropriate would give procure"
 
   Scenario Outline: Partners that are available do not stop insourcing when it is appropriate
     Given the service in "all-clear.yaml"
