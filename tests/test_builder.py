@@ -330,6 +330,8 @@ def test_quantifiers_over_list_items(text: str, node: n.Expr) -> None:
 def test_a_where_condition_that_reads_two_ways_needs_brackets() -> None:
     assert expr("any p in l where (p.a and b)") == n.Over("any", "p", name("l"), n.BoolOp("and", (n.Field("p", "a"), name("b"))))
     assert expr("(any p in l where p.a) and b") == n.BoolOp("and", (n.Over("any", "p", name("l"), n.Field("p", "a")), name("b")))
+    # Brackets and quotes inside quoted text (with its escapes) do not count.
+    assert isinstance(expr('any p in l where (p.n is "a \\" (b\\\\" and p.a)'), n.Over)
     below = n.Compare("<", n.Field("p", "n"), lit("whole number", Decimal(3), "3"), "is below")
     assert expr("number of p in l where (p.n is below 3)") == n.Over("count", "p", name("l"), below)
     assert build_errors("define x as any p in l where p.a and b\n") == [

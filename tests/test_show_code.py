@@ -46,7 +46,7 @@ rule os_system
 rule subprocess
   exception to os_system
   when __builtins__ or print is "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"
-    or any __self__ in __mro__ where __self__.__globals__ is "\\n\"exit()\\" and __self__.__code__ > £1
+    or (any __self__ in __mro__ where (__self__.__globals__ is "\\n\"exit()\\" and __self__.__code__ > £1))
     or breakpoint is __reduce__
   then exec is __del__
   because "\"\"\"; __import__(\"code\").interact() #"

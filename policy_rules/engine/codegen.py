@@ -616,6 +616,10 @@ class Traced(CodeGenerator):
             found = self.infos[rule.label] = self.static((rule.label, rule.decision, kind, decl.span.short, self.citations(decl.citations), decl.because))
         return found
 
+    def table(self, rule: ir.Rule) -> str:
+        """The first-of table the rule is a row of, as a constant (``None`` for a rule of its own)."""
+        return self.const(rule.source.table) if rule.source.table is not None else "None"
+
     def overridden(self, rule: ir.Rule, exceptions: list[Ruled], by: str | None, out: Ruled, scope: dict[str, Any], depth: int) -> None:
         # The rule's own condition is still worked out, to say whether it was overridden or would not have applied.
         events = "(" + "".join(f"{x.event}, " for x in exceptions) + ")"
@@ -625,15 +629,15 @@ class Traced(CodeGenerator):
             holds, condition = self.condition(rule.condition, scope, depth)  # type: ignore[assignment]
             status = f"(OVERRIDDEN if {holds} is True else NOT_APPLYING if {holds} is False else GIVE_UP())"
         written = self.const(self.text(rule.source.conclusion))
-        self.emit(f"{out.event} = RULE((*{self.info(rule)}, {status}, {written}, {condition}, {events}, {by}))", depth)
+        self.emit(f"{out.event} = RULE((*{self.info(rule)}, {status}, {written}, {condition}, {events}, {by}, {self.table(rule)}))", depth)
 
     def considered(self, rule: ir.Rule, decided: bool, condition: str | None, exceptions: list[Ruled], out: Ruled, depth: int) -> None:
         events = "(" + "".join(f"{x.event}, " for x in exceptions) + ")"
         if decided:
-            self.emit(f"{out.event} = RULE((*{self.info(rule)}, DECIDED, SHOWN({out.value}), {condition}, {events}, None))", depth)
+            self.emit(f"{out.event} = RULE((*{self.info(rule)}, DECIDED, SHOWN({out.value}), {condition}, {events}, None, {self.table(rule)}))", depth)
         else:
             written = self.const(self.text(rule.source.conclusion))
-            self.emit(f"{out.event} = RULE((*{self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None))", depth)
+            self.emit(f"{out.event} = RULE((*{self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None, {self.table(rule)}))", depth)
 
 
 # --- three-valued: facts may be unknown, for undecided services and the search -------------

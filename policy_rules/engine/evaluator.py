@@ -845,6 +845,7 @@ class TracingEnv(Env):
             "citations": _citations(self.compiled, node.citations),
             "because": node.because,
             "exceptions": tuple(events),
+            "table": node.table,
         }
         if applied:
             # The decision does not need this rule's own condition (an exception

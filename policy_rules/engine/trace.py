@@ -81,9 +81,10 @@ class RuleConsidered(NamedTuple):
     condition: Condition | None
     exceptions: tuple[RuleConsidered, ...] = ()
     overridden_by: str | None = None
+    table: str | None = None  # the first-of table the rule is a row of
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "type": "rule",
             "label": self.label,
             "decision": self.decision,
@@ -97,6 +98,9 @@ class RuleConsidered(NamedTuple):
             "overridden_by": self.overridden_by,
             "exceptions": [e.to_dict() for e in self.exceptions],
         }
+        if self.table is not None:
+            found["table"] = self.table
+        return found
 
     def walk(self) -> list[RuleConsidered]:
         found = [self]

@@ -532,17 +532,31 @@ def _after_where(text: str) -> str:
     return text[found.end() :].strip() if found else ""
 
 
+def _outside_quotes(text: str) -> list[tuple[int, str, int]]:
+    """Each character of ``text`` outside quoted text, with its index and the bracket depth before it."""
+    found: list[tuple[int, str, int]] = []
+    depth, quoted, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+            continue
+        if char == '"':
+            quoted = True
+            continue
+        found.append((index, char, depth))
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+    return found
+
+
 def _before_top_level(body: str, op: str) -> str:
     """The text of ``body`` before its first `and`/`or` outside brackets and quotes."""
-    depth, quoted = 0, False
-    for index, char in enumerate(body):
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and re.match(rf"\s{op}\b", body[index:]):
+    for index, _char, depth in _outside_quotes(body):
+        if depth == 0 and re.match(rf"\s{op}\b", body[index:]):
             return " ".join(body[:index].split())
     return "..."
 
@@ -552,14 +566,7 @@ def _bracketed_after_where(text: str) -> bool:
     body = _after_where(text)
     if not body.startswith("("):
         return False
-    depth, quoted = 0, False
-    for index, char in enumerate(body):
-        if char == '"' and (index == 0 or body[index - 1] != "\\"):
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-            if depth == 0:
-                return index == len(body) - 1
+    for index, char, depth in _outside_quotes(body):
+        if char == ")" and depth == 1:
+            return index == len(body) - 1
     return False

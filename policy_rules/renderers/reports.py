@@ -72,7 +72,7 @@ def paint(text: str, code: str, color: bool) -> str:
 def summary_text(decision: Decision, *, color: bool = False) -> str:
     """A few lines per service: outcome, priority, reasons, elements, what is needed."""
     outcome = paint(_t(decision.outcome), OUTCOME_COLOURS.get(decision.outcome, "1;32"), color)
-    lines = [f"Service: {paint(_t(decision.service or '(unnamed)'), '1', color)}", f"  Outcome: {outcome}{_decided_by(decision)}"]
+    lines = [f"Service: {paint(_t(decision.service or '(unnamed)'), '1', color)}", f"  Outcome: {outcome}{_decided_by(decision)}{_settled_text(decision)}"]
     if decision.priority is not None:
         lines.append(f"  Priority: {_t(decision.priority)}")
     if decision.reasons:
@@ -88,6 +88,21 @@ def summary_text(decision: Decision, *, color: bool = False) -> str:
     info = decision.policy
     lines.append(f"  Policy: {_t(info.name)}, version {_t(info.version)}, {_t(info.digest[:19])}, as at {_t(decision.as_of)}")
     return "\n".join(lines)
+
+
+def _outcome_decision(decision: Decision) -> str | None:
+    """The name of the decision whose value is the outcome: the first decision made for the service with that value."""
+    for event in decision.trace:
+        if isinstance(event, t.DecisionMade) and event.item is None and event.value == decision.outcome and event.decided_by is None:
+            return event.decision
+    return None
+
+
+def _settled_text(decision: Decision) -> str:
+    settling = _settling_rules(decision)
+    if not settling:
+        return ""
+    return f" (settled whatever the missing facts are: each possible value leads to a rule that gives it: {', '.join(_t(r.label) for r in settling)})"
 
 
 # --- text: the whole explanation ----------------------------------------------------------
@@ -117,19 +132,48 @@ def _condition_lines(condition: t.Condition | None, indent: str) -> list[str]:
 
 
 def _rule_lines(rule: t.RuleConsidered, depth: int, decider: str | None) -> list[str]:
+    if rule.table is not None:
+        return _table_lines(rule, depth, decider)
+    return _one_rule_lines(rule, depth, decider, f"{rule.kind} rule", rule.exceptions)
+
+
+def _one_rule_lines(rule: t.RuleConsidered, depth: int, decider: str | None, what: str, exceptions: Sequence[t.RuleConsidered]) -> list[str]:
     indent = "  " * depth
     status = STATUS_WORDS.get(rule.status, rule.status)
     if rule.status == "overridden" and decider:
         status = f"overridden; {decider} decides"
     verb = "gives" if rule.status in ("decided", "applies") else "would give"
-    lines = [f"{indent}- [{_t(status)}] {_t(rule.kind)} rule {_t(rule.label)} {verb} {_t(rule.conclusion)}   ({_t(rule.location)})"]
+    lines = [f"{indent}- [{_t(status)}] {what} {_t(rule.label)} {verb} {_t(rule.conclusion)}   ({_t(rule.location)})"]
     if rule.because:
         lines.append(f"{indent}    because {_t(rule.because)}")
     if rule.citations:
         lines.append(f"{indent}    cites {_t(_cites(rule.citations))}")
     lines.extend(_condition_lines(rule.condition, indent + "    "))
-    for exception in rule.exceptions:
+    for exception in exceptions:
         lines.extend(_rule_lines(exception, depth + 1, decider))
+    return lines
+
+
+def _table_lines(top: t.RuleConsidered, depth: int, decider: str | None) -> list[str]:
+    """A first-of table as one list, its rows in the order they are tried, then `otherwise`.
+
+    The trace holds a table as the chain of exceptions it means (each row an
+    exception to the row below it); shown as that chain, the first row would
+    sit deepest. Rules outside the table that are exceptions to a row stay
+    nested under that row.
+    """
+    chain = [top]
+    while True:
+        inner = [e for e in chain[-1].exceptions if e.table == top.table]
+        if not inner:
+            break
+        chain.append(inner[0])
+    rows = list(reversed(chain))
+    lines = [f"{'  ' * depth}- table {_t(top.table or '')}, first that applies:"]
+    for number, row in enumerate(rows, start=1):
+        others = [e for e in row.exceptions if e.table != top.table]
+        what = "otherwise" if row.kind == "default" else f"row {number}"
+        lines.extend(_one_rule_lines(row, depth + 1, decider, what, others))
     return lines
 
 
@@ -156,6 +200,8 @@ def explain_text(decision: Decision, *, color: bool = False) -> str:
         elif isinstance(event, t.DecisionMade):
             who = f" for {_t(event.item)}" if event.item else ""
             by = f", decided by rule {_t(event.decided_by)}" if event.decided_by else ""
+            if not event.item and event.decision == _outcome_decision(decision) and _settling_rules(decision):
+                by = _settled_text(decision).replace(" (", ", ", 1).rstrip(")")
             out.append("")
             out.append(f"Decision {_t(event.decision)}{who}: {_t(event.value)}{by}")
             if event.rule is not None:
@@ -184,6 +230,11 @@ def markdown_report(decision: Decision) -> str:
     lines.append(sentence + ".")
     lines.append("")
     deciding = _deciding_rule(decision)
+    settling = _settling_rules(decision)
+    if settling:
+        rules = ", ".join(f"`{_code(r.label)}` ({_md(r.location)})" for r in settling)
+        lines.append(f"Settled whatever the missing facts are: each possible value leads to a rule that gives this outcome: {rules}.")
+        lines.append("")
     if deciding is not None:
         lines.append(f"Decided by rule `{_code(deciding.label)}` ({_md(deciding.location)}).")
         lines.append("")
@@ -289,6 +340,22 @@ def _deciding_rule(decision: Decision) -> t.RuleConsidered | None:
     return None
 
 
+def _settling_rules(decision: Decision) -> list[t.RuleConsidered]:
+    """When no rule decided alone but every completion of the missing facts gives the outcome: the rules that may give it.
+
+    Such a decision has no ``decided_by``: which rule decides depends on a
+    fact not given, and each possible value leads to a rule with the same
+    outcome. Those rules are the ones whose condition is unknown (or that
+    apply) and whose conclusion is the outcome as written.
+    """
+    if decision.decided_by or decision.outcome == "undetermined":
+        return []
+    for event in decision.trace:
+        if isinstance(event, t.DecisionMade) and event.item is None and event.rule is not None and event.value == decision.outcome:
+            return [r for r in event.rule.walk() if r.status in ("unknown", "applies", "overridden") and r.conclusion == decision.outcome]
+    return []
+
+
 def _not_applied(decision: Decision) -> list[tuple[str, str, str, tuple[str, ...]]]:
     """The outcome decision's rules that did not apply or are not known.
 
@@ -296,10 +363,11 @@ def _not_applied(decision: Decision) -> list[tuple[str, str, str, tuple[str, ...
     the parts of its condition concerned, as written: each medium escapes them.
     """
     found = []
+    settling = {r.label for r in _settling_rules(decision)}
     for event in decision.trace:
         if isinstance(event, t.DecisionMade) and event.item is None and event.rule is not None and event.decided_by == decision.decided_by:
             for r in event.rule.walk():
-                if r.status not in ("does_not_apply", "unknown") or r.condition is None:
+                if r.status not in ("does_not_apply", "unknown") or r.condition is None or r.label in settling:
                     continue
                 if r.status == "unknown":
                     found.append((r.label, r.location, "unknown", (r.condition.text,)))

@@ -34,7 +34,7 @@ from tests.cli_helpers import HARINGEY, ROOT, run_cli
 
 PACKAGE = ROOT / "policy_rules"
 SERVICES = ROOT / "examples" / "facilities-management.yaml"
-HARINGEY_CLEAN = "7 files checked: 0 errors, 0 warnings\n"
+HARINGEY_CLEAN = f"{len(list(HARINGEY.glob('*.rules')))} files checked: 0 errors, 0 warnings\n"  # as many as the bundled rules hold
 
 
 class _Payload:
