@@ -791,8 +791,18 @@ def test_with_no_facts_every_fact_that_matters_is_needed_exactly(haringey: Polic
     assert decision.needed_facts == tuple(n for n in model.facts if n not in ("service", "elements", "contract_end_date", "staff"))
 
 
-def test_the_search_limit_gives_up_honestly(haringey: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_beyond_the_search_limit_the_symbolic_backend_answers_exactly(haringey: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    searched = haringey.evaluate({}, AS_OF)
     monkeypatch.setattr(ev, "SEARCH_LIMIT", 3)
+    decision = haringey.evaluate({}, AS_OF)
+    assert decision.needed_facts_exact
+    assert (decision.outcome, decision.priority, decision.needed_facts) == (searched.outcome, searched.priority, searched.needed_facts)
+
+
+def test_the_search_limit_gives_up_honestly(haringey: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an answer from the symbolic backend (it gives none for a list missing altogether), the search says it is not exact."""
+    monkeypatch.setattr(ev, "SEARCH_LIMIT", 3)
+    monkeypatch.setattr(ev, "_symbolic_search", lambda *args: None)
     decision = haringey.evaluate({}, AS_OF)
     assert decision.outcome == "undetermined"
     assert not decision.needed_facts_exact

@@ -570,6 +570,9 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
     returned every bounded fact has one fixed set of values.
     """
     if len(first_env.unknown_vars) > MAX_SEARCH_VARIABLES:
+        exact_answer = _symbolic_search(compiled, facts, as_of, service, first)
+        if exact_answer is not None:
+            return exact_answer
         # Too many open questions to search through in time (a long list of items
         # with missing fields): report what three-valued evaluation settles, and
         # every missing fact it read, and say that the list may be longer than needed.
@@ -588,6 +591,10 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
             break
         for fact, found in run.seen.items():
             constants.setdefault(fact, set()).update(found)
+    if not exact:
+        exact_answer = _symbolic_search(compiled, facts, as_of, service, first)
+        if exact_answer is not None:
+            return exact_answer
     needed: set[tuple] = set()
     results: set[Result] = set()
     if not exact and not run.stopped:
@@ -612,6 +619,13 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
             needed.add(node[1])
             stack.extend(node[2])
     return Search(frozenset(results), tuple(sorted(needed, key=lambda v: var_order(compiled, v))), run.atom_facts, exact)
+
+
+def _symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result) -> Search | None:
+    """The exact answer of the symbolic backend, for a service beyond the search's budget (None when it cannot give one)."""
+    from policy_rules.analysis.needed import symbolic_search  # the solver is loaded only for the services that need it
+
+    return symbolic_search(compiled, facts, as_of, service, first)
 
 
 class _Run:
