@@ -1,0 +1,163 @@
+"""The workbench's server side: the page, its assets, and the few answers the REST API does not give.
+
+Its place: ``service.app.create_app`` includes ``workbench_router`` so that
+``policy-rules serve`` serves the workbench at ``/`` beside the API. The page
+itself calls the API (``/v1/check``, ``/v1/evaluate``, ``/v1/decisions``);
+this router adds what only a browser needs: the loaded rule files to edit,
+a decision report as HTML, and the impact of draft rules on a register (the
+decision diff of ``analysis.diff``, run on the draft against the loaded
+rules). Every page is served with a content security policy that allows the
+server itself and nothing else, so nothing in the workbench can reach another
+host.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from policy_rules.api import Policy, parse_as_of, policy_from_sources
+from policy_rules.errors import PolicyError, RuleFileError
+from policy_rules.renderers.reports import html_report
+
+#: Only the server itself: scripts, styles, images, connections. No inline script, no frames.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+#: The changes listed in the impact view; the counts always cover the whole register.
+SHOWN_CHANGES = 200
+REGISTER_SUFFIXES = (".csv", ".yaml", ".yml", ".json", ".jsonl")
+MAX_REGISTER = 20_000_000
+
+
+class DraftRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    files: dict[str, str] = Field(description="The draft rule files: name (ending .rules) to text.", max_length=200)
+
+
+class ImpactRequest(DraftRequest):
+    register_name: str | None = Field(None, max_length=200, description="An uploaded register's file name (its suffix says its format).")
+    register_text: str | None = Field(None, max_length=MAX_REGISTER, description="An uploaded register's text.")
+    example: str | None = Field(None, max_length=200, description="One of the example registers, by name.")
+    as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facts: dict[str, Any]
+    as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+def static_folder() -> Path:
+    return Path(str(resources.files("policy_rules.workbench") / "static"))
+
+
+def _error(status: int, message: str, location: str = "") -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "location": location}}, status_code=status)
+
+
+def example_registers(folder: Path | None) -> dict[str, Path]:
+    """The registers offered as examples: the facts files of ``folder`` (by default ``examples/`` where the server runs)."""
+    folder = folder if folder is not None else Path.cwd() / "examples"
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in REGISTER_SUFFIXES}
+
+
+def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> dict[str, Any]:
+    """The decision diff of ``draft`` against ``saved`` over the services of ``register``: counts, and the first changes."""
+    import itertools
+
+    from policy_rules.analysis.diff import DiffSummary, compare
+    from policy_rules.registers.facts import FactsStream
+
+    changes: list[dict[str, Any]] = []
+    with FactsStream(str(register), reads_as_of=True) as stream:
+        services = iter(stream)
+        first = list(itertools.islice(services, 1))
+        when = parse_as_of(as_of if as_of is not None else stream.as_of)
+        for item in compare(saved, draft, itertools.chain(first, services), when):
+            if isinstance(item, DiffSummary):
+                return {"as_of": when.isoformat(), "summary": item.to_dict(), "changes": changes, "shown": len(changes)}
+            if len(changes) < SHOWN_CHANGES:
+                changes.append(item.to_dict())
+    raise AssertionError("compare ends with its summary")
+
+
+def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
+    """The routes of the workbench for the loaded ``policy``; ``examples`` is the folder of example registers."""
+    router = APIRouter(include_in_schema=False)
+    folder = static_folder()
+    page = (folder / "index.html").read_text(encoding="utf-8")
+
+    @router.get("/")
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page, headers=HEADERS)
+
+    @router.get("/workbench/rules")
+    async def rules() -> JSONResponse:
+        return JSONResponse({"policy": policy.info.to_dict(), "files": dict(policy.model.sources)}, headers=HEADERS)
+
+    @router.get("/workbench/examples")
+    async def examples_list() -> JSONResponse:
+        return JSONResponse({"examples": list(example_registers(examples))}, headers=HEADERS)
+
+    @router.post("/workbench/report")
+    async def report(request: ReportRequest) -> Response:
+        try:
+            decision = policy.evaluate(request.facts, request.as_of, path="facts")
+        except PolicyError as error:
+            return _error(422, error.message, error.location or "facts")
+        return HTMLResponse(html_report(decision), headers=HEADERS)
+
+    @router.post("/workbench/impact")
+    async def impact_of(request: ImpactRequest) -> JSONResponse:
+        try:
+            draft = policy_from_sources(request.files, "draft rules")
+        except RuleFileError as error:
+            return _error(422, f"the draft rules have errors; fix the problems first ({error.message.splitlines()[0]})", "files")
+        except PolicyError as error:
+            return _error(422, error.message, "files")
+        if request.example is not None:
+            found = example_registers(examples).get(request.example)
+            if found is None:
+                return _error(404, f"there is no example register called {request.example}", "example")
+            return await _run(draft, found, request.as_of)
+        if request.register_text is None or request.register_name is None:
+            return _error(422, "choose a register: upload a CSV or YAML file, or pick an example", "register")
+        suffix = Path(request.register_name).suffix.lower()
+        if suffix not in REGISTER_SUFFIXES:
+            return _error(422, f"a register is a {', '.join(REGISTER_SUFFIXES)} file; {request.register_name} is not", "register")
+        with tempfile.TemporaryDirectory(prefix="policy-rules-impact-") as where:
+            path = Path(where) / f"register{suffix}"
+            path.write_text(request.register_text, encoding="utf-8")
+            return await _run(draft, path, request.as_of)
+
+    async def _run(draft: Policy, register: Path, as_of: str | None) -> JSONResponse:
+        try:
+            found = await run_in_threadpool(impact, policy, draft, register, parse_as_of(as_of) if as_of else None)
+        except PolicyError as error:
+            return _error(422, error.message, error.location or "register")
+        return JSONResponse(found, headers=HEADERS)
+
+    return router
+
+
+def mount_workbench(app: Any, policy: Policy, examples: Path | None = None) -> None:
+    """Add the workbench to the service's application: its routes and its static files."""
+    app.include_router(workbench_router(policy, examples))
+    app.mount("/workbench/static", StaticFiles(directory=static_folder()), name="workbench-static")
+
+
+__all__ = ["impact", "mount_workbench", "workbench_router"]

@@ -1,0 +1,213 @@
+"""End to end: the web workbench in headless Chromium against a real ``policy-rules serve``.
+
+Each test drives one page as an officer would (by the accessible names of
+the interfaces contract), checks what it shows against the command line on
+the same input, runs axe-core on the page (no serious or critical
+violation), and checks that every request the page made went to the server.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_rules.api import load_policy
+from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, running_server, write_policy
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"the browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
+
+AXE = Path(__file__).with_name("workbench_axe.min.js").read_text(encoding="utf-8")
+ANSWERS = {"cost": "230", "budget": "200", "local": "yes"}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("workbench")
+
+
+@pytest.fixture(scope="module")
+def server(workspace: Path) -> Iterator[str]:
+    rules = write_policy(workspace / "rules")
+    (workspace / "examples").mkdir()
+    (workspace / "examples" / "register.csv").write_text(REGISTER, encoding="utf-8")
+    with running_server(rules, workspace) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context()
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+    outside = [url for url in requests if not (url.startswith(server + "/") or url.startswith(("blob:", "data:")))]
+    assert outside == []
+    assert errors == []
+
+
+def open_page(page: Any, server: str, name: str) -> None:
+    page.goto(f"{server}/#{name}")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def no_serious_violations(page: Any) -> None:
+    page.evaluate(AXE)
+    found = page.evaluate("async () => (await axe.run(document)).violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))")
+    assert [v for v in found if v["impact"] in ("serious", "critical")] == []
+
+
+def replace_rule_text(page: Any, text: str) -> None:
+    editor = page.get_by_role("textbox", name="Rule file")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)
+
+
+def test_editor_shows_a_syntax_error_with_its_line_then_none_when_fixed(page: Any, server: str) -> None:
+    open_page(page, server, "editor")
+    problems = page.get_by_role("list", name="Problems")
+    page.get_by_text("No problems.").wait_for()
+    broken = RULES.replace("  then delivery is procure\n", "  then delivery is\n", 1)
+    replace_rule_text(page, broken)
+    item = problems.get_by_role("listitem").first
+    item.wait_for()
+    line = broken.splitlines().index("  then delivery is") + 1
+    assert f"policy.rules: line {line + 1}" in item.inner_text() or f"policy.rules: line {line}" in item.inner_text()
+    assert page.locator(".cm-lintRange-error").count() >= 1
+    no_serious_violations(page)
+    replace_rule_text(page, RULES)
+    page.get_by_text("No problems.").wait_for()
+    assert problems.get_by_role("listitem").count() == 0
+
+
+def cli_outcome(workspace: Path, facts: dict[str, Any]) -> str:
+    path = workspace / "answers.json"
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "policy_rules.cli", "evaluate", str(workspace / "rules"), str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return str(json.loads(done.stdout)["outcome"])
+
+
+def test_interview_asks_only_needed_facts_and_settles_as_the_command_line_does(page: Any, server: str, workspace: Path) -> None:
+    policy = load_policy(workspace / "rules")
+    open_page(page, server, "interview")
+    form = page.get_by_role("form", name="Interview")
+    given: dict[str, Any] = {}
+    asked: list[str] = []
+    # A wrong first answer, changed afterwards: Back must take it away.
+    form.get_by_label("What would the service cost a year in-house?").fill("50")
+    form.get_by_role("button", name="Next").click()
+    form.get_by_label("What is the service's yearly budget?").wait_for()
+    form.get_by_role("button", name="Back").click()
+    page.wait_for_function("() => document.querySelectorAll('#answers li').length === 0")
+    for _ in range(5):
+        fact_line = form.locator("p.cite").filter(has_text="Fact: ")
+        if fact_line.count() == 0:
+            break
+        fact = fact_line.inner_text().removeprefix("Fact: ").strip()
+        assert fact in policy.evaluate(given).needed_facts
+        asked.append(fact)
+        question = policy.question(fact)
+        if fact == "local":
+            form.get_by_role("group", name=question).get_by_label(ANSWERS[fact], exact=True).check()
+            given[fact] = True
+        else:
+            form.get_by_label(question).fill(ANSWERS[fact])
+            given[fact] = int(ANSWERS[fact])
+        form.get_by_role("button", name="Next").click()
+        page.wait_for_function("n => document.querySelectorAll('#answers li').length === n", arg=len(asked))
+    decision = page.get_by_role("region", name="Decision")
+    decision.get_by_text("Outcome:").wait_for()
+    assert asked == ["cost", "budget", "local"]
+    assert policy.evaluate(given).needed_facts == ()
+    outcome = cli_outcome(workspace, given)
+    assert decision.get_by_text("Outcome:").inner_text() == f"Outcome: {outcome}; decided by local_first"
+
+    explanation = page.get_by_role("region", name="Explanation")
+    local_first = explanation.locator("summary", has_text="local_first → procure_local: decided")
+    citation = explanation.get_by_text("cites Test handbook, Local")
+    assert local_first.is_visible() and citation.is_visible()
+    local_first.click()
+    assert not citation.is_visible()
+    local_first.click()
+    assert citation.is_visible()
+    assert decision.get_by_role("link", name="Download the decision report").get_attribute("href").startswith("blob:")
+    decision.get_by_role("button", name="Record this decision").click()
+    decision.get_by_text("Recorded as decision").wait_for()
+    no_serious_violations(page)
+
+
+def test_impact_counts_match_the_diff_command(page: Any, server: str, workspace: Path) -> None:
+    write_policy(workspace / "draft", CHANGED)
+    upload = workspace / "upload.csv"
+    upload.write_text(REGISTER, encoding="utf-8")
+    expected = subprocess.run(
+        [sys.executable, "-m", "policy_rules.cli", "diff", str(workspace / "rules"), str(workspace / "draft"), str(upload), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(expected.stdout)["summary"]
+    assert summary["changed"] > 0
+    open_page(page, server, "editor")
+    page.get_by_text("No problems.").wait_for()
+    replace_rule_text(page, CHANGED)
+    page.get_by_text("No problems.").wait_for()
+    page.get_by_role("link", name="Impact").click()
+    page.get_by_label("Upload a register (CSV or YAML)").set_input_files(str(upload))
+    page.get_by_role("button", name="Show the impact").click()
+    status = page.get_by_role("status").filter(has_text="services decided differently")
+    status.wait_for()
+    assert status.inner_text().startswith(f"{summary['changed']} of {summary['services']} services")
+    moves = page.get_by_role("table", name="Services by outcome, saved rules to draft rules").locator("tbody tr")
+    shown = sorted(tuple(moves.nth(i).locator("td").all_inner_texts()) for i in range(moves.count()))
+    assert shown == sorted((m["from"], m["to"], str(m["services"])) for m in summary["by_outcome"])
+    no_serious_violations(page)
+
+
+def test_register_records_an_override(page: Any, server: str) -> None:
+    open_page(page, server, "interview")
+    form = page.get_by_role("form", name="Interview")
+    form.get_by_label("What would the service cost a year in-house?").fill("100")
+    form.get_by_role("button", name="Next").click()
+    form.get_by_label("What is the service's yearly budget?").fill("200")
+    form.get_by_role("button", name="Next").click()
+    page.get_by_role("region", name="Decision").get_by_role("button", name="Record this decision").click()
+    made = page.get_by_text("Recorded as decision")
+    made.wait_for()
+    number = made.inner_text().split()[-1].rstrip(".")
+    page.get_by_role("link", name="Register").click()
+    page.get_by_role("button", name=f"Open decision {number}", exact=True).click()
+    override = page.get_by_role("form", name="Record an override")
+    override.get_by_label("Outcome decided").select_option("procure")
+    override.get_by_label("Reason").fill("<b>members</b> chose to buy in")
+    override.get_by_label("Decided by").fill("A. Officer")
+    override.get_by_role("button", name="Record the override").click()
+    page.get_by_text("Override recorded for decision").wait_for()
+    assert page.locator("#overrides li").first.inner_text() == "procure, by A. Officer: <b>members</b> chose to buy in"
+    no_serious_violations(page)
