@@ -134,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
     # The modes are written out, not imported from the engine, which every command would then load to print its help.
     compile_.add_argument("--mode", metavar="MODE", default="two_valued", help="one of two_valued, traced (default: two_valued)")
+    from policy_rules.analysis.commands import add_parsers as add_analysis_parsers
+
+    add_analysis_parsers(commands, fmt)
     return parser
 
 
@@ -432,6 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compile(args)
         if args.command == "test":
             return _test(args)
+        if args.command in ("analyse", "whatif"):
+            from policy_rules.analysis.commands import run as run_analysis
+
+            return run_analysis(args)
         return _decide(args, explain=args.command == "explain")
     except RuleFileError as error:
         print(str(error), file=sys.stderr)
