@@ -96,9 +96,12 @@ def test_editor_shows_a_syntax_error_with_its_line_then_none_when_fixed(page: An
     assert f"policy.rules: line {line + 1}" in item.inner_text() or f"policy.rules: line {line}" in item.inner_text()
     assert page.locator(".cm-lintRange-error").count() >= 1
     no_serious_violations(page)
-    replace_rule_text(page, RULES)
+    replace_rule_text(page, RULES.replace("rule buy_in\n  exception", "rule   buy_in\n      exception"))
     page.get_by_text("No problems.").wait_for()
     assert problems.get_by_role("listitem").count() == 0
+    page.get_by_role("button", name="Format this file").click()
+    page.get_by_role("status").filter(has_text="Formatted.").wait_for()
+    assert "rule buy_in\n  exception to" in page.evaluate("() => [...document.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')")
 
 
 def cli_outcome(workspace: Path, facts: dict[str, Any]) -> str:

@@ -59,3 +59,13 @@ def test_impact_refuses_drafts_with_errors_and_unknown_registers(client: TestCli
     assert missing.status_code == 404
     wrong = client.post("/workbench/impact", json={"files": {"policy.rules": RULES}, "register_name": "r.exe", "register_text": "x"})
     assert wrong.status_code == 422 and "r.exe" in wrong.json()["error"]["message"]
+
+
+def test_format_lays_a_file_out_as_fmt_does_and_refuses_one_with_errors(client: TestClient) -> None:
+    from policy_rules.language.format import format_text
+
+    messy = RULES.replace("rule buy_in\n  exception", "rule   buy_in\n      exception")
+    done = client.post("/workbench/format", json={"name": "policy.rules", "text": messy})
+    assert done.status_code == 200 and done.json()["text"] == format_text(messy, "policy.rules") != messy
+    refused = client.post("/workbench/format", json={"name": "policy.rules", "text": "rule"})
+    assert refused.status_code == 422 and refused.json()["error"]["location"] == "policy.rules"

@@ -4,7 +4,7 @@ Its place: ``service.app.create_app`` includes ``workbench_router`` so that
 ``policy-rules serve`` serves the workbench at ``/`` beside the API. The page
 itself calls the API (``/v1/check``, ``/v1/evaluate``, ``/v1/decisions``);
 this router adds what only a browser needs: the loaded rule files to edit,
-a decision report as HTML, and the impact of draft rules on a register (the
+a file laid out as ``fmt`` lays it out, a decision report as HTML, and the impact of draft rules on a register (the
 decision diff of ``analysis.diff``, run on the draft against the loaded
 rules). Every page is served with a content security policy that allows the
 server itself and nothing else, so nothing in the workbench can reach another
@@ -51,6 +51,12 @@ class ImpactRequest(DraftRequest):
     register_text: str | None = Field(None, max_length=MAX_REGISTER, description="An uploaded register's text.")
     example: str | None = Field(None, max_length=200, description="One of the example registers, by name.")
     as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class FormatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200, description="The rule file's name, for locations.")
+    text: str = Field(max_length=MAX_REGISTER, description="The rule file's text.")
 
 
 class ReportRequest(BaseModel):
@@ -120,6 +126,15 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
         except PolicyError as error:
             return _error(422, error.message, error.location or "facts")
         return HTMLResponse(html_report(decision), headers=HEADERS)
+
+    @router.post("/workbench/format")
+    async def format_file(request: FormatRequest) -> JSONResponse:
+        from policy_rules.language.format import format_text
+
+        try:
+            return JSONResponse({"text": format_text(request.text, request.name)}, headers=HEADERS)
+        except PolicyError as error:
+            return _error(422, error.message, error.location or request.name)
 
     @router.post("/workbench/impact")
     async def impact_of(request: ImpactRequest) -> JSONResponse:

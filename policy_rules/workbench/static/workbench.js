@@ -81,6 +81,17 @@ function startEditor(files) {
   check();
 }
 
+async function formatFile() {
+  const status = $("format-status");
+  try {
+    const done = await call("POST", "/workbench/format", { name: state.current, text: state.drafts[state.current] });
+    if (done.text !== state.drafts[state.current]) state.editor.setText(done.text);
+    status.textContent = "Formatted.";
+  } catch (error) {
+    status.textContent = "Not formatted: " + error.message;
+  }
+}
+
 let lastFindings = [];
 
 async function check() {
@@ -527,6 +538,7 @@ async function start() {
   for (const outcome of outcomeDecision ? outcomeDecision.outcomes : []) $("override-outcome").appendChild(el("option", outcome, { value: outcome }));
   for (const name of examples.examples) $("example-choice").appendChild(el("option", name, { value: name }));
   startEditor(rules.files);
+  $("format").addEventListener("click", formatFile);
   $("interview").addEventListener("submit", (e) => interview.answer(e));
   $("back").addEventListener("click", () => interview.back());
   $("restart").addEventListener("click", () => interview.restart());

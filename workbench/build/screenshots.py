@@ -1,0 +1,79 @@
+"""Screenshots of each workbench page for docs/ (docs/workbench-*.png), taken from a real server in headless Chromium.
+
+Run from the repository's root: ``python workbench/build/screenshots.py``. It
+serves the small policy the browser tests use, then walks the pages as an
+officer would: a syntax error in the editor, an interview to its decision,
+the impact of a changed rule on a register, and a recorded decision with an
+override.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, running_server, write_policy  # noqa: E402
+
+
+def main() -> None:
+    docs = ROOT / "docs"
+    with tempfile.TemporaryDirectory() as where, sync_playwright() as p:
+        work = Path(where)
+        (work / "examples").mkdir()
+        (work / "examples" / "register.csv").write_text(REGISTER, encoding="utf-8")
+        register = work / "register.csv"
+        register.write_text(REGISTER, encoding="utf-8")
+        with running_server(write_policy(work / "rules"), work) as base:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(base + "/#editor")
+            page.wait_for_selector("body[data-ready=true]")
+            page.get_by_role("textbox", name="Rule file").click()
+            page.keyboard.press("Control+a")
+            page.keyboard.insert_text(RULES.replace("  then delivery is procure\n", "  then delivery is\n", 1))
+            page.get_by_role("list", name="Problems").get_by_role("listitem").first.wait_for()
+            page.screenshot(path=docs / "workbench-editor.png", full_page=True)
+
+            page.get_by_role("textbox", name="Rule file").click()
+            page.keyboard.press("Control+a")
+            page.keyboard.insert_text(CHANGED)
+            page.get_by_text("No problems.").wait_for()
+            page.get_by_role("link", name="Impact").click()
+            page.get_by_label("Upload a register (CSV or YAML)").set_input_files(str(register))
+            page.get_by_role("button", name="Show the impact").click()
+            page.get_by_role("table", name="Services decided differently").wait_for()
+            page.screenshot(path=docs / "workbench-impact.png", full_page=True)
+
+            page.get_by_role("link", name="Interview").click()
+            form = page.get_by_role("form", name="Interview")
+            form.get_by_label("What would the service cost a year in-house?").fill("230")
+            form.get_by_role("button", name="Next").click()
+            form.get_by_label("What is the service's yearly budget?").fill("200")
+            form.get_by_role("button", name="Next").click()
+            form.get_by_label("yes", exact=True).check()
+            form.get_by_role("button", name="Next").click()
+            page.get_by_role("region", name="Decision").get_by_text("Outcome:").wait_for()
+            page.get_by_role("button", name="Record this decision").click()
+            page.get_by_text("Recorded as decision").wait_for()
+            page.screenshot(path=docs / "workbench-interview.png", full_page=True)
+
+            page.get_by_role("link", name="Register").click()
+            page.get_by_role("button", name="Open decision 1", exact=True).click()
+            override = page.get_by_role("form", name="Record an override")
+            override.get_by_label("Outcome decided").select_option("in_house")
+            override.get_by_label("Reason").fill("members agreed to run it in-house for a year")
+            override.get_by_label("Decided by").fill("Head of Commissioning")
+            override.get_by_role("button", name="Record the override").click()
+            page.get_by_text("Override recorded for decision").wait_for()
+            page.screenshot(path=docs / "workbench-register.png", full_page=True)
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
