@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from policy_rules.api import load_policy
-from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, running_server, write_policy
+from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, record_override, running_server, write_policy
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -204,13 +204,6 @@ def test_register_records_an_override(page: Any, server: str) -> None:
     made = page.get_by_text("Recorded as decision")
     made.wait_for()
     number = made.inner_text().split()[-1].rstrip(".")
-    page.get_by_role("link", name="Register").click()
-    page.get_by_role("button", name=f"Open decision {number}", exact=True).click()
-    override = page.get_by_role("form", name="Record an override")
-    override.get_by_label("Outcome decided").select_option("procure")
-    override.get_by_label("Reason").fill("<b>members</b> chose to buy in")
-    override.get_by_label("Decided by").fill("A. Officer")
-    override.get_by_role("button", name="Record the override").click()
-    page.get_by_text("Override recorded for decision").wait_for()
+    record_override(page, number, "procure", "<b>members</b> chose to buy in", "A. Officer")
     assert page.locator("#overrides li").first.inner_text() == "procure, by A. Officer: <b>members</b> chose to buy in"
     no_serious_violations(page)

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 RULES = '''policy "Workbench test policy"
   version "1"
@@ -121,3 +122,15 @@ def running_server(rules: Path, workdir: Path) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def record_override(page: Any, decision: str, outcome: str, reason: str, by: str) -> None:
+    """On the Register page: open a recorded decision and record an override of it, as an officer would."""
+    page.get_by_role("link", name="Register").click()
+    page.get_by_role("button", name=f"Open decision {decision}", exact=True).click()
+    override = page.get_by_role("form", name="Record an override")
+    override.get_by_label("Outcome decided").select_option(outcome)
+    override.get_by_label("Reason").fill(reason)
+    override.get_by_label("Decided by").fill(by)
+    override.get_by_role("button", name="Record the override").click()
+    page.get_by_text("Override recorded for decision").wait_for()

@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, running_server, write_policy  # noqa: E402
+from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, record_override, running_server, write_policy  # noqa: E402
 
 
 def main() -> None:
@@ -63,14 +63,7 @@ def main() -> None:
             page.get_by_text("Recorded as decision").wait_for()
             page.screenshot(path=docs / "workbench-interview.png", full_page=True)
 
-            page.get_by_role("link", name="Register").click()
-            page.get_by_role("button", name="Open decision 1", exact=True).click()
-            override = page.get_by_role("form", name="Record an override")
-            override.get_by_label("Outcome decided").select_option("in_house")
-            override.get_by_label("Reason").fill("members agreed to run it in-house for a year")
-            override.get_by_label("Decided by").fill("Head of Commissioning")
-            override.get_by_role("button", name="Record the override").click()
-            page.get_by_text("Override recorded for decision").wait_for()
+            record_override(page, "1", "in_house", "members agreed to run it in-house for a year", "Head of Commissioning")
             page.screenshot(path=docs / "workbench-register.png", full_page=True)
             browser.close()
 
