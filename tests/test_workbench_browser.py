@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from policy_rules.api import load_policy
 from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, record_override, running_server, write_policy
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"the browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
 
 AXE = Path(__file__).with_name("workbench_axe.min.js").read_text(encoding="utf-8")
 ANSWERS = {"cost": "230", "budget": "200", "local": "yes"}
@@ -44,7 +41,8 @@ def server(workspace: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
+    assert Path(CHROMIUM).exists(), f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+    with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield launched
         launched.close()
