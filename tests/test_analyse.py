@@ -9,14 +9,19 @@ their rule files.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 
 from policy_rules import ConflictError, Policy, PolicyError, load_policy
 from policy_rules.analysis.findings import Analysis, Finding, analyse
+from tests.symbolic_support import examples, policy_of
+from tests.test_properties import yes_no_cases
 
 ROOT = Path(__file__).resolve().parent.parent
+_folders: list[Path] = []
 
 HEADER = 'policy "analysed"\n  outcome plan\n\nfact a is yes/no\nfact b is yes/no\nfact size is number\n\n'
 DECISION = "decision plan\n  outcomes keep, grow, cut\n\nrule keep_default\n  by default plan is keep\n\n"
@@ -155,3 +160,26 @@ def test_the_bundled_policies_have_no_errors_and_every_warning_is_explained(name
         lines = Path(f.span.path).read_text().splitlines()
         before = lines[max(0, f.span.line - 4) : f.span.line - 1]
         assert any("analyse:" in line for line in before), f"{f.line()} is neither fixed nor explained in a comment above it"
+
+
+@given(yes_no_cases())
+@examples(40)
+def test_a_conflict_is_reported_exactly_when_some_service_meets_one(tmp_path_factory: pytest.TempPathFactory, case: tuple[str, dict, dict]) -> None:
+    """On random yes/no policies: an error exactly when a brute force over every service finds one that fails with a conflict, and its witness fails so."""
+    text, _known, domains = case
+    if not _folders:
+        _folders.append(tmp_path_factory.mktemp("conflicts"))
+    policy = policy_of(_folders[0], text)
+    names = sorted(domains)
+    clashes = False
+    for values in itertools.product((True, False), repeat=len(names)):
+        try:
+            policy.evaluate(dict(zip(names, values, strict=True)), trace=False)
+        except ConflictError:
+            clashes = True
+            break
+    errors = [f for f in analyse(policy) if f.kind == "conflict"]
+    assert bool(errors) == clashes
+    for finding in errors:
+        with pytest.raises(ConflictError):
+            decide(policy, finding)
