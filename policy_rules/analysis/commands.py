@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _analyse(args: argparse.Namespace) -> int:
-    from policy_rules.analysis.findings import analyse
+    from policy_rules.analysis.findings import analyse, shown_value
     from policy_rules.api import load_policy
 
     policy = load_policy(args.rules)
@@ -91,7 +91,7 @@ def _analyse(args: argparse.Namespace) -> int:
         for i, f in enumerate(findings):
             print(for_terminal(f.line()))
             if f.witness is not None:
-                facts = ", ".join(f"{k}: {_plain(v)}" for k, v in f.witness.facts.items())
+                facts = ", ".join(f"{k}: {shown_value(v)}" for k, v in f.witness.facts.items())
                 print(for_terminal(f"  witness, as of {f.witness.as_of}: {facts or 'no facts'}"))
                 print(for_terminal(f"  shows: {f.witness.shows}"))
             if i in written:
@@ -100,14 +100,6 @@ def _analyse(args: argparse.Namespace) -> int:
     warnings = len(findings) - errors
     print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", file=sys.stderr)
     return 1 if errors else 0
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return "[" + "; ".join("{" + ", ".join(f"{k}: {_plain(v)}" for k, v in item.items()) + "}" for item in value) + "]"
-    return str(value)
 
 
 def _write_scenarios(findings: list[Any], folder: str, rules: str) -> dict[int, str]:

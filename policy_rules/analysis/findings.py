@@ -173,7 +173,7 @@ class Analysis:
     def service(self, m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], date]:
         """The typed facts of a model (for the evaluator), the same as a facts file writes them, and the date."""
         typed, today = service_of(m, self.world, self.model, self.names)
-        return typed, {name: as_written(value, self.model.fact_types[name].kind, self.model, name) for name, value in typed.items()}, today
+        return typed, written_service(typed, self.policy), today
 
     def decide(self, typed: dict[str, Any], today: date) -> Any:
         try:
@@ -379,6 +379,43 @@ def _text(sources: dict[str, str], span: Span) -> str:
         return lines[span.line - 1][span.column - 1 : span.end_column - 1]
     parts = [lines[span.line - 1][span.column - 1 :], *lines[span.line : span.end_line - 1], lines[span.end_line - 1][: span.end_column - 1]]
     return " ".join(p.strip() for p in parts if p.strip())
+
+
+def written_service(typed: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """A witness's facts as a facts file writes them; a service name or item name no rule reads, left empty by the solver, is filled in for the reader."""
+    model = policy.model
+    written = {name: as_written(value, model.fact_types[name].kind, model, name) for name, value in typed.items()}
+    read = _reads(policy._lowered)
+    service = model.service_name
+    if service and written.get(service) == "" and ("fact", service) not in read:
+        written[service] = "witness"
+    if ("field", "name") not in read:
+        for value in written.values():
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if item.get("name") == "":
+                        item["name"] = f"item {i + 1}"
+    return written
+
+
+def _reads(lowered: ir.Lowered) -> set[tuple[str, str]]:
+    """Every (kind, name) a rule, table row or defined value reads."""
+    roots: list[Any] = [d.body for d in lowered.defines.values()]
+    for decision in lowered.decisions.values():
+        for rule in _rules(decision.root):
+            roots.append(rule.conclusion)
+            if rule.condition is not None:
+                roots.append(rule.condition.whole)
+    return {(node.slot.kind, node.slot.name) for root in roots for node in ir.walk(root) if isinstance(node, ir.Read | ir.Known)}
+
+
+def shown_value(value: Any) -> str:
+    """A written fact value on one line: yes/no, numbers and dates as written, lists of records in braces."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "[" + "; ".join("{" + ", ".join(f"{k}: {shown_value(v)}" for k, v in item.items()) + "}" for item in value) + "]"
+    return str(value)
 
 
 def as_written(value: Any, kind: Any, model: Any, name: str) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import z3
 
-from policy_rules.analysis.findings import as_written, jsonable
+from policy_rules.analysis.findings import jsonable, shown_value, written_service
 from policy_rules.analysis.symbolic import Encoder, Names, World, free_world, preferences, service_of
 from policy_rules.api import Policy
 from policy_rules.errors import ConflictError
@@ -48,7 +48,7 @@ class OutcomeChange:
     decided_by_after: str | None
 
     def text(self) -> str:
-        facts = ", ".join(f"{k}: {v}" for k, v in jsonable(self.witness).items())
+        facts = ", ".join(f"{k}: {shown_value(v)}" for k, v in self.witness.items())
         rules = f" (rule {self.decided_by_before or '-'} before, {self.decided_by_after or '-'} after)"
         return f"{self.before} -> {self.after}{rules}\n  for example, as of {self.as_of}: {facts}"
 
@@ -121,8 +121,8 @@ def symbolic_diff(old_policy: Policy, new_policy: Policy, *, limit: int = LIMIT)
 def _witness(old: Policy, new: Policy, before: World, after: World, names: Names, m: z3.ModelRef, was: int, now: int) -> OutcomeChange:
     old_facts, today = service_of(m, before, old.model, names)
     new_facts, _today = service_of(m, after, new.model, names)
-    written = {name: as_written(v, old.model.fact_types[name].kind, old.model, name) for name, v in old_facts.items()}
-    written.update({name: as_written(v, new.model.fact_types[name].kind, new.model, name) for name, v in new_facts.items()})
+    written = written_service(old_facts, old)
+    written.update(written_service(new_facts, new))
     return OutcomeChange(_name(names, was), _name(names, now), written, today, _decider(old, old_facts, today), _decider(new, new_facts, today))
 
 
