@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_rules import PolicyError
 from policy_rules.api import policy_from_sources
 from policy_rules.engine import dates
 from policy_rules.language.loader import analyse
@@ -252,3 +253,22 @@ def test_a_recent_application_is_judged_on_the_decision_date() -> None:
     facts = {"born": "2010-01-01", "applied": str(date(2025, 1, 15) - timedelta(days=30)), "urgent": False}
     assert policy.evaluate(facts, "2025-01-15").outcome == "yes_r"
     assert policy.evaluate(facts, "2025-01-16").outcome == "no_r"
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_a_date_moved_beyond_the_calendar_is_an_error_that_says_where(policy, trace: bool) -> None:  # type: ignore[no-untyped-def]
+    facts = {"date_of_birth": "9999-06-01", "applied_on": "2025-01-01", "miles": 2, "low_income": True}
+    with pytest.raises(PolicyError) as caught:
+        policy.evaluate(facts, AS_OF, trace=trace)
+    assert str(caught.value) == (
+        "transport.rules:38:23: error: this date calculation cannot be made for service '#1': "
+        "9999-06-01 moved by 11 years would fall outside the years 1 to 9999"
+    )
+
+
+def test_a_window_reaching_beyond_the_calendar_is_open_on_that_side() -> None:
+    assert dates.within(date(1, 1, 1), dates.period(12, "months"), date(1, 6, 1))
+    assert dates.within(date(9999, 12, 31), dates.period(1, "year"), date(9999, 6, 1))
+    assert not dates.within(date(9998, 1, 1), dates.period(1, "month"), date(9999, 12, 31))
+    with pytest.raises(dates.OutsideCalendar):
+        dates.subtract(date(1, 1, 1), dates.period(1, "day"))

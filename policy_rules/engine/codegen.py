@@ -41,6 +41,7 @@ from typing import Any
 
 import attrs
 
+from policy_rules.engine import dates
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.lowering import Lowered
 
@@ -49,6 +50,16 @@ MODES = ("two_valued", "traced")
 
 class CannotDecide(Exception):
     """Raised by generated code only, when the facts need the reference path (a conflict, a division by zero, a parameter with no value)."""
+
+
+def _give_up(error: Exception) -> Any:
+    raise CannotDecide from error
+
+
+#: The calendar's helpers for the modes that leave a date outside the calendar to the reference, which says where it arose.
+DATES_OR_GIVE_UP = dates.refusing(_give_up)
+#: Operators whose result is a date, which a rule's arithmetic can push outside the calendar.
+CALENDAR_OPS = frozenset({"date +", "date -", "period +"})
 
 
 #: Python for each operator of ``ir.Apply``; ``{0}``, ``{1}`` are the operands as written by the generator.
@@ -776,6 +787,9 @@ class ThreeValued(CodeGenerator):
         if e.op == "/":
             # By zero: an error the officer is shown, with where the calculation is.
             value = f"DIVIDE({operands[0]}, {operands[1]}, env, {self.const(str(e.source.span))})"
+        elif e.op in CALENDAR_OPS:
+            # Beyond the years 1 to 9999: an error the officer is shown, with where the date is worked out.
+            value = f"CALENDAR(lambda: {value}, env, {self.const(str(e.source.span))})"
         v = self.fresh("v")
         unknown = [o for o, x in zip(operands, e.operands, strict=True) if not isinstance(x, ir.Const)]
         if mark is not None:

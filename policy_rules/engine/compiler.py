@@ -24,6 +24,7 @@ import attrs
 
 from policy_rules.engine.codegen import ThreeValued
 from policy_rules.engine.dates import HELPERS as DATE_HELPERS
+from policy_rules.engine.dates import OutsideCalendar
 from policy_rules.engine.lowering import Rule, lower
 from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import PolicyError
@@ -133,6 +134,14 @@ def divide(a: Any, b: Any, env: Env, where: str) -> Any:
         raise EvaluationError(f"this calculation divides by zero for service {env.service!r}", where) from error
 
 
+def calendar(work: Any, env: Env, where: str) -> Any:
+    """A date worked out by generated code: beyond the calendar, an error that says where."""
+    try:
+        return work()
+    except OutsideCalendar as error:
+        raise EvaluationError(f"this date calculation cannot be made for service {env.service!r}: {error}", where) from error
+
+
 def compile_policy(model: PolicyModel) -> CompiledPolicy:
     """A checked policy with the orders and parameter periods the evaluator reads; its functions are generated when first needed."""
     field_order = {}
@@ -156,7 +165,7 @@ def _generate(model: PolicyModel) -> Functions:
     """Generate, compile (in one go) and assemble the three-valued functions of a checked policy."""
     writer = ThreeValued(lower(model))
     source = writer.generate()
-    namespace: dict[str, Any] = {"UNKNOWN": UNKNOWN, "D": Decimal, "DIVIDE": divide, **DATE_HELPERS, "__builtins__": __builtins__}
+    namespace: dict[str, Any] = {"UNKNOWN": UNKNOWN, "D": Decimal, "DIVIDE": divide, "CALENDAR": calendar, **DATE_HELPERS, "__builtins__": __builtins__}
     namespace.update((writer.constant_name(index), value) for index, value in enumerate(writer.constants))
     exec(compile(source, "<policy_rules three-valued functions>", "exec"), namespace)
 

@@ -39,6 +39,10 @@ UNITS: dict[str, tuple[int, int]] = {
 }
 
 
+class OutsideCalendar(ValueError):
+    """A date worked out beyond the calendar Python knows (years 1 to 9999): the rule's arithmetic, not the engine, is at fault."""
+
+
 @attrs.frozen
 class Period:
     """A length of time as written in a rule: whole months (a year is 12) and days (a week is 7).
@@ -70,10 +74,11 @@ def _shift_months(day: date, months: int) -> tuple[int, int, int]:
 def add(day: date, length: Period) -> date:
     """``day + length``: whole months first (to the last day of a short month), then days."""
     year, month, wanted = _shift_months(day, length.months)
-    if not 1 <= year <= 9999:
-        raise OverflowError(f"{day.isoformat()} plus {length} is beyond the year 9999")
-    moved = date(year, month, min(wanted, calendar.monthrange(year, month)[1]))
-    return moved + timedelta(days=length.days)
+    try:
+        moved = date(year, month, min(wanted, calendar.monthrange(year, month)[1]))
+        return moved + timedelta(days=length.days)
+    except (ValueError, OverflowError):
+        raise OutsideCalendar(f"{day.isoformat()} moved by {length} would fall outside the years 1 to 9999") from None
 
 
 def subtract(day: date, length: Period) -> date:
@@ -112,8 +117,34 @@ def days(start: date, end: date) -> int:
 
 
 def within(day: date, length: Period, centre: date) -> bool:
-    """``day is within length of centre``: from ``centre - length`` to ``centre + length``, both ends included."""
-    return subtract(centre, length) <= day <= add(centre, length)
+    """``day is within length of centre``: from ``centre - length`` to ``centre + length``, both ends included.
+
+    An end beyond the calendar leaves that side open: every date is before it.
+    """
+    try:
+        low = subtract(centre, length)
+    except OutsideCalendar:
+        low = date.min
+    try:
+        high = add(centre, length)
+    except OutsideCalendar:
+        high = date.max
+    return low <= day <= high
+
+
+def refusing(refuse: Any) -> dict[str, Any]:
+    """``HELPERS`` for a mode that hands a date outside the calendar to ``refuse`` (which raises) instead of failing."""
+
+    def guarded(helper: Any) -> Any:
+        def call(*operands: Any) -> Any:
+            try:
+                return helper(*operands)
+            except OutsideCalendar as error:
+                return refuse(error)
+
+        return call
+
+    return {name: guarded(helper) for name, helper in HELPERS.items()}
 
 
 #: The names generated code calls these by, in every mode.

@@ -46,8 +46,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from policy_rules.engine.codegen import CannotDecide, TwoValued
-from policy_rules.engine.dates import HELPERS as DATE_HELPERS
+from policy_rules.engine.codegen import DATES_OR_GIVE_UP, CannotDecide, TwoValued
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import FactsError
@@ -228,7 +227,7 @@ def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extr
         "CannotDecide": CannotDecide,
         "D": Decimal,
         "DIV": divide,
-        **DATE_HELPERS,
+        **DATES_OR_GIVE_UP,
         "param": _parameter_lookup(parameters),
         "COMPRESS": itertools.compress,
         **extra,

@@ -40,9 +40,8 @@ from decimal import Decimal
 from typing import Any
 
 from policy_rules.engine import trace as t
-from policy_rules.engine.codegen import CannotDecide, Traced
+from policy_rules.engine.codegen import DATES_OR_GIVE_UP, CannotDecide, Traced
 from policy_rules.engine.compiler import CompiledPolicy
-from policy_rules.engine.dates import HELPERS as DATE_HELPERS
 from policy_rules.engine.evaluator import _citations, _source_text, _truth
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import _parameter_lookup, divide
@@ -115,7 +114,7 @@ class TracedPath:
             "D": Decimal,
             "CannotDecide": CannotDecide,
             "DIV": divide,
-            **DATE_HELPERS,
+            **DATES_OR_GIVE_UP,
             **_runtime(compiled),
         }
         # The source holds numbered names and constant-table indexes only (see the module docstring).
