@@ -321,14 +321,8 @@ class Analysis:
         reference = {name for name, decl in self.model.facts.items() if decl.reference}
         if not reference:
             return
-        roots: list[Any] = [d.body for d in self.lowered.defines.values()]
-        for decision in self.lowered.decisions.values():
-            for rule in _rules(decision.root):
-                roots.append(rule.conclusion)
-                if rule.condition is not None:
-                    roots.append(rule.condition.whole)
         reported: set[str] = set()
-        for root in roots:
+        for root in _roots(self.lowered):
             for node in ir.walk(root):
                 if isinstance(node, ir.Read | ir.Known) and node.slot.kind == "fact" and node.slot.name in reference and node.slot.name not in reported:
                     reported.add(node.slot.name)
@@ -398,15 +392,20 @@ def written_service(typed: dict[str, Any], policy: Policy) -> dict[str, Any]:
     return written
 
 
-def _reads(lowered: ir.Lowered) -> set[tuple[str, str]]:
-    """Every (kind, name) a rule, table row or defined value reads."""
-    roots: list[Any] = [d.body for d in lowered.defines.values()]
+def _roots(lowered: ir.Lowered) -> Iterator[Any]:
+    """Every expression of a policy: defined values, then each rule's conclusion and condition."""
+    for d in lowered.defines.values():
+        yield d.body
     for decision in lowered.decisions.values():
         for rule in _rules(decision.root):
-            roots.append(rule.conclusion)
+            yield rule.conclusion
             if rule.condition is not None:
-                roots.append(rule.condition.whole)
-    return {(node.slot.kind, node.slot.name) for root in roots for node in ir.walk(root) if isinstance(node, ir.Read | ir.Known)}
+                yield rule.condition.whole
+
+
+def _reads(lowered: ir.Lowered) -> set[tuple[str, str]]:
+    """Every (kind, name) a rule, table row or defined value reads."""
+    return {(node.slot.kind, node.slot.name) for root in _roots(lowered) for node in ir.walk(root) if isinstance(node, ir.Read | ir.Known)}
 
 
 def shown_value(value: Any) -> str:
