@@ -209,6 +209,38 @@ def _years_between(start: Day, end: Day) -> Any:
     return z3.If(months >= 0, months / 12, -((-months) / 12))
 
 
+def _before(a: tuple[Any, Any, Any], b: tuple[Any, Any, Any], strict: bool) -> Any:
+    """Whether the date of parts ``a`` comes before (or on, unless ``strict``) that of ``b``: year, then month, then day."""
+    last = a[2] < b[2] if strict else a[2] <= b[2]
+    return z3.Or(a[0] < b[0], z3.And(a[0] == b[0], z3.Or(a[1] < b[1], z3.And(a[1] == b[1], last))))
+
+
+def _calendar_order(op: str, days: list[Day]) -> Any:
+    """A comparison of dates by their parts when all have them, or else by day numbers.
+
+    Dates made from their parts (a date fact, a date moved by months) are
+    compared without their day numbers, which the solver would otherwise have
+    to tie to the parts through divisions (``_day_number``): proving that two
+    conditions on months never hold together stays within the parts.
+    """
+    if not all(d.parts is not None for d in days):
+        numbers = [d.number for d in days]
+        return {"<": lambda: numbers[0] < numbers[1], "<=": lambda: numbers[0] <= numbers[1], ">": lambda: numbers[0] > numbers[1],
+                ">=": lambda: numbers[0] >= numbers[1], "=": lambda: numbers[0] == numbers[1], "<>": lambda: numbers[0] != numbers[1],
+                "between": lambda: z3.And(numbers[1] <= numbers[0], numbers[0] <= numbers[2])}[op]()
+    p = [d.parts for d in days]
+    assert all(x is not None for x in p)
+    if op == "=":
+        return z3.And(*[x == y for x, y in zip(p[0], p[1], strict=True)])  # type: ignore[arg-type]
+    if op == "<>":
+        return z3.Not(z3.And(*[x == y for x, y in zip(p[0], p[1], strict=True)]))  # type: ignore[arg-type]
+    if op == "between":
+        return z3.And(_before(p[1], p[0], False), _before(p[0], p[2], False))  # type: ignore[arg-type]
+    if op in ("<", "<="):
+        return _before(p[0], p[1], op == "<")  # type: ignore[arg-type]
+    return _before(p[1], p[0], op == ">")  # type: ignore[arg-type]
+
+
 def atoms(value: Any) -> list[Any]:
     """The solver's variables behind a value of a world: a date's three parts, or the value itself."""
     if isinstance(value, Day):
@@ -630,6 +662,8 @@ class Encoder:
         return self.operate(e.op, xs), conflict
 
     def operate(self, op: str, xs: list[Any]) -> Any:
+        if op in ("<", "<=", ">", ">=", "=", "<>", "between") and all(isinstance(x, Day) and x.parts is not None for x in xs):
+            return _calendar_order(op, xs)
         if op not in DATE_OPERATORS:
             xs = [x.number if isinstance(x, Day) else x for x in xs]
         if op == "not":
@@ -673,7 +707,7 @@ class Encoder:
             return _add(xs[1], xs[0])
         if op == "within":
             day, length, centre = xs
-            return z3.And(_add(centre, Period(-length.months, -length.days)).number <= day.number, day.number <= _add(centre, length).number)
+            return _calendar_order("between", [day, _add(centre, Period(-length.months, -length.days)), _add(centre, length)])
         if op == "years from":
             return z3.ToReal(_years_between(xs[0], xs[1]))
         if op == "months from":
