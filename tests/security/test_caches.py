@@ -154,7 +154,7 @@ def _planted_decision_change(rules: Path, cache: Path) -> None:
     target = rules / "30-exceptions.rules"
     good = target.read_text(encoding="utf-8")
     before = set(cache.glob("??/*.json"))
-    target.write_text(good.replace("exception to", "exception too", 1), encoding="utf-8")
+    target.write_text(good + "\nrule broken\n  exception too nothing\n", encoding="utf-8")
     run_cli("check", str(rules), env={"POLICY_RULES_CACHE": str(cache)})
     [broken] = set(cache.glob("??/*.json")) - before
     target.write_text(good, encoding="utf-8")
