@@ -191,17 +191,21 @@ def test_impact_counts_match_the_diff_command(page: Any, server: str, workspace:
     no_serious_violations(page)
 
 
-def test_register_records_an_override(page: Any, server: str) -> None:
+def test_an_interview_from_a_facts_file_is_recorded_and_overridden(page: Any, server: str, workspace: Path) -> None:
+    facts = workspace / "libraries.yaml"
+    facts.write_text('service: "<i>Libraries</i>"\ncost: 100\nbudget: 200\n', encoding="utf-8")
     open_page(page, server, "interview")
-    form = page.get_by_role("form", name="Interview")
-    form.get_by_label("What would the service cost a year in-house?").fill("100")
-    form.get_by_role("button", name="Next").click()
-    form.get_by_label("What is the service's yearly budget?").fill("200")
-    form.get_by_role("button", name="Next").click()
-    page.get_by_role("region", name="Decision").get_by_role("button", name="Record this decision").click()
+    page.get_by_role("form", name="Interview").get_by_label("What would the service cost a year in-house?").wait_for()
+    page.get_by_label("Start from a facts file (optional; its first service)").set_input_files(str(facts))
+    page.get_by_text("Started from libraries.yaml: 3 fact(s) given.").wait_for()
+    decision = page.get_by_role("region", name="Decision")
+    assert decision.get_by_text("Outcome:").inner_text() == "Outcome: in_house; decided by in_house_by_default"
+    assert page.get_by_role("form", name="Interview").get_by_role("textbox").count() == 0
+    decision.get_by_role("button", name="Record this decision").click()
     made = page.get_by_text("Recorded as decision")
     made.wait_for()
     number = made.inner_text().split()[-1].rstrip(".")
     record_override(page, number, "procure", "<b>members</b> chose to buy in", "A. Officer")
+    assert page.get_by_role("heading", name=f"Decision {number}: <i>Libraries</i>").is_visible()
     assert page.locator("#overrides li").first.inner_text() == "procure, by A. Officer: <b>members</b> chose to buy in"
     no_serious_violations(page)

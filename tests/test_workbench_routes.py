@@ -69,3 +69,12 @@ def test_format_lays_a_file_out_as_fmt_does_and_refuses_one_with_errors(client: 
     assert done.status_code == 200 and done.json()["text"] == format_text(messy, "policy.rules") != messy
     refused = client.post("/workbench/format", json={"name": "policy.rules", "text": "rule"})
     assert refused.status_code == 422 and refused.json()["error"]["location"] == "policy.rules"
+
+
+def test_a_facts_file_gives_its_first_service_as_json(client: TestClient) -> None:
+    yaml_file = client.post("/workbench/facts", json={"name": "one.yaml", "text": "service: Parks\ncost: 230\nstarted: 2024-04-01\n"})
+    assert yaml_file.json() == {"facts": {"service": "Parks", "cost": 230, "started": "2024-04-01"}}
+    csv_file = client.post("/workbench/facts", json={"name": "many.csv", "text": REGISTER})
+    assert csv_file.json() == {"facts": {"service": "Libraries", "cost": "100", "budget": "200", "local": "no"}}
+    empty = client.post("/workbench/facts", json={"name": "none.csv", "text": "service,cost\n"})
+    assert empty.status_code == 422 and empty.json()["error"] == {"message": "the CSV file has a header row but no services", "location": "file"}

@@ -4,7 +4,8 @@ Its place: ``service.app.create_app`` includes ``workbench_router`` so that
 ``policy-rules serve`` serves the workbench at ``/`` beside the API. The page
 itself calls the API (``/v1/check``, ``/v1/evaluate``, ``/v1/decisions``);
 this router adds what only a browser needs: the loaded rule files to edit,
-a file laid out as ``fmt`` lays it out, a decision report as HTML, and the impact of draft rules on a register (the
+a file laid out as ``fmt`` lays it out, the first service of a facts file
+to start an interview from, a decision report as HTML, and the impact of draft rules on a register (the
 decision diff of ``analysis.diff``, run on the draft against the loaded
 rules). Every page is served with a content security policy that allows the
 server itself and nothing else, so nothing in the workbench can reach another
@@ -59,6 +60,12 @@ class FormatRequest(BaseModel):
     text: str = Field(max_length=MAX_REGISTER, description="The rule file's text.")
 
 
+class FactsFileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200, description="The facts file's name (its suffix says its format).")
+    text: str = Field(max_length=MAX_REGISTER, description="The facts file's text.")
+
+
 class ReportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     facts: dict[str, Any]
@@ -79,6 +86,19 @@ def example_registers(folder: Path | None) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in REGISTER_SUFFIXES}
+
+
+def first_service(path: Path) -> dict[str, Any]:
+    """The facts of the first service in a facts file, as ``evaluate`` reads them; JSON-ready (dates as text)."""
+    import json
+
+    from policy_rules.registers.facts import FactsStream
+    from policy_rules.store.register import dumps
+
+    with FactsStream(str(path)) as stream:
+        for service in stream:
+            return dict(json.loads(dumps(dict(service.raw))))
+    raise PolicyError("this facts file holds no service", str(path))
 
 
 def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> dict[str, Any]:
@@ -126,6 +146,20 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
         except PolicyError as error:
             return _error(422, error.message, error.location or "facts")
         return HTMLResponse(html_report(decision), headers=HEADERS)
+
+    @router.post("/workbench/facts")
+    async def facts_file(request: FactsFileRequest) -> JSONResponse:
+        suffix = Path(request.name).suffix.lower()
+        if suffix not in REGISTER_SUFFIXES:
+            return _error(422, f"a facts file is a {', '.join(REGISTER_SUFFIXES)} file; {request.name} is not", "file")
+        with tempfile.TemporaryDirectory(prefix="policy-rules-facts-") as where:
+            path = Path(where) / f"facts{suffix}"
+            path.write_text(request.text, encoding="utf-8")
+            try:
+                found = await run_in_threadpool(first_service, path)
+            except PolicyError as error:
+                return _error(422, error.message.replace(str(path), request.name), "file")
+        return JSONResponse({"facts": found}, headers=HEADERS)
 
     @router.post("/workbench/format")
     async def format_file(request: FormatRequest) -> JSONResponse:

@@ -237,20 +237,38 @@ function rulesReading(trace, fact) {
 
 const interview = {
   started: false,
+  given: {},
   answers: [],
   asking: null,
   decision: null,
 
   facts() {
-    const facts = {};
+    const facts = Object.assign({}, this.given);
     for (const a of this.answers) facts[a.fact] = a.value;
     return facts;
   },
 
   restart() {
     this.started = true;
+    this.given = {};
     this.answers = [];
+    $("facts-file").value = "";
+    $("facts-status").textContent = "";
     this.step();
+  },
+
+  async startFrom() {
+    const file = $("facts-file").files[0];
+    if (!file) return;
+    try {
+      const found = await call("POST", "/workbench/facts", { name: file.name, text: await file.text() });
+      this.given = found.facts;
+      this.answers = [];
+      $("facts-status").textContent = `Started from ${file.name}: ${Object.keys(found.facts).length} fact(s) given.`;
+      this.step();
+    } catch (error) {
+      $("facts-status").textContent = "Cannot start from this file: " + error.message;
+    }
   },
 
   async step() {
@@ -542,6 +560,7 @@ async function start() {
   $("interview").addEventListener("submit", (e) => interview.answer(e));
   $("back").addEventListener("click", () => interview.back());
   $("restart").addEventListener("click", () => interview.restart());
+  $("facts-file").addEventListener("change", () => interview.startFrom());
   $("record").addEventListener("click", () => interview.record());
   $("impact-form").addEventListener("submit", runImpact);
   $("refresh").addEventListener("click", () => register.refresh());
