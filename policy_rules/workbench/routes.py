@@ -14,7 +14,9 @@ host.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -78,6 +80,22 @@ def static_folder() -> Path:
 
 def _error(status: int, message: str, location: str = "") -> JSONResponse:
     return JSONResponse({"error": {"message": message, "location": location}}, status_code=status)
+
+
+def _not_facts(name: str, what: str, where: str) -> JSONResponse | None:
+    """The refusal of an uploaded file whose name does not say a facts format, else None."""
+    if Path(name).suffix.lower() in REGISTER_SUFFIXES:
+        return None
+    return _error(422, f"a {what} is a {', '.join(REGISTER_SUFFIXES)} file; {name} is not", where)
+
+
+@contextlib.contextmanager
+def uploaded(name: str, text: str) -> Iterator[Path]:
+    """An uploaded file's text in a private temporary folder, named with its suffix (which says how to read it)."""
+    with tempfile.TemporaryDirectory(prefix="policy-rules-upload-") as where:
+        path = Path(where) / f"upload{Path(name).suffix.lower()}"
+        path.write_text(text, encoding="utf-8")
+        yield path
 
 
 def example_registers(folder: Path | None) -> dict[str, Path]:
@@ -149,12 +167,10 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
 
     @router.post("/workbench/facts")
     async def facts_file(request: FactsFileRequest) -> JSONResponse:
-        suffix = Path(request.name).suffix.lower()
-        if suffix not in REGISTER_SUFFIXES:
-            return _error(422, f"a facts file is a {', '.join(REGISTER_SUFFIXES)} file; {request.name} is not", "file")
-        with tempfile.TemporaryDirectory(prefix="policy-rules-facts-") as where:
-            path = Path(where) / f"facts{suffix}"
-            path.write_text(request.text, encoding="utf-8")
+        refused = _not_facts(request.name, "facts file", "file")
+        if refused is not None:
+            return refused
+        with uploaded(request.name, request.text) as path:
             try:
                 found = await run_in_threadpool(first_service, path)
             except PolicyError as error:
@@ -185,12 +201,10 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
             return await _run(draft, found, request.as_of)
         if request.register_text is None or request.register_name is None:
             return _error(422, "choose a register: upload a CSV or YAML file, or pick an example", "register")
-        suffix = Path(request.register_name).suffix.lower()
-        if suffix not in REGISTER_SUFFIXES:
-            return _error(422, f"a register is a {', '.join(REGISTER_SUFFIXES)} file; {request.register_name} is not", "register")
-        with tempfile.TemporaryDirectory(prefix="policy-rules-impact-") as where:
-            path = Path(where) / f"register{suffix}"
-            path.write_text(request.register_text, encoding="utf-8")
+        refused = _not_facts(request.register_name, "register", "register")
+        if refused is not None:
+            return refused
+        with uploaded(request.register_name, request.register_text) as path:
             return await _run(draft, path, request.as_of)
 
     async def _run(draft: Policy, register: Path, as_of: str | None) -> JSONResponse:
