@@ -44,6 +44,15 @@ EXAMPLES = {
     "compile": """examples:
   policy-rules compile rules/haringey
   policy-rules compile rules/haringey --mode traced > traced.py""",
+    "serve": """examples:
+  policy-rules serve rules/haringey
+  policy-rules serve rules/haringey --port 8080 --db postgresql://rules@localhost/decisions
+  POLICY_RULES_TOKENS="caseworks=$(cat token.txt)" policy-rules serve rules/haringey --host 0.0.0.0""",
+    "register": """examples:
+  policy-rules register list --outcome procure --since 2026-01-01
+  policy-rules register show 42
+  policy-rules register replay
+  policy-rules register export --output decisions.csv""",
 }
 
 
@@ -96,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--spend", metavar="FACT", help="the money fact that gives a service's annual spend in summaries (default: annual_spend)")
             sub.add_argument("--with-trace", action="store_true", help="with --output to .jsonl or .json: include each decision's trace")
             sub.add_argument(
+                "--record", metavar="DB", help="also record each decision with its trace in the decision register DB (a file or a postgresql:// URL)",
+            )
+            sub.add_argument("--by", metavar="WHO", help="with --record: who the register says made the decisions (default: cli:USER)")
+            sub.add_argument(
                 "--jobs",
                 metavar="N",
                 type=_jobs,
@@ -137,7 +150,71 @@ def _parser() -> argparse.ArgumentParser:
     from policy_rules.analysis.commands import add_parsers as add_analysis_parsers
 
     add_analysis_parsers(commands, fmt)
+    _service_parsers(commands, fmt)
     return parser
+
+
+def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
+    """``serve`` and ``register``: the decision service and its register (``policy_rules.service``, ``policy_rules.store``)."""
+    from policy_rules.service.arguments import byte_count, positive
+
+    db_help = "the decision register: a SQLite file or a postgresql:// URL (default: ./policy-rules.db)"
+    serve = commands.add_parser(
+        "serve",
+        help="run the REST API (and its decision register)",
+        description=(
+            "Serve the policy in RULES over HTTP (JSON; OpenAPI at /openapi.json) and record decisions in the register. "
+            "Listens on 127.0.0.1 unless --host says otherwise; beyond loopback, bearer tokens are required "
+            "(--tokens FILE or the POLICY_RULES_TOKENS variable, lines NAME=TOKEN) and the register says who recorded each decision."
+        ),
+        epilog=EXAMPLES["serve"],
+        formatter_class=fmt,
+    )
+    serve.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on (default: 8000)")
+    serve.add_argument("--db", metavar="URL", help=db_help)
+    serve.add_argument("--tokens", metavar="FILE", help="a file of NAME=TOKEN lines: the bearer tokens the register accepts")
+    serve.add_argument("--max-body", metavar="BYTES", type=byte_count, default=1_048_576, help="the largest request body, in bytes (or 512k, 4M; default: 1M)")
+    serve.add_argument("--max-batch", metavar="N", type=positive, default=1000, help="the most services one batch may hold (default: 1000)")
+    serve.add_argument("--access-log", action="store_true", help="log every request on stderr")
+
+    register = commands.add_parser(
+        "register",
+        help="list, show, replay and export recorded decisions",
+        description="Read the decision register that `serve` and `evaluate --record` write. Nothing here changes a recorded decision.",
+        epilog=EXAMPLES["register"],
+        formatter_class=fmt,
+    )
+    actions = register.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    listing = actions.add_parser("list", help="recorded decisions, newest first", formatter_class=fmt)
+    listing.add_argument("--service", help="only this service's decisions")
+    listing.add_argument("--outcome", help="only decisions with this outcome")
+    listing.add_argument("--since", metavar="DATE", help="only decisions recorded since this date or time (UTC)")
+    listing.add_argument("--limit", type=positive, default=100, help="at most this many (default: 100)")
+    show = actions.add_parser("show", help="one recorded decision, with its facts and overrides", formatter_class=fmt)
+    show.add_argument("id", type=positive, metavar="ID", help="the decision's id")
+    replay = actions.add_parser(
+        "replay", help="decide recorded decisions again with their own rules and confirm the same result (exit 1 if any differs)", formatter_class=fmt
+    )
+    replay.add_argument("ids", nargs="*", type=positive, metavar="ID", help="the decisions to replay (default: all)")
+    export = actions.add_parser("export", help="every recorded decision to a CSV or JSON Lines file", formatter_class=fmt)
+    export.add_argument("--output", required=True, metavar="FILE", help="the file to write (.csv or .jsonl)")
+    for sub in (listing, show, replay, export):
+        sub.add_argument("--db", metavar="URL", help=db_help)
+    for sub in (listing, show):
+        sub.add_argument("--format", choices=("text", "json"), default="text", help="text, or json (default: text)")
+
+
+def _service_command(args: argparse.Namespace) -> int:
+    from policy_rules.service.runner import serve
+    from policy_rules.store import commands
+
+    if args.command == "serve":
+        return serve(args)
+    actions = {"list": commands.list_command, "show": commands.show_command, "replay": commands.replay_command, "export": commands.export_command}
+    return actions[args.action](args)
 
 
 def _jobs(value: str) -> int:
@@ -279,6 +356,10 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
 
     if not explain and args.output is None and (args.report or args.with_trace or args.jobs is not None):
         raise UsageError("--report, --with-trace and --jobs go with --output FILE", "arguments")
+    if not explain and args.output is not None and args.record is not None:
+        raise UsageError("--record records decisions printed here; give it without --output", "--record")
+    if not explain and args.by is not None and args.record is None:
+        raise UsageError("--by names who recorded the decisions; it goes with --record DB", "--by")
     if not explain and args.output is not None:
         _refuse_unsafe_outputs(args)
         return _register(args)
@@ -299,16 +380,22 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
     decisions = []
     failures: list[PolicyError] = []
     services = facts_file.services
+    given = []
     try:
         for s in services:
             try:
                 decisions.append(policy.evaluate(s.raw, as_of, path=s.path, index=s.index))
+                given.append(s.raw)
             except PolicyError:
                 if facts_file.single:
                     raise
                 failures.append(sys.exc_info()[1])  # type: ignore[arg-type]
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted after {len(decisions) + len(failures):,} of {len(services):,} services; no decisions were printed") from None
+    if not explain and args.record is not None:
+        from policy_rules.store.commands import record_decisions
+
+        print(record_decisions(args.record, policy, list(zip(decisions, given, strict=True)), args.by), file=sys.stderr)
     fmt = "text" if explain else args.format
     color = _color(args, sys.stdout)
     if not decisions:
@@ -439,6 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from policy_rules.analysis.commands import run as run_analysis
 
             return run_analysis(args)
+        if args.command in ("serve", "register"):
+            return _service_command(args)
         return _decide(args, explain=args.command == "explain")
     except RuleFileError as error:
         print(str(error), file=sys.stderr)

@@ -1,0 +1,79 @@
+"""``policy-rules serve``: load the policy, open the register, and run the application under uvicorn.
+
+Everything that can be wrong with the arguments (rules that do not check, a
+register that cannot be opened, a host beyond loopback without tokens) is
+found before the server starts listening, and reported as any command's
+error is. uvicorn handles Ctrl-C and SIGTERM itself: requests in flight are
+finished, then the server stops.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any
+
+from policy_rules.errors import UsageError
+from policy_rules.renderers.escape import for_terminal
+
+
+def serve(args: Any) -> int:
+    import uvicorn
+
+    from policy_rules.api import load_policy
+    from policy_rules.service.app import create_app
+    from policy_rules.service.guard import Settings, check_exposure, tokens_from
+    from policy_rules.store import DecisionRegister
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"{args.port} is not a port; give a number from 1 to 65535", "--port")
+    settings = Settings(host=args.host, port=args.port, tokens=tokens_from(args.tokens), max_body=args.max_body, max_batch=args.max_batch)
+    check_exposure(settings)
+    policy = load_policy(args.rules)
+    register = DecisionRegister(args.db)
+    app = create_app(policy, register, settings)
+    listening = _bind(args.host, args.port)
+    print(
+        for_terminal(
+            f"serving {policy.info.name!r} (version {policy.info.version}) on http://{_host(args.host)}:{args.port}; "
+            f"register: {register.shown}; OpenAPI: /openapi.json; "
+            + ("bearer tokens needed for the register" if settings.tokens else "no token needed (loopback only)")
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
+    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
+    try:
+        uvicorn.Server(config).run(sockets=[listening])
+    except KeyboardInterrupt:  # uvicorn finished the requests in flight, then passed the signal on
+        pass
+    finally:
+        listening.close()
+        register.close()
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use or an unknown host is reported as a user's error, not a server's log."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise UsageError(f"there is no host called {host} on this machine", "--host") from None
+    family, kind, proto, _name, address = found[0]
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(address)
+    except OSError as error:
+        listening.close()
+        raise UsageError(f"cannot listen on {host}:{port} ({error.strerror}); choose another --port or --host", "--port") from None
+    listening.listen(2048)
+    return listening
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+__all__ = ["serve"]
