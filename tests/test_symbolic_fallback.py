@@ -113,3 +113,12 @@ def test_every_completion_conflicting_is_a_conflict_error_beyond_the_budget(fold
     with pytest.raises(ConflictError) as raised:
         policy.evaluate({"parts": [{"name": f"part {i}"} for i in range(30)], "urgent": True}, AS_OF, trace=False)
     assert set(raised.value.labels) == {"split_when_any_part_is_either", "pause_when_urgent"}
+
+
+def test_past_its_budget_the_symbolic_backend_leaves_the_search_s_inexact_answer(folder: Path) -> None:
+    """More missing fields than ``needed.MAX_VARIABLES``: no solver calls, and the decision says its needed facts may be more than needed."""
+    policy = load_policy(write(folder, "many", MANY_PARTS))
+    decision = policy.evaluate({"parts": [{"name": f"part {i}"} for i in range(450)], "urgent": True}, AS_OF, trace=False)
+    assert decision.outcome == "undetermined"
+    assert not decision.needed_facts_exact
+    assert len(decision.needed_facts) == 450

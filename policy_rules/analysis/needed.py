@@ -12,6 +12,7 @@ asked about, through an assumption for each; one solver call a fact.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -35,15 +36,53 @@ def lowered_of(compiled: CompiledPolicy) -> Lowered:
     return found
 
 
-def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result | None = None) -> Search | None:
-    """The search's answer (possible results, needed facts), worked out exactly; None when a list is missing altogether.
+#: Past this many missing facts (a fact, or a field of a list item) the symbolic backend is not asked either:
+#: it makes one solver call a fact, and a register of services with thousands of unknown fields must still run.
+MAX_VARIABLES = 400
 
-    ``first`` is the three-valued evaluation's result: what it settled is
-    settled (it is sound), so only its open parts are asked about. The pairs
-    of completions that show a fact needed also show which parts of the
-    result can differ; only the parts they leave in doubt cost a check of
-    their own.
+#: The symbolic answer must come within this many seconds; past it the search's inexact answer stands.
+SECONDS = 10.0
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def missing_count(model: Any, facts: Mapping[str, Any]) -> int:
+    """How many missing facts and fields of list items a service has: the variables of its symbolic form."""
+    count = 0
+    for name in model.facts:
+        kind = model.fact_types[name]
+        if name not in facts:
+            count += 1
+        elif kind.kind == "list":
+            record = model.records.get(kind.record or "")
+            fields = [f.name for f in record.fields] if record else []
+            count += sum(1 for item in facts[name] for f in fields if f not in item)
+    return count
+
+
+def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result | None = None) -> Search | None:
+    """The search's answer (possible results, needed facts), worked out exactly.
+
+    None, leaving the search's inexact answer, when a list is missing
+    altogether, when more than ``MAX_VARIABLES`` facts are missing, or when
+    the answer takes longer than ``SECONDS``. ``first`` is the three-valued
+    evaluation's result: what it settled is settled (it is sound), so only
+    its open parts are asked about. The pairs of completions that show a fact
+    needed also show which parts of the result can differ; only the parts
+    they leave in doubt cost a check of their own.
     """
+    model = compiled.model
+    if missing_count(model, facts) > MAX_VARIABLES:
+        return None
+    try:
+        return _exact(compiled, facts, as_of, service, first, time.monotonic() + SECONDS)
+    except _OutOfTime:
+        return None
+
+
+def _exact(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result | None, deadline: float) -> Search | None:
     from policy_rules.engine.evaluator import Result, Search, evaluate_once
 
     lowered = lowered_of(compiled)
@@ -58,7 +97,7 @@ def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: d
     solver.add(*a.valid, *ea.valid)
 
     def completion(*constraints: Any) -> z3.ModelRef | None:
-        return solver.model() if solver.check(*constraints) == z3.sat else None
+        return solver.model() if _check(solver, deadline, *constraints) == z3.sat else None
 
     def evaluated(m: z3.ModelRef) -> Result:
         completed, _today = service_of(m, a, model, names, completed=True)
@@ -74,7 +113,7 @@ def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: d
         if clash is not None:
             results.add(evaluated(clash))
     parts = _parts(ra, first)
-    needed, pairs = _needed(a, ea, ra)
+    needed, pairs = _needed(a, ea, ra, deadline)
     seen_open: set[Any] = set()
     for m, rb in pairs:
         for key, term in parts.items():
@@ -126,7 +165,19 @@ def _differs(completion: Any, r: Outcome, term: Any, m: z3.ModelRef) -> bool:
     return completion(z3.Not(_b(r.conflict)), term != m.eval(term, model_completion=True)) is not None
 
 
-def _needed(a: World, ea: Encoder, ra: Outcome) -> tuple[list[str], list[tuple[z3.ModelRef, Outcome]]]:
+def _check(solver: z3.Solver, deadline: float, *assumptions: Any) -> Any:
+    """A solver call within what is left of the time allowed; ``_OutOfTime`` when none is left or the solver cannot tell in it."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _OutOfTime
+    solver.set("timeout", max(1, int(left * 1000)))
+    answer = solver.check(*assumptions)
+    if answer == z3.unknown:
+        raise _OutOfTime
+    return answer
+
+
+def _needed(a: World, ea: Encoder, ra: Outcome, deadline: float) -> tuple[list[str], list[tuple[z3.ModelRef, Outcome]]]:
     """The missing facts whose value alone can change the result, and the models that show it (with the second copy's result).
 
     A second copy of the result over renamed variables must differ from the
@@ -150,7 +201,7 @@ def _needed(a: World, ea: Encoder, ra: Outcome) -> tuple[list[str], list[tuple[z
     needed = []
     shown: list[tuple[z3.ModelRef, Outcome]] = []
     for label in same:
-        if solver.check(*[flag for other, flag in same.items() if other != label]) == z3.sat:
+        if _check(solver, deadline, *[flag for other, flag in same.items() if other != label]) == z3.sat:
             needed.append(label)
             shown.append((solver.model(), rb))
     return needed, shown
