@@ -83,7 +83,10 @@ def shaped_services(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
         elif name == "contract_end_date":
             shaped[name] = draw(st.sampled_from([value, date.fromisoformat(value)]))
         elif name == "elements":
-            items = [{"name": e["name"], "specialist": _yes_no(draw, e["specialist"])} for e in value]
+            items = [{**e, "specialist": _yes_no(draw, e["specialist"])} for e in value]
+            for item in items:
+                if "other_provider_better_placed" in item:  # optional: some generated parts carry it
+                    item["other_provider_better_placed"] = _yes_no(draw, item["other_provider_better_placed"])
             items = [draw(st.sampled_from([dict, Facts, Record]))(item) for item in items]
             if all(type(item) is dict for item in items) and draw(st.booleans()):
                 shaped[name] = json.dumps(items)
