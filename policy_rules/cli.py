@@ -44,6 +44,10 @@ EXAMPLES = {
     "compile": """examples:
   policy-rules compile rules/haringey
   policy-rules compile rules/haringey --mode traced > traced.py""",
+    "plan": """examples:
+  policy-rules plan rules/haringey examples/insourcing-register.csv --start 2027-04 --staff-per-quarter 60 --budget-per-year 1500000
+  policy-rules plan rules/haringey examples/insourcing-register.csv --start 2027-04 --format html --output plan.html
+  policy-rules plan rules/haringey register.csv --format csv --output plan.csv --fact staff=headcount""",
     "serve": """examples:
   policy-rules serve rules/haringey
   policy-rules serve rules/haringey --port 8080 --db postgresql://rules@localhost/decisions
@@ -150,6 +154,18 @@ def _parser() -> argparse.ArgumentParser:
     from policy_rules.analysis.commands import add_parsers as add_analysis_parsers
 
     add_analysis_parsers(commands, fmt)
+    from policy_rules.analysis.diff_command import add_diff_parser
+
+    add_diff_parser(commands, fmt)
+    from policy_rules.language.format_command import add_fmt_parser
+
+    add_fmt_parser(commands, fmt)
+    from policy_rules.docs.command import add_docs_parser
+
+    add_docs_parser(commands, fmt)
+    from policy_rules.planner.command import add_plan_parser
+
+    add_plan_parser(commands, fmt, EXAMPLES["plan"])
     _service_parsers(commands, fmt)
     return parser
 
@@ -526,6 +542,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             from policy_rules.analysis.commands import run as run_analysis
 
             return run_analysis(args)
+        if args.command == "docs":
+            from policy_rules.docs.command import run_docs
+
+            return run_docs(args)
+        if args.command == "fmt":
+            from policy_rules.language.format_command import run_fmt
+
+            return run_fmt(args)
+        if args.command == "diff":
+            from policy_rules.analysis.diff_command import run_diff
+
+            return run_diff(args)
+        if args.command == "plan":
+            from policy_rules.planner.command import run_plan
+
+            return run_plan(args)
         if args.command in ("serve", "register"):
             return _service_command(args)
         return _decide(args, explain=args.command == "explain")

@@ -337,6 +337,9 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         return app.openapi_schema
 
     app.openapi = document  # type: ignore[method-assign]
+    from policy_rules.workbench import mount_workbench
+
+    mount_workbench(app, policy)
     return app
 
 
