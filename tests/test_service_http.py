@@ -276,3 +276,41 @@ def test_sigterm_stops_the_server_cleanly(rules: Path, tmp_path: Path) -> None:
     assert started.process.returncode == 0
     assert stderr.splitlines()[0].startswith("serving 'Test service policy' (version 7) on http://127.0.0.1:")
     assert stderr.splitlines()[-1] == "stopped"
+
+
+def test_a_bug_inside_the_engine_is_a_json_500_without_a_traceback(rules: Path, tmp_path: Path) -> None:
+    # A real server (uvicorn, real HTTP) whose policy has a bug planted in evaluate: the one status no request can cause.
+    import threading
+    import time
+
+    import uvicorn
+
+    from policy_rules.service.app import create_app
+    from policy_rules.service.guard import Settings
+    from policy_rules.store.register import DecisionRegister
+
+    policy = load_policy(rules)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a planted bug: secret internal detail")
+
+    policy.evaluate = broken  # type: ignore[method-assign]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(policy, DecisionRegister(str(tmp_path / "register.db")), Settings(port=port))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        response = httpx.post(f"http://127.0.0.1:{port}/v1/evaluate", json={"facts": COMPLETE})
+        error = _error(response, 500)
+        assert error["message"] == "internal error in policy_rules; please report it with the request you sent (RuntimeError)"
+        assert "secret internal detail" not in response.text
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
