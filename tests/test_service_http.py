@@ -314,3 +314,46 @@ def test_a_bug_inside_the_engine_is_a_json_500_without_a_traceback(rules: Path, 
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_plan_gives_what_the_planner_gives_for_the_same_register(tmp_path: Path) -> None:
+    # A real server (uvicorn, real HTTP) on the bundled rules, planning the example register.
+    import threading
+    import time
+
+    import uvicorn
+
+    from policy_rules import plan
+    from policy_rules.registers.facts import read_facts_file
+    from policy_rules.service.app import create_app
+    from policy_rules.service.guard import Settings
+    from policy_rules.store.register import DecisionRegister
+    from tests.cli_helpers import EXAMPLES, HARINGEY
+
+    policy = load_policy(HARINGEY)
+    services = [dict(s.raw) for s in read_facts_file(str(EXAMPLES / "insourcing-register.csv")).services][:12]
+    options = {"start": "2027-Q2", "quarters": 6, "staff_per_quarter": 40, "budget_per_year": 1_500_000, "as_of": "2027-03-01"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(policy, DecisionRegister(str(tmp_path / "register.db")), Settings(port=port))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/v1/plan"
+        response = httpx.post(url, json={"services": services, **options}, timeout=60)
+        assert response.status_code == 200, response.text
+        got = response.json()
+        expected = plan(policy, services, **options, time_limit=5.0, workers=1).to_dict()
+        assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in expected.items() if k != "seconds"}
+        assert len(got["services"]) == len(services)
+        assert _error(httpx.post(url, json={"services": services, "quarters": 0}), 422)["location"] == "quarters"
+        assert "colour" in _error(httpx.post(url, json={"services": [{"colour": "red"}]}), 422)["location"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

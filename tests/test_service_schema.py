@@ -53,6 +53,7 @@ OPERATIONS = [
     "GET /v1/decisions/{decision_id}",
     "POST /v1/decisions/{decision_id}/overrides",
     "POST /v1/check",
+    "POST /v1/plan",
 ]
 
 

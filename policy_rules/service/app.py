@@ -71,6 +71,18 @@ class OverrideRequest(BaseModel):
     by: str = Field(min_length=1, max_length=200, description="The officer who decided.")
 
 
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    services: list[dict[str, Any]] = Field(description="The register: the facts of each service, as a facts file gives them.")
+    start: str | None = Field(None, pattern=r"^\d{4}-(\d{2}|Q[1-4])$", description="The first quarter: YYYY-MM or YYYY-Qn; default the quarter of as_of.")
+    quarters: int = Field(12, ge=1, le=40, description="How many quarters the programme runs.")
+    staff_per_quarter: int | None = Field(None, ge=0, description="Staff the council can take on each quarter; none: no limit.")
+    budget_per_year: int | None = Field(None, ge=0, description="Extra yearly cost (pounds) the council can absorb each programme year; none: no limit.")
+    preparation_quarters: int = Field(2, ge=0, le=40, description="Quarters a phased service spends building skills first.")
+    as_of: str | None = Field(None, pattern=DATE, description="Decide the services as at this date (YYYY-MM-DD); default today.")
+    time_limit: float = Field(5.0, gt=0, le=20, description="Seconds the solver may take; the plan says whether it is proven optimal.")
+
+
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     files: dict[str, str] = Field(description="Rule files to check: name (ending .rules) to text.", max_length=200)
@@ -304,6 +316,32 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         if made is None:
             raise Problem(404, f"the register has no decision {decision_id}", "decision_id")
         return JSONResponse(made.to_dict(), status_code=201)
+
+    @app.post(
+        "/v1/plan",
+        summary="Plan the insourcing programme for a register, as `policy-rules plan --format json` does",
+        responses={
+            200: {"description": "The plan: each service's quarter (or none) and why.", "content": {"application/json": {"schema": {"type": "object"}}}},
+            **_errors(400, 413, 422),
+        },
+    )
+    async def plan_programme(request: PlanRequest) -> JSONResponse:
+        from policy_rules.planner.plan import plan
+
+        if len(request.services) > settings.max_batch:
+            raise Problem(413, f"a register holds at most {settings.max_batch:,} services here; this one has {len(request.services):,}", "services")
+        for index, facts in enumerate(request.services):
+            _clean(facts, f"services[{index}]")
+        options = request.model_dump(exclude={"services", "time_limit"})
+
+        def work() -> Any:
+            return plan(policy, request.services, **options, time_limit=request.time_limit, workers=1)
+
+        try:
+            made = await run_in_threadpool(work)
+        except PolicyError as error:
+            raise Problem(_status_of(error), error.message, error.location or "services") from None
+        return JSONResponse(made.to_dict())
 
     @app.post(
         "/v1/check",
