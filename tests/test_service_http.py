@@ -12,12 +12,13 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from policy_rules.api import load_policy
+from policy_rules.api import Policy, load_policy
 from tests.service_support import COMPLETE, RULES, Server, database, running, write_rules
 
 TOKENS = "alice=alice-token-0123456789\nbob=bob-token-0123456789abc\n"
@@ -278,8 +279,9 @@ def test_sigterm_stops_the_server_cleanly(rules: Path, tmp_path: Path) -> None:
     assert stderr.splitlines()[-1] == "stopped"
 
 
-def test_a_bug_inside_the_engine_is_a_json_500_without_a_traceback(rules: Path, tmp_path: Path) -> None:
-    # A real server (uvicorn, real HTTP) whose policy has a bug planted in evaluate: the one status no request can cause.
+@contextmanager
+def _in_process(policy: Policy, folder: Path) -> Iterator[str]:
+    """``policy`` served by uvicorn in a thread on a free loopback port (real HTTP), for a policy a test has altered: its address."""
     import threading
     import time
 
@@ -289,63 +291,50 @@ def test_a_bug_inside_the_engine_is_a_json_500_without_a_traceback(rules: Path, 
     from policy_rules.service.guard import Settings
     from policy_rules.store.register import DecisionRegister
 
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(policy, DecisionRegister(str(folder / "register.db")), Settings(port=port))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_bug_inside_the_engine_is_a_json_500_without_a_traceback(rules: Path, tmp_path: Path) -> None:
+    # A real server whose policy has a bug planted in evaluate: the one status no request can cause.
     policy = load_policy(rules)
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a planted bug: secret internal detail")
 
     policy.evaluate = broken  # type: ignore[method-assign]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(policy, DecisionRegister(str(tmp_path / "register.db")), Settings(port=port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        response = httpx.post(f"http://127.0.0.1:{port}/v1/evaluate", json={"facts": COMPLETE})
-        error = _error(response, 500)
-        assert error["message"] == "internal error in policy_rules; please report it with the request you sent (RuntimeError)"
-        assert "secret internal detail" not in response.text
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with _in_process(policy, tmp_path) as url:
+        response = httpx.post(f"{url}/v1/evaluate", json={"facts": COMPLETE})
+    error = _error(response, 500)
+    assert error["message"] == "internal error in policy_rules; please report it with the request you sent (RuntimeError)"
+    assert "secret internal detail" not in response.text
 
 
 def test_plan_gives_what_the_planner_gives_for_the_same_register(tmp_path: Path) -> None:
-    # A real server (uvicorn, real HTTP) on the bundled rules, planning the example register.
-    import threading
-    import time
-
-    import uvicorn
-
+    # A real server on the bundled rules, planning the example register.
     from policy_rules import plan
     from policy_rules.registers.facts import read_facts_file
-    from policy_rules.service.app import create_app
-    from policy_rules.service.guard import Settings
-    from policy_rules.store.register import DecisionRegister
     from tests.cli_helpers import EXAMPLES, HARINGEY
 
     policy = load_policy(HARINGEY)
     services = [dict(s.raw) for s in read_facts_file(str(EXAMPLES / "insourcing-register.csv")).services][:12]
     options = {"start": "2027-Q2", "quarters": 6, "staff_per_quarter": 40, "budget_per_year": 1_500_000, "as_of": "2027-03-01"}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(policy, DecisionRegister(str(tmp_path / "register.db")), Settings(port=port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}/v1/plan"
+    with _in_process(policy, tmp_path) as server_url:
+        url = f"{server_url}/v1/plan"
         response = httpx.post(url, json={"services": services, **options}, timeout=60)
         assert response.status_code == 200, response.text
         got = response.json()
@@ -354,6 +343,3 @@ def test_plan_gives_what_the_planner_gives_for_the_same_register(tmp_path: Path)
         assert len(got["services"]) == len(services)
         assert _error(httpx.post(url, json={"services": services, "quarters": 0}), 422)["location"] == "quarters"
         assert "colour" in _error(httpx.post(url, json={"services": [{"colour": "red"}]}), 422)["location"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
