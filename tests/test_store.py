@@ -57,6 +57,7 @@ def test_the_database_refuses_to_change_or_delete_any_record(register: DecisionR
     rule_set = register.keep_rules(policy)
     recorded = register.record(rule_set, policy.evaluate(COMPLETE, "2025-03-01"), COMPLETE, "alice")
     register.override(recorded.id, "in_house", "kept in-house at extra cost", "Ann Officer", "alice")
+    register.record_save(rule_set, rule_set, ["policy.rules"], "a comment reworded", "Ann Officer", "alice")
     for statement in (
         "UPDATE decisions SET outcome = 'in_house'",
         "DELETE FROM decisions",
@@ -64,12 +65,16 @@ def test_the_database_refuses_to_change_or_delete_any_record(register: DecisionR
         "DELETE FROM overrides",
         "UPDATE rule_sets SET files = '{}'",
         "DELETE FROM rule_sets",
+        "UPDATE rule_saves SET reason = 'x'",
+        "DELETE FROM rule_saves",
     ):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), register.engine.begin() as connection:
             connection.execute(sa.text(statement))
     if register.engine.dialect.name == "postgresql":
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), register.engine.begin() as connection:
             connection.execute(sa.text("TRUNCATE overrides"))
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), register.engine.begin() as connection:
+            connection.execute(sa.text("TRUNCATE rule_saves"))
     found = register.get(recorded.id)
     assert found is not None and found.decision["outcome"] == "procure" and len(found.overrides) == 1
 
@@ -141,7 +146,29 @@ def test_opening_again_keeps_every_record_and_the_schema_version(register: Decis
     with DecisionRegister(register.url) as again:
         assert again.count() == 1
         with again.engine.connect() as connection:
-            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+
+
+def test_a_register_written_before_rule_saves_is_upgraded_with_its_records(tmp_path: Path, policy: Policy) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    import policy_rules.store.register as store
+
+    where = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{where}")
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.__file__).with_name("migrations")))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(sa.text("INSERT INTO rule_sets VALUES ('k', 'd', 'n', '1', '{}', '2026-01-01T00:00:00.000000Z')"))
+    engine.dispose()
+    with DecisionRegister(str(where)) as opened:
+        assert opened.rule_files("k") == {}
+        assert opened.saves() == []
+        with opened.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

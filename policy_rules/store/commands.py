@@ -1,4 +1,4 @@
-"""The ``policy-rules register`` commands (list, show, replay, export) and what ``evaluate --record`` adds.
+"""The ``policy-rules register`` commands (list, show, replay, export, saves) and what ``evaluate --record`` adds.
 
 Each reads the register named by ``--db`` (default ``./policy-rules.db``)
 and never writes to it, except ``evaluate --record``, which only appends. A
@@ -92,6 +92,36 @@ def show_command(args: Any) -> int:
     lines.extend(f"    {name}: {json.dumps(value, ensure_ascii=False)}" for name, value in found.facts.items())
     for o in found.overrides:
         lines.append(f"  Overridden to {o.outcome} by {o.decided_by} (recorded {o.recorded_at} by {o.recorded_by}): {o.reason}")
+    print("\n".join(for_terminal(line) for line in lines))
+    return 0
+
+
+def saves_command(args: Any) -> int:
+    """The rule saves made from the workbench, newest first; with an id, that save and what it changed, as a unified diff."""
+    with existing(args.db) as register:
+        if args.id is None:
+            found = register.saves(args.limit)
+            if args.format == "json":
+                sys.stdout.write(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2) + "\n")
+                return 0
+            for s in found:
+                print(for_terminal(f"{s.id:>6}  {s.saved_at}  {s.saved_by} (token {s.recorded_by})  {', '.join(s.files)}: {s.reason}"))
+            print(f"{len(found)} save{'s' * (len(found) != 1)}, newest first", file=sys.stderr)
+            return 0
+        one = register.get_save(args.id)
+        if one is None:
+            raise UsageError(f"the register has no rule save {args.id}", register.shown)
+        before, after = register.rule_files(one.previous_rule_set), register.rule_files(one.rule_set)
+    if args.format == "json":
+        body = {**one.to_dict(), "changes": {name: {"before": before.get(name), "after": after.get(name)} for name in one.files}}
+        sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    import difflib
+
+    lines = [f"Rule save {one.id}, {one.saved_at}, by {one.saved_by} (token {one.recorded_by})", f"  Why: {one.reason}", f"  Files: {', '.join(one.files)}"]
+    for name in one.files:
+        old, new = before.get(name, ""), after.get(name, "")
+        lines.extend(line.rstrip("\n") for line in difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{name}", f"b/{name}"))
     print("\n".join(for_terminal(line) for line in lines))
     return 0
 
@@ -191,4 +221,4 @@ def _user() -> str:
         return "unknown"
 
 
-__all__ = ["export_command", "list_command", "record_decisions", "replay_command", "show_command"]
+__all__ = ["export_command", "list_command", "record_decisions", "replay_command", "saves_command", "show_command"]

@@ -145,6 +145,32 @@ class RecordedDecision:
 
 
 @attrs.frozen
+class RuleSave:
+    """Rule files saved from the workbench: who saved them, why, which files changed, and the rules before and after."""
+
+    id: int
+    saved_at: str
+    saved_by: str
+    recorded_by: str
+    reason: str
+    files: tuple[str, ...]
+    previous_rule_set: str
+    rule_set: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "saved_at": self.saved_at,
+            "by": self.saved_by,
+            "recorded_by": self.recorded_by,
+            "reason": self.reason,
+            "files": list(self.files),
+            "previous_rule_set": self.previous_rule_set,
+            "rule_set": self.rule_set,
+        }
+
+
+@attrs.frozen
 class Replay:
     """A recorded decision decided again with its own rules: the same, or the keys that differ."""
 
@@ -274,7 +300,47 @@ class DecisionRegister:
             new_id = connection.execute(t.overrides.insert().values(row).returning(t.overrides.c.id)).scalar_one()
         return Override(new_id, decision_id, outcome, reason, decided_by, who, when)
 
+    def record_save(self, previous_rule_set: str, rule_set: str, files: Sequence[str], reason: str, saved_by: str, who: str) -> RuleSave:
+        """Record that ``saved_by`` (through the token of ``who``) saved ``files``, turning the rules kept as ``previous_rule_set`` into ``rule_set``.
+
+        Both rule sets must already be kept (``keep_rules``): the save is the
+        link between two sets of rule files the register holds whole.
+        """
+        when = now_text()
+        row = {
+            "saved_at": when,
+            "saved_by": saved_by,
+            "recorded_by": who,
+            "reason": reason,
+            "files": dumps(list(files)),
+            "previous_rule_set": previous_rule_set,
+            "rule_set": rule_set,
+        }
+        with self._write, self.engine.begin() as connection:
+            new_id = connection.execute(t.rule_saves.insert().values(row).returning(t.rule_saves.c.id)).scalar_one()
+        return RuleSave(new_id, when, saved_by, who, reason, tuple(files), previous_rule_set, rule_set)
+
     # --- reading -------------------------------------------------------------------------
+
+    def saves(self, limit: int = 100) -> list[RuleSave]:
+        """The rule saves, newest first."""
+        query = sa.select(t.rule_saves).order_by(t.rule_saves.c.id.desc()).limit(max(0, min(limit, LIST_LIMIT)))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [_save(r) for r in rows]
+
+    def get_save(self, save_id: int) -> RuleSave | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(t.rule_saves).where(t.rule_saves.c.id == save_id)).first()
+        return None if row is None else _save(row)
+
+    def rule_files(self, rule_set: str) -> dict[str, str]:
+        """The text of the rule files kept as ``rule_set``, by name."""
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(t.rule_sets.c.files).where(t.rule_sets.c.id == rule_set)).first()
+        if row is None:
+            raise PolicyError(f"the register has no rule files kept as {rule_set}", self.shown)
+        return dict(json.loads(row.files))
 
     def get(self, decision_id: int) -> RecordedDecision | None:
         with self.engine.connect() as connection:
@@ -456,6 +522,10 @@ def _engine(url: str) -> Engine:
 
 def _recorded(row: Any, overrides: tuple[Override, ...]) -> RecordedDecision:
     return RecordedDecision(row.id, row.recorded_at, row.recorded_by, row.rule_set, json.loads(row.facts), json.loads(row.decision), overrides)
+
+
+def _save(row: Any) -> RuleSave:
+    return RuleSave(row.id, row.saved_at, row.saved_by, row.recorded_by, row.reason, tuple(json.loads(row.files)), row.previous_rule_set, row.rule_set)
 
 
 def _override(row: Any) -> Override:

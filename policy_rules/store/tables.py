@@ -56,4 +56,19 @@ overrides = sa.Table(
     sqlite_autoincrement=True,
 )
 
-APPEND_ONLY = ("rule_sets", "decisions", "overrides")
+#: Rule files saved from the workbench: who saved them (the officer named, and the token's holder), why, which files, and the rules before and after.
+rule_saves = sa.Table(
+    "rule_saves",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("saved_at", sa.String(32), nullable=False),
+    sa.Column("saved_by", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("files", sa.Text, nullable=False),
+    sa.Column("previous_rule_set", sa.String(80), sa.ForeignKey("rule_sets.id"), nullable=False),
+    sa.Column("rule_set", sa.String(80), sa.ForeignKey("rule_sets.id"), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+APPEND_ONLY = ("rule_sets", "decisions", "overrides", "rule_saves")
