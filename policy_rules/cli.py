@@ -51,12 +51,14 @@ EXAMPLES = {
     "serve": """examples:
   policy-rules serve rules/haringey
   policy-rules serve rules/haringey --port 8080 --db postgresql://rules@localhost/decisions
+  policy-rules serve rules/haringey --allow-editing   # officers may save rules from the workbench
   POLICY_RULES_TOKENS="caseworks=$(cat token.txt)" policy-rules serve rules/haringey --host 0.0.0.0""",
     "register": """examples:
   policy-rules register list --outcome procure --since 2026-01-01
   policy-rules register show 42
   policy-rules register replay
-  policy-rules register export --output decisions.csv""",
+  policy-rules register export --output decisions.csv
+  policy-rules register saves 3        # who saved rule files from the workbench, and the diff""",
 }
 
 
@@ -109,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--spend", metavar="FACT", help="the money fact that gives a service's annual spend in summaries (default: annual_spend)")
             sub.add_argument("--with-trace", action="store_true", help="with --output to .jsonl or .json: include each decision's trace")
             sub.add_argument(
-                "--record", metavar="DB", help="also record each decision with its trace in the decision register DB (a file or a postgresql:// URL)",
+                "--record",
+                metavar="DB",
+                help="also record each decision with its trace in the decision register DB (a file or a postgresql:// URL)",
             )
             sub.add_argument("--by", metavar="WHO", help="with --record: who the register says made the decisions (default: cli:USER)")
             sub.add_argument(
@@ -194,10 +198,15 @@ def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.He
     serve.add_argument("--max-body", metavar="BYTES", type=byte_count, default=1_048_576, help="the largest request body, in bytes (or 512k, 4M; default: 1M)")
     serve.add_argument("--max-batch", metavar="N", type=positive, default=1000, help="the most services one batch may hold (default: 1000)")
     serve.add_argument("--access-log", action="store_true", help="log every request on stderr")
+    serve.add_argument(
+        "--allow-editing",
+        action="store_true",
+        help="let the workbench save draft rules over the rule files (checked first; each save recorded in the register with who saved and why)",
+    )
 
     register = commands.add_parser(
         "register",
-        help="list, show, replay and export recorded decisions",
+        help="list, show, replay and export recorded decisions; the rule saves",
         description="Read the decision register that `serve` and `evaluate --record` write. Nothing here changes a recorded decision.",
         epilog=EXAMPLES["register"],
         formatter_class=fmt,
@@ -217,9 +226,14 @@ def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.He
     replay.add_argument("ids", nargs="*", type=positive, metavar="ID", help="the decisions to replay (default: all)")
     export = actions.add_parser("export", help="every recorded decision to a CSV or JSON Lines file", formatter_class=fmt)
     export.add_argument("--output", required=True, metavar="FILE", help="the file to write (.csv or .jsonl)")
-    for sub in (listing, show, replay, export):
+    saves = actions.add_parser(
+        "saves", help="rule files saved from the workbench: who, when, which files, why; with an ID, what that save changed", formatter_class=fmt
+    )
+    saves.add_argument("id", type=positive, nargs="?", metavar="ID", help="one save, shown with a diff of its files")
+    saves.add_argument("--limit", type=positive, default=100, help="at most this many (default: 100)")
+    for sub in (listing, show, replay, export, saves):
         sub.add_argument("--db", metavar="URL", help=db_help)
-    for sub in (listing, show):
+    for sub in (listing, show, saves):
         sub.add_argument("--format", choices=("text", "json"), default="text", help="text, or json (default: text)")
 
 
@@ -229,7 +243,13 @@ def _service_command(args: argparse.Namespace) -> int:
 
     if args.command == "serve":
         return serve(args)
-    actions = {"list": commands.list_command, "show": commands.show_command, "replay": commands.replay_command, "export": commands.export_command}
+    actions = {
+        "list": commands.list_command,
+        "show": commands.show_command,
+        "replay": commands.replay_command,
+        "export": commands.export_command,
+        "saves": commands.saves_command,
+    }
     return actions[args.action](args)
 
 
@@ -432,8 +452,7 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
     for error in failures:
         print(str(error), file=sys.stderr)
     print(
-        f"{len(decisions):,} of {len(services):,} services decided; "
-        f"{len(failures):,} could not be decided (see the message{'s' * (len(failures) != 1)} above)",
+        f"{len(decisions):,} of {len(services):,} services decided; {len(failures):,} could not be decided (see the message{'s' * (len(failures) != 1)} above)",
         file=sys.stderr,
     )
     return 2

@@ -8,9 +8,11 @@ violation), and checks that every request the page made went to the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,13 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:
+    with browsing(browser, server) as opened:
+        yield opened
+
+
+@contextlib.contextmanager
+def browsing(browser: Any, server: str) -> Iterator[Any]:
+    """A page in a fresh browser context; on leaving, no request went outside ``server`` and no script error happened."""
     context = browser.new_context()
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
@@ -102,16 +111,16 @@ def test_editor_shows_a_syntax_error_with_its_line_then_none_when_fixed(page: An
     assert "rule buy_in\n  exception to" in page.evaluate("() => [...document.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')")
 
 
+def cli_json(*args: str) -> Any:
+    """What ``policy-rules ARGS... --format json`` prints, read as JSON."""
+    done = subprocess.run([sys.executable, "-m", "policy_rules.cli", *args, "--format", "json"], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
 def cli_outcome(workspace: Path, facts: dict[str, Any]) -> str:
     path = workspace / "answers.json"
     path.write_text(json.dumps(facts), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "policy_rules.cli", "evaluate", str(workspace / "rules"), str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return str(json.loads(done.stdout)["outcome"])
+    return str(cli_json("evaluate", str(workspace / "rules"), str(path))["outcome"])
 
 
 def test_interview_asks_only_needed_facts_and_settles_as_the_command_line_does(page: Any, server: str, workspace: Path) -> None:
@@ -167,19 +176,16 @@ def test_impact_counts_match_the_diff_command(page: Any, server: str, workspace:
     write_policy(workspace / "draft", CHANGED)
     upload = workspace / "upload.csv"
     upload.write_text(REGISTER, encoding="utf-8")
-    expected = subprocess.run(
-        [sys.executable, "-m", "policy_rules.cli", "diff", str(workspace / "rules"), str(workspace / "draft"), str(upload), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = json.loads(expected.stdout)["summary"]
+    summary = cli_json("diff", str(workspace / "rules"), str(workspace / "draft"), str(upload))["summary"]
     assert summary["changed"] > 0
     open_page(page, server, "editor")
     page.get_by_text("No problems.").wait_for()
     replace_rule_text(page, CHANGED)
     page.get_by_text("No problems.").wait_for()
     page.get_by_role("link", name="Impact").click()
+    page.get_by_role("status").filter(has_text="Changed in the draft, not saved: policy.rules.").wait_for()
+    page.get_by_text("Saving is off on this server").wait_for()
+    assert page.get_by_role("form", name="Save the rules").count() == 0
     page.get_by_label("Upload a register (CSV or YAML)").set_input_files(str(upload))
     page.get_by_role("button", name="Show the impact").click()
     status = page.get_by_role("status").filter(has_text="services decided differently")
@@ -209,3 +215,29 @@ def test_an_interview_from_a_facts_file_is_recorded_and_overridden(page: Any, se
     assert page.get_by_role("heading", name=f"Decision {number}: <i>Libraries</i>").is_visible()
     assert page.locator("#overrides li").first.inner_text() == "procure, by A. Officer: <b>members</b> chose to buy in"
     no_serious_violations(page)
+
+
+def test_with_allow_editing_an_officer_saves_the_draft_and_the_register_says_who(browser: Any, tmp_path: Path) -> None:
+    rules = write_policy(tmp_path / "rules")
+    with running_server(rules, tmp_path, "--allow-editing") as base, browsing(browser, base) as page:
+        open_page(page, base, "editor")
+        page.get_by_text("No problems.").wait_for()
+        replace_rule_text(page, CHANGED)
+        page.get_by_text("No problems.").wait_for()
+        page.get_by_role("link", name="Impact").click()
+        page.get_by_role("status").filter(has_text="Changed in the draft, not saved: policy.rules.").wait_for()
+        form = page.get_by_role("form", name="Save the rules")
+        form.get_by_label("What the change does, and why").fill("budgets may run <b>20%</b> over")
+        form.get_by_label("Saved by").fill("A. Officer")
+        form.get_by_role("button", name="Save the rules").click()
+        page.get_by_role("status").filter(has_text="Saved policy.rules as save 1, by A. Officer.").wait_for()
+        assert (rules / "policy.rules").read_text(encoding="utf-8") == CHANGED
+        saves = page.get_by_role("table", name="Rule saves, newest first").locator("tbody tr")
+        saves.first.wait_for()
+        assert saves.first.locator("td").all_inner_texts()[1:] == ["A. Officer (local)", "policy.rules", "budgets may run <b>20%</b> over"]
+        page.get_by_role("status").filter(has_text="The draft is the same as the saved rules.").wait_for()
+        no_serious_violations(page)
+        with urllib.request.urlopen(base + "/healthz") as answer:
+            assert json.loads(answer.read())["policy"]["digest"] == load_policy(rules).info.digest
+    listed = cli_json("register", "saves", "--db", str(tmp_path / "register.db"))
+    assert [(s["by"], s["recorded_by"], s["reason"]) for s in listed] == [("A. Officer", "local", "budgets may run <b>20%</b> over")]

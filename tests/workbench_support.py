@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-RULES = '''policy "Workbench test policy"
+RULES = """policy "Workbench test policy"
   version "1"
   service name service
   outcome delivery
@@ -68,7 +68,7 @@ rule local_first
   then delivery is procure_local
   because "when buying in, a local provider comes first"
   cites handbook section "Local"
-'''
+"""
 
 #: The draft: a service is affordable up to 20% over budget, so some services bought in now stay in-house.
 CHANGED = RULES.replace("cost is at most budget", "cost is at most budget * 120%")
@@ -99,10 +99,10 @@ def write_policy(folder: Path, text: str = RULES) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(rules: Path, workdir: Path) -> Iterator[str]:
-    """``policy-rules serve RULES`` on a free loopback port, started in ``workdir``; yields its base URL."""
+def running_server(rules: Path, workdir: Path, *extra: str) -> Iterator[str]:
+    """``policy-rules serve RULES [EXTRA...]`` on a free loopback port, started in ``workdir``; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "policy_rules.cli", "serve", str(rules), "--port", str(port), "--db", str(workdir / "register.db")]
+    command = [sys.executable, "-m", "policy_rules.cli", "serve", str(rules), "--port", str(port), "--db", str(workdir / "register.db"), *extra]
     env = {**os.environ, "POLICY_RULES_TOKENS": ""}
     log = (workdir / "server.log").open("w")
     server = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env)

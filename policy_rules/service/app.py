@@ -13,7 +13,7 @@ reads and writes run in worker threads, so a slow disk never holds up the loop.
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -29,8 +29,12 @@ from policy_rules.api import Policy, parse_as_of
 from policy_rules.errors import ConflictError, FactsError, LimitError, PolicyError, did_you_mean
 from policy_rules.service import openapi
 from policy_rules.service.guard import BodyLimit, Settings, holder, too_large
-from policy_rules.service.policy_view import POLICY_SCHEMAS, describe, diagnostics_of
+from policy_rules.service.policy_view import POLICY_SCHEMAS, diagnostics_of
+from policy_rules.service.served import ServedPolicy
 from policy_rules.store import DecisionRegister
+
+if TYPE_CHECKING:
+    from policy_rules.workbench.saving import RuleFiles
 
 BUG_REPORT = "internal error in policy_rules; please report it with the request you sent"
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -126,10 +130,15 @@ def _status_of(error: PolicyError) -> int:
     return 422 if isinstance(error, FactsError | ConflictError | LimitError) else 400
 
 
-def create_app(policy: Policy, register: DecisionRegister, settings: Settings | None = None) -> FastAPI:
-    """The application serving ``policy`` and recording into ``register``."""
+def create_app(policy: Policy, register: DecisionRegister, settings: Settings | None = None, editing: "RuleFiles | None" = None) -> FastAPI:
+    """The application serving ``policy`` and recording into ``register``.
+
+    ``editing`` is the ``workbench.saving.RuleFiles`` the workbench may save
+    drafts to (``serve --allow-editing``), or None: then nothing can change the
+    rules served, and ``policy`` is what every answer uses.
+    """
     settings = settings or Settings()
-    rule_set = register.keep_rules(policy)
+    served = ServedPolicy(policy, register)
     app = FastAPI(
         title="policy-rules decision service",
         version=__version__,
@@ -151,11 +160,11 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     Who = Annotated[str, Depends(who)]
     DecisionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The decision's id in the register.")]
 
-    def decided(facts: Mapping[str, Any], as_of: str | date | None, trace: bool, where: str, index: int = 0) -> Any:
+    def decided(facts: Mapping[str, Any], as_of: str | date | None, trace: bool, where: str, index: int = 0, policy: Policy | None = None) -> Any:
         _clean(facts, where)
         when = parse_or_problem(as_of)
         try:
-            return policy.evaluate(facts, when, trace=trace, path=where, index=index)
+            return (policy or served.current.policy).evaluate(facts, when, trace=trace, path=where, index=index)
         except PolicyError as error:
             raise Problem(_status_of(error), error.message, error.location or where) from None
 
@@ -211,9 +220,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         },
     )
     async def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok", "policy": policy.info.to_dict()})
-
-    described = describe(policy)
+        return JSONResponse({"status": "ok", "policy": served.current.policy.info.to_dict()})
 
     @app.get(
         "/v1/policy",
@@ -221,7 +228,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         responses={200: {"description": "The policy.", **openapi.schema_ref("PolicyDescription")}},
     )
     async def policy_description() -> JSONResponse:
-        return JSONResponse(described)
+        return JSONResponse(served.current.described)
 
     @app.post(
         "/v1/evaluate",
@@ -255,8 +262,9 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         responses={201: {"description": "The recorded decision, with its id.", **openapi.schema_ref("RecordedDecision")}, **_errors(400, 401, 413, 422)},
     )
     async def record(request: EvaluateRequest, by: Who) -> JSONResponse:
-        decision = decided(request.facts, request.as_of, True, "facts")
-        recorded = await run_in_threadpool(register.record, rule_set, decision, request.facts, by)
+        current = served.current  # the decision and its rule set from one policy, whatever a save does meanwhile
+        decision = decided(request.facts, request.as_of, True, "facts", policy=current.policy)
+        recorded = await run_in_threadpool(register.record, current.rule_set, decision, request.facts, by)
         body = recorded.to_dict()
         if not request.trace:
             body["trace"] = []
@@ -335,7 +343,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         options = request.model_dump(exclude={"services", "time_limit"})
 
         def work() -> Any:
-            return plan(policy, request.services, **options, time_limit=request.time_limit, workers=1)
+            return plan(served.current.policy, request.services, **options, time_limit=request.time_limit, workers=1)
 
         try:
             made = await run_in_threadpool(work)
@@ -377,7 +385,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     app.openapi = document  # type: ignore[method-assign]
     from policy_rules.workbench import mount_workbench
 
-    mount_workbench(app, policy)
+    mount_workbench(app, served, who, editing=editing)
     return app
 
 

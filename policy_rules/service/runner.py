@@ -24,20 +24,23 @@ def serve(args: Any) -> int:
     from policy_rules.service.app import create_app
     from policy_rules.service.guard import Settings, check_exposure, tokens_from
     from policy_rules.store import DecisionRegister
+    from policy_rules.workbench.saving import check_paths
 
     if not 0 < args.port < 65536:
         raise UsageError(f"{args.port} is not a port; give a number from 1 to 65535", "--port")
     settings = Settings(host=args.host, port=args.port, tokens=tokens_from(args.tokens), max_body=args.max_body, max_batch=args.max_batch)
     check_exposure(settings)
     policy = load_policy(args.rules)
+    editing = check_paths([args.rules]) if args.allow_editing else None
     register = DecisionRegister(args.db)
-    app = create_app(policy, register, settings)
+    app = create_app(policy, register, settings, editing=editing)
     listening = _bind(args.host, args.port)
     print(
         for_terminal(
             f"serving {policy.info.name!r} (version {policy.info.version}) on http://{_host(args.host)}:{args.port}; "
             f"register: {register.shown}; OpenAPI: /openapi.json; "
             + ("bearer tokens needed for the register" if settings.tokens else "no token needed (loopback only)")
+            + ("; the workbench may save the rule files" if editing else "")
         ),
         file=sys.stderr,
         flush=True,

@@ -5,11 +5,12 @@ Its place: ``service.app.create_app`` includes ``workbench_router`` so that
 itself calls the API (``/v1/check``, ``/v1/evaluate``, ``/v1/decisions``);
 this router adds what only a browser needs: the loaded rule files to edit,
 a file laid out as ``fmt`` lays it out, the first service of a facts file
-to start an interview from, a decision report as HTML, and the impact of draft rules on a register (the
-decision diff of ``analysis.diff``, run on the draft against the loaded
-rules). Every page is served with a content security policy that allows the
-server itself and nothing else, so nothing in the workbench can reach another
-host.
+to start an interview from, a decision report as HTML, the impact of draft
+rules on a register (the decision diff of ``analysis.diff``, run on the
+draft against the served rules), and, when the server allows editing,
+saving the draft (``workbench.saving``) and the list of saves. Every page is
+served with a content security policy that allows the server itself and
+nothing else, so nothing in the workbench can reach another host.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +32,8 @@ from starlette.concurrency import run_in_threadpool
 from policy_rules.api import Policy, parse_as_of, policy_from_sources
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.renderers.reports import html_report
+from policy_rules.service.served import ServedPolicy
+from policy_rules.workbench.saving import RuleFiles, SaveRefused, plain_text, save
 
 #: Only the server itself: scripts, styles, images, connections. No inline script, no frames.
 CSP = (
@@ -47,6 +50,12 @@ MAX_REGISTER = 20_000_000
 class DraftRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     files: dict[str, str] = Field(description="The draft rule files: name (ending .rules) to text.", max_length=200)
+
+
+class SaveRequest(DraftRequest):
+    base: str = Field(max_length=100, description="The digest of the rules the draft was made from (the policy's `digest` when the page loaded).")
+    reason: str = Field(min_length=1, max_length=10_000, description="What the change does and why, for the register.")
+    by: str = Field(min_length=1, max_length=200, description="The officer who saves.")
 
 
 class ImpactRequest(DraftRequest):
@@ -139,8 +148,14 @@ def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> 
     raise AssertionError("compare ends with its summary")
 
 
-def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
-    """The routes of the workbench for the loaded ``policy``; ``examples`` is the folder of example registers."""
+def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = None, editing: RuleFiles | None = None) -> APIRouter:
+    """The routes of the workbench for the ``served`` policy.
+
+    ``who`` is the service's dependency naming the token's holder (the
+    register's pages and saving need it); ``examples`` is the folder of
+    example registers; ``editing`` the rule files a save may write, or None
+    when the server was started without ``--allow-editing``.
+    """
     router = APIRouter(include_in_schema=False)
     folder = static_folder()
     page = (folder / "index.html").read_text(encoding="utf-8")
@@ -151,7 +166,26 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
 
     @router.get("/workbench/rules")
     async def rules() -> JSONResponse:
-        return JSONResponse({"policy": policy.info.to_dict(), "files": dict(policy.model.sources)}, headers=HEADERS)
+        policy = served.current.policy
+        return JSONResponse({"policy": policy.info.to_dict(), "files": dict(policy.model.sources), "editing": editing is not None}, headers=HEADERS)
+
+    @router.post("/workbench/save", status_code=201)
+    async def save_draft(request: SaveRequest, by: str = Depends(who)) -> JSONResponse:
+        if editing is None:
+            return _error(403, "this server does not save rule files; start it with `policy-rules serve RULES --allow-editing` to allow saving", "files")
+        for what, text in (("reason", request.reason), ("by", request.by)):
+            if not plain_text(text) or not text.strip():
+                return _error(422, f"give the {'reason for the change' if what == 'reason' else 'name of who saves'} as text", what)
+        try:
+            made = await run_in_threadpool(save, served, editing, request.files, request.base, request.reason.strip(), request.by.strip(), by)
+        except SaveRefused as refused:
+            return _error(refused.status, refused.message, refused.location or "files")
+        return JSONResponse({"save": made.to_dict(), "policy": served.current.policy.info.to_dict()}, status_code=201, headers=HEADERS)
+
+    @router.get("/workbench/saves")
+    async def saves(_by: str = Depends(who), limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
+        found = await run_in_threadpool(served.register.saves, limit)
+        return JSONResponse({"saves": [s.to_dict() for s in found]}, headers=HEADERS)
 
     @router.get("/workbench/examples")
     async def examples_list() -> JSONResponse:
@@ -160,7 +194,7 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
     @router.post("/workbench/report")
     async def report(request: ReportRequest) -> Response:
         try:
-            decision = policy.evaluate(request.facts, request.as_of, path="facts")
+            decision = served.current.policy.evaluate(request.facts, request.as_of, path="facts")
         except PolicyError as error:
             return _error(422, error.message, error.location or "facts")
         return HTMLResponse(html_report(decision), headers=HEADERS)
@@ -209,7 +243,7 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
 
     async def _run(draft: Policy, register: Path, as_of: str | None) -> JSONResponse:
         try:
-            found = await run_in_threadpool(impact, policy, draft, register, parse_as_of(as_of) if as_of else None)
+            found = await run_in_threadpool(impact, served.current.policy, draft, register, parse_as_of(as_of) if as_of else None)
         except PolicyError as error:
             return _error(422, error.message, error.location or "register")
         return JSONResponse(found, headers=HEADERS)
@@ -217,9 +251,9 @@ def workbench_router(policy: Policy, examples: Path | None = None) -> APIRouter:
     return router
 
 
-def mount_workbench(app: Any, policy: Policy, examples: Path | None = None) -> None:
+def mount_workbench(app: Any, served: ServedPolicy, who: Any, examples: Path | None = None, editing: RuleFiles | None = None) -> None:
     """Add the workbench to the service's application: its routes and its static files."""
-    app.include_router(workbench_router(policy, examples))
+    app.include_router(workbench_router(served, who, examples, editing))
     app.mount("/workbench/static", StaticFiles(directory=static_folder()), name="workbench-static")
 
 

@@ -3,8 +3,9 @@
 Run from the repository's root: ``python workbench/build/screenshots.py``. It
 serves the small policy the browser tests use, then walks the pages as an
 officer would: a syntax error in the editor, an interview to its decision,
-the impact of a changed rule on a register, and a recorded decision with an
-override.
+the impact of a changed rule on a register (with the save form filled in, not
+sent: the server runs with ``--allow-editing``), and a recorded decision with
+an override.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def main() -> None:
         (work / "examples" / "register.csv").write_text(REGISTER, encoding="utf-8")
         register = work / "register.csv"
         register.write_text(REGISTER, encoding="utf-8")
-        with running_server(write_policy(work / "rules"), work) as base:
+        with running_server(write_policy(work / "rules"), work, "--allow-editing") as base:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.goto(base + "/#editor")
@@ -48,6 +49,9 @@ def main() -> None:
             page.get_by_label("Upload a register (CSV or YAML)").set_input_files(str(register))
             page.get_by_role("button", name="Show the impact").click()
             page.get_by_role("table", name="Services decided differently").wait_for()
+            save = page.get_by_role("form", name="Save the rules")
+            save.get_by_label("What the change does, and why").fill("Members agreed that a service may run up to 20% over its budget in-house.")
+            save.get_by_label("Saved by").fill("A. Officer")
             page.screenshot(path=docs / "workbench-impact.png", full_page=True)
 
             page.get_by_role("link", name="Interview").click()

@@ -15,11 +15,10 @@ function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
 }
 
-let token = "";
-
 async function call(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = $("token").value.trim();
   if (token) headers.Authorization = "Bearer " + token;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const type = response.headers.get("content-type") || "";
@@ -31,7 +30,7 @@ async function call(method, path, body) {
   return data;
 }
 
-const state = { policy: null, saved: {}, drafts: {}, current: null, editor: null };
+const state = { policy: null, saved: {}, drafts: {}, current: null, editor: null, base: null, editing: false };
 
 // ---- pages ---------------------------------------------------------------------------------
 
@@ -46,6 +45,7 @@ function showPage() {
   }
   if (name === "interview" && !interview.started) interview.restart();
   if (name === "register") register.refresh();
+  if (name === "impact") saving.refresh();
 }
 
 // ---- editor --------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ function baseName(path) {
 }
 
 function startEditor(files) {
-  state.saved = files;
+  state.saved = Object.assign({}, files);
   state.drafts = Object.assign({}, files);
   const choice = $("file-choice");
   for (const name of Object.keys(files)) choice.appendChild(el("option", baseName(name), { value: name }));
@@ -69,6 +69,7 @@ function startEditor(files) {
     onChange(text) {
       if (state.current === null) return;
       state.drafts[state.current] = text;
+      showUnsaved();
       clearTimeout(checkTimer);
       checkTimer = setTimeout(check, 400);
     },
@@ -482,13 +483,76 @@ async function runImpact(event) {
   $("impact-changes").hidden = result.changes.length === 0;
 }
 
+// ---- saving --------------------------------------------------------------------------------
+
+function changedFiles() {
+  return Object.keys(state.drafts).filter((name) => state.drafts[name] !== state.saved[name]);
+}
+
+function showUnsaved() {
+  const changed = changedFiles();
+  $("unsaved").textContent =
+    changed.length === 0 ? "The draft is the same as the saved rules." : "Changed in the draft, not saved: " + changed.map(baseName).join(", ") + ".";
+}
+
+const saving = {
+  async refresh() {
+    showUnsaved();
+    if (!state.editing) return;
+    let found;
+    try {
+      found = await call("GET", "/workbench/saves?limit=20");
+    } catch (error) {
+      $("save-status").textContent = "Cannot list the saves: " + error.message;
+      return;
+    }
+    const body = $("saves").querySelector("tbody");
+    clear(body);
+    for (const s of found.saves) {
+      const row = el("tr");
+      for (const value of [s.saved_at, s.by + " (" + s.recorded_by + ")", s.files.map(baseName).join(", "), s.reason]) row.appendChild(el("td", value));
+      body.appendChild(row);
+    }
+    $("saves").hidden = found.saves.length === 0;
+  },
+
+  async save(event) {
+    event.preventDefault();
+    const status = $("save-status");
+    if (changedFiles().length === 0) {
+      status.textContent = "Nothing to save: the draft is the same as the saved rules.";
+      return;
+    }
+    if (lastFindings.some((f) => f.severity === "error")) {
+      status.textContent = "Not saved: fix the problems on the Editor page first.";
+      return;
+    }
+    const body = { files: state.drafts, base: state.base, reason: $("save-reason").value, by: $("save-by").value };
+    status.textContent = "Saving…";
+    let done;
+    try {
+      done = await call("POST", "/workbench/save", body);
+    } catch (error) {
+      status.textContent = "Not saved: " + error.message;
+      return;
+    }
+    state.saved = Object.assign({}, state.drafts);
+    state.base = done.policy.digest;
+    state.policy = await call("GET", "/v1/policy");
+    $("policy-name").textContent = `${done.policy.name}, version ${done.policy.version}`;
+    status.textContent = `Saved ${done.save.files.map(baseName).join(", ")} as save ${done.save.id}, by ${done.save.by}. The server now decides with these rules.`;
+    $("save-reason").value = "";
+    interview.started = false;
+    await this.refresh();
+  },
+};
+
 // ---- register ------------------------------------------------------------------------------
 
 const register = {
   openId: null,
 
   async refresh() {
-    token = $("token").value.trim();
     const status = $("register-status");
     let found;
     try {
@@ -551,6 +615,10 @@ const register = {
 async function start() {
   const [policy, rules, examples] = await Promise.all([call("GET", "/v1/policy"), call("GET", "/workbench/rules"), call("GET", "/workbench/examples")]);
   state.policy = policy;
+  state.base = rules.policy.digest;
+  state.editing = rules.editing;
+  $("save-form").hidden = !rules.editing;
+  $("save-off").hidden = rules.editing;
   $("policy-name").textContent = `${policy.policy.name}, version ${policy.policy.version}`;
   const outcomeDecision = policy.decisions.find((d) => d.name === policy.outcome);
   for (const outcome of outcomeDecision ? outcomeDecision.outcomes : []) $("override-outcome").appendChild(el("option", outcome, { value: outcome }));
@@ -563,6 +631,7 @@ async function start() {
   $("facts-file").addEventListener("change", () => interview.startFrom());
   $("record").addEventListener("click", () => interview.record());
   $("impact-form").addEventListener("submit", runImpact);
+  $("save-form").addEventListener("submit", (e) => saving.save(e));
   $("refresh").addEventListener("click", () => register.refresh());
   $("override-form").addEventListener("submit", (e) => register.override(e));
   window.addEventListener("hashchange", showPage);

@@ -1,0 +1,159 @@
+"""Saving draft rules from the workbench: only when the server allows editing, only the policy's own files, and never blind.
+
+Its place: ``policy-rules serve --allow-editing`` gives the workbench a
+``RuleFiles`` (the files the server loaded, where they really are), and
+``save`` is what ``POST /workbench/save`` does with a draft. A save is refused
+(and nothing is written) when the draft has errors, names a file that is not
+one of the policy's own, leaves one out, changes nothing, was drafted from
+rules that are no longer the ones served (another officer saved since), or
+when a file on disk was changed outside the workbench since the server read
+it: the officer would otherwise overwrite work they never saw. The changed
+files are written each under a temporary name, then renamed into place, so a
+reader never meets half a file. The server then reads the files back, serves
+them from the next request, and the register records who saved which files,
+why, and the rule sets before and after (``DecisionRegister.record_save``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import attrs
+
+from policy_rules.api import Policy, load_policy, policy_from_sources
+from policy_rules.errors import PolicyError, RuleFileError
+from policy_rules.language.checker import default_title
+from policy_rules.language.loader import read_sources, rule_files
+from policy_rules.registers.outputs import AtomicFile
+from policy_rules.service.served import ServedPolicy
+from policy_rules.store import RuleSave
+
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def plain_text(text: str) -> bool:
+    """Whether ``text`` can be written to a UTF-8 file and a database: no NUL character, no unpaired surrogate."""
+    return _NOT_TEXT.search(text) is None
+
+
+class SaveRefused(PolicyError):
+    """A save that cannot be made as asked; ``status`` is the HTTP status that says why (403, 409 or 422)."""
+
+    def __init__(self, status: int, message: str, location: str = "files") -> None:
+        super().__init__(message, location)
+        self.status = status
+
+
+@attrs.frozen
+class RuleFiles:
+    """The rule files or folders a server was started with; saving may write the files found there, and nothing else."""
+
+    paths: tuple[str, ...]
+
+    def where(self) -> dict[str, Path]:
+        """Each rule file by the name the policy gives it, with the path it really has (a link's target)."""
+        return {shown: real for path in self.paths for shown, real in rule_files(path)}
+
+    def read(self) -> dict[str, str]:
+        return read_sources(self.paths)
+
+    def load(self) -> Policy:
+        return load_policy(*self.paths)
+
+    @property
+    def title(self) -> str:
+        return default_title(self.paths[0])
+
+
+def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base: str, reason: str, saved_by: str, who: str) -> RuleSave:
+    """Write the files of ``draft`` that differ from the served rules, serve the result, and record the save."""
+    with served.saving:
+        current = served.current
+        saved = dict(current.policy.model.sources)
+        _same_files(draft, saved)
+        if base != current.policy.info.digest:
+            raise SaveRefused(
+                409,
+                "the rules were saved by someone else after you started this draft; reload the page to see their rules, then make your change again",
+                "base",
+            )
+        changed = [name for name in saved if draft[name] != saved[name]]
+        if not changed:
+            raise SaveRefused(422, "the draft is the same as the saved rules; there is nothing to save")
+        try:
+            policy_from_sources(draft, files.title)
+        except RuleFileError as error:
+            raise SaveRefused(422, f"the draft rules have errors; fix the problems first ({error.message.splitlines()[0]})") from None
+        _unchanged_on_disk(files, saved)
+        _write(files.where(), {name: draft[name] for name in changed})
+        try:
+            reread = files.load()
+        except PolicyError as error:
+            raise SaveRefused(
+                409,
+                f"the draft was written, but the rule files read back from disk do not load ({error.message.splitlines()[0]}); "
+                "the server goes on with the rules it had",
+            ) from None
+        before = served.replace(reread)
+        return served.register.record_save(before.rule_set, served.current.rule_set, changed, reason, saved_by, who)
+
+
+def _same_files(draft: Mapping[str, str], saved: Mapping[str, str]) -> None:
+    unknown = sorted(set(draft) - set(saved))
+    if unknown:
+        raise SaveRefused(422, f"{unknown[0]} is not one of this policy's rule files ({', '.join(saved)}); the workbench saves only those")
+    for name, text in draft.items():
+        if not plain_text(text):
+            raise SaveRefused(422, "rule files are plain text; this one holds a NUL character or an unpaired surrogate (\\ud800 to \\udfff)", name)
+    missing = [name for name in saved if name not in draft]
+    if missing:
+        raise SaveRefused(422, f"the draft leaves out {missing[0]}; send every rule file of the policy")
+
+
+def _unchanged_on_disk(files: RuleFiles, saved: Mapping[str, str]) -> None:
+    try:
+        on_disk = files.read()
+    except PolicyError as error:
+        raise SaveRefused(409, f"the rule files on disk cannot be read as the server read them ({error.message.splitlines()[0]}); nothing was saved") from None
+    for name in sorted(set(on_disk) | set(saved)):
+        if on_disk.get(name) != saved.get(name):
+            what = "was added" if name not in saved else "was removed" if name not in on_disk else "was changed"
+            raise SaveRefused(
+                409,
+                f"{name} {what} on disk after the server read the rules; restart the server to edit what is there now, so that nothing is overwritten unseen",
+                name,
+            )
+
+
+def _write(where: Mapping[str, Path], texts: Mapping[str, str]) -> None:
+    """Write every file under a temporary name first, then rename each into place: a failure before the renames leaves every file as it was."""
+    pending: list[AtomicFile] = []
+    try:
+        for name, text in texts.items():
+            out = AtomicFile(str(where[name]))
+            pending.append(out)
+            out.file.write(text)
+    except BaseException:
+        for out in pending:
+            out.discard()
+        raise
+    for out in pending:
+        out.commit()
+
+
+def check_paths(paths: Sequence[str]) -> RuleFiles:
+    """The ``RuleFiles`` of ``serve --allow-editing RULES``: every rule file found must be writable by the server."""
+    import os
+
+    files = RuleFiles(tuple(str(p) for p in paths))
+    for shown, real in files.where().items():
+        if not os.access(real, os.W_OK) or not os.access(real.parent, os.W_OK):
+            raise PolicyError(
+                f"--allow-editing needs to write the rule files, and this one (or its folder) cannot be written by this user: {shown}", "--allow-editing"
+            )
+    return files
+
+
+__all__ = ["RuleFiles", "SaveRefused", "check_paths", "plain_text", "save"]
