@@ -12,6 +12,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from policy_rules.api import load_policy
-from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, record_override, running_server, write_policy
+from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, printed_token, record_override, running_server, write_policy
 
 AXE = Path(__file__).with_name("workbench_axe.min.js").read_text(encoding="utf-8")
 ANSWERS = {"cost": "230", "budget": "200", "local": "yes"}
@@ -220,7 +221,14 @@ def test_an_interview_from_a_facts_file_is_recorded_and_overridden(page: Any, se
 def test_with_allow_editing_an_officer_saves_the_draft_and_the_register_says_who(browser: Any, tmp_path: Path) -> None:
     rules = write_policy(tmp_path / "rules")
     with running_server(rules, tmp_path, "--allow-editing") as base, browsing(browser, base) as page:
-        open_page(page, base, "editor")
+        token = printed_token(tmp_path)
+        unsigned = urllib.request.Request(base + "/workbench/save", data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unsigned)
+        assert refused.value.code == 401  # another account on this machine cannot save through loopback
+        page.goto(f"{base}/?token={token}#editor")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.url == f"{base}/#editor" and page.get_by_label("Access token (only if the server asks for one)").input_value() == token
         page.get_by_text("No problems.").wait_for()
         replace_rule_text(page, CHANGED)
         page.get_by_text("No problems.").wait_for()

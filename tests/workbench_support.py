@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -122,6 +123,13 @@ def running_server(rules: Path, workdir: Path, *extra: str) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def printed_token(workdir: Path) -> str:
+    """The token ``serve --allow-editing`` made for itself, from the workbench address it printed."""
+    found = re.search(r"/\?token=([A-Za-z0-9_-]+)$", (workdir / "server.log").read_text(encoding="utf-8"), re.MULTILINE)
+    assert found, "the server printed no workbench address with a token"
+    return found.group(1)
 
 
 def record_override(page: Any, decision: str, outcome: str, reason: str, by: str) -> None:

@@ -32,6 +32,9 @@ def serve(args: Any) -> int:
     check_exposure(settings)
     policy = load_policy(args.rules)
     editing = check_paths([args.rules]) if args.allow_editing else None
+    opened = ""
+    if editing is not None and not settings.tokens:
+        settings, opened = with_own_token(settings)
     register = DecisionRegister(args.db)
     app = create_app(policy, register, settings, editing=editing)
     listening = _bind(args.host, args.port)
@@ -45,6 +48,8 @@ def serve(args: Any) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if opened:
+        print(f"open the workbench at http://{_host(args.host)}:{args.port}/?token={opened}", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
     try:
         uvicorn.Server(config).run(sockets=[listening])
@@ -55,6 +60,24 @@ def serve(args: Any) -> int:
         register.close()
     print("stopped", file=sys.stderr)
     return 0
+
+
+def with_own_token(settings: Any) -> tuple[Any, str]:
+    """The settings with a new random token for whoever started the server, and that token.
+
+    A server that may write rule files must not let every account on a shared
+    machine do so through loopback: without tokens of its own, it makes one
+    (as Jupyter does) and prints the workbench's address with it, which only
+    the person who started it sees. Saves and records made with it say ``local``.
+    """
+    import secrets
+
+    import attrs
+
+    from policy_rules.service.guard import LOCAL
+
+    token = secrets.token_urlsafe(32)
+    return attrs.evolve(settings, tokens={token: LOCAL}), token
 
 
 def _bind(host: str, port: int) -> socket.socket:

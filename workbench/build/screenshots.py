@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, record_override, running_server, write_policy  # noqa: E402
+from tests.workbench_support import BROWSER_ARGS, CHANGED, CHROMIUM, REGISTER, RULES, printed_token, record_override, running_server, write_policy  # noqa: E402
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
         with running_server(write_policy(work / "rules"), work, "--allow-editing") as base:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(base + "/#editor")
+            page.goto(f"{base}/?token={printed_token(work)}#editor")
             page.wait_for_selector("body[data-ready=true]")
             page.get_by_role("textbox", name="Rule file").click()
             page.keyboard.press("Control+a")

@@ -612,7 +612,19 @@ const register = {
 
 // ---- start ---------------------------------------------------------------------------------
 
+function takeTokenFromAddress() {
+  // `serve --allow-editing` without tokens prints the address with a token of its own; keep it in the field, not in the address bar or history.
+  const params = new URLSearchParams(location.search);
+  const given = params.get("token");
+  if (!given) return;
+  $("token").value = given;
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+}
+
 async function start() {
+  takeTokenFromAddress();
   const [policy, rules, examples] = await Promise.all([call("GET", "/v1/policy"), call("GET", "/workbench/rules"), call("GET", "/workbench/examples")]);
   state.policy = policy;
   state.base = rules.policy.digest;
