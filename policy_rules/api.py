@@ -33,7 +33,7 @@ from policy_rules.engine.traced_function import TracedPath
 from policy_rules.engine.values import UNKNOWN
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
 from policy_rules.language.checker import PolicyModel, default_title
-from policy_rules.language.loader import analyse, digest_of, read_sources, rule_files  # noqa: F401 - part of the facade
+from policy_rules.language.loader import analyse, digest_of, policies, read_sources, rule_files  # noqa: F401 - part of the facade
 from policy_rules.registers.facts import validate
 
 
@@ -377,7 +377,14 @@ def load_policy(*paths: str | Path) -> Policy:
     """
     if not paths:
         raise PolicyError("give at least one rule file or folder")
-    return policy_from_sources(read_sources(paths), default_title(str(paths[0])))
+    sources = read_sources(paths)
+    several = [home for home, _files in policies(sources) if home]
+    if len(several) > 1:
+        raise PolicyError(
+            f"this holds {len(several)} policies ({', '.join(several)}), and a decision is made by one; give the folder of one of them, such as {several[0]}",
+            str(paths[0]) if len(paths) == 1 else "RULES",
+        )
+    return policy_from_sources(sources, default_title(str(paths[0])))
 
 
 def policy_from_sources(sources: Mapping[str, str], title: str) -> Policy:

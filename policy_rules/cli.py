@@ -201,7 +201,10 @@ def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.He
     serve.add_argument(
         "--allow-editing",
         action="store_true",
-        help="let the workbench save draft rules over the rule files (checked first; each save recorded in the register with who saved and why)",
+        help=(
+            "let the workbench save draft rules over the rule files (checked first; each save recorded in the register "
+            "with who saved and why; without --tokens the server makes a token and prints the address to open)"
+        ),
     )
 
     register = commands.add_parser(

@@ -263,3 +263,19 @@ def test_arithmetic_and_emptiness_are_worked_out_as_written_with_and_without_the
     expected = [("all hold", ["s_add", "s_sub", "s_mul", "s_div", "s_neg", "s_empty"]), ("none hold", ["s_filled"])]
     assert [(d["service"], d["reasons"]) for d in traced] == expected
     assert [(d["service"], d["reasons"]) for d in untraced] == expected
+
+
+@pytest.mark.parametrize("command", ["evaluate", "explain"])
+def test_a_folder_of_several_policies_is_refused_naming_them(command, tmp_path) -> None:
+    from tests.workbench_support import RULES, write_policy
+
+    write_policy(tmp_path / "all" / "first")
+    write_policy(tmp_path / "all" / "second", RULES.replace('policy "Workbench test policy"', 'policy "Another"'))
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("service: Parks\ncost: 1\nbudget: 2\n", encoding="utf-8")
+    result = run_cli(command, "all", str(facts), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "all: error: this holds 2 policies (all/first, all/second), and a decision is made by one; give the folder of one of them, such as all/first"
+    )
+    assert run_cli(command, "all/first", str(facts), cwd=tmp_path).returncode == 0

@@ -197,3 +197,38 @@ def test_allow_editing_refuses_rule_files_this_user_cannot_write(tmp_path: Path,
     monkeypatch.setattr(os, "access", lambda path, mode: Path(path).name != "policy.rules" and real_access(path, mode))
     with pytest.raises(PolicyError, match=r"--allow-editing needs to write the rule files, .* cannot be written by this user: .*policy.rules"):
         check_paths([str(rules)])
+
+
+def test_two_saves_from_the_same_rules_at_once_keep_one_and_refuse_the_other(tmp_path: Path) -> None:
+    import threading
+
+    from policy_rules.service.served import ServedPolicy
+    from policy_rules.workbench.saving import SaveRefused, save
+
+    rules = write_policy(tmp_path / "rules")
+    name = str(rules / "policy.rules")
+    drafts = {"A. Officer": CHANGED, "B. Officer": RULES.replace("cost is at most budget", "cost is at most budget * 110%")}
+    with DecisionRegister(str(tmp_path / "register.db")) as register:
+        served = ServedPolicy(load_policy(rules), register)
+        base = served.current.policy.info.digest
+        start = threading.Barrier(len(drafts))
+        results: dict[str, object] = {}
+
+        def officer(who: str) -> None:
+            start.wait()
+            try:
+                results[who] = save(served, RuleFiles((str(rules),)), {name: drafts[who]}, base, "why", who, "local")
+            except SaveRefused as refused:
+                results[who] = refused.status
+
+        threads = [threading.Thread(target=officer, args=(who,)) for who in drafts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(results) == 2, results
+        (winner,) = [who for who, result in results.items() if result != 409]
+        assert sorted(map(str, results.values())).count("409") == 1
+        assert (rules / "policy.rules").read_text(encoding="utf-8") == drafts[winner]
+        assert [s.saved_by for s in register.saves()] == [winner]
+        assert served.current.policy.model.sources == {name: drafts[winner]}
