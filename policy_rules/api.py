@@ -381,7 +381,8 @@ def load_policy(*paths: str | Path) -> Policy:
     several = [home for home, _files in policies(sources) if home]
     if len(several) > 1:
         raise PolicyError(
-            f"this holds {len(several)} policies ({', '.join(several)}), and a decision is made by one; give the folder of one of them, such as {several[0]}",
+            f"this holds {len(several)} policies ({', '.join(several)}); "
+            f"give the folder of one of them, such as {several[0]} (only `check` takes several at once)",
             str(paths[0]) if len(paths) == 1 else "RULES",
         )
     return policy_from_sources(sources, default_title(str(paths[0])))

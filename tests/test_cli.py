@@ -276,6 +276,6 @@ def test_a_folder_of_several_policies_is_refused_naming_them(command, tmp_path) 
     result = run_cli(command, "all", str(facts), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "all: error: this holds 2 policies (all/first, all/second), and a decision is made by one; give the folder of one of them, such as all/first"
+        "all: error: this holds 2 policies (all/first, all/second); give the folder of one of them, such as all/first (only `check` takes several at once)"
     )
     assert run_cli(command, "all/first", str(facts), cwd=tmp_path).returncode == 0
