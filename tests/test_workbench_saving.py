@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from policy_rules.api import load_policy
 from policy_rules.errors import PolicyError
@@ -21,7 +23,7 @@ from policy_rules.service.guard import Settings
 from policy_rules.store import DecisionRegister
 from policy_rules.workbench.saving import RuleFiles, check_paths
 from tests.cli_helpers import run_cli
-from tests.workbench_support import CHANGED, RULES, write_policy
+from tests.workbench_support import CHANGED, REGISTER, RULES, write_policy
 
 #: Parks costs 230 of a 200 budget: bought in (locally) by RULES, in-house by CHANGED (up to 120% of budget).
 PARKS = {"service": "Parks", "cost": 230, "budget": 200, "local": "yes"}
@@ -232,3 +234,37 @@ def test_two_saves_from_the_same_rules_at_once_keep_one_and_refuse_the_other(tmp
         assert (rules / "policy.rules").read_text(encoding="utf-8") == drafts[winner]
         assert [s.saved_by for s in register.saves()] == [winner]
         assert served.current.policy.model.sources == {name: drafts[winner]}
+
+
+TEXT = st.text(max_size=30)
+RULE_TEXTS = st.sampled_from([RULES, CHANGED, "rule", RULES.replace("then delivery is procure\n", "then delivery is\n")]) | TEXT
+FILES = st.dictionaries(st.sampled_from(["NAME", "other.rules", "../up.rules", ""]), RULE_TEXTS, max_size=2)
+FACTS_NAMES = st.sampled_from(["r.csv", "r.yaml", "r.json", "r.jsonl", "r.exe", ""]) | TEXT
+FACTS_TEXTS = st.sampled_from([REGISTER, "service: A\ncost: 1\n", "services: 3\n", "[1, 2", "service,cost\n", "- {service: A}\n"]) | TEXT
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT
+DATES = st.sampled_from(["2025-01-01", "2025-02-30", "0000-01-01", "9999-12-31"]) | TEXT
+BODIES = {
+    "/workbench/save": st.fixed_dictionaries({"files": FILES, "base": TEXT, "reason": TEXT, "by": TEXT}),
+    "/workbench/impact": st.fixed_dictionaries(
+        {"files": FILES}, optional={"register_name": FACTS_NAMES, "register_text": FACTS_TEXTS, "example": TEXT, "as_of": DATES}
+    ),
+    "/workbench/format": st.fixed_dictionaries({"name": st.sampled_from(["policy.rules", "x"]) | TEXT, "text": RULE_TEXTS}),
+    "/workbench/facts": st.fixed_dictionaries({"name": FACTS_NAMES, "text": FACTS_TEXTS}),
+    "/workbench/report": st.fixed_dictionaries(
+        {"facts": st.dictionaries(st.sampled_from(["service", "cost", "budget", "local", "other"]), SCALARS, max_size=4)}, optional={"as_of": DATES}
+    ),
+}
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), route=st.sampled_from(sorted(BODIES)))
+def test_no_body_makes_a_workbench_route_fail_inside_or_write_a_file(editable: Workbench, data: st.DataObject, route: str) -> None:
+    """Well-typed bodies with any content: no route fails inside, and nothing saves without the digest of the served rules (never guessed here)."""
+    body = data.draw(BODIES[route])
+    if "files" in body:
+        body["files"] = {editable.name if k == "NAME" else k: v for k, v in body["files"].items()}
+    answer = editable.client.post(route, content=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert answer.status_code < 500, answer.text
+    if answer.status_code >= 400:
+        assert set(answer.json()["error"]) == {"message", "location"}
+    assert editable.file.read_text(encoding="utf-8") == RULES
