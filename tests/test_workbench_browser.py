@@ -242,8 +242,13 @@ def test_with_allow_editing_an_officer_saves_the_draft_and_the_register_says_who
         assert (rules / "policy.rules").read_text(encoding="utf-8") == CHANGED
         saves = page.get_by_role("table", name="Rule saves, newest first").locator("tbody tr")
         saves.first.wait_for()
-        assert saves.first.locator("td").all_inner_texts()[1:] == ["A. Officer (local)", "policy.rules", "budgets may run <b>20%</b> over"]
+        assert saves.first.locator("td").all_inner_texts()[1:] == ["A. Officer (local)", "policy.rules", "budgets may run <b>20%</b> over", "Show the changes"]
         page.get_by_role("status").filter(has_text="The draft is the same as the saved rules.").wait_for()
+        page.get_by_role("button", name="Show the changes of save 1").click()
+        changes = page.get_by_role("region", name="Changes of save 1, by A. Officer: budgets may run <b>20%</b> over")
+        changes.wait_for()
+        assert changes.locator(".diff-removed").all_inner_texts() == ["-  cost is at most budget\n"]
+        assert changes.locator(".diff-added").all_inner_texts() == ["+  cost is at most budget * 120%\n"]
         no_serious_violations(page)
         with urllib.request.urlopen(base + "/healthz") as answer:
             assert json.loads(answer.read())["policy"]["digest"] == load_policy(rules).info.digest

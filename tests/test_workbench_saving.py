@@ -98,6 +98,13 @@ def test_a_save_writes_the_files_serves_them_and_records_who_saved_and_the_rules
     assert [(s["by"], s["recorded_by"], s["files"], s["reason"]) for s in editable.client.get("/workbench/saves").json()["saves"]] == [
         ("A. Officer", "local", [editable.name], "budgets may run 20% over")
     ]
+    shown = editable.client.get("/workbench/saves/1").json()
+    assert shown["save"]["reason"] == "budgets may run 20% over"
+    assert [line for line in shown["diff"] if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-  cost is at most budget",
+        "+  cost is at most budget * 120%",
+    ]
+    assert editable.client.get("/workbench/saves/2").status_code == 404
     (made,) = editable.register.saves()
     assert editable.register.rule_files(made.previous_rule_set) == {editable.name: RULES}
     assert editable.register.rule_files(made.rule_set) == {editable.name: CHANGED}
@@ -169,6 +176,7 @@ def test_with_tokens_a_save_needs_one_and_records_its_holder(tmp_path: Path) -> 
     for editable in _workbench(tmp_path, editing=True, settings=Settings(tokens={TOKEN: "alice"})):
         assert editable.save(CHANGED).status_code == 401
         assert editable.client.get("/workbench/saves").status_code == 401
+        assert editable.client.get("/workbench/saves/1").status_code == 401
         assert editable.file.read_text(encoding="utf-8") == RULES
         saved = editable.save(CHANGED, headers={"Authorization": f"Bearer {TOKEN}"})
         assert saved.status_code == 201 and saved.json()["save"]["recorded_by"] == "alice"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy_rules.errors import UsageError
 from policy_rules.renderers.escape import for_csv_cell, for_terminal
-from policy_rules.store.register import DEFAULT_DB, DecisionRegister, RecordedDecision, dumps
+from policy_rules.store.register import DEFAULT_DB, DecisionRegister, RecordedDecision, RuleSave, dumps
 
 if TYPE_CHECKING:
     from policy_rules.api import Policy
@@ -116,14 +116,21 @@ def saves_command(args: Any) -> int:
         body = {**one.to_dict(), "changes": {name: {"before": before.get(name), "after": after.get(name)} for name in one.files}}
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
         return 0
+    lines = [f"Rule save {one.id}, {one.saved_at}, by {one.saved_by} (token {one.recorded_by})", f"  Why: {one.reason}", f"  Files: {', '.join(one.files)}"]
+    lines.extend(changes_of(one, before, after))
+    print("\n".join(for_terminal(line) for line in lines))
+    return 0
+
+
+def changes_of(one: RuleSave, before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """What a save changed, as the lines of a unified diff of each file it wrote (the same for the command and the workbench)."""
     import difflib
 
-    lines = [f"Rule save {one.id}, {one.saved_at}, by {one.saved_by} (token {one.recorded_by})", f"  Why: {one.reason}", f"  Files: {', '.join(one.files)}"]
+    lines: list[str] = []
     for name in one.files:
         old, new = before.get(name, ""), after.get(name, "")
         lines.extend(line.rstrip("\n") for line in difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{name}", f"b/{name}"))
-    print("\n".join(for_terminal(line) for line in lines))
-    return 0
+    return lines
 
 
 def replay_command(args: Any) -> int:
@@ -221,4 +228,4 @@ def _user() -> str:
         return "unknown"
 
 
-__all__ = ["export_command", "list_command", "record_decisions", "replay_command", "saves_command", "show_command"]
+__all__ = ["changes_of", "export_command", "list_command", "record_decisions", "replay_command", "saves_command", "show_command"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -181,6 +182,22 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
         except SaveRefused as refused:
             return _error(refused.status, refused.message, refused.location or "files")
         return JSONResponse({"save": made.to_dict(), "policy": served.current.policy.info.to_dict()}, status_code=201, headers=HEADERS)
+
+    @router.get("/workbench/saves/{save_id}")
+    async def one_save(save_id: int = FastPath(ge=1, le=2**31 - 1), _by: str = Depends(who)) -> JSONResponse:
+        from policy_rules.store.commands import changes_of
+
+        def read() -> dict[str, Any] | None:
+            found = served.register.get_save(save_id)
+            if found is None:
+                return None
+            before, after = served.register.rule_files(found.previous_rule_set), served.register.rule_files(found.rule_set)
+            return {"save": found.to_dict(), "diff": changes_of(found, before, after)}
+
+        shown = await run_in_threadpool(read)
+        if shown is None:
+            return _error(404, f"the register has no rule save {save_id}", "save_id")
+        return JSONResponse(shown, headers=HEADERS)
 
     @router.get("/workbench/saves")
     async def saves(_by: str = Depends(who), limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:

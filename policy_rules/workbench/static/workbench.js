@@ -511,9 +511,32 @@ const saving = {
     for (const s of found.saves) {
       const row = el("tr");
       for (const value of [s.saved_at, s.by + " (" + s.recorded_by + ")", s.files.map(baseName).join(", "), s.reason]) row.appendChild(el("td", value));
+      const cell = el("td");
+      const show = el("button", "Show the changes", { type: "button", "aria-label": "Show the changes of save " + s.id });
+      show.addEventListener("click", () => this.show(s.id));
+      cell.appendChild(show);
+      row.appendChild(cell);
       body.appendChild(row);
     }
     $("saves").hidden = found.saves.length === 0;
+  },
+
+  async show(id) {
+    let found;
+    try {
+      found = await call("GET", "/workbench/saves/" + encodeURIComponent(id));
+    } catch (error) {
+      $("save-status").textContent = "Cannot show save " + id + ": " + error.message;
+      return;
+    }
+    $("save-changes-heading").textContent = `Changes of save ${found.save.id}, by ${found.save.by}: ${found.save.reason}`;
+    const pre = $("save-diff");
+    clear(pre);
+    for (const line of found.diff) {
+      const kind = line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("+") ? "added" : line.startsWith("-") ? "removed" : "same";
+      pre.appendChild(el("span", line + "\n", { class: "diff-" + kind }));
+    }
+    $("save-changes").hidden = false;
   },
 
   async save(event) {
