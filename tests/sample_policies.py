@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-HOSTILE = '''
+HOSTILE = """
 policy "__import__('os').system('touch /tmp/policy_rules_pwned')"
   outcome exec
 
@@ -30,7 +30,7 @@ rule subprocess
   when __builtins__ or print is "'); import os; os.system('touch /tmp/policy_rules_pwned'); ('"
   then exec is __del__
   because "y"
-'''
+"""
 
 
 EVERY_FORM = """

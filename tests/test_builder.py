@@ -231,7 +231,7 @@ def test_exception_without_a_condition() -> None:
 
 
 def test_declarations_keep_their_order_and_the_file_its_path() -> None:
-    rule_file = ast('fact a is yes/no\ndecision d outcomes x\nrule r by default d is x\n', path="x/10.rules")
+    rule_file = ast("fact a is yes/no\ndecision d outcomes x\nrule r by default d is x\n", path="x/10.rules")
     assert rule_file.path == "x/10.rules"
     assert [type(d) for d in rule_file.declarations] == [n.FactDecl, n.DecisionDecl, n.RuleDecl]
 

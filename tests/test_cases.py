@@ -93,8 +93,8 @@ def test_every_mistake_in_a_case_file_is_located(tmp_path: Path, text: str, loca
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("as_of: 2024-02-30\ncases: [{name: a, facts: {}, expect: {outcome: grant}}]\n", "the top-level `as_of` is \"2024-02-30\"; write a date"),
-        ("name: a\nfacts: {}\nexpect: {outcome: grant}\nas_of: soon\n", "`as_of` is \"soon\""),
+        ("as_of: 2024-02-30\ncases: [{name: a, facts: {}, expect: {outcome: grant}}]\n", 'the top-level `as_of` is "2024-02-30"; write a date'),
+        ("name: a\nfacts: {}\nexpect: {outcome: grant}\nas_of: soon\n", '`as_of` is "soon"'),
         ("name: a\nname: b\n", "appears twice"),
         ("name: [unclosed\n", "not valid YAML"),
     ],

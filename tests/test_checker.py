@@ -737,7 +737,7 @@ def test_a_full_header_fills_the_model() -> None:
 
 def test_a_rule_without_a_citation_or_a_reason_is_a_warning(diagnose: Find) -> None:
     assert diagnose(policy("rule e exception to base when a and b and cost is above budget then d is y")) == [
-        "policy.rules:9:1: warning: rule `e` cites no section of the policy; add `cites DOCUMENT section \"...\"`",
+        'policy.rules:9:1: warning: rule `e` cites no section of the policy; add `cites DOCUMENT section "..."`',
         'policy.rules:9:1: warning: rule `e` has no `because "..."` sentence to show in explanations',
     ]
 

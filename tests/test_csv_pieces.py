@@ -135,7 +135,7 @@ def test_a_byte_order_mark_and_crlf_line_ends(policy: Any, tmp_path: Path, monke
 def test_jobs_2_decides_a_register_with_rows_of_several_lines_as_jobs_1(tmp_path: Path) -> None:
     services = generate(6_000, seed=5, missing=0.02)
     for i, s in enumerate(services[::7]):
-        s["service"] = f"{s['service']}\nline {i}, with a \"quote\""
+        s["service"] = f'{s["service"]}\nline {i}, with a "quote"'
     write_csv(services, str(tmp_path / "reg.csv"))
     with (tmp_path / "reg.csv").open("a", encoding="utf-8") as f:
         f.write("\n\n")

@@ -382,8 +382,7 @@ FILE_ERRORS = [
     (
         "stray-quote.csv",
         'service,urgent\n"A"x,yes\n',
-        "line 2: this CSV cannot be read (',' expected after '\"'); a cell with a comma or a quote in it must be quoted as a whole, "
-        'with quotes doubled ("")',
+        "line 2: this CSV cannot be read (',' expected after '\"'); a cell with a comma or a quote in it must be quoted as a whole, with quotes doubled (\"\")",
     ),
     ("nul.csv", "service,urgent\nA,yes\nB\x00,no\n", "line 3: this line holds a NUL byte, which a CSV file cannot; save the file again as CSV text"),
     ("emptylist.json", "[]", "the list of services is empty"),

@@ -337,7 +337,7 @@ SYNTAX_ERRORS = {
         "p.rules:2:1: error: found the name `fcat` where a new declaration or a clause of this fact declaration should begin; did you mean `fact`?",
     ),
     "a file that does not start with a declaration": (
-        "# the policy\npolcy \"P\"\n",
+        '# the policy\npolcy "P"\n',
         "p.rules:2:1: error: the name `polcy` cannot start a declaration; each declaration begins with one of "
         "`policy`, `document`, `fact`, `record`, `parameter`, `define`, `decision`, `rule`, `table`; did you mean `policy`?",
     ),
@@ -429,9 +429,7 @@ def test_the_path_is_the_one_given() -> None:
 def test_a_syntax_error_carries_its_source_line_and_a_caret() -> None:
     _tree, diagnostics = parse_text("fact a is yes/no\nrule r by defualt d is x\n", "p.rules")
     assert diagnostics[0].format() == (
-        "p.rules:2:11: error: found the name `defualt` in this rule declaration; expected `default`\n"
-        "    rule r by defualt d is x\n"
-        "              ^"
+        "p.rules:2:11: error: found the name `defualt` in this rule declaration; expected `default`\n    rule r by defualt d is x\n              ^"
     )
 
 

@@ -102,9 +102,6 @@ def _every_form(tmp_path_factory: pytest.TempPathFactory):
     return _every[0]
 
 
-
-
-
 def test_hostile_names_and_strings_stay_data(tmp_path) -> None:
     rules = tmp_path / "hostile.rules"
     rules.write_text(HOSTILE, encoding="utf-8")

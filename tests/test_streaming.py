@@ -103,7 +103,7 @@ def test_a_json_array_is_streamed_with_an_element_split_across_many_reads(tmp_pa
         '[{"a":1}] x',
         '[{"a":1} {"b":2}]',
         '[{"a":1},',
-        '[1 2',
+        "[1 2",
         '[\n{"a": tru}]',
         '  [\n  {"a": 1},\n\n   {"b": [1, 2,, 3]}]',
         '[{"a": 1, "a": 2}]',

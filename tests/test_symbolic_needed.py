@@ -29,7 +29,6 @@ AS_OF = date(2020, 1, 1)
 SETTINGS = examples(60)
 
 
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("symbolic")

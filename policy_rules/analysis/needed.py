@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from policy_rules.engine.compiler import CompiledPolicy
     from policy_rules.engine.evaluator import Result, Search
 
+
 def lowered_of(compiled: CompiledPolicy) -> Lowered:
     """The lowered form of a compiled policy, made once for it and kept in the policy's own cache."""
     key = ("symbolic", "lowered")

@@ -225,9 +225,15 @@ def _calendar_order(op: str, days: list[Day]) -> Any:
     """
     if not all(d.parts is not None for d in days):
         numbers = [d.number for d in days]
-        return {"<": lambda: numbers[0] < numbers[1], "<=": lambda: numbers[0] <= numbers[1], ">": lambda: numbers[0] > numbers[1],
-                ">=": lambda: numbers[0] >= numbers[1], "=": lambda: numbers[0] == numbers[1], "<>": lambda: numbers[0] != numbers[1],
-                "between": lambda: z3.And(numbers[1] <= numbers[0], numbers[0] <= numbers[2])}[op]()
+        return {
+            "<": lambda: numbers[0] < numbers[1],
+            "<=": lambda: numbers[0] <= numbers[1],
+            ">": lambda: numbers[0] > numbers[1],
+            ">=": lambda: numbers[0] >= numbers[1],
+            "=": lambda: numbers[0] == numbers[1],
+            "<>": lambda: numbers[0] != numbers[1],
+            "between": lambda: z3.And(numbers[1] <= numbers[0], numbers[0] <= numbers[2]),
+        }[op]()
     p = [d.parts for d in days]
     assert all(x is not None for x in p)
     if op == "=":
@@ -453,10 +459,14 @@ class Encoder:
         self.rule_nodes: dict[str, ir.Rule] = {}
         #: Expressions (by ``id``) read as a fixed value instead: a part of a condition left out.
         self.replace: dict[int, Any] = {}
-        self.parameters = parameters if parameters is not None else {
-            name: tuple(sorted(((v.valid_from, v.valid_until, v.value.value) for v in p.values), key=lambda t: t[0]))
-            for name, p in self.model.parameters.items()
-        }
+        self.parameters = (
+            parameters
+            if parameters is not None
+            else {
+                name: tuple(sorted(((v.valid_from, v.valid_until, v.value.value) for v in p.values), key=lambda t: t[0]))
+                for name, p in self.model.parameters.items()
+            }
+        )
 
     # --- values ---------------------------------------------------------------------------
 

@@ -218,8 +218,18 @@ def _plain_values(typ: Type) -> frozenset[str]:
 def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     return {
         "__builtins__": {
-            "any": any, "all": all, "len": len, "sum": sum, "tuple": tuple, "bool": bool, "type": type, "map": map,
-            "int": int, "str": str, "float": float, "KeyError": KeyError,
+            "any": any,
+            "all": all,
+            "len": len,
+            "sum": sum,
+            "tuple": tuple,
+            "bool": bool,
+            "type": type,
+            "map": map,
+            "int": int,
+            "str": str,
+            "float": float,
+            "KeyError": KeyError,
         },
         "K": constants,
         "NONE": _NONE,

@@ -26,7 +26,7 @@ class Citation(NamedTuple):
 
     def __str__(self) -> str:
         para = f", {self.paragraph}" if self.paragraph else ""
-        return f"{self.title}, section \"{self.section}\"{para}"
+        return f'{self.title}, section "{self.section}"{para}'
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"document": self.document, "title": self.title, "section": self.section}

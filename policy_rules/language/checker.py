@@ -278,12 +278,12 @@ def check_citations(model: PolicyModel, files: list[n.RuleFile]) -> None:
     for c in _citations(files):
         doc = model.documents.get(c.document)
         if doc is None:
-            advice = f"declare it with `document {c.document} \"its title\"`"
+            advice = f'declare it with `document {c.document} "its title"`'
             model.error(c.span, f"there is no document called `{c.document}`{_hint_or(did_you_mean(c.document, model.documents), advice)}")
             continue
         if doc.sections and c.section not in doc.sections:
             hint = did_you_mean(c.section, doc.sections)
-            model.error(c.span, f"document `{doc.name}` has no section \"{c.section}\"{hint.replace('`', chr(34))}")
+            model.error(c.span, f'document `{doc.name}` has no section "{c.section}"{hint.replace("`", chr(34))}')
 
 
 # --- 4. names and types of every expression ----------------------------------------------
@@ -865,9 +865,9 @@ def check_explanations(model: PolicyModel, files: list[n.RuleFile]) -> None:
     """Every rule should cite the policy and say why; a trace without them explains little."""
     for rule in model.rules.values():
         if not rule.citations:
-            model.warning(rule.span, f"rule `{rule.label}` cites no section of the policy; add `cites DOCUMENT section \"...\"`")
+            model.warning(rule.span, f'rule `{rule.label}` cites no section of the policy; add `cites DOCUMENT section "..."`')
         if not rule.because:
-            model.warning(rule.span, f"rule `{rule.label}` has no `because \"...\"` sentence to show in explanations")
+            model.warning(rule.span, f'rule `{rule.label}` has no `because "..."` sentence to show in explanations')
 
 
 def check_unused(model: PolicyModel, files: list[n.RuleFile]) -> None:

@@ -748,7 +748,7 @@ def _csv_header(reader: Any, path: str) -> tuple[str, ...]:
 def _csv_error(error: csv.Error, line: int, at: int, path: str) -> FactsError:
     """What the CSV reader found wrong, at its line: ``line`` is the last line before the row it was reading, ``at`` the line it stopped on."""
     if "unexpected end of data" in str(error):
-        message = f"line {line + 1}: a quote (\") opens a cell here and is never closed, so every later row would be read into that cell; close the quote"
+        message = f'line {line + 1}: a quote (") opens a cell here and is never closed, so every later row would be read into that cell; close the quote'
     else:
         message = f'line {at}: this CSV cannot be read ({error}); a cell with a comma or a quote in it must be quoted as a whole, with quotes doubled ("")'
     return FactsError(message, path=path)

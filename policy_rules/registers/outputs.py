@@ -108,7 +108,6 @@ class AtomicFile:
             os.unlink(self.temporary)
 
 
-
 def write_whole(path: str | Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` as one ``AtomicFile``: a reader never sees half of it."""
     out = AtomicFile(str(path), mode=mode)

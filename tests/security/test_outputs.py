@@ -157,6 +157,7 @@ def test_a_malformed_csv_register_is_an_error_at_its_line_and_nothing_is_written
 
 # --- every row accounted for -------------------------------------------------------------------
 
+
 def test_every_register_row_appears_with_its_status_and_the_summary_counts_each_kind(tmp_path: Path) -> None:
     (tmp_path / "p.rules").write_text(textwrap.dedent(CONFLICT).lstrip("\n"), encoding="utf-8")
     (tmp_path / "reg.csv").write_text("a,b,c\nyes,no,no\nyes,yes,no\nmaybe,no,no\nno,no,no\n", encoding="utf-8")
@@ -199,7 +200,7 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) -> N
     result = run_cli("evaluate", str(HARINGEY), "reg.csv", "--output", "d.csv", "--as-of", AS_OF, cwd=tmp_path)
     assert result.returncode == 2
     rows = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8")))
-    assert [r["service"] for r in rows] == ["'=HYPERLINK(\"http://evil.example\",\"click\")", "'@SUM(A1)", "'-2+3"]
+    assert [r["service"] for r in rows] == ['\'=HYPERLINK("http://evil.example","click")', "'@SUM(A1)", "'-2+3"]
     assert rows[1]["message"].startswith("reg.csv: service '@SUM(A1)'")
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for cell in r.values())
 
