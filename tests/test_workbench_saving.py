@@ -193,6 +193,7 @@ def test_the_register_command_lists_saves_and_shows_what_one_changed(editable: W
     shown = run_cli("register", "saves", "1", "--db", db)
     assert shown.returncode == 0
     assert "-  cost is at most budget\n+  cost is at most budget * 120%" in shown.stdout
+    assert f"--- a/{editable.name.lstrip('/')}\n+++ b/{editable.name.lstrip('/')}\n" in shown.stdout
     missing = run_cli("register", "saves", "7", "--db", db)
     assert missing.returncode == 2 and "the register has no rule save 7" in missing.stderr
 

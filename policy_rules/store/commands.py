@@ -128,8 +128,8 @@ def changes_of(one: RuleSave, before: Mapping[str, str], after: Mapping[str, str
 
     lines: list[str] = []
     for name in one.files:
-        old, new = before.get(name, ""), after.get(name, "")
-        lines.extend(line.rstrip("\n") for line in difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{name}", f"b/{name}"))
+        old, new, shown = before.get(name, ""), after.get(name, ""), name.lstrip("/")
+        lines.extend(line.rstrip("\n") for line in difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{shown}", f"b/{shown}"))
     return lines
 
 
