@@ -196,6 +196,11 @@ def test_impact_counts_match_the_diff_command(page: Any, server: str, workspace:
     shown = sorted(tuple(moves.nth(i).locator("td").all_inner_texts()) for i in range(moves.count()))
     assert shown == sorted((m["from"], m["to"], str(m["services"])) for m in summary["by_outcome"])
     no_serious_violations(page)
+    with page.expect_event("dialog") as leaving:
+        page.close(run_before_unload=True)
+    assert leaving.value.type == "beforeunload"  # the unsaved draft: the browser asks before the page goes
+    leaving.value.dismiss()
+    assert not page.is_closed()
 
 
 def test_an_interview_from_a_facts_file_is_recorded_and_overridden(page: Any, server: str, workspace: Path) -> None:

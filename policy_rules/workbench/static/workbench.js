@@ -670,6 +670,10 @@ async function start() {
   $("refresh").addEventListener("click", () => register.refresh());
   $("override-form").addEventListener("submit", (e) => register.override(e));
   window.addEventListener("hashchange", showPage);
+  window.addEventListener("beforeunload", (event) => {
+    // The draft lives only in this page: ask before a reload or a closed tab loses it.
+    if (changedFiles().length > 0) event.preventDefault();
+  });
   showPage();
   document.body.dataset.ready = "true";
 }
