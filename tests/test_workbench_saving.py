@@ -277,3 +277,28 @@ def test_no_body_makes_a_workbench_route_fail_inside_or_write_a_file(editable: W
     if answer.status_code >= 400:
         assert set(answer.json()["error"]) == {"message", "location"}
     assert editable.file.read_text(encoding="utf-8") == RULES
+
+
+def test_a_batch_is_decided_by_one_policy_even_when_a_save_lands_during_it(editable: Workbench) -> None:
+    from policy_rules.service.served import Current
+
+    served = editable.client.app.state.served  # type: ignore[attr-defined]
+    before = served.current
+    changed = load_policy(write_policy(editable.folder / "changed", CHANGED))
+
+    class SaveLandsAfterTheFirstDecision:
+        """The served policy, except that its first decision is followed by a save of CHANGED (as a thread saving at that moment would)."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def evaluate(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                served.replace(changed)
+            return before.policy.evaluate(*args, **kwargs)
+
+    served.current = Current(SaveLandsAfterTheFirstDecision(), before.rule_set, before.described)  # type: ignore[arg-type]
+    answer = editable.client.post("/v1/evaluate/batch", json={"services": [PARKS] * 3, "as_of": "2025-01-01"})
+    assert [r["decision"]["outcome"] for r in answer.json()["results"]] == ["procure_local"] * 3
+    assert editable.outcome() == "in_house"  # the next request is decided by the rules saved

@@ -149,6 +149,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         docs_url=None,
         redoc_url=None,
     )
+    app.state.served = served  # the policy being served, for those embedding the application (and its tests)
     bearer = HTTPBearer(auto_error=False, description="NAME=TOKEN lines given to the server; needed for the register when the server has tokens.")
 
     def who(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> str:
@@ -247,10 +248,11 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         if len(request.services) > settings.max_batch:
             raise Problem(413, f"a batch holds at most {settings.max_batch:,} services; this one has {len(request.services):,}", "services")
         when = parse_or_problem(request.as_of)
+        policy = served.current.policy  # one policy for the whole batch, whatever a save does meanwhile
         results: list[dict[str, Any]] = []
         for index, facts in enumerate(request.services):
             try:
-                results.append({"index": index, "decision": decided(facts, when, request.trace, f"services[{index}]", index).to_dict()})
+                results.append({"index": index, "decision": decided(facts, when, request.trace, f"services[{index}]", index, policy).to_dict()})
             except Problem as problem:
                 results.append({"index": index, **error_body(problem.message, problem.location)})
         return JSONResponse({"results": results})
