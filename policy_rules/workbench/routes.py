@@ -181,7 +181,7 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
             made = await run_in_threadpool(save, served, editing, request.files, request.base, request.reason.strip(), request.by.strip(), by)
         except SaveRefused as refused:
             return _error(refused.status, refused.message, refused.location or "files")
-        return JSONResponse({"save": made.to_dict(), "policy": served.current.policy.info.to_dict()}, status_code=201, headers=HEADERS)
+        return JSONResponse({"save": made.record.to_dict(), "policy": made.policy.to_dict()}, status_code=201, headers=HEADERS)
 
     @router.get("/workbench/saves/{save_id}")
     async def one_save(save_id: int = FastPath(ge=1, le=2**31 - 1), _by: str = Depends(who)) -> JSONResponse:

@@ -23,6 +23,7 @@ from pathlib import Path
 import attrs
 
 from policy_rules.api import Policy, load_policy, policy_from_sources
+from policy_rules.engine.decision import PolicyInfo
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.language.checker import default_title
 from policy_rules.language.loader import read_sources, rule_files
@@ -67,7 +68,15 @@ class RuleFiles:
         return default_title(self.paths[0])
 
 
-def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base: str, reason: str, saved_by: str, who: str) -> RuleSave:
+@attrs.frozen
+class Saved:
+    """A save made: its record in the register, and the policy now served (the rules read back from disk)."""
+
+    record: RuleSave
+    policy: PolicyInfo
+
+
+def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base: str, reason: str, saved_by: str, who: str) -> Saved:
     """Write the files of ``draft`` that differ from the served rules, serve the result, and record the save."""
     with served.saving:
         current = served.current
@@ -97,7 +106,8 @@ def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base:
                 "the server goes on with the rules it had",
             ) from None
         before = served.replace(reread)
-        return served.register.record_save(before.rule_set, served.current.rule_set, changed, reason, saved_by, who)
+        now = served.current
+        return Saved(served.register.record_save(before.rule_set, now.rule_set, changed, reason, saved_by, who), now.policy.info)
 
 
 def _same_files(draft: Mapping[str, str], saved: Mapping[str, str]) -> None:
@@ -156,4 +166,4 @@ def check_paths(paths: Sequence[str]) -> RuleFiles:
     return files
 
 
-__all__ = ["RuleFiles", "SaveRefused", "check_paths", "plain_text", "save"]
+__all__ = ["RuleFiles", "SaveRefused", "Saved", "check_paths", "plain_text", "save"]
