@@ -259,3 +259,35 @@ def test_with_allow_editing_an_officer_saves_the_draft_and_the_register_says_who
             assert json.loads(answer.read())["policy"]["digest"] == load_policy(rules).info.digest
     listed = cli_json("register", "saves", "--db", str(tmp_path / "register.db"))
     assert [(s["by"], s["recorded_by"], s["reason"]) for s in listed] == [("A. Officer", "local", "budgets may run <b>20%</b> over")]
+
+
+def test_the_register_page_finds_decisions_by_service_and_outcome_and_pages_older_ones(browser: Any, tmp_path: Path) -> None:
+    rules = write_policy(tmp_path / "rules")
+    with running_server(rules, tmp_path) as base, browsing(browser, base) as page:
+        for number in range(55):
+            facts = {"service": f"Service {number}", "cost": 100 + 10 * number, "budget": 300, "local": number % 2 == 0}
+            request = urllib.request.Request(
+                base + "/v1/decisions", data=json.dumps({"facts": facts, "as_of": "2025-01-01"}).encode(), headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request) as answer:
+                assert answer.status == 201
+        open_page(page, base, "register")
+        rows = page.get_by_role("table", name="Recorded decisions, newest first").locator("tbody tr")
+        page.get_by_role("status").filter(has_text="50 decision(s) shown; older ones are on the next page.").wait_for()
+        assert rows.first.locator("td").nth(1).inner_text() == "Service 54"
+        page.get_by_role("button", name="Show older decisions").click()
+        page.get_by_role("status").filter(has_text="55 decision(s) shown.").wait_for()
+        assert rows.count() == 55 and rows.last.locator("td").nth(1).inner_text() == "Service 0"
+        assert page.get_by_role("button", name="Show older decisions").count() == 0
+        find = page.get_by_role("form", name="Find decisions")
+        find.get_by_label("Service (exact name; optional)").fill("Service 7")
+        find.get_by_role("button", name="Show the decisions").click()
+        page.get_by_role("status").filter(has_text="1 decision(s) shown.").wait_for()
+        assert rows.count() == 1 and rows.first.locator("td").nth(2).inner_text() == "in_house"  # 170 within a budget of 300
+        find.get_by_label("Service (exact name; optional)").fill("")
+        find.get_by_label("Outcome").select_option("procure_local")
+        find.get_by_role("button", name="Show the decisions").click()
+        # Over budget (cost above 300 from Service 21 on) and local (even numbers): 22, 24, ..., 54.
+        page.get_by_role("status").filter(has_text="17 decision(s) shown.").wait_for()
+        assert sorted(rows.locator("td:nth-child(2)").all_inner_texts()) == sorted(f"Service {n}" for n in range(22, 55, 2))
+        no_serious_violations(page)

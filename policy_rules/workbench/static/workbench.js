@@ -44,7 +44,7 @@ function showPage() {
     else link.removeAttribute("aria-current");
   }
   if (name === "interview" && !interview.started) interview.restart();
-  if (name === "register") register.refresh();
+  if (name === "register") register.refresh(false);
   if (name === "impact") saving.refresh();
 }
 
@@ -572,21 +572,35 @@ const saving = {
 
 // ---- register ------------------------------------------------------------------------------
 
+const REGISTER_PAGE = 50;
+
 const register = {
   openId: null,
+  shown: 0,
+  oldest: null,
 
-  async refresh() {
+  async refresh(older) {
     const status = $("register-status");
+    const query = new URLSearchParams({ limit: String(REGISTER_PAGE) });
+    if ($("find-service").value.trim()) query.set("service", $("find-service").value.trim());
+    if ($("find-outcome").value) query.set("outcome", $("find-outcome").value);
+    if (older && this.oldest !== null) query.set("before", String(this.oldest));
     let found;
     try {
-      found = await call("GET", "/v1/decisions?limit=100");
+      found = await call("GET", "/v1/decisions?" + query.toString());
     } catch (error) {
       status.textContent = "Cannot read the register: " + error.message;
       return;
     }
-    status.textContent = found.decisions.length + " decision(s) shown.";
     const body = $("decisions").querySelector("tbody");
-    clear(body);
+    if (!older) {
+      clear(body);
+      this.shown = 0;
+    }
+    this.shown += found.decisions.length;
+    if (found.decisions.length) this.oldest = found.decisions[found.decisions.length - 1].id;
+    $("older").hidden = found.decisions.length < REGISTER_PAGE;
+    status.textContent = this.shown + " decision(s) shown" + ($("older").hidden ? "." : "; older ones are on the next page.");
     for (const d of found.decisions) {
       const row = el("tr");
       for (const value of [d.id, d.service, d.outcome, d.recorded_at, d.recorded_by]) row.appendChild(el("td", value));
@@ -667,7 +681,12 @@ async function start() {
   $("record").addEventListener("click", () => interview.record());
   $("impact-form").addEventListener("submit", runImpact);
   $("save-form").addEventListener("submit", (e) => saving.save(e));
-  $("refresh").addEventListener("click", () => register.refresh());
+  for (const outcome of outcomeDecision ? outcomeDecision.outcomes : []) $("find-outcome").appendChild(el("option", outcome, { value: outcome }));
+  $("find-decisions").addEventListener("submit", (e) => {
+    e.preventDefault();
+    register.refresh(false);
+  });
+  $("older").addEventListener("click", () => register.refresh(true));
   $("override-form").addEventListener("submit", (e) => register.override(e));
   window.addEventListener("hashchange", showPage);
   window.addEventListener("beforeunload", (event) => {
