@@ -302,3 +302,27 @@ def test_a_batch_is_decided_by_one_policy_even_when_a_save_lands_during_it(edita
     answer = editable.client.post("/v1/evaluate/batch", json={"services": [PARKS] * 3, "as_of": "2025-01-01"})
     assert [r["decision"]["outcome"] for r in answer.json()["results"]] == ["procure_local"] * 3
     assert editable.outcome() == "in_house"  # the next request is decided by the rules saved
+
+
+@pytest.mark.parametrize("failing", ["reading back", "recording"])
+def test_a_save_that_cannot_be_served_or_recorded_puts_the_files_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    from policy_rules.service.served import ServedPolicy
+    from policy_rules.workbench.saving import SaveRefused, save
+
+    rules = write_policy(tmp_path / "rules")
+    name = str(rules / "policy.rules")
+    with DecisionRegister(str(tmp_path / "register.db")) as register:
+        served = ServedPolicy(load_policy(rules), register)
+        before = served.current
+        if failing == "reading back":
+            monkeypatch.setattr(RuleFiles, "load", lambda self: (_ for _ in ()).throw(PolicyError("the file went away", name)))
+            with pytest.raises(SaveRefused, match=r"did not load .*the file went away.*; they were put back as they were"):
+                save(served, RuleFiles((str(rules),)), {name: CHANGED}, before.policy.info.digest, "why", "A. Officer", "local")
+        else:
+            monkeypatch.setattr(register, "record_save", lambda *args: (_ for _ in ()).throw(RuntimeError("the database went away")))
+            with pytest.raises(RuntimeError, match="the database went away"):
+                save(served, RuleFiles((str(rules),)), {name: CHANGED}, before.policy.info.digest, "why", "A. Officer", "local")
+        assert (rules / "policy.rules").read_text(encoding="utf-8") == RULES
+        assert served.current is before
+        assert register.saves() == []
+        assert not list(rules.glob(".*.part"))

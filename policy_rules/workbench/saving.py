@@ -12,6 +12,9 @@ files are written each under a temporary name, then renamed into place, so a
 reader never meets half a file. The server then reads the files back, serves
 them from the next request, and the register records who saved which files,
 why, and the rule sets before and after (``DecisionRegister.record_save``).
+If reading back or recording fails, the files are put back as they were and
+the rules served stay the same: a save is on disk, served and recorded, or
+none of these.
 """
 
 from __future__ import annotations
@@ -96,18 +99,24 @@ def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base:
         except RuleFileError as error:
             raise SaveRefused(422, f"the draft rules have errors; fix the problems first ({error.message.splitlines()[0]})") from None
         _unchanged_on_disk(files, saved)
-        _write(files.where(), {name: draft[name] for name in changed})
+        where = files.where()
+        _write(where, {name: draft[name] for name in changed})
         try:
             reread = files.load()
-        except PolicyError as error:
-            raise SaveRefused(
-                409,
-                f"the draft was written, but the rule files read back from disk do not load ({error.message.splitlines()[0]}); "
-                "the server goes on with the rules it had",
-            ) from None
-        before = served.replace(reread)
-        now = served.current
-        return Saved(served.register.record_save(before.rule_set, now.rule_set, changed, reason, saved_by, who), now.policy.info)
+            served.replace(reread)
+            now = served.current
+            record = served.register.record_save(current.rule_set, now.rule_set, changed, reason, saved_by, who)
+        except BaseException as error:
+            # Not served, or not recorded: put the files back, so that the disk, the rules served and the register agree.
+            served.current = current
+            _write(where, {name: saved[name] for name in changed})
+            if isinstance(error, PolicyError):
+                raise SaveRefused(
+                    409,
+                    f"the rule files read back from disk did not load ({error.message.splitlines()[0]}); they were put back as they were",
+                ) from None
+            raise
+        return Saved(record, now.policy.info)
 
 
 def _same_files(draft: Mapping[str, str], saved: Mapping[str, str]) -> None:
