@@ -315,7 +315,8 @@ def test_a_save_that_cannot_be_served_or_recorded_puts_the_files_back(tmp_path: 
         served = ServedPolicy(load_policy(rules), register)
         before = served.current
         if failing == "reading back":
-            monkeypatch.setattr(RuleFiles, "load", lambda self: (_ for _ in ()).throw(PolicyError("the file went away", name)))
+            reads = iter([RuleFiles.read, lambda self: (_ for _ in ()).throw(PolicyError("the file went away", name))])
+            monkeypatch.setattr(RuleFiles, "read", lambda self: next(reads)(self))  # the check before writing reads, then the read back fails
             with pytest.raises(SaveRefused, match=r"did not load .*the file went away.*; they were put back as they were"):
                 save(served, RuleFiles((str(rules),)), {name: CHANGED}, before.policy.info.digest, "why", "A. Officer", "local")
         else:

@@ -43,11 +43,9 @@ class ServedPolicy:
     def _serve(self, policy: Policy) -> Current:
         return Current(policy, self.register.keep_rules(policy), describe(policy))
 
-    def replace(self, policy: Policy) -> Current:
-        """Serve ``policy`` from now on, and return what was served before."""
-        before = self.current
+    def replace(self, policy: Policy) -> None:
+        """Serve ``policy`` from now on."""
         self.current = self._serve(policy)
-        return before
 
 
 __all__ = ["Current", "ServedPolicy"]

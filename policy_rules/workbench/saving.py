@@ -9,8 +9,9 @@ rules that are no longer the ones served (another officer saved since), or
 when a file on disk was changed outside the workbench since the server read
 it: the officer would otherwise overwrite work they never saw. The changed
 files are written each under a temporary name, then renamed into place, so a
-reader never meets half a file. The server then reads the files back, serves
-them from the next request, and the register records who saved which files,
+reader never meets half a file. The server then reads the files back (they
+must be the draft, to the letter), serves the draft's policy, checked and
+compiled once, from the next request, and the register records who saved which files,
 why, and the rule sets before and after (``DecisionRegister.record_save``).
 If reading back or recording fails, the files are put back as they were and
 the rules served stay the same: a save is on disk, served and recorded, or
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import attrs
 
-from policy_rules.api import Policy, load_policy, policy_from_sources
+from policy_rules.api import policy_from_sources
 from policy_rules.engine.decision import PolicyInfo
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.language.checker import default_title
@@ -63,9 +64,6 @@ class RuleFiles:
     def read(self) -> dict[str, str]:
         return read_sources(self.paths)
 
-    def load(self) -> Policy:
-        return load_policy(*self.paths)
-
     @property
     def title(self) -> str:
         return default_title(self.paths[0])
@@ -94,16 +92,18 @@ def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base:
         changed = [name for name in saved if draft[name] != saved[name]]
         if not changed:
             raise SaveRefused(422, "the draft is the same as the saved rules; there is nothing to save")
+        ordered = {name: draft[name] for name in saved}  # in the order the files are read from disk, as a restarted server would
         try:
-            policy_from_sources(draft, files.title)
+            policy = policy_from_sources(ordered, files.title)
         except RuleFileError as error:
             raise SaveRefused(422, f"the draft rules have errors; fix the problems first ({error.message.splitlines()[0]})") from None
         _unchanged_on_disk(files, saved)
         where = files.where()
         _write(where, {name: draft[name] for name in changed})
         try:
-            reread = files.load()
-            served.replace(reread)
+            if files.read() != ordered:
+                raise PolicyError("another program wrote them at the same moment")
+            served.replace(policy)
             now = served.current
             record = served.register.record_save(current.rule_set, now.rule_set, changed, reason, saved_by, who)
         except BaseException as error:
@@ -113,7 +113,7 @@ def save(served: ServedPolicy, files: RuleFiles, draft: Mapping[str, str], base:
             if isinstance(error, PolicyError):
                 raise SaveRefused(
                     409,
-                    f"the rule files read back from disk did not load ({error.message.splitlines()[0]}); they were put back as they were",
+                    f"the rule files read back from disk did not load as written ({error.message.splitlines()[0]}); they were put back as they were",
                 ) from None
             raise
         return Saved(record, now.policy.info)
