@@ -176,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
     """``serve`` and ``register``: the decision service and its register (``policy_rules.service``, ``policy_rules.store``)."""
-    from policy_rules.service.arguments import byte_count, positive
+    from policy_rules.service.arguments import byte_count, host_name, origin, positive
 
     db_help = "the decision register: a SQLite file or a postgresql:// URL (default: ./policy-rules.db)"
     serve = commands.add_parser(
@@ -197,7 +197,23 @@ def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.He
     serve.add_argument("--tokens", metavar="FILE", help="a file of NAME=TOKEN lines: the bearer tokens the register accepts")
     serve.add_argument("--max-body", metavar="BYTES", type=byte_count, default=1_048_576, help="the largest request body, in bytes (or 512k, 4M; default: 1M)")
     serve.add_argument("--max-batch", metavar="N", type=positive, default=1000, help="the most services one batch may hold (default: 1000)")
-    serve.add_argument("--access-log", action="store_true", help="log every request on stderr")
+    serve.add_argument("--access-log", action="store_true", help="log every request on stderr (tokens in addresses are hidden)")
+    serve.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        type=host_name,
+        help="another name the server is reached by, behind a proxy (repeatable); requests addressed to other names are refused",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        type=origin,
+        help="a web page's origin (https://host:port) that may record, save and read the register, with CORS headers (repeatable)",
+    )
     serve.add_argument(
         "--allow-editing",
         action="store_true",

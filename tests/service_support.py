@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -147,7 +148,29 @@ class Server:
         command = [sys.executable, "-m", "policy_rules.cli", "serve", str(rules), "--port", str(self.port), "--db", db, *extra]
         environment = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.started, self.token = "", None
         self._wait()
+        self.started, self.token = self._announced()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The ``Authorization`` header with the token the server made for itself (none when it was given tokens)."""
+        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _announced(self) -> tuple[str, str | None]:
+        """What the server printed on starting, and the token of its own it printed (None when it was given tokens).
+
+        The lines are read before the first request is answered: the server
+        prints them before it starts listening, so reading cannot block.
+        """
+        assert self.process.stderr is not None
+        first = self.process.stderr.readline()
+        if "token of the server's own" not in first:
+            return first, None
+        lines = [self.process.stderr.readline(), self.process.stderr.readline()]
+        found = re.search(r"/\?token=([A-Za-z0-9_-]+)", lines[0])
+        assert found, lines
+        return first + "".join(lines), found.group(1)
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 60
@@ -168,14 +191,14 @@ class Server:
         self.process.wait(10)
 
     def stop(self) -> str:
-        """SIGTERM, as a service manager stops it; the server's stderr."""
+        """SIGTERM, as a service manager stops it; the server's stderr (with the lines it printed on starting)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
-        return self.process.stderr.read() if self.process.stderr else ""
+        return self.started + (self.process.stderr.read() if self.process.stderr else "")
 
 
 @contextlib.contextmanager

@@ -21,8 +21,8 @@ from tests.service_support import COMPLETE, Server, database, running, write_rul
 CLIENTS = 4
 
 
-def _load(url: str, acknowledged: list[dict], stop: threading.Event, client_number: int) -> None:
-    with httpx.Client(timeout=10) as client:
+def _load(url: str, auth: dict[str, str], acknowledged: list[dict], stop: threading.Event, client_number: int) -> None:
+    with httpx.Client(timeout=10, headers=auth) as client:
         n = 0
         while not stop.is_set():
             n += 1
@@ -42,7 +42,7 @@ def test_every_acknowledged_decision_survives_sigkill_and_replays(engine: str, t
         server = Server(rules, db)
         acknowledged: list[dict] = []
         stop = threading.Event()
-        clients = [threading.Thread(target=_load, args=(server.url, acknowledged, stop, i)) for i in range(CLIENTS)]
+        clients = [threading.Thread(target=_load, args=(server.url, server.auth, acknowledged, stop, i)) for i in range(CLIENTS)]
         for client in clients:
             client.start()
         deadline = time.monotonic() + 30
@@ -55,7 +55,7 @@ def test_every_acknowledged_decision_survives_sigkill_and_replays(engine: str, t
         assert len(acknowledged) >= 150, "the load did not get going"
 
         with running(rules, db) as again:
-            with httpx.Client(base_url=again.url, timeout=10) as client:
+            with httpx.Client(base_url=again.url, timeout=10, headers=again.auth) as client:
                 for answered in acknowledged:
                     found = client.get(f"/v1/decisions/{answered['id']}").json()
                     assert found["facts"] == answered["facts"] and found["outcome"] == answered["outcome"]
@@ -63,7 +63,7 @@ def test_every_acknowledged_decision_survives_sigkill_and_replays(engine: str, t
                     if answered["trace"]:
                         assert found["trace"] == answered["trace"]
             assert len({a["id"] for a in acknowledged}) == len(acknowledged)
-            after = httpx.post(f"{again.url}/v1/decisions", json={"facts": COMPLETE}).json()
+            after = httpx.post(f"{again.url}/v1/decisions", json={"facts": COMPLETE}, headers=again.auth).json()
             assert after["id"] > max(a["id"] for a in acknowledged)
 
         with DecisionRegister(db) as register:

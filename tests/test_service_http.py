@@ -76,7 +76,7 @@ def test_policy_lists_facts_with_types_and_questions_and_decisions(server: Serve
 
 
 def test_evaluate_gives_the_json_decision_and_stores_nothing(server: Server, rules: Path) -> None:
-    before = httpx.get(f"{server.url}/v1/decisions").json()["decisions"]
+    before = httpx.get(f"{server.url}/v1/decisions", headers=server.auth).json()["decisions"]
     response = httpx.post(f"{server.url}/v1/evaluate", json={"facts": COMPLETE, "as_of": "2025-03-01"})
     assert response.status_code == 200
     expected = json.loads(json.dumps(load_policy(rules).evaluate(COMPLETE, "2025-03-01").to_dict()))
@@ -84,7 +84,7 @@ def test_evaluate_gives_the_json_decision_and_stores_nothing(server: Server, rul
     assert expected["outcome"] == "procure" and expected["trace"]
     quick = httpx.post(f"{server.url}/v1/evaluate", json={"facts": COMPLETE, "as_of": "2025-03-01", "trace": False}).json()
     assert quick["trace"] == [] and {k: v for k, v in quick.items() if k != "trace"} == {k: v for k, v in expected.items() if k != "trace"}
-    assert httpx.get(f"{server.url}/v1/decisions").json()["decisions"] == before
+    assert httpx.get(f"{server.url}/v1/decisions", headers=server.auth).json()["decisions"] == before
 
 
 def test_evaluate_with_missing_facts_lists_the_questions(server: Server) -> None:
@@ -129,7 +129,7 @@ def test_unknown_addresses_and_methods(server: Server) -> None:
 
 def test_record_show_list_and_override(server: Server, rules: Path) -> None:
     facts = {**COMPLETE, "service": "Record test"}
-    response = httpx.post(f"{server.url}/v1/decisions", json={"facts": facts, "as_of": "2025-03-01"})
+    response = httpx.post(f"{server.url}/v1/decisions", headers=server.auth, json={"facts": facts, "as_of": "2025-03-01"})
     assert response.status_code == 201
     body = response.json()
     decision_id = body["id"]
@@ -138,10 +138,12 @@ def test_record_show_list_and_override(server: Server, rules: Path) -> None:
     assert {k: v for k, v in body.items() if k not in ("id", "recorded_at", "recorded_by", "facts", "overrides")} == json.loads(
         json.dumps(load_policy(rules).evaluate(facts, "2025-03-01").to_dict())
     )
-    assert httpx.get(f"{server.url}/v1/decisions/{decision_id}").json() == body
+    assert httpx.get(f"{server.url}/v1/decisions/{decision_id}", headers=server.auth).json() == body
 
     override = httpx.post(
-        f"{server.url}/v1/decisions/{decision_id}/overrides", json={"outcome": "in_house", "reason": "brought in-house at extra cost", "by": "Ann Officer"}
+        f"{server.url}/v1/decisions/{decision_id}/overrides",
+        headers=server.auth,
+        json={"outcome": "in_house", "reason": "brought in-house at extra cost", "by": "Ann Officer"},
     )
     assert override.status_code == 201
     assert {k: override.json()[k] for k in ("decision_id", "outcome", "by", "recorded_by")} == {
@@ -150,39 +152,43 @@ def test_record_show_list_and_override(server: Server, rules: Path) -> None:
         "by": "Ann Officer",
         "recorded_by": "local",
     }
-    shown = httpx.get(f"{server.url}/v1/decisions/{decision_id}").json()
+    shown = httpx.get(f"{server.url}/v1/decisions/{decision_id}", headers=server.auth).json()
     assert shown["outcome"] == "procure" and [o["outcome"] for o in shown["overrides"]] == ["in_house"]
 
-    listed = httpx.get(f"{server.url}/v1/decisions", params={"service": "Record test"}).json()["decisions"]
+    listed = httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"service": "Record test"}).json()["decisions"]
     assert [d["id"] for d in listed] == [decision_id] and listed[0]["overridden_to"] == "in_house"
-    second = httpx.post(f"{server.url}/v1/decisions", json={"facts": {**facts, "cost": 1}, "trace": False}).json()
+    second = httpx.post(f"{server.url}/v1/decisions", headers=server.auth, json={"facts": {**facts, "cost": 1}, "trace": False}).json()
     assert second["trace"] == [] and second["outcome"] == "in_house"
-    newest = httpx.get(f"{server.url}/v1/decisions", params={"service": "Record test", "limit": 1}).json()["decisions"]
+    newest = httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"service": "Record test", "limit": 1}).json()["decisions"]
     assert [d["id"] for d in newest] == [second["id"]]
-    assert [d["id"] for d in httpx.get(f"{server.url}/v1/decisions", params={"service": "Record test", "outcome": "procure"}).json()["decisions"]] == [
-        decision_id
-    ]
-    assert httpx.get(f"{server.url}/v1/decisions", params={"since": "2999-01-01"}).json() == {"decisions": []}
+    assert [
+        d["id"]
+        for d in httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"service": "Record test", "outcome": "procure"}).json()["decisions"]
+    ] == [decision_id]
+    assert httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"since": "2999-01-01"}).json() == {"decisions": []}
 
 
 def test_register_errors(server: Server) -> None:
-    assert _error(httpx.get(f"{server.url}/v1/decisions/999999"), 404)["location"] == "decision_id"
-    assert _error(httpx.get(f"{server.url}/v1/decisions/0"), 400)["location"] == "decision_id"
-    assert _error(httpx.get(f"{server.url}/v1/decisions/abc"), 400)["location"] == "decision_id"
-    assert _error(httpx.get(f"{server.url}/v1/decisions", params={"since": "last week"}), 400)["location"] == "since"
-    assert _error(httpx.get(f"{server.url}/v1/decisions", params={"limit": 0}), 400)["location"] == "limit"
+    assert _error(httpx.get(f"{server.url}/v1/decisions/999999", headers=server.auth), 404)["location"] == "decision_id"
+    assert _error(httpx.get(f"{server.url}/v1/decisions/0", headers=server.auth), 400)["location"] == "decision_id"
+    assert _error(httpx.get(f"{server.url}/v1/decisions/abc", headers=server.auth), 400)["location"] == "decision_id"
+    assert _error(httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"since": "last week"}), 400)["location"] == "since"
+    assert _error(httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"limit": 0}), 400)["location"] == "limit"
     overrides = f"{server.url}/v1/decisions/999999/overrides"
-    assert _error(httpx.post(overrides, json={"outcome": "in_house", "reason": "r", "by": "x"}), 404)["location"] == "decision_id"
-    recorded = httpx.post(f"{server.url}/v1/decisions", json={"facts": COMPLETE}).json()["id"]
+    assert _error(httpx.post(overrides, headers=server.auth, json={"outcome": "in_house", "reason": "r", "by": "x"}), 404)["location"] == "decision_id"
+    recorded = httpx.post(f"{server.url}/v1/decisions", headers=server.auth, json={"facts": COMPLETE}).json()["id"]
     overrides = f"{server.url}/v1/decisions/{recorded}/overrides"
-    error = _error(httpx.post(overrides, json={"outcome": "in_hose", "reason": "r", "by": "x"}), 422)
+    error = _error(httpx.post(overrides, headers=server.auth, json={"outcome": "in_hose", "reason": "r", "by": "x"}), 422)
     assert error == {
         "message": "`in_hose` is not an outcome of this policy; the outcomes are in_house, procure, partnership; did you mean `in_house`?",
         "location": "outcome",
     }
-    assert _error(httpx.post(overrides, json={"outcome": "in_house", "reason": "", "by": "x"}), 422)["location"] == "reason"
-    assert _error(httpx.post(overrides, json={"outcome": "in_house", "by": "x"}), 422)["location"] == "reason"
-    assert _error(httpx.post(f"{server.url}/v1/decisions", json={"facts": {"cost": "x"}}), 422)["location"] == "facts: service '#1': fact 'cost'"
+    assert _error(httpx.post(overrides, headers=server.auth, json={"outcome": "in_house", "reason": "", "by": "x"}), 422)["location"] == "reason"
+    assert _error(httpx.post(overrides, headers=server.auth, json={"outcome": "in_house", "by": "x"}), 422)["location"] == "reason"
+    assert (
+        _error(httpx.post(f"{server.url}/v1/decisions", headers=server.auth, json={"facts": {"cost": "x"}}), 422)["location"]
+        == "facts: service '#1': fact 'cost'"
+    )
 
 
 def test_batch_decides_in_order_and_locates_each_error(server: Server) -> None:

@@ -17,7 +17,7 @@ from tests.workbench_support import CHANGED, REGISTER, RULES
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     policy = policy_from_sources({"policy.rules": RULES}, "test")
-    with DecisionRegister(str(tmp_path / "register.db")) as register, TestClient(create_app(policy, register)) as made:
+    with DecisionRegister(str(tmp_path / "register.db")) as register, TestClient(create_app(policy, register), base_url="http://127.0.0.1") as made:
         yield made
 
 

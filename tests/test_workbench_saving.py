@@ -60,7 +60,10 @@ def _workbench(tmp_path: Path, editing: bool, settings: Settings | None = None) 
     rules = write_policy(tmp_path / "rules")
     policy = load_policy(rules)
     files = RuleFiles((str(rules),)) if editing else None
-    with DecisionRegister(str(tmp_path / "register.db")) as register, TestClient(create_app(policy, register, settings, editing=files)) as client:
+    with (
+        DecisionRegister(str(tmp_path / "register.db")) as register,
+        TestClient(create_app(policy, register, settings, editing=files), base_url="http://127.0.0.1") as client,
+    ):
         yield Workbench(tmp_path, client, register)
 
 

@@ -1,8 +1,9 @@
 """``create_app``: the FastAPI application of the decision service.
 
 Every answer that is not a success is ``{"error": {"message", "location"}}``
-with its status (400 unusable request, 401 no valid token, 404 nothing there,
-413 too large, 422 facts or fields that cannot be used); an internal failure is
+with its status (400 unusable request or a host the server is not reached by,
+401 no valid token, 403 a change asked by a web page of another origin, 404
+nothing there, 413 too large, 422 facts or fields that cannot be used); an internal failure is
 500 with a line asking for a bug report, never a traceback. Evaluation runs on
 the event loop (a decision takes microseconds to a millisecond); the register's
 reads and writes run in worker threads, so a slow disk never holds up the loop.
@@ -28,7 +29,7 @@ from policy_rules import __version__
 from policy_rules.api import Policy, parse_as_of
 from policy_rules.errors import ConflictError, FactsError, LimitError, PolicyError, did_you_mean
 from policy_rules.service import openapi
-from policy_rules.service.guard import BodyLimit, Settings, holder, too_large
+from policy_rules.service.guard import BodyLimit, HostCheck, OriginCheck, Settings, error_body, holder, too_large
 from policy_rules.service.policy_view import POLICY_SCHEMAS, diagnostics_of
 from policy_rules.service.served import ServedPolicy
 from policy_rules.store import DecisionRegister
@@ -48,10 +49,6 @@ class Problem(Exception):
     def __init__(self, status: int, message: str, location: str = "") -> None:
         super().__init__(message)
         self.status, self.message, self.location = status, message, location
-
-
-def error_body(message: str, location: str = "") -> dict[str, Any]:
-    return {"error": {"message": message, "location": location}}
 
 
 class EvaluateRequest(BaseModel):
@@ -155,7 +152,11 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     def who(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> str:
         found = holder(settings, request.headers.get("authorization"))
         if found is None:
-            raise Problem(401, "this endpoint needs a valid bearer token: send the header `Authorization: Bearer TOKEN`", "Authorization")
+            raise Problem(
+                401,
+                "the register and saving rules need the token the server printed when it started: send the header `Authorization: Bearer TOKEN`",
+                "Authorization",
+            )
         return found
 
     Who = Annotated[str, Depends(who)]
@@ -200,6 +201,18 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         await JSONResponse(error_body(too_large(limit), "body"), status_code=413)(scope, receive, send)
 
     app.add_middleware(BodyLimit, limit=settings.max_body, refuse=refuse)
+    app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
+    if settings.allowed_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location"],
+        )
+    app.add_middleware(HostCheck, names=settings.host_names())
 
     @app.get(
         "/healthz",

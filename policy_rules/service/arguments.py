@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import re
+from urllib.parse import urlsplit
 
 
 def byte_count(value: str) -> int:
@@ -20,3 +23,25 @@ def positive(value: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"`{value}` is not a whole number of at least 1")
     return int(value)
+
+
+def host_name(value: str) -> str:
+    """``--allowed-host``: a host name or address, without scheme, port or path."""
+    text = value.strip().lower()
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    if not re.fullmatch(r"(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?", text):
+        raise argparse.ArgumentTypeError(f"`{value}` is not a host name; give a name such as decisions.example.org or an address, without http:// or a port")
+    return text
+
+
+def origin(value: str) -> str:
+    """``--allow-origin``: a web origin, ``scheme://host[:port]`` with nothing after it."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise argparse.ArgumentTypeError(
+            f"`{value}` is not an origin; give the scheme, host and port of the web page, such as https://intranet.example.org:8443"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"

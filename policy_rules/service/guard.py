@@ -1,23 +1,38 @@
-"""What protects the service: bearer tokens for the register, and limits on what one request may ask.
+"""What protects the service: the names it answers to, the pages it answers, bearer tokens for the register, and limits on one request.
 
-Tokens name who holds them, so that a recorded decision says who made it. They
-come from a file (``--tokens FILE``) or the ``POLICY_RULES_TOKENS`` variable,
-never from the command line where ``ps`` would show them: one ``NAME=TOKEN`` a
-line. A server that listens beyond the loopback interface refuses to start
-without them; on loopback without tokens, records say ``local``.
+Three checks stand between a web page the officer happens to open and the
+register. The **Host check** answers only requests addressed to the names the
+server is reached by (loopback, ``--host`` and ``--allowed-host``), so a page
+that rebinds its own domain name to 127.0.0.1 is refused. The **Origin check**
+refuses a request that changes something, or reads the register, when the
+browser says it comes from a page of another origin (``--allow-origin`` names
+the ones that may, and only those get CORS headers). **Tokens** name who holds
+them, so that a recorded decision says who made it; they come from a file
+(``--tokens FILE``) or the ``POLICY_RULES_TOKENS`` variable, never from the
+command line where ``ps`` would show them: one ``NAME=TOKEN`` a line.
+``policy-rules serve`` without tokens makes one of its own, so that no other
+account on the machine reaches the register through loopback. A server that
+listens beyond the loopback interface refuses to start without tokens.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
+import logging
 import os
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import JSONResponse
 
 from policy_rules.errors import UsageError
 
@@ -37,6 +52,30 @@ class Settings:
     tokens: Mapping[str, str] = attrs.field(factory=dict)  # token -> name of who holds it
     max_body: int = 1_048_576
     max_batch: int = 1000
+    allowed_hosts: tuple[str, ...] = ()  # more names the server is reached by (behind a proxy)
+    allowed_origins: tuple[str, ...] = ()  # web pages of other origins that may use it (CORS)
+
+    def host_names(self) -> list[str]:
+        """The names a request may be addressed to: loopback's, the ``--host`` listened on, and ``--allowed-host``'s.
+
+        A server listening on every interface (``0.0.0.0``, ``::``) is also
+        reached by this machine's own name; any other address it has must be
+        named with ``--allowed-host``, so that no name is trusted by accident.
+        """
+        names = ["127.0.0.1", "localhost", "[::1]", _bracketed(self.host)]
+        if self.host in ("0.0.0.0", "::"):
+            names += {socket.gethostname().lower(), socket.getfqdn().lower()}
+        names += [_bracketed(name) for name in self.allowed_hosts]
+        return list(dict.fromkeys(name.lower() for name in names if name))
+
+
+def error_body(message: str, location: str = "") -> dict[str, Any]:
+    """The one shape of every answer that is not a success."""
+    return {"error": {"message": message, "location": location}}
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def read_tokens(text: str, where: str) -> dict[str, str]:
@@ -102,12 +141,110 @@ def holder(settings: Settings, authorization: str | None) -> str | None:
     scheme, _, given = authorization.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         return None
-    given_bytes = given.strip().encode("utf-8", "replace")
+    given_digest = hashlib.sha256(given.strip().encode("utf-8", "replace")).digest()
     found = None
-    for token, name in settings.tokens.items():
-        if hmac.compare_digest(token.encode(), given_bytes):
+    for token, name in settings.tokens.items():  # every token compared, digests of one length: the time says nothing of which matched
+        if hmac.compare_digest(hashlib.sha256(token.encode()).digest(), given_digest):
             found = name
     return found
+
+
+_PASSED = "policy_rules.host_checked"
+
+
+class HostCheck:
+    """ASGI middleware: requests addressed to a name the server is not reached by are answered 400, as JSON.
+
+    The matching is Starlette's ``TrustedHostMiddleware`` (host header parsing,
+    IPv6 literals, ``*.domain`` patterns); this wrapper only turns its plain
+    text refusal into the service's error shape, naming the option that adds
+    a name.
+    """
+
+    def __init__(self, app: Any, names: list[str]) -> None:
+        self.app = app
+
+        async def passed(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            scope[_PASSED] = True
+            await app(scope, receive, send)
+
+        self.check = TrustedHostMiddleware(passed, allowed_hosts=names, www_redirect=False)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def answered(message: dict[str, Any]) -> None:
+            if scope.get(_PASSED):
+                await send(message)
+            elif message["type"] == "http.response.start":  # the library's refusal: answered in the service's words instead, its body dropped
+                given = Headers(scope=scope).get("host", "")
+                shown = re.sub(r"[^A-Za-z0-9.:\[\]_-]", "?", given[:200])
+                words = (
+                    f"this service is not reached by the name `{shown}`; if it is (behind a proxy), start it with --allowed-host NAME"
+                    if given
+                    else "the request names no host; send a Host header"
+                )
+                await JSONResponse(error_body(words, "Host"), status_code=400)(scope, receive, send)
+
+        await self.check(scope, receive, answered)
+
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Reads of the register: what residents' facts and the council's overrides are kept in.
+_REGISTER = ("/v1/decisions", "/workbench/saves")
+
+
+class OriginCheck:
+    """ASGI middleware: a change, or a read of the register, asked by a web page of another origin is answered 403.
+
+    Browsers send ``Origin`` with every cross-origin request and every POST
+    (``Referer`` stands in when ``Origin`` is missing); a request whose page
+    is neither this service's own origin nor one named by ``--allow-origin``
+    is refused before it reaches an endpoint, so nothing is recorded or saved.
+    Requests without either header (curl, scripts) are not from a browser page
+    and pass to the token check.
+    """
+
+    def __init__(self, app: Any, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (scope["method"] not in _SAFE or scope["path"].startswith(_REGISTER)):
+            headers = Headers(scope=scope)
+            page = headers.get("origin") or _origin_of(headers.get("referer"))
+            if page is not None and not self._own(page, headers.get("host", "")):
+                shown = re.sub(r"[^A-Za-z0-9.:/\[\]_-]", "?", page[:200])
+                words = f"this service takes no changes or register reads from the web page at {shown}; to let it, start the server with --allow-origin {shown}"
+                await JSONResponse(error_body(words, "Origin"), status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _own(self, page: str, host: str) -> bool:
+        page = page.lower()
+        return page in self.allowed or (bool(host) and page in (f"http://{host.lower()}", f"https://{host.lower()}"))
+
+
+def _origin_of(referer: str | None) -> str | None:
+    """The origin of a ``Referer`` address, or ``"null"`` for one that has none (which no page of ours sends)."""
+    if referer is None:
+        return None
+    parts = urlsplit(referer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "null"
+
+
+class HiddenTokens(logging.Filter):
+    """Keeps ``?token=`` out of the access log: the workbench's address carries the token the server made."""
+
+    _TOKEN = re.compile(r"(?i)([?&]token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._TOKEN.sub(r"\1(hidden)", item) if isinstance(item, str) else item for item in record.args)
+        record.msg = self._TOKEN.sub(r"\1(hidden)", str(record.msg))
+        return True
 
 
 class BodyLimit:

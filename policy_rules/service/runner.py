@@ -9,6 +9,7 @@ finished, then the server stops.
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 from typing import Any
@@ -22,18 +23,26 @@ def serve(args: Any) -> int:
 
     from policy_rules.api import load_policy
     from policy_rules.service.app import create_app
-    from policy_rules.service.guard import Settings, check_exposure, tokens_from
+    from policy_rules.service.guard import HiddenTokens, Settings, check_exposure, tokens_from
     from policy_rules.store import DecisionRegister
     from policy_rules.workbench.saving import check_paths
 
     if not 0 < args.port < 65536:
         raise UsageError(f"{args.port} is not a port; give a number from 1 to 65535", "--port")
-    settings = Settings(host=args.host, port=args.port, tokens=tokens_from(args.tokens), max_body=args.max_body, max_batch=args.max_batch)
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        tokens=tokens_from(args.tokens),
+        max_body=args.max_body,
+        max_batch=args.max_batch,
+        allowed_hosts=tuple(args.allowed_host),
+        allowed_origins=tuple(args.allow_origin),
+    )
     check_exposure(settings)
     policy = load_policy(args.rules)
     editing = check_paths([args.rules]) if args.allow_editing else None
     opened = ""
-    if editing is not None and not settings.tokens:
+    if not settings.tokens:
         settings, opened = with_own_token(settings)
     register = DecisionRegister(args.db)
     app = create_app(policy, register, settings, editing=editing)
@@ -42,14 +51,21 @@ def serve(args: Any) -> int:
         for_terminal(
             f"serving {policy.info.name!r} (version {policy.info.version}) on http://{_host(args.host)}:{args.port}; "
             f"register: {register.shown}; OpenAPI: /openapi.json; "
-            + ("bearer tokens needed for the register" if settings.tokens else "no token needed (loopback only)")
+            + ("a token of the server's own needed for the register" if opened else "bearer tokens needed for the register")
             + ("; the workbench may save the rule files" if editing else "")
         ),
         file=sys.stderr,
         flush=True,
     )
+    address = f"http://{_host(args.host)}:{args.port}"
     if opened:
-        print(f"open the workbench at http://{_host(args.host)}:{args.port}/?token={opened}", file=sys.stderr, flush=True)
+        print(
+            f"open the workbench at {address}/?token={opened}\n"
+            f"the register needs the token, for example: curl -H 'Authorization: Bearer {opened}' {address}/v1/decisions",
+            file=sys.stderr,
+            flush=True,
+        )
+    logging.getLogger("uvicorn.access").addFilter(HiddenTokens())
     config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
     try:
         uvicorn.Server(config).run(sockets=[listening])
@@ -65,10 +81,12 @@ def serve(args: Any) -> int:
 def with_own_token(settings: Any) -> tuple[Any, str]:
     """The settings with a new random token for whoever started the server, and that token.
 
-    A server that may write rule files must not let every account on a shared
-    machine do so through loopback: without tokens of its own, it makes one
-    (as Jupyter does) and prints the workbench's address with it, which only
-    the person who started it sees. Saves and records made with it say ``local``.
+    The register holds residents' and services' facts and the council's
+    overrides, and a server may write rule files: neither may be open to every
+    account on a shared machine through loopback. Without tokens given, the
+    server makes one (as Jupyter does) and prints the workbench's address with
+    it, which only the person who started it sees. Saves and records made with
+    it say ``local``.
     """
     import secrets
 
