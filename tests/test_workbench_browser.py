@@ -74,8 +74,15 @@ def browsing(browser: Any, server: str) -> Iterator[Any]:
     assert errors == []
 
 
-def open_page(page: Any, server: str, name: str) -> None:
-    page.goto(f"{server}/#{name}")
+@pytest.fixture(scope="module")
+def token(server: str, workspace: Path) -> str:
+    """The token the server printed with the workbench's address, as the officer who started it has it."""
+    return printed_token(workspace)
+
+
+def open_page(page: Any, server: str, name: str, token: str) -> None:
+    """Open a page of the workbench by the address the server printed (carrying its token), as the officer would."""
+    page.goto(f"{server}/?token={token}#{name}")
     page.wait_for_selector("body[data-ready=true]")
 
 
@@ -92,8 +99,8 @@ def replace_rule_text(page: Any, text: str) -> None:
     page.keyboard.insert_text(text)
 
 
-def test_editor_shows_a_syntax_error_with_its_line_then_none_when_fixed(page: Any, server: str) -> None:
-    open_page(page, server, "editor")
+def test_editor_shows_a_syntax_error_with_its_line_then_none_when_fixed(page: Any, server: str, token: str) -> None:
+    open_page(page, server, "editor", token)
     problems = page.get_by_role("list", name="Problems")
     page.get_by_text("No problems.").wait_for()
     broken = RULES.replace("  then delivery is procure\n", "  then delivery is\n", 1)
@@ -124,9 +131,9 @@ def cli_outcome(workspace: Path, facts: dict[str, Any]) -> str:
     return str(cli_json("evaluate", str(workspace / "rules"), str(path))["outcome"])
 
 
-def test_interview_asks_only_needed_facts_and_settles_as_the_command_line_does(page: Any, server: str, workspace: Path) -> None:
+def test_interview_asks_only_needed_facts_and_settles_as_the_command_line_does(page: Any, server: str, token: str, workspace: Path) -> None:
     policy = load_policy(workspace / "rules")
-    open_page(page, server, "interview")
+    open_page(page, server, "interview", token)
     form = page.get_by_role("form", name="Interview")
     given: dict[str, Any] = {}
     asked: list[str] = []
@@ -173,13 +180,13 @@ def test_interview_asks_only_needed_facts_and_settles_as_the_command_line_does(p
     no_serious_violations(page)
 
 
-def test_impact_counts_match_the_diff_command(page: Any, server: str, workspace: Path) -> None:
+def test_impact_counts_match_the_diff_command(page: Any, server: str, token: str, workspace: Path) -> None:
     write_policy(workspace / "draft", CHANGED)
     upload = workspace / "upload.csv"
     upload.write_text(REGISTER, encoding="utf-8")
     summary = cli_json("diff", str(workspace / "rules"), str(workspace / "draft"), str(upload))["summary"]
     assert summary["changed"] > 0
-    open_page(page, server, "editor")
+    open_page(page, server, "editor", token)
     page.get_by_text("No problems.").wait_for()
     replace_rule_text(page, CHANGED)
     page.get_by_text("No problems.").wait_for()
@@ -203,10 +210,10 @@ def test_impact_counts_match_the_diff_command(page: Any, server: str, workspace:
     assert not page.is_closed()
 
 
-def test_an_interview_from_a_facts_file_is_recorded_and_overridden(page: Any, server: str, workspace: Path) -> None:
+def test_an_interview_from_a_facts_file_is_recorded_and_overridden(page: Any, server: str, token: str, workspace: Path) -> None:
     facts = workspace / "libraries.yaml"
     facts.write_text('service: "<i>Libraries</i>"\ncost: 100\nbudget: 200\n', encoding="utf-8")
-    open_page(page, server, "interview")
+    open_page(page, server, "interview", token)
     page.get_by_role("form", name="Interview").get_by_label("What would the service cost a year in-house?").wait_for()
     page.get_by_label("Start from a facts file (optional; its first service)").set_input_files(str(facts))
     page.get_by_text("Started from libraries.yaml: 3 fact(s) given.").wait_for()
@@ -267,11 +274,13 @@ def test_the_register_page_finds_decisions_by_service_and_outcome_and_pages_olde
         for number in range(55):
             facts = {"service": f"Service {number}", "cost": 100 + 10 * number, "budget": 300, "local": number % 2 == 0}
             request = urllib.request.Request(
-                base + "/v1/decisions", data=json.dumps({"facts": facts, "as_of": "2025-01-01"}).encode(), headers={"Content-Type": "application/json"}
+                base + "/v1/decisions",
+                data=json.dumps({"facts": facts, "as_of": "2025-01-01"}).encode(),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {printed_token(tmp_path)}"},
             )
             with urllib.request.urlopen(request) as answer:
                 assert answer.status == 201
-        open_page(page, base, "register")
+        open_page(page, base, "register", printed_token(tmp_path))
         rows = page.get_by_role("table", name="Recorded decisions, newest first").locator("tbody tr")
         page.get_by_role("status").filter(has_text="50 decision(s) shown; older ones are on the next page.").wait_for()
         assert rows.first.locator("td").nth(1).inner_text() == "Service 54"

@@ -126,7 +126,7 @@ def running_server(rules: Path, workdir: Path, *extra: str) -> Iterator[str]:
 
 
 def printed_token(workdir: Path) -> str:
-    """The token ``serve --allow-editing`` made for itself, from the workbench address it printed."""
+    """The token ``serve`` made for itself, from the workbench address it printed."""
     found = re.search(r"/\?token=([A-Za-z0-9_-]+)$", (workdir / "server.log").read_text(encoding="utf-8"), re.MULTILINE)
     assert found, "the server printed no workbench address with a token"
     return found.group(1)

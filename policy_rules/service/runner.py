@@ -65,8 +65,11 @@ def serve(args: Any) -> int:
             file=sys.stderr,
             flush=True,
         )
-    logging.getLogger("uvicorn.access").addFilter(HiddenTokens())
-    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, log_config=_log_config(), server_header=False)
+    access = logging.getLogger("uvicorn.access")
+    access.addFilter(HiddenTokens())
+    if args.access_log:  # uvicorn gives its access logger the level of the rest (warnings), which would keep every request line out
+        access.setLevel(logging.INFO)
     try:
         uvicorn.Server(config).run(sockets=[listening])
     except KeyboardInterrupt:  # uvicorn finished the requests in flight, then passed the signal on
@@ -76,6 +79,17 @@ def serve(args: Any) -> int:
         register.close()
     print("stopped", file=sys.stderr)
     return 0
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's own logging, with the access log on stderr beside everything else the server says (uvicorn's default is stdout)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 def with_own_token(settings: Any) -> tuple[Any, str]:

@@ -650,7 +650,7 @@ const register = {
 // ---- start ---------------------------------------------------------------------------------
 
 function takeTokenFromAddress() {
-  // `serve --allow-editing` without tokens prints the address with a token of its own; keep it in the field, not in the address bar or history.
+  // `serve` without tokens prints the address with a token of its own; keep it in the field, not in the address bar or history.
   const params = new URLSearchParams(location.search);
   const given = params.get("token");
   if (!given) return;
