@@ -272,6 +272,7 @@ class _Strict:
             return None
         if self.may_repeat:
             _check_expansion(node)
+        _join_split_amounts(node)
         return self.construct_document(node)  # type: ignore[attr-defined]
 
     #: Whether the text may hold aliases at all (an ``&anchor`` and a ``*name``).
@@ -353,6 +354,56 @@ def _check_expansion(root: yaml.Node) -> None:
         active.add(key)
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+_AMOUNT_START = re.compile(r"-?£?\s?-?\d{1,3}")
+_AMOUNT_GROUP = re.compile(r"\d{3}")
+_AMOUNT_LAST_GROUP = re.compile(r"\d{3}(\.\d+)?")
+
+
+def _join_split_amounts(root: yaml.Node) -> None:
+    """Join back an amount that a flow mapping split at its commas: ``{cost: £1,260,000}`` is YAML for ``cost: £1`` and keys ``260`` and ``000``.
+
+    Only pieces written against each other (a comma and no space between
+    them), each piece after the first three digits with no value: a key
+    written after a comma and a space is a key, as YAML means.
+    """
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode) and node.flow_style:
+            node.value = _joined_pairs(node.value)
+        stack.extend(_children(node))
+
+
+def _plain(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and not node.style
+
+
+def _joined_pairs(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
+    joined: list[tuple[yaml.Node, yaml.Node]] = []
+    at = 0
+    while at < len(pairs):
+        key, value = pairs[at]
+        at += 1
+        if _plain(value) and _AMOUNT_START.fullmatch(value.value):
+            text, end = value.value, value.end_mark
+            while at < len(pairs):
+                piece, empty = pairs[at]
+                if not (_plain(piece) and _plain(empty) and empty.value == "" and piece.start_mark.index == end.index + 1):
+                    break
+                if not _AMOUNT_GROUP.fullmatch(piece.value) and not (_AMOUNT_LAST_GROUP.fullmatch(piece.value) and "." not in text):
+                    break
+                text, end = f"{text},{piece.value}", piece.end_mark
+                at += 1
+            if text != value.value:
+                value = yaml.ScalarNode("tag:yaml.org,2002:str", text, value.start_mark, end)
+        joined.append((key, value))
+    return joined
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
