@@ -214,3 +214,18 @@ def test_the_tally() -> None:
     results = [c.CaseResult(case({}), date(2026, 1, 1), status) for status in ("passed", "passed", "failed")]
     assert c.tally(results) == "2 passed, 1 failed"
     assert c.tally([*results, c.CaseResult(case({}), date(2026, 1, 1), "error")]) == "2 passed, 1 failed, 1 could not be run"
+
+
+def test_a_case_failing_on_an_undetermined_outcome_names_the_facts_needed(policy: Policy) -> None:
+    result = c.run_case(policy, case({"outcome": "grant", "priority": "urgent"}, {"applicant": "A", "carer": True}), date(2026, 1, 1))
+    assert result.status == "failed"
+    assert result.mismatches == (c.Mismatch("outcome", "grant", "undetermined"),)
+    text = c.failure_text(policy, result)
+    assert "  outcome: expected grant, got undetermined\n  undetermined until these facts are given: income" in text
+    assert result.to_dict(policy)["needed_facts"] == ["income"]
+
+
+def test_a_case_failing_on_a_settled_outcome_names_no_needed_facts(policy: Policy) -> None:
+    result = c.run_case(policy, case({"outcome": "refuse"}), date(2026, 1, 1))
+    assert result.status == "failed"
+    assert "needed" not in c.failure_text(policy, result) and "until these facts" not in c.failure_text(policy, result)
