@@ -105,12 +105,14 @@ def test_markdown_and_html_formats() -> None:
         ),
         (
             ("explain", "examples/facilities-management.yaml", "rules/haringey/50-delivery.rules"),
-            "arguments: error: the rules come first, then the facts: examples/facilities-management.yaml is a facts file and rules/haringey/50-delivery.rules a rule file;"
+            "arguments: error: the rules come first, then the facts: examples/facilities-management.yaml is a facts file"
+            " and rules/haringey/50-delivery.rules a rule file;"
             " write `policy-rules explain rules/haringey/50-delivery.rules examples/facilities-management.yaml`",
         ),
         (
             ("evaluate", "rules/haringey/10-facts.rules", "examples/facilities-management.yaml"),
-            "rules/haringey/10-facts.rules: error: this is one file of the policy in the folder rules/haringey; give the folder, which holds all its rule files",
+            "rules/haringey/10-facts.rules: error: this is one file of the policy in the folder rules/haringey;"
+            " give the folder, which holds all its rule files",
         ),
     ],
 )
@@ -300,7 +302,9 @@ def test_one_file_of_a_policy_gives_one_error_naming_its_folder(command: str, tm
     args = ("check", str(HARINGEY / "50-delivery.rules")) if command == "check" else ("evaluate", str(HARINGEY / "50-delivery.rules"), FACILITIES)
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"{HARINGEY / '50-delivery.rules'}: error: this is one file of the policy in the folder {HARINGEY}; give the folder, which holds all its rule files"]
+    assert result.stderr.strip().splitlines() == [
+        f"{HARINGEY / '50-delivery.rules'}: error: this is one file of the policy in the folder {HARINGEY}; give the folder, which holds all its rule files"
+    ]
 
 
 def test_a_file_of_its_own_policy_is_still_a_policy(tmp_path) -> None:

@@ -220,7 +220,7 @@ def policies(sources: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
 
 
 def refuse_one_file_of_a_policy(paths: Sequence[str | Path], sources: Mapping[str, str]) -> None:
-    """One rule file without a policy header, given where its folder (or one above) holds the policy: one error asking for the folder.
+    """One rule file without a policy header, given where its folder (or one above) holds the policy (one header): one error asking for the folder.
 
     Read alone, such a file names facts and rules declared in the other files,
     and every one of them would be an error of its own.
@@ -231,10 +231,12 @@ def refuse_one_file_of_a_policy(paths: Sequence[str | Path], sources: Mapping[st
     for folder in [given.parent, *list(given.parent.parents)[:3]]:
         try:
             others = [f for f in folder.glob(f"*{RULE_FILE_SUFFIX}") if f.is_file() and f.resolve() != given.resolve()]
-            headed = any(_POLICY_HEADER.search(_start_of(f)) for f in others)
+            headers = sum(bool(_POLICY_HEADER.search(_start_of(f))) for f in others)
         except OSError:
             return
-        if headed:
+        if headers > 1:  # a folder of separate policies, each a file, such as examples of mistakes
+            return
+        if headers:
             raise PolicyError(f"this is one file of the policy in the folder {folder}; give the folder, which holds all its rule files", str(paths[0]))
 
 
