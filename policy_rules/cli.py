@@ -421,7 +421,7 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
         return _register(args)
     policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of) if args.as_of is not None else None
-    facts_file = read_facts_file(args.facts)
+    facts_file = read_facts_file(args.facts, known=policy.model.fact_types)
     from policy_rules.renderers import reports as render
 
     if as_of is None:
@@ -528,7 +528,7 @@ def _register(args: argparse.Namespace) -> int:
 
     writer: DecisionWriter | None = None
     report: AtomicFile | None = None
-    with FactsStream(args.facts) as services:
+    with FactsStream(args.facts, known=policy.model.fact_types) as services:
         progress = Progress(services.size, lambda: services.bytes_read)
         try:
             writer = DecisionWriter(args.output, args.with_trace)
