@@ -447,7 +447,7 @@ def test_keywords_are_listed_by_their_words() -> None:
     message = syntax_errors("fact a is money x\n")[0]
     assert message == (
         "p.rules:1:17: error: found the name `x` in this fact declaration; "
-        "expected `asks`, `cites`, `default`, `kept for reference`, `means` or a new declaration"
+        "expected `asks`, `at least`, `cites`, `default`, `kept for reference`, `may be negative`, `means` or a new declaration"
     )
 
 

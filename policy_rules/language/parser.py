@@ -74,6 +74,8 @@ _PHRASES = {
     "by": "by default",
     "exception": "exception to",
     "kept": "kept for reference",
+    "may": "may be negative",
+    "at": "at least",
     "for": "for each",
     "element": "element outcomes",
     "service": "service name",

@@ -226,6 +226,7 @@ def _list(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str 
                 raise _bad(f"a {record.name} has no field `{key}`; its fields are {', '.join(fields)}{did_you_mean(str(key), fields)}", path, service, where)
             v = convert(raw, fields[key], model, path=path, service=service, fact=f"{where}.{key}")
             if v is not UNKNOWN:
+                _at_least(v, raw, key, model.minimums.get(f"{record.name}.{key}"), path=path, service=service, fact=f"{where}.{key}")
                 typed[key] = v
         for name, default in defaults.items():
             typed.setdefault(name, default)  # an optional field not given (or given as unknown) reads as its default
@@ -245,11 +246,20 @@ def validate(model: PolicyModel, raw: Mapping[str, Any], *, path: str = "<facts>
             raise _bad(f"there is no fact called `{key}` in this policy{hint}", path, service, str(key))
         v = convert(value, model.fact_types[key], model, path=path, service=service, fact=key)
         if v is not UNKNOWN:
+            _at_least(v, value, key, model.minimums.get(key), path=path, service=service, fact=key)
             facts[key] = v
     for name, decl in model.facts.items():
         if name not in facts and decl.default is not None:
             facts[name] = decl.default.value if decl.default.kind != "list" else ()
     return facts, service
+
+
+def _at_least(typed: Any, value: Any, name: str, bound: tuple[Decimal, str] | None, *, path: str, service: str | None, fact: str) -> None:
+    """Refuse an amount below the least its declaration allows (£0 for money not declared ``may be negative``)."""
+    if bound is None or typed >= bound[0]:
+        return
+    never = "; an amount here is never negative" if bound[0] == 0 else ""
+    raise _bad(f"{_shown(value)} is less than {bound[1]}, the least `{name}` can be{never}", path, service, fact)
 
 
 def service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str:
