@@ -1,6 +1,6 @@
 """The Haringey reading written by hand in Python: the yardstick for the engine's speed.
 
-It implements ``haringey-policy-reading.md`` directly, for services whose
+It implements ``docs/haringey-policy-reading.md`` directly, for services whose
 facts are all known (the engine's fast path), and returns what the engine's
 decision reports: outcome, priority, reasons and element outcomes. It does
 no validation and no explanation; that is what makes it the fastest honest

@@ -33,7 +33,7 @@ from policy_rules.engine.traced_function import TracedPath
 from policy_rules.engine.values import UNKNOWN
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
 from policy_rules.language.checker import PolicyModel, default_title
-from policy_rules.language.loader import analyse, digest_of, policies, read_sources, rule_files  # noqa: F401 - part of the facade
+from policy_rules.language.loader import analyse, digest_of, policies, read_sources, refuse_one_file_of_a_policy, rule_files  # noqa: F401 - part of the facade
 from policy_rules.registers.facts import validate
 
 
@@ -378,6 +378,7 @@ def load_policy(*paths: str | Path) -> Policy:
     if not paths:
         raise PolicyError("give at least one rule file or folder")
     sources = read_sources(paths)
+    refuse_one_file_of_a_policy(paths, sources)
     several = [home for home, _files in policies(sources) if home]
     if len(several) > 1:
         raise PolicyError(

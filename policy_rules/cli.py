@@ -316,9 +316,10 @@ class _Signals:
 def _check(paths: Sequence[str]) -> int:
     """Every policy in the files and folders named, checked on its own; a folder of policy folders is listed policy by policy."""
     from policy_rules.language.checker import default_title
-    from policy_rules.language.loader import analyse, policies, read_sources
+    from policy_rules.language.loader import analyse, policies, read_sources, refuse_one_file_of_a_policy
 
     sources = read_sources(paths)
+    refuse_one_file_of_a_policy(paths, sources)
     groups = policies(sources)
     errors = warnings = 0
     for home, group in groups:
@@ -420,7 +421,7 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
         return _register(args)
     policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of) if args.as_of is not None else None
-    facts_file = read_facts_file(args.facts)
+    facts_file = read_facts_file(args.facts, known=policy.model.fact_types)
     from policy_rules.renderers import reports as render
 
     if as_of is None:
@@ -527,7 +528,7 @@ def _register(args: argparse.Namespace) -> int:
 
     writer: DecisionWriter | None = None
     report: AtomicFile | None = None
-    with FactsStream(args.facts) as services:
+    with FactsStream(args.facts, known=policy.model.fact_types) as services:
         progress = Progress(services.size, lambda: services.bytes_read)
         try:
             writer = DecisionWriter(args.output, args.with_trace)
@@ -566,10 +567,33 @@ def _discard(*outputs: object) -> None:
             out.discard()  # type: ignore[attr-defined]
 
 
+#: Endings of the files a command reads facts or cases from, never rules.
+_FACTS_ENDINGS = (".yaml", ".yml", ".json", ".jsonl", ".csv", ".xlsx", ".parquet")
+
+
+def _rules_first(args: argparse.Namespace) -> None:
+    """Refuse RULES and FACTS (or CASES, REGISTER) given the other way round, saying which is which, before either is read."""
+    second = getattr(args, "facts", None) or getattr(args, "register", None) or (getattr(args, "cases", None) or [None])[0]
+    rules = getattr(args, "rules", None)
+    if not isinstance(rules, str) or second is None or not rules.lower().endswith(_FACTS_ENDINGS) or not os.path.isfile(rules):
+        return
+    if os.path.isdir(second):
+        kind = "a folder of rules"
+    elif second.endswith(".rules"):
+        kind = "a rule file"
+    else:
+        return
+    what = "a case file" if getattr(args, "cases", None) else "a facts file"
+    rest = " ".join(a for a in (getattr(args, "cases", None) or [second])[1:])
+    words = f"policy-rules {args.command} {second} {rules}{' ' + rest if rest else ''}"
+    raise UsageError(f"the rules come first, then the facts: {rules} is {what} and {second} {kind}; write `{words}`", "arguments")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _rules_first(args)
         if args.command == "check":
             return _check(args.rules)
         if args.command == "compile":

@@ -41,7 +41,9 @@ policy "scalar forms"
 
 fact service is text
 fact amount is money
+  may be negative
 fact limit is money
+  may be negative
 fact count is whole number
 fact ratio is number
 fact share is percentage
@@ -261,10 +263,15 @@ policy "bounds"
 
 fact service is text
 fact amount is money
+  may be negative
 fact l1 is money
+  may be negative
 fact l2 is money
+  may be negative
 fact l3 is money
+  may be negative
 fact l4 is money
+  may be negative
 
 decision plan
   outcomes keep, odd

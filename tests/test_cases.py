@@ -59,6 +59,27 @@ def test_cases_may_start_from_shared_facts_with_a_yaml_merge(tmp_path: Path) -> 
     assert dict(c.read_cases(path)[1].facts) == {"income": 10000, "carer": True}
 
 
+def test_an_amount_with_commas_in_a_flow_mapping_is_one_amount_beside_a_yaml_merge(tmp_path: Path) -> None:
+    path = written(
+        tmp_path,
+        """cases:
+  - {name: a, facts: &base {income: £1,000,000, carer: no}, expect: {outcome: refuse}}
+  - {name: b, facts: {<<: *base, income: £1,260,000.50}, expect: {outcome: refuse}}
+  - {name: c, facts: {income: 12,500, carer: yes}, expect: {outcome: grant}}
+""",
+    )
+    assert [dict(case.facts) for case in c.read_cases(path)] == [
+        {"income": "£1,000,000", "carer": False},
+        {"income": "£1,260,000.50", "carer": False},
+        {"income": "12,500", "carer": True},
+    ]
+
+
+def test_a_flow_mapping_keeps_keys_written_after_a_comma_and_a_space(tmp_path: Path) -> None:
+    path = written(tmp_path, "name: a\nfacts: {income: 1, 250: x}\nexpect: {outcome: grant}\n")
+    assert dict(c.read_cases(path)[0].facts) == {"income": 1, 250: "x"}
+
+
 def test_expected_lists_of_names_are_read_as_sets_and_yes_no_as_names(tmp_path: Path) -> None:
     path = written(tmp_path, "name: a\nfacts: {}\nexpect: {reasons: [disabled, carer, carer], outcome: yes}\n")
     assert dict(c.read_cases(path)[0].expect) == {"reasons": ["carer", "disabled"], "outcome": "yes"}
@@ -193,3 +214,18 @@ def test_the_tally() -> None:
     results = [c.CaseResult(case({}), date(2026, 1, 1), status) for status in ("passed", "passed", "failed")]
     assert c.tally(results) == "2 passed, 1 failed"
     assert c.tally([*results, c.CaseResult(case({}), date(2026, 1, 1), "error")]) == "2 passed, 1 failed, 1 could not be run"
+
+
+def test_a_case_failing_on_an_undetermined_outcome_names_the_facts_needed(policy: Policy) -> None:
+    result = c.run_case(policy, case({"outcome": "grant", "priority": "urgent"}, {"applicant": "A", "carer": True}), date(2026, 1, 1))
+    assert result.status == "failed"
+    assert result.mismatches == (c.Mismatch("outcome", "grant", "undetermined"),)
+    text = c.failure_text(policy, result)
+    assert "  outcome: expected grant, got undetermined\n  undetermined until these facts are given: income" in text
+    assert result.to_dict(policy)["needed_facts"] == ["income"]
+
+
+def test_a_case_failing_on_a_settled_outcome_names_no_needed_facts(policy: Policy) -> None:
+    result = c.run_case(policy, case({"outcome": "refuse"}), date(2026, 1, 1))
+    assert result.status == "failed"
+    assert "needed" not in c.failure_text(policy, result) and "until these facts" not in c.failure_text(policy, result)

@@ -98,6 +98,22 @@ def test_markdown_and_html_formats() -> None:
             "policy-rules: error: argument --format: invalid choice: 'pdf'",
         ),
         (("frobnicate",), "policy-rules: error: argument COMMAND: invalid choice: 'frobnicate'"),
+        (
+            ("evaluate", "examples/facilities-management.yaml", "rules/haringey"),
+            "arguments: error: the rules come first, then the facts: examples/facilities-management.yaml is a facts file and rules/haringey a folder of rules;"
+            " write `policy-rules evaluate rules/haringey examples/facilities-management.yaml`",
+        ),
+        (
+            ("explain", "examples/facilities-management.yaml", "rules/haringey/50-delivery.rules"),
+            "arguments: error: the rules come first, then the facts: examples/facilities-management.yaml is a facts file"
+            " and rules/haringey/50-delivery.rules a rule file;"
+            " write `policy-rules explain rules/haringey/50-delivery.rules examples/facilities-management.yaml`",
+        ),
+        (
+            ("evaluate", "rules/haringey/10-facts.rules", "examples/facilities-management.yaml"),
+            "rules/haringey/10-facts.rules: error: this is one file of the policy in the folder rules/haringey;"
+            " give the folder, which holds all its rule files",
+        ),
     ],
 )
 def test_unusable_arguments_exit_2_with_a_message(args, message, tmp_path) -> None:
@@ -279,3 +295,30 @@ def test_a_folder_of_several_policies_is_refused_naming_them(command, tmp_path) 
         "all: error: this holds 2 policies (all/first, all/second); give the folder of one of them, such as all/first (only `check` takes several at once)"
     )
     assert run_cli(command, "all/first", str(facts), cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("command", ["evaluate", "check"])
+def test_one_file_of_a_policy_gives_one_error_naming_its_folder(command: str, tmp_path) -> None:
+    args = ("check", str(HARINGEY / "50-delivery.rules")) if command == "check" else ("evaluate", str(HARINGEY / "50-delivery.rules"), FACILITIES)
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"{HARINGEY / '50-delivery.rules'}: error: this is one file of the policy in the folder {HARINGEY}; give the folder, which holds all its rule files"
+    ]
+
+
+def test_a_file_of_its_own_policy_is_still_a_policy(tmp_path) -> None:
+    (tmp_path / "other.rules").write_text("fact x is yes/no\n", encoding="utf-8")
+    (tmp_path / "one.rules").write_text('policy "One"\n  outcome d\ndecision d\n  outcomes a\nrule r\n  by default d is a\n', encoding="utf-8")
+    (tmp_path / "f.yaml").write_text("{}\n", encoding="utf-8")
+    result = run_cli("evaluate", str(tmp_path / "one.rules"), str(tmp_path / "f.yaml"), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "Outcome: a" in result.stdout
+
+
+def test_the_readme_lists_every_command() -> None:
+    from policy_rules.cli import _parser
+
+    commands = next(a for a in _parser()._actions if a.dest == "command").choices
+    table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n## ", 1)[0]
+    assert sorted(c for c in commands if f"| `policy-rules {c}" not in table) == []

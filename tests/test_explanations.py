@@ -100,3 +100,11 @@ def test_a_table_is_explained_as_one_list_of_rows_in_the_order_they_are_tried() 
     assert rules.to_dict()["table"] == "routes"
     review = next(r for r in rules.walk() if r.label == "review_care_leavers")
     assert "table" not in review.to_dict()  # a rule of its own: the JSON of policies without tables is unchanged
+
+
+def test_a_decision_explains_itself_in_the_words_of_the_command_line() -> None:
+    decision = policy_from_sources({"s.rules": SETTLED}, "s").evaluate({"a": True, "b": True}, AS_OF)
+    text = decision.explain()
+    assert text == explain_text(decision)
+    assert "Decision d: y, decided by rule when_a" in text
+    assert "Facts given (as at 2025-01-01):" in text

@@ -35,6 +35,7 @@ RULES = """
     fact staff is whole number
     fact spend is money
       default £10
+      may be negative
     fact rate is percentage
     fact start is date
     fact note is text

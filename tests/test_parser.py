@@ -346,6 +346,16 @@ SYNTAX_ERRORS = {
         "p.rules:1:1: error: the name `hello` cannot start a declaration; each declaration begins with one of "
         "`policy`, `document`, `fact`, `record`, `parameter`, `define`, `decision`, `rule`, `table`",
     ),
+    "within a period without the date it is measured from": (
+        "rule r exception to q\n  when start is within 6 months\n  then d is y\n",
+        "p.rules:2:32: error: `within 6 months` says how near, but not to what: write `of` and a date after it,"
+        " such as `within 6 months of today` or `within 6 months of another_date`",
+    ),
+    "within a period at the end of the file": (
+        "rule r exception to q\n  when start is not within 2 years",
+        "p.rules:2:35: error: `within 2 years` says how near, but not to what: write `of` and a date after it,"
+        " such as `within 2 years of today` or `within 2 years of another_date`",
+    ),
     "amount of money split by a comma is read whole": (
         "fact a is money default £1,00\n",
         None,  # parses: the builder reports the amount (see test_builder)
@@ -437,7 +447,7 @@ def test_keywords_are_listed_by_their_words() -> None:
     message = syntax_errors("fact a is money x\n")[0]
     assert message == (
         "p.rules:1:17: error: found the name `x` in this fact declaration; "
-        "expected `asks`, `cites`, `default`, `kept for reference`, `means` or a new declaration"
+        "expected `asks`, `at least`, `cites`, `default`, `kept for reference`, `may be negative`, `means` or a new declaration"
     )
 
 

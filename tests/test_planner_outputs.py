@@ -65,3 +65,19 @@ def test_gantt_lists_only_so_many_services() -> None:
     made = plan(plan_policy(), rows, start="2027-01", quarters=2, as_of="2027-01-01", names=NAMES, workers=1)
     svg = render.gantt_svg(made, limit=3)
     assert all(f">S{i}<" in svg for i in range(3)) and ">S4<" not in svg
+
+
+def test_the_gantt_chart_draws_every_contract_extension_the_text_lists() -> None:
+    rows = [
+        service("Ended long ago", ends="2026-03-01", heads=2),  # moves in the first quarter: its extension lies before the programme
+        service("Ended last quarter", ends="2026-12-01", heads=2),
+        service("Waits a quarter", ends="2027-01-15", heads=2),  # the staff of one quarter go to the others first
+        service("Too big", ends="2026-06-01", heads=9),  # never scheduled: its contract runs past the programme
+    ]
+    made = plan(plan_policy(), rows, start="2027-01", quarters=3, staff_per_quarter=4, as_of="2027-01-01", names=NAMES, workers=1)
+    text = render.to_text(made)
+    listed = text.count("; extend ")
+    assert listed == len(made.extensions) >= 3
+    svg = render.gantt_svg(made)
+    assert svg.count('id="extension-') == listed
+    assert ">Too big (not scheduled)<" in svg

@@ -130,7 +130,7 @@ def _whatif(args: argparse.Namespace) -> int:
     from policy_rules.registers.facts import read_facts_file
 
     policy = load_policy(args.rules)
-    facts_file = read_facts_file(args.facts)
+    facts_file = read_facts_file(args.facts, known=policy.model.fact_types)
     as_of = parse_as_of(args.as_of if args.as_of is not None else facts_file.as_of)
     answers = [whatif(policy, s.raw, args.target, as_of, path=s.path, index=s.index) for s in facts_file.services]
     if args.format == "json":

@@ -62,7 +62,7 @@ def _register_diff(args: argparse.Namespace, old: Policy, new: Policy) -> bool:
     from policy_rules.api import parse_as_of
     from policy_rules.registers.facts import FactsStream
 
-    with FactsStream(args.facts, reads_as_of=True) as stream:
+    with FactsStream(args.facts, reads_as_of=True, known={*old.model.fact_types, *new.model.fact_types}) as stream:
         services = iter(stream)
         first = list(itertools.islice(services, 1))  # a whole file's top-level as_of is known once its first service is read
         as_of = parse_as_of(args.as_of if args.as_of is not None else stream.as_of)

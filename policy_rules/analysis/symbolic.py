@@ -330,9 +330,13 @@ class WorldBuilder:
             return self.names.code(str(value))
         return z3.IntVal(int(value))
 
-    def free_value(self, label: str, kind: Type, given: Any) -> Any:
+    def free_value(self, label: str, kind: Type, given: Any, bound: str | None = None) -> Any:
+        """A variable for a fact or field; ``bound`` names it in ``PolicyModel.minimums``, so that it never goes below its least value."""
         v = self.variable(label, kind)
         self.world.variables[label] = (v, given)
+        minimum = self.model.minimums.get(bound) if bound is not None else None
+        if minimum is not None:
+            self.world.valid.append(v >= real(minimum[0]))
         return v
 
     def free_list(self, name: str, record: str | None, items: int, given: Any) -> SymList:
@@ -346,7 +350,7 @@ class WorldBuilder:
             for field, ft in types.items():
                 label = f"{name}[{i}].{field}"
                 known = True if field in defaults else z3.Bool(f"{self.prefix}{label}#given")
-                fields[field] = (self.free_value(label, ft, known), known)
+                fields[field] = (self.free_value(label, ft, known, f"{record}.{field}"), known)
                 if known is not True:
                     self.world.variables[f"{label}#given"] = (known, True)
             out.append(Item(fields))
@@ -361,7 +365,7 @@ class WorldBuilder:
                 if field in item:
                     fields[field] = (self.constant(item[field], ft), True)
                 else:
-                    fields[field] = (self.free_value(f"{name}[{i}].{field}", ft, False), False)
+                    fields[field] = (self.free_value(f"{name}[{i}].{field}", ft, False, f"{record}.{field}"), False)
             out.append(Item(fields))
         return SymList(len(out), out)
 
@@ -385,7 +389,7 @@ def free_world(
         if kind.kind == "list":
             b.world.facts[name] = (b.free_list(name, kind.record, items, given), given)
         else:
-            b.world.facts[name] = (b.free_value(name, kind, given), given)
+            b.world.facts[name] = (b.free_value(name, kind, given, name), given)
     if today is None:
         t = b.variable("#today", Type("date"))
         b.world.valid.append(z3.And(t.number >= TODAY_RANGE[0], t.number <= TODAY_RANGE[1]))
@@ -414,7 +418,7 @@ def partial_world(model: PolicyModel, names: Names, prefix: str, facts: Mapping[
         elif kind.kind == "list":
             return None
         else:
-            b.world.facts[name] = (b.free_value(name, kind, False), False)
+            b.world.facts[name] = (b.free_value(name, kind, False, name), False)
     b.world.today = day_of(as_of)
     return b.world
 

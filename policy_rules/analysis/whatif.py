@@ -92,7 +92,7 @@ class _Wishes:
                 if kind.kind == "list":
                     b.world.facts[name] = (SymList(0, []), False)
                     continue
-                b.world.facts[name] = (b.free_value(name, kind, False), False)
+                b.world.facts[name] = (b.free_value(name, kind, False, name), False)
                 continue
             value = facts[name]
             if kind.kind == "list":
@@ -102,14 +102,14 @@ class _Wishes:
                     fields = {}
                     for field, ft in types.items():
                         label = f"{name}[{i}].{field}"
-                        v = b.free_value(label, ft, field in item)
+                        v = b.free_value(label, ft, field in item, f"{kind.record}.{field}")
                         if field in item:
                             self.wish(label, v, item[field], ft)
                         fields[field] = (v, field in item)
                     items.append(Item(fields))
                 b.world.facts[name] = (SymList(len(items), items), True)
                 continue
-            v = b.free_value(name, kind, True)
+            v = b.free_value(name, kind, True, name)
             self.wish(name, v, value, kind)
             b.world.facts[name] = (v, True)
         b.world.today = day_of(as_of)

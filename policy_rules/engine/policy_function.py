@@ -177,7 +177,11 @@ def _plain_list(model: PolicyModel, typ: Type) -> Callable[[Any], Any]:
         if kind == "yes/no":
             tests.append(f"({var} is True or {var} is False)")
         elif kind in ("money", "number", "whole number"):
-            tests.append(f"(type({var}) is int and k3 < {var} < k4)")
+            bound = model.minimums.get(f"{typ.record}.{name}")
+            if bound is not None:
+                constants.append(bound[0])
+            lower = f"k{len(constants) - 1} <=" if bound is not None else "k3 <"
+            tests.append(f"(type({var}) is int and {lower} {var} < k4)")
         elif kind == "text":
             tests.append(f"(type({var}) is str and {var}.strip().lower() not in k5)")
         elif kind == "one of":
@@ -294,6 +298,15 @@ class _RawWriter(TwoValued):
             self.emit(f"if {var} is MISSING: {missing}", depth + 1)
         if bounded and t.kind in _EXACT_TYPES and t.kind != "yes/no":
             self.emit(f"if not {self.const(-_LIMIT)} < {var} < {self.const(_LIMIT)}: return None", depth)
+        bound = self.model.minimums.get(name)
+        if bound is not None:  # below its least value (a negative amount of money): the full validation reports it
+            self.emit(f"if {var} is not MISSING and {var} < {self.const(bound[0])}: return None", depth)
+
+
+def _lower(w: _RawWriter, name: str) -> str:
+    """The lower end of the test of an amount read in its plainest shape: its least value when it has one, else the largest amount read."""
+    bound = w.model.minimums.get(name)
+    return f"{w.const(bound[0])} <=" if bound is not None else f"{w.const(-_LIMIT)} <"
 
 
 def _plain_test(w: _RawWriter, var: str, t: Type) -> str:
@@ -393,7 +406,7 @@ class PolicyFunction:
             w.emit(f"if tuple(map(type, ta)) != {w.const(tuple(int for _ in amounts))}:")
             for name in amounts:
                 w.read_given(w.fact_vars[name], name, 2, "return None", bounded=False)
-            bounds = " and ".join(f"{w.const(-_LIMIT)} < {w.fact_vars[name]} < {w.const(_LIMIT)}" for name in amounts)
+            bounds = " and ".join(f"{_lower(w, name)} {w.fact_vars[name]} < {w.const(_LIMIT)}" for name in amounts)
             w.emit(f"if not ({bounds}): return None")
         if yes_no:
             targets = f"{', '.join(w.fact_vars[name] for name in yes_no)},"

@@ -139,6 +139,12 @@ class _Builder(Transformer):
     def reference_clause(self, meta: Meta, c: list[Token]) -> tuple[str, bool]:
         return ("reference", True)
 
+    def at_least_clause(self, meta: Meta, c: list[Any]) -> tuple[str, n.Literal]:
+        return ("minimum", c[0])
+
+    def negative_clause(self, meta: Meta, c: list[Token]) -> tuple[str, bool]:
+        return ("negative", True)
+
     def because_clause(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
         return ("because", _unquote(c[0]))
 
@@ -182,6 +188,8 @@ class _Builder(Transformer):
             asks=found.get("asks"),
             default=found.get("default"),
             reference=found.get("reference", False),
+            minimum=found.get("minimum"),
+            negative=found.get("negative", False),
             citations=citations,
             span=self._span(meta),
         )
@@ -193,7 +201,16 @@ class _Builder(Transformer):
 
     def field_decl(self, meta: Meta, c: list[Any]) -> n.FieldDecl:
         found = dict(x for x in c[2:] if isinstance(x, tuple))
-        return n.FieldDecl(str(c[0]), c[1], found.get("means"), found.get("asks"), default=found.get("default"), span=self._span(meta))
+        return n.FieldDecl(
+            str(c[0]),
+            c[1],
+            found.get("means"),
+            found.get("asks"),
+            default=found.get("default"),
+            minimum=found.get("minimum"),
+            negative=found.get("negative", False),
+            span=self._span(meta),
+        )
 
     def parameter_decl(self, meta: Meta, c: list[Any]) -> n.ParameterDecl:
         found = dict(x for x in c[2:] if isinstance(x, tuple))

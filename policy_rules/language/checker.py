@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 
 import attrs
@@ -67,6 +68,9 @@ class PolicyModel:
     element_outcomes: str | None = None
     service_name: str | None = None
     used: set[str] = attrs.Factory(set)
+    #: The least value of each bounded fact (by name) and record field (``record.field``), with the bound as written: money is at least £0
+    #: unless declared ``may be negative``; ``at least VALUE`` sets another bound.
+    minimums: dict[str, tuple[Decimal, str]] = attrs.Factory(dict)
     #: Whether any rule reads ``today``, the date of the decision.
     uses_today: bool = False
     diagnostics: list[Diagnostic] = attrs.Factory(list)
@@ -201,6 +205,37 @@ def _literal_fits(literal: n.Literal, expected: Type) -> bool:
     return literal.kind == expected.kind
 
 
+_BOUNDED_KINDS = frozenset({"number", "whole number", "money", "percentage"})
+
+
+def _check_bound(model: PolicyModel, decl: n.FactDecl | n.FieldDecl, t: Type, where: str, key: str) -> None:
+    """A fact's or field's least value (``at least``, or £0 for money not declared ``may be negative``), which its default must respect."""
+    if t is ERROR:
+        return
+    if (decl.minimum is not None or decl.negative) and t.kind not in _BOUNDED_KINDS:
+        if decl.minimum is not None:
+            model.error(decl.minimum.span, f"`at least` bounds an amount, a number or a percentage; {where} is {t.words}")
+        else:
+            model.error(decl.span, f"only an amount, a number or a percentage may be negative; {where} is {t.words}")
+        return
+    if decl.minimum is not None and decl.negative:
+        model.error(decl.span, f"{where} says both `may be negative` and `at least`; keep one")
+        return
+    if decl.minimum is not None and not _literal_fits(decl.minimum, t):
+        model.error(decl.minimum.span, f"the bound `{decl.minimum.text}` is not {_words(t)}, the type of {where}")
+        return
+    if decl.minimum is not None:
+        bound = (Decimal(decl.minimum.value), decl.minimum.text)  # type: ignore[arg-type]
+    elif t.kind == "money" and not decl.negative:
+        bound = (Decimal(0), "£0")
+    else:
+        return
+    model.minimums[key] = bound
+    default = decl.default
+    if default is not None and _literal_fits(default, t) and isinstance(default.value, Decimal) and default.value < bound[0]:
+        model.error(default.span, f"the default `{default.text}` is less than {bound[1]}, the least {where} can be")
+
+
 def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
     """Fact, field and parameter types name real records; defaults and values fit their type."""
     for record in model.records.values():
@@ -212,9 +247,10 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
             if field.type.kind == "list":
                 model.error(field.type.span, "a field cannot itself be a list; lists of records may not be nested")
             t = _check_type_ref(model, field.type)
+            where = f"field `{field.name}` of record `{record.name}`"
             if field.default is not None and t is not ERROR and not _literal_fits(field.default, t):
-                where = f"field `{field.name}` of record `{record.name}`"
                 model.error(field.default.span, f"the default `{field.default.text}` is not {_words(t)}, the type of {where}")
+            _check_bound(model, field, t, where, f"{record.name}.{field.name}")
     for fact in model.facts.values():
         t = _check_type_ref(model, fact.type)
         model.fact_types[fact.name] = t
@@ -226,6 +262,7 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
                 model.error(fact.default.span, f"the default `{fact.default.text}` is not one of the values of fact `{fact.name}`: {values}; {advice}")
             else:
                 model.error(fact.default.span, f"the default `{fact.default.text}` is not {_words(t)}, the type of fact `{fact.name}`")
+        _check_bound(model, fact, t, f"fact `{fact.name}`", fact.name)
     for param in model.parameters.values():
         t = _check_type_ref(model, param.type)
         model.name_types[param.name] = t

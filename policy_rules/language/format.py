@@ -58,7 +58,7 @@ _TOKEN = re.compile(
 _CLAUSES: dict[str, frozenset[str]] = {
     "policy": frozenset({"version", "service", "outcome", "priority", "reasons", "element"}),
     "document": frozenset({"sections"}),
-    "fact": frozenset({"means", "asks", "default", "kept", "cites"}),
+    "fact": frozenset({"means", "asks", "default", "kept", "cites", "at", "may"}),
     "record": frozenset({"means", "field"}),
     "parameter": frozenset({"means", "value", "cites"}),
     "define": frozenset({"because", "cites"}),
@@ -66,7 +66,7 @@ _CLAUSES: dict[str, frozenset[str]] = {
     "rule": frozenset({"by", "exception", "when", "then", "because", "cites"}),
     "table": frozenset({"row", "otherwise"}),
 }
-_NESTED = {"field": frozenset({"means", "asks", "default"}), "row": frozenset({"when", "then", "because", "cites"})}
+_NESTED = {"field": frozenset({"means", "asks", "default", "at", "may"}), "row": frozenset({"when", "then", "because", "cites"})}
 _NESTED["otherwise"] = _NESTED["row"]
 #: Words after which a minus sign negates what follows rather than subtracts.
 _BEFORE_NEGATION = frozenset(

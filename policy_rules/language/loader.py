@@ -30,7 +30,7 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
@@ -217,6 +217,32 @@ def policies(sources: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
         home = next((h for h in homes if folder.is_relative_to(h)), None)
         groups.setdefault(str(home) if home is not None else "", {})[path] = text
     return list(groups.items())
+
+
+def refuse_one_file_of_a_policy(paths: Sequence[str | Path], sources: Mapping[str, str]) -> None:
+    """One rule file without a policy header, given where its folder (or one above) holds the policy (one header): one error asking for the folder.
+
+    Read alone, such a file names facts and rules declared in the other files,
+    and every one of them would be an error of its own.
+    """
+    if len(paths) != 1 or len(sources) != 1 or not Path(paths[0]).is_file() or any(_POLICY_HEADER.search(t) for t in sources.values()):
+        return
+    given = Path(paths[0])
+    for folder in [given.parent, *list(given.parent.parents)[:3]]:
+        try:
+            others = [f for f in folder.glob(f"*{RULE_FILE_SUFFIX}") if f.is_file() and f.resolve() != given.resolve()]
+            headers = sum(bool(_POLICY_HEADER.search(_start_of(f))) for f in others)
+        except OSError:
+            return
+        if headers > 1:  # a folder of separate policies, each a file, such as examples of mistakes
+            return
+        if headers:
+            raise PolicyError(f"this is one file of the policy in the folder {folder}; give the folder, which holds all its rule files", str(paths[0]))
+
+
+def _start_of(path: Path) -> str:
+    with path.open("rb") as file:
+        return file.read(1 << 20).decode("utf-8", errors="replace")
 
 
 def digest_of(sources: Mapping[str, str]) -> str:

@@ -244,6 +244,9 @@ class FieldDecl:
     asks: str | None
     #: The value an item has when the field is not given (``default no``): the field is optional.
     default: Literal | None = attrs.field(default=None, kw_only=True)
+    #: As a fact's: ``at least VALUE`` and ``may be negative``.
+    minimum: Literal | None = attrs.field(default=None, kw_only=True)
+    negative: bool = attrs.field(default=False, kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
@@ -264,6 +267,10 @@ class FactDecl:
     default: Literal | None
     citations: tuple[Citation, ...]
     reference: bool = False
+    #: ``at least VALUE``: the least value the fact may have (money is at least £0 without it, unless ``negative``).
+    minimum: Literal | None = attrs.field(default=None, kw_only=True)
+    #: ``may be negative``: an amount of money that may be below £0.
+    negative: bool = attrs.field(default=False, kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 

@@ -74,6 +74,8 @@ _PHRASES = {
     "by": "by default",
     "exception": "exception to",
     "kept": "kept for reference",
+    "may": "may be negative",
+    "at": "at least",
     "for": "for each",
     "element": "element outcomes",
     "service": "service name",
@@ -200,10 +202,11 @@ def _first_error(chunk: str) -> tuple[UnexpectedInput, set[str], Token | None] |
     """Parse one declaration token by token: the first error, what would have been accepted, the last good token."""
     interactive = lark_parser().parse_interactive(chunk)
     last: Token | None = None
+    before: Token | None = None
     try:
         for token in interactive.iter_parse():
             if token.type != "$END":
-                last = token
+                before, last = last, token
         interactive.feed_eof(last)
     except UnexpectedInput as error:
         try:
@@ -211,9 +214,20 @@ def _first_error(chunk: str) -> tuple[UnexpectedInput, set[str], Token | None] |
         except Exception:  # the state cannot be replayed: fall back to what Lark saw
             accepts = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
         if isinstance(error, UnexpectedToken) and error.token.type != "$END" and last is error.token:
-            last = None
+            last = before  # the last token the parser took
         return error, accepts, last
     return None
+
+
+_WITHIN = re.compile(r"\bwithin\b[ \t]+([^\n]*?)[ \t]*\Z")
+
+
+def _within_without_of(chunk: str, accepts: set[str], last: Token | None) -> str | None:
+    """``within 6 months`` when the parser stopped wanting the ``of`` after it: the phrase to quote at its end, rather than the next line."""
+    if "OF" not in accepts or last is None or last.end_pos is None:
+        return None
+    found = _WITHIN.search(chunk, 0, last.end_pos)
+    return f"within {' '.join(found.group(1).split())}" if found else None
 
 
 def _syntax_error(path: str, chunk: str, offset: int, text: str) -> Diagnostic | None:
@@ -238,7 +252,12 @@ def _syntax_error(path: str, chunk: str, offset: int, text: str) -> Diagnostic |
     else:
         assert isinstance(error, UnexpectedToken)
         token = error.token
-        if token.type in ("$END", "$end"):
+        within = _within_without_of(chunk, accepts, last)
+        if within is not None:
+            assert last is not None
+            line, column = last.end_line or 1, last.end_column or 1
+            message = f"`{within}` says how near, but not to what: write `of` and a date after it, such as `{within} of today` or `{within} of another_date`"
+        elif token.type in ("$END", "$end"):
             if last is not None:
                 line, column = last.end_line or 1, last.end_column or 1
             message = f"this {kind + ' ' if kind else ''}declaration stops before it is complete; expected {expected}"

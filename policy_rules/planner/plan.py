@@ -229,7 +229,7 @@ def plan(
     path = "<register>"
     if isinstance(register, str | Path):
         path = str(register)
-        facts_file = read_facts_file(path)
+        facts_file = read_facts_file(path, known=policy.model.fact_types)
         rows = [s.raw for s in facts_file.services]
         if as_of is None and facts_file.as_of is not None:
             as_of = facts_file.as_of

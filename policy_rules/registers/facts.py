@@ -1,9 +1,11 @@
-"""Facts about services: reading YAML, JSON and CSV files and checking values against the declarations.
+"""Facts about services: reading YAML, JSON, CSV and Excel (.xlsx) files and checking values against the declarations.
 
 What people type in spreadsheets is accepted where it is unambiguous:
 ``yes``/``no``/``true``/``false``, money as ``1200000`` or ``£1,200,000``,
 percentages as ``5%``, ISO dates. An empty cell, ``null`` or ``unknown`` means
-the fact is missing. Everything else is a ``FactsError`` naming the file, the
+the fact is missing. A CSV file's cells may be separated by commas, semicolons
+or tabs (the header row says which); an Excel workbook's first sheet is read
+as a CSV file is, its cells as Excel holds them. Everything else is a ``FactsError`` naming the file, the
 service and the fact, with the expected form or the nearest declared name.
 """
 
@@ -20,7 +22,7 @@ import os
 import re
 import reprlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -30,7 +32,7 @@ import attrs
 import yaml
 
 from policy_rules.engine.values import UNKNOWN, Type
-from policy_rules.errors import FactsError, did_you_mean
+from policy_rules.errors import FactsError, did_you_mean, nearest
 from policy_rules.language.checker import PolicyModel, type_from_ref
 
 MAX_FACTS_FILE_BYTES = 200_000_000
@@ -224,6 +226,7 @@ def _list(value: Any, typ: Type, model: PolicyModel, *, path: str, service: str 
                 raise _bad(f"a {record.name} has no field `{key}`; its fields are {', '.join(fields)}{did_you_mean(str(key), fields)}", path, service, where)
             v = convert(raw, fields[key], model, path=path, service=service, fact=f"{where}.{key}")
             if v is not UNKNOWN:
+                _at_least(v, raw, key, model.minimums.get(f"{record.name}.{key}"), path=path, service=service, fact=f"{where}.{key}")
                 typed[key] = v
         for name, default in defaults.items():
             typed.setdefault(name, default)  # an optional field not given (or given as unknown) reads as its default
@@ -243,11 +246,20 @@ def validate(model: PolicyModel, raw: Mapping[str, Any], *, path: str = "<facts>
             raise _bad(f"there is no fact called `{key}` in this policy{hint}", path, service, str(key))
         v = convert(value, model.fact_types[key], model, path=path, service=service, fact=key)
         if v is not UNKNOWN:
+            _at_least(v, value, key, model.minimums.get(key), path=path, service=service, fact=key)
             facts[key] = v
     for name, decl in model.facts.items():
         if name not in facts and decl.default is not None:
             facts[name] = decl.default.value if decl.default.kind != "list" else ()
     return facts, service
+
+
+def _at_least(typed: Any, value: Any, name: str, bound: tuple[Decimal, str] | None, *, path: str, service: str | None, fact: str) -> None:
+    """Refuse an amount below the least its declaration allows (£0 for money not declared ``may be negative``)."""
+    if bound is None or typed >= bound[0]:
+        return
+    never = "; an amount here is never negative" if bound[0] == 0 else ""
+    raise _bad(f"{_shown(value)} is less than {bound[1]}, the least `{name}` can be{never}", path, service, fact)
 
 
 def service_name(model: PolicyModel, raw: Mapping[str, Any], index: int) -> str:
@@ -272,6 +284,7 @@ class _Strict:
             return None
         if self.may_repeat:
             _check_expansion(node)
+        _join_split_amounts(node)
         return self.construct_document(node)  # type: ignore[attr-defined]
 
     #: Whether the text may hold aliases at all (an ``&anchor`` and a ``*name``).
@@ -353,6 +366,56 @@ def _check_expansion(root: yaml.Node) -> None:
         active.add(key)
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+_AMOUNT_START = re.compile(r"-?£?\s?-?\d{1,3}")
+_AMOUNT_GROUP = re.compile(r"\d{3}")
+_AMOUNT_LAST_GROUP = re.compile(r"\d{3}(\.\d+)?")
+
+
+def _join_split_amounts(root: yaml.Node) -> None:
+    """Join back an amount that a flow mapping split at its commas: ``{cost: £1,260,000}`` is YAML for ``cost: £1`` and keys ``260`` and ``000``.
+
+    Only pieces written against each other (a comma and no space between
+    them), each piece after the first three digits with no value: a key
+    written after a comma and a space is a key, as YAML means.
+    """
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode) and node.flow_style:
+            node.value = _joined_pairs(node.value)
+        stack.extend(_children(node))
+
+
+def _plain(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and not node.style
+
+
+def _joined_pairs(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
+    joined: list[tuple[yaml.Node, yaml.Node]] = []
+    at = 0
+    while at < len(pairs):
+        key, value = pairs[at]
+        at += 1
+        if _plain(value) and _AMOUNT_START.fullmatch(value.value):
+            text, end = value.value, value.end_mark
+            while at < len(pairs):
+                piece, empty = pairs[at]
+                if not (_plain(piece) and _plain(empty) and empty.value == "" and piece.start_mark.index == end.index + 1):
+                    break
+                if not _AMOUNT_GROUP.fullmatch(piece.value) and not (_AMOUNT_LAST_GROUP.fullmatch(piece.value) and "." not in text):
+                    break
+                text, end = f"{text},{piece.value}", piece.end_mark
+                at += 1
+            if text != value.value:
+                value = yaml.ScalarNode("tag:yaml.org,2002:str", text, value.start_mark, end)
+        joined.append((key, value))
+    return joined
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -552,9 +615,10 @@ class FactsStream:
     that every service has been read, so ``count`` is the whole register.
     """
 
-    def __init__(self, path: str, *, limit: int | None = None, reads_as_of: bool = False) -> None:
+    def __init__(self, path: str, *, limit: int | None = None, reads_as_of: bool = False, known: Collection[str] | None = None) -> None:
         self.path = path
         self.reads_as_of = reads_as_of
+        self._known = known
         p = Path(path)
         self.kind = p.suffix.lower()
         self.single = False
@@ -562,7 +626,7 @@ class FactsStream:
         self.count = 0
         self._file, info = _open_regular(p, path)
         self.size = info.st_size
-        streamed = self.kind in (".csv", ".jsonl", ".json")
+        streamed = self.kind in (".csv", ".jsonl", ".json", ".xlsx")
         self._limit = limit if streamed else MAX_YAML_FILE_BYTES
         if self._limit is not None and info.st_size > self._limit:
             self._file.close()
@@ -583,14 +647,17 @@ class FactsStream:
         if self.kind != ".csv" or self._text.bytes_read:
             return None
         if self._pieces is None:
-            self._pieces = CsvRegister(self._file, self.path, self.size)
+            self._pieces = CsvRegister(self._file, self.path, self.size, self._known)
         return self._pieces
 
     def __iter__(self) -> Iterator[ServiceFacts]:
         path = self.path
         chunks = self._text.chunks()
-        if self.kind == ".csv":
-            services = _services_from_csv(_lines(chunks, path, nul_is_error=True), path)
+        if self.kind == ".xlsx":
+            services = _services_from_xlsx(self._file, path, self._known)
+            self._text.bytes_read, self._text.finished = self.size, True  # a workbook is read whole by openpyxl
+        elif self.kind == ".csv":
+            services = _services_from_csv(_lines(chunks, path, nul_is_error=True), path, self._known)
         elif self.kind == ".jsonl":
             services = _services_from_jsonl(_lines(chunks, path, nul_is_error=False), path)
         elif self.kind == ".json":
@@ -628,9 +695,12 @@ class FactsStream:
         self.close()
 
 
-def read_facts_file(path: str) -> FactsFile:
-    """Every service in a YAML, JSON, JSON Lines or CSV facts file, in file order, held in memory (at most 200 MB of file)."""
-    with FactsStream(path, limit=MAX_FACTS_FILE_BYTES, reads_as_of=True) as stream:
+def read_facts_file(path: str, known: Collection[str] | None = None) -> FactsFile:
+    """Every service in a YAML, JSON, JSON Lines, CSV or .xlsx facts file, in file order, held in memory (at most 200 MB of file).
+
+    ``known`` are the policy's fact names: a CSV or workbook column named otherwise is one error for the file, not one for each row.
+    """
+    with FactsStream(path, limit=MAX_FACTS_FILE_BYTES, reads_as_of=True, known=known) as stream:
         services = tuple(stream)
     return FactsFile(path, services, stream.single, stream.as_of)
 
@@ -714,7 +784,7 @@ def _services(loaded: Any, path: str) -> list[ServiceFacts]:
     raise FactsError(f"the file holds {_shown(loaded)}; it should hold one service (a mapping of facts) or a list of services", path=path)
 
 
-def _services_from_csv(lines: Iterable[str], path: str) -> Iterator[ServiceFacts]:
+def _services_from_csv(lines: Iterable[str], path: str, known: Collection[str] | None = None) -> Iterator[ServiceFacts]:
     """Every row of a CSV register, read strictly: a malformed file is an error at its line, never a guess.
 
     A lenient reader turns an unclosed quote into one cell holding every
@@ -724,11 +794,116 @@ def _services_from_csv(lines: Iterable[str], path: str) -> Iterator[ServiceFacts
     ``_lines``). Rows are given as they are read, so an error may come after
     earlier rows were decided; the caller then discards what it wrote.
     """
-    reader = csv.reader(lines, strict=True)
-    rows = CsvRows(reader, _csv_header(reader, path), path, base=0)
+    lines = iter(lines)
+    first = next(lines, "")
+    delimiter = _delimiter(first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=True)
+    header = _csv_header(reader, path)
+    check_columns(header, known, path)
+    rows = CsvRows(reader, header, path, base=0, delimiter=delimiter)
     yield from rows
     if not rows.index:
         raise FactsError("the CSV file has a header row but no services", path=path)
+
+
+#: The characters a CSV file's cells may be separated by: a comma, or a semicolon or tab where Excel's region uses a decimal comma.
+CSV_DELIMITERS = ",;\t"
+
+
+def _delimiter(header_line: str) -> str:
+    """The character that separates the cells of a CSV file, from its header row (fact names, which hold none of them); a comma if it cannot tell."""
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def check_columns(header: Iterable[str], known: Collection[str] | None, path: str) -> None:
+    """One error for the header row's columns that are not facts of the policy (each with the fact it most resembles), rather than one a row."""
+    if known is None:
+        return
+    unknown = [h for h in header if h and h not in known]
+    if not unknown:
+        return
+    if len(unknown) == 1:
+        message = f"the column `{unknown[0]}` in the header row is not a fact of this policy{did_you_mean(unknown[0], known)}"
+    else:
+        shown = ", ".join(f"`{h}`" + (f" (did you mean `{m}`?)" if (m := nearest(h, known)) else "") for h in unknown)
+        message = f"the columns {shown} in the header row are not facts of this policy; rename each to a fact's name or remove it"
+    raise FactsError(message, path=path)
+
+
+_NOT_A_WORKBOOK = "this is not an Excel workbook (.xlsx); save the register from Excel as .xlsx, or as CSV with a .csv name"
+
+
+def _services_from_xlsx(file: IO[bytes], path: str, known: Collection[str] | None) -> Iterator[ServiceFacts]:
+    """The first sheet of an Excel workbook as a register: its first row that holds anything is the header of fact names, each later row a service.
+
+    Read with openpyxl (read-only, the values Excel last worked out for
+    formulas): amounts and whole numbers come as numbers, dates as dates,
+    a cell formatted as a percentage as that percentage; empty cells are
+    missing facts, as empty CSV cells are.
+    """
+    import xml.etree.ElementTree as ElementTree
+    import zipfile
+
+    try:
+        import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
+    except ImportError:
+        raise FactsError("reading an Excel workbook needs openpyxl (pip install openpyxl); or save the register as CSV", path=path) from None
+    unreadable = (zipfile.BadZipFile, InvalidFileException, ElementTree.ParseError, KeyError, ValueError, TypeError, EOFError, OSError)
+    try:
+        book = openpyxl.load_workbook(file, read_only=True, data_only=True)
+    except unreadable:
+        raise FactsError(_NOT_A_WORKBOOK, path=path) from None
+    header: tuple[str, ...] | None = None
+    index = 0
+    try:
+        if not book.worksheets:
+            raise FactsError("this workbook has no sheet; the register is read from its first sheet", path=path)
+        for number, cells in enumerate(book.worksheets[0].iter_rows(), start=1):
+            values = [_cell_value(cell) for cell in cells]
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            if header is None:
+                names = [str(v).strip() if v is not None else "" for v in values]
+                while names and not names[-1]:
+                    names.pop()
+                header = tuple(names)
+                _refuse_repeated(header, path)
+                check_columns(header, known, path)
+                continue
+            beyond = next((at for at in range(len(header), len(values)) if values[at] is not None), None)
+            if beyond is not None:
+                column = openpyxl.utils.get_column_letter(beyond + 1)
+                raise FactsError(f"row {number}: cell {column}{number} holds a value, but its column has no name in the header row", path=path)
+            yield ServiceFacts({h: v for h, v in zip(header, values, strict=False) if h and v is not None}, path, index)
+            index += 1
+    except unreadable:
+        raise FactsError(_NOT_A_WORKBOOK, path=path) from None
+    finally:
+        book.close()
+    if header is None:
+        raise FactsError("the first sheet of this workbook is empty; it should hold a header row of fact names and a row for each service", path=path)
+    if not index:
+        raise FactsError("the first sheet of this workbook has a header row but no services", path=path)
+
+
+def _cell_value(cell: Any) -> Any:
+    """A cell's value as a facts file gives it: a number formatted as a percentage is written with its sign (0.05 shown as 5% is ``5%``)."""
+    value = getattr(cell, "value", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (getattr(cell, "number_format", "") or ""):
+        if isinstance(value, float) and not math.isfinite(value):
+            return value
+        return f"{Decimal(repr(value)) * 100}%"
+    return value
+
+
+def _refuse_repeated(header: tuple[str, ...], path: str) -> None:
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
 
 
 def _csv_header(reader: Any, path: str) -> tuple[str, ...]:
@@ -739,9 +914,7 @@ def _csv_header(reader: Any, path: str) -> tuple[str, ...]:
         raise FactsError("this is not a CSV file with a header row", path=path) from None
     except csv.Error as error:
         raise _csv_error(error, 0, reader.line_num, path) from None
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise FactsError(f"the column `{duplicates[0]}` appears twice in the header row", path=path)
+    _refuse_repeated(header, path)
     return header
 
 
@@ -766,8 +939,11 @@ class CsvRows:
     an error: ``open_end`` says it, and the row starts after line ``line``.
     """
 
-    def __init__(self, reader: Any, header: tuple[str, ...], path: str, *, base: int, row: int = 1, index: int = 0, last: bool = True) -> None:
+    def __init__(
+        self, reader: Any, header: tuple[str, ...], path: str, *, base: int, row: int = 1, index: int = 0, last: bool = True, delimiter: str = ","
+    ) -> None:
         self.reader = reader
+        self.delimiter = delimiter
         self.header = header
         self.path = path
         self.base = base
@@ -798,7 +974,10 @@ class CsvRows:
                         line = base + reader.line_num
                         continue
                     cells = f"{len(row)} cell{'s' * (len(row) != 1)}"
-                    raise FactsError(f"line {line + 1}: row {self.row} has {cells} but the header has {width} columns", path=path)
+                    amount = _split_amount(row) if len(row) > width and self.delimiter == "," else None
+                    how = f': the commas of `{amount}` split it into cells; write it in double quotes ("{amount}")' if amount else ""
+                    how += f" or without commas ({amount.replace(',', '')})" if amount else ""
+                    raise FactsError(f"line {line + 1}: row {self.row} has {cells} but the header has {width} columns{how}", path=path)
                 first = row[0] if row else ""
                 if (not first or first.isspace()) and not "".join(row).strip():
                     line = base + reader.line_num
@@ -811,6 +990,21 @@ class CsvRows:
                 self.open_end, self.line = True, line
                 return
             raise _csv_error(error, line, base + reader.line_num, path) from None
+
+
+def _split_amount(row: list[str]) -> str | None:
+    """``£1,200,000`` when a row's cells hold it split at its commas (``£1``, ``200``, ``000``): the amount a too-long row most likely holds."""
+    for at, cell in enumerate(row):
+        if not _AMOUNT_START.fullmatch(cell.strip()):
+            continue
+        end = at + 1
+        while end < len(row) and _AMOUNT_GROUP.fullmatch(row[end]):
+            end += 1
+        if end < len(row) and _AMOUNT_LAST_GROUP.fullmatch(row[end]) and "." in row[end]:
+            end += 1
+        if end > at + 1:
+            return ",".join([cell.strip(), *row[at + 1 : end]])
+    return None
 
 
 #: Lines of a CSV register in a piece handed to a worker (more when a quoted cell seems to go on past them).
@@ -839,6 +1033,8 @@ class CsvPiece:
     last: bool
     #: The rows the piece holds if each of its lines is one.
     rows_guessed: int
+    #: What separates the cells (found from the header row).
+    delimiter: str = ","
 
     def rest_joined(self, lines: int, after: CsvPiece | None, row: int, index: int) -> CsvPiece:
         """What follows the first ``lines`` lines of this piece, joined to the next piece (if any): a row went on past the cut between them.
@@ -849,12 +1045,13 @@ class CsvPiece:
         for _ in range(lines):
             at = self.data.index(b"\n", at) + 1
         more, last, guessed = (after.data, after.last, after.rows_guessed) if after is not None else (b"", True, 0)
-        return CsvPiece(self.data[at:] + more, self.offset + at, self.line + lines, row, index, last, guessed)
+        return CsvPiece(self.data[at:] + more, self.offset + at, self.line + lines, row, index, last, guessed, self.delimiter)
 
     def rows(self, header: tuple[str, ...], path: str) -> CsvRows:
         """The services of the piece, read as a reader of the whole file reads them there (each error at its line); its text was checked when it was cut."""
-        reader = csv.reader(io.StringIO(self.data.decode("utf-8"), newline="\n"), strict=True)  # lines end at \n alone, as ``_lines`` cuts them
-        return CsvRows(reader, header, path, base=self.line, row=self.row, index=self.index, last=self.last)
+        text = io.StringIO(self.data.decode("utf-8"), newline="\n")  # lines end at \n alone, as ``_lines`` cuts them
+        reader = csv.reader(text, delimiter=self.delimiter, strict=True)
+        return CsvRows(reader, header, path, base=self.line, row=self.row, index=self.index, last=self.last, delimiter=self.delimiter)
 
     def check(self, path: str) -> None:
         """Refuse the text of the piece as ``_Text`` and ``_lines`` refuse a file's: not UTF-8, a NUL byte, a line too long."""
@@ -884,8 +1081,10 @@ class CsvRegister:
     counts the services of the pieces, once all are counted.
     """
 
-    def __init__(self, file: IO[bytes], path: str, size: int) -> None:
+    def __init__(self, file: IO[bytes], path: str, size: int, known: Collection[str] | None = None) -> None:
         self.path = path
+        self._known = known
+        self.delimiter = ","
         self._file = file
         self.size = size
         self.bytes_read = 0
@@ -923,13 +1122,17 @@ class CsvRegister:
                 shown.append(text)
                 yield text
 
-        reader = csv.reader(header_lines(), strict=True)
+        lines = header_lines()
+        first = next(lines, "")
+        self.delimiter = _delimiter(first)
+        reader = csv.reader(itertools.chain([first], lines), delimiter=self.delimiter, strict=True)
         try:
             self.header = _csv_header(reader, path)
         except FactsError:
             self._refuse_blank(shown)
             raise
         self._refuse_blank(shown)
+        check_columns(self.header, self._known, path)
         lines, row, index = len(shown), 1, 0
         read = iter(readline, b"")
         offset = file.tell() - bom
@@ -945,7 +1148,7 @@ class CsvRegister:
             self.bytes_read += len(data)
             newlines = data.count(b"\n")
             guessed = newlines + (not data.endswith(b"\n"))
-            yield CsvPiece(data, offset, lines, row, index, not file.peek(1), guessed)  # type: ignore[attr-defined]
+            yield CsvPiece(data, offset, lines, row, index, not file.peek(1), guessed, self.delimiter)  # type: ignore[attr-defined]
             offset += len(data)
             lines += newlines
             row += guessed

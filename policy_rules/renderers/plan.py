@@ -146,35 +146,59 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]
 
 
+def gantt_rows(plan: Plan) -> list[PlannedService]:
+    """The services the Gantt chart draws, in its order: the scheduled ones by quarter, then those not scheduled whose contracts must run on."""
+    index = {q.quarter: i for i, q in enumerate(plan.quarters)}
+    extended = {e.service for e in plan.extensions if e.moves_in is None}
+    unscheduled = [s for s in plan.services if s.quarter is None and s.service in extended]
+    return [*sorted(plan.scheduled, key=lambda s: (index[s.quarter or ""], *_order(s))), *unscheduled]
+
+
 def gantt_svg(plan: Plan, limit: int = GANTT_ROWS) -> str:
-    """The programme as a Gantt chart: for each scheduled service, its contract, any extension, its preparation and its move."""
+    """The programme as a Gantt chart: for each service, its contract, any extension, its preparation and its move.
+
+    Every contract extension the text lists is drawn (each bar's id is
+    ``extension-N``): the chart starts at the earliest quarter such a contract
+    ended in, before the programme when one ended before it, and a service
+    that cannot be scheduled is drawn with its contract running past the end.
+    """
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     horizon = len(plan.quarters)
     index = {q.quarter: i for i, q in enumerate(plan.quarters)}
-    rows = sorted(plan.scheduled, key=lambda s: (index[s.quarter or ""], *_order(s)))[:limit]
+    rows = gantt_rows(plan)[:limit]
     prep = plan.settings["preparation_quarters"]
     figure = Figure(figsize=(10, 1.2 + 0.24 * max(len(rows), 1)))
     ax = figure.add_subplot()
     colours = {"contract": "#c8c8c8", "extension": "#d62728", "preparation": "#f2b134", "high": "#1f4e9c", "standard": "#4fa3a5"}
     first = qt.parse_start(plan.start)
-    for y, s in enumerate(rows):
-        q = index[s.quarter or ""]
-        end = qt.of_date(date.fromisoformat(s.contract_end_date)) - first if s.contract_end_date else q
-        if min(end, q) > 0:
-            ax.barh(y, min(end, q), left=0, color=colours["contract"], height=0.6)
-        if q > end:
-            ax.barh(y, q - max(end, 0), left=max(end, 0), color=colours["extension"], height=0.6)
+    extended = {e.service for e in plan.extensions}
+    ends = [qt.of_date(date.fromisoformat(s.contract_end_date)) - first if s.contract_end_date else None for s in rows]
+    lo = min([0, *(end for s, end in zip(rows, ends, strict=True) if end is not None and s.service in extended)])
+    drawn = 0
+    for y, (s, end) in enumerate(zip(rows, ends, strict=True)):
+        q = index[s.quarter] if s.quarter is not None else horizon
+        end = q if end is None else end
+        if min(end, q) > lo:
+            ax.barh(y, min(end, q) - lo, left=lo, color=colours["contract"], height=0.6)
+        if q > end and s.service in extended:
+            drawn += 1
+            ax.barh(y, q - max(end, lo), left=max(end, lo), color=colours["extension"], height=0.6, gid=f"extension-{drawn}")
+        if s.quarter is None:
+            continue
         if s.preparation_from is not None:
             ax.barh(y, prep, left=q - prep, color=colours["preparation"], height=0.6, hatch="//", edgecolor="white")
         ax.barh(y, horizon - q, left=q, color=colours["high" if s.priority == "high" else "standard"], height=0.6, alpha=0.9)
-    ax.set_yticks(range(len(rows)), [for_terminal(s.service) for s in rows], fontsize=8)
+    if lo < 0:
+        ax.axvline(0, color="#333333", linewidth=1)
+    names = [for_terminal(s.service) + (" (not scheduled)" if s.quarter is None else "") for s in rows]
+    ax.set_yticks(range(len(rows)), names, fontsize=8)
     for tick in ax.get_yticklabels():
         tick.set_parse_math(False)
     ax.invert_yaxis()
-    ax.set_xticks([i + 0.5 for i in range(horizon)], [q.quarter for q in plan.quarters], fontsize=8, rotation=45)
-    ax.set_xlim(0, horizon)
+    ax.set_xticks([i + 0.5 for i in range(lo, horizon)], [qt.label(first + i) for i in range(lo, horizon)], fontsize=8, rotation=45)
+    ax.set_xlim(lo, horizon)
     ax.grid(axis="x", color="#eeeeee")
     ax.set_axisbelow(True)
     legend = [
@@ -227,13 +251,13 @@ def to_html(plan: Plan) -> str:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("policy_rules.renderers", "templates"), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
-    scheduled = plan.scheduled
     template = environment.get_template("plan.html")
     return template.render(
         plan=plan,
         capacity=_capacity_line(plan),
         gantt=Markup(gantt_svg(plan)),  # matplotlib's SVG: it escapes the text it writes
-        gantt_cut=max(0, len(scheduled) - GANTT_ROWS),
+        gantt_rows=len(gantt_rows(plan)),
+        gantt_limit=GANTT_ROWS,
         chart=Markup(capacity_svg(plan)),
         groups=_html_groups(plan),
         money=money,

@@ -99,6 +99,7 @@ class CaseResult:
             "mismatches": [{"key": m.key, "expected": m.expected, "actual": m.actual} for m in self.mismatches],
             "decided_by": d.decided_by if d is not None else None,
             "decided_by_location": rule_location(policy, d.decided_by) if d is not None else None,
+            "needed_facts": list(d.needed_facts) if d is not None else None,
             "error": str(self.error.message) if self.error is not None else None,
             "error_location": self.error.location if self.error is not None else None,
         }
@@ -284,9 +285,21 @@ def failure_text(policy: Policy, result: CaseResult) -> str:
         return "\n".join((for_terminal(f"ERROR {case.path}: {case.name}"), f"  {result.error}"))
     lines = [f"FAILED {case.path}: {case.name}", f"  as of {result.as_of.isoformat()}"]
     lines += [f"  {m.key}: expected {_written(m.expected)}, got {_written(m.actual)}" for m in result.mismatches]
+    needed = needed_for_failure(result)
+    if needed:
+        lines.append(f"  undetermined until these facts are given: {', '.join(needed)}")
     if result.decision is not None and result.decision.decided_by:
         lines.append(f"  decided by rule {result.decision.decided_by} ({rule_location(policy, result.decision.decided_by)})")
     return "\n".join(for_terminal(line) for line in lines)
+
+
+def needed_for_failure(result: CaseResult) -> tuple[str, ...]:
+    """The facts whose absence made a failing case's decision undetermined where something settled was expected: why it failed."""
+    d = result.decision
+    if d is None or not d.needed_facts or result.status != "failed":
+        return ()
+    undetermined = any(m.actual == "undetermined" or (m.key == "elements" and any(e["outcome"] == "undetermined" for e in m.actual)) for m in result.mismatches)
+    return d.needed_facts if undetermined else ()
 
 
 def results_json(policy: Policy, results: Sequence[CaseResult]) -> str:
