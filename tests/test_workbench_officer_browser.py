@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.test_workbench_browser import browser, browsing, no_serious_violations, replace_rule_text  # noqa: F401  (browser is a fixture)
-from tests.workbench_support import RULES, printed_token, running_server
+from tests.workbench_support import CHANGED, RULES, printed_token, running_server, write_policy
 
 #: The small policy's facts (service, cost, budget, local) and a list of parts.
 FACTS = (
@@ -392,3 +392,42 @@ def test_without_its_address_the_register_page_says_to_open_the_address_the_serv
         "(it ends in ?token=…), or paste the token from that address into Access token."
     )
     assert "Bearer" not in page.locator("main").inner_text() and "header" not in page.locator("main").inner_text()
+
+
+def test_a_save_refused_for_files_changed_on_disk_offers_to_take_them_up_and_then_saves(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    rules = write_policy(tmp_path / "rules")
+    with running_server(rules, tmp_path, "--allow-editing") as base, browsing(browser, base) as page:
+        page.goto(f"{base}/?token={printed_token(tmp_path)}#editor")
+        page.wait_for_selector("body[data-ready=true]")
+        page.get_by_text("No problems.").wait_for()
+        replace_rule_text(page, CHANGED)
+        page.get_by_text("No problems.").wait_for()
+        outside = RULES + "\n# edited in a text editor\n"
+        (rules / "policy.rules").write_text(outside, encoding="utf-8")
+        page.get_by_role("link", name="Impact").click()
+        form = page.get_by_role("form", name="Save the rules")
+        form.get_by_label("What the change does, and why").fill("budgets may run 20% over")
+        form.get_by_label("Saved by").fill("A. Officer")
+        form.get_by_role("button", name="Save the rules").click()
+        refused = page.locator("#save-status").filter(has_text="Not saved:")
+        refused.wait_for()
+        assert "restart" not in refused.inner_text() and "Take up the files on disk" in refused.inner_text()
+        page.get_by_role("button", name="Take up the files on disk").click()
+        changes = page.get_by_role("region", name="Changed on disk since the server read the rules")
+        changes.wait_for()
+        assert changes.locator(".diff-added").all_inner_texts() == ["+\n", "+# edited in a text editor\n"]
+        taken = page.get_by_role("status").filter(has_text="The server now decides with the files on disk")
+        assert taken.inner_text().endswith(
+            "policy.rules was changed both on disk and in your draft: your draft of it is kept, so make the changes shown below again in it before you save."
+        )
+        assert page.get_by_role("button", name="Take up the files on disk").count() == 0
+        page.get_by_role("link", name="Editor").click()
+        page.get_by_role("textbox", name="Rule file").click()
+        page.keyboard.press("Control+End")
+        page.keyboard.type("\n# edited in a text editor\n")
+        page.get_by_text("No problems.").wait_for()
+        page.get_by_role("link", name="Impact").click()
+        form.get_by_role("button", name="Save the rules").click()
+        page.get_by_role("status").filter(has_text="Saved policy.rules as save 1, by A. Officer.").wait_for()
+        assert (rules / "policy.rules").read_text(encoding="utf-8") == CHANGED + "\n# edited in a text editor\n"
+        no_serious_violations(page)

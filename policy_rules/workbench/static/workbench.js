@@ -26,7 +26,7 @@ async function call(method, path, body) {
   if (response.status === 401) throw new Error(NEEDS_ADDRESS);
   if (!response.ok) {
     const error = data && data.error ? data.error : { message: "the server answered " + response.status, location: "" };
-    throw new Error(error.location ? error.message + " (" + error.location + ")" : error.message);
+    throw Object.assign(new Error(error.location ? error.message + " (" + error.location + ")" : error.message), { details: error });
   }
   return data;
 }
@@ -179,7 +179,7 @@ function startEditor(files) {
   state.saved = Object.assign({}, files);
   state.drafts = Object.assign({}, files);
   const choice = $("file-choice");
-  for (const name of Object.keys(files)) choice.appendChild(el("option", baseName(name), { value: name }));
+  fileChoices();
   state.current = Object.keys(files)[0] || null;
   state.editor = window.PolicyEditor.create($("editor-host"), {
     doc: state.current ? files[state.current] : "",
@@ -199,6 +199,13 @@ function startEditor(files) {
     check();
   });
   check();
+}
+
+function fileChoices() {
+  const choice = $("file-choice");
+  clear(choice);
+  for (const name of Object.keys(state.drafts)) choice.appendChild(el("option", baseName(name), { value: name }));
+  if (state.current !== null) choice.value = state.current;
 }
 
 async function formatFile() {
@@ -746,14 +753,55 @@ const saving = {
       $("save-status").textContent = "Cannot show save " + id + ": " + error.message;
       return;
     }
-    $("save-changes-heading").textContent = `Changes of save ${found.save.id}, by ${found.save.by}: ${found.save.reason}`;
+    this.showDiff(`Changes of save ${found.save.id}, by ${found.save.by}: ${found.save.reason}`, found.diff);
+  },
+
+  showDiff(heading, diff) {
+    $("save-changes-heading").textContent = heading;
     const pre = $("save-diff");
     clear(pre);
-    for (const line of found.diff) {
+    for (const line of diff) {
       const kind = line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("+") ? "added" : line.startsWith("-") ? "removed" : "same";
       pre.appendChild(el("span", line + "\n", { class: "diff-" + kind }));
     }
     $("save-changes").hidden = false;
+  },
+
+  // After a save refused because rule files changed on disk: serve the files on disk, show what changed there, keep the officer's own changes.
+  async takeUp() {
+    const status = $("save-status");
+    let found;
+    try {
+      found = await call("POST", "/workbench/take-up");
+    } catch (error) {
+      status.textContent = "Not taken up: " + error.message;
+      return;
+    }
+    const before = state.saved;
+    const both = [];
+    const drafts = {};
+    for (const [name, text] of Object.entries(found.files)) {
+      const mine = name in state.drafts && state.drafts[name] !== before[name];
+      if (mine && text !== before[name]) both.push(baseName(name));
+      drafts[name] = mine ? state.drafts[name] : text;
+    }
+    state.saved = Object.assign({}, found.files);
+    state.drafts = drafts;
+    state.base = found.policy.digest;
+    if (!(state.current in drafts)) state.current = Object.keys(drafts)[0] || null;
+    fileChoices();
+    state.editor.setText(state.current === null ? "" : drafts[state.current]);
+    usePolicy(await call("GET", "/v1/policy"));
+    $("take-up").hidden = true;
+    this.showDiff("Changed on disk since the server read the rules", found.diff);
+    status.textContent =
+      "The server now decides with the files on disk; what changed there is shown below. " +
+      (both.length
+        ? `${both.join(", ")} was changed both on disk and in your draft: your draft of it is kept, so make the changes shown below again in it before you save.`
+        : "Your own changes are kept in the draft.");
+    interview.started = false;
+    check();
+    await this.refresh();
   },
 
   async save(event) {
@@ -774,8 +822,10 @@ const saving = {
       done = await call("POST", "/workbench/save", body);
     } catch (error) {
       status.textContent = "Not saved: " + error.message;
+      $("take-up").hidden = !(error.details && error.details.changed_on_disk);
       return;
     }
+    $("take-up").hidden = true;
     state.saved = Object.assign({}, state.drafts);
     state.base = done.policy.digest;
     usePolicy(await call("GET", "/v1/policy"));
@@ -904,6 +954,7 @@ async function start() {
   $("record").addEventListener("click", () => interview.record());
   $("impact-form").addEventListener("submit", runImpact);
   $("save-form").addEventListener("submit", (e) => saving.save(e));
+  $("take-up").addEventListener("click", () => saving.takeUp());
   for (const outcome of outcomeDecision ? outcomeDecision.outcomes : []) $("find-outcome").appendChild(el("option", words(outcome), { value: outcome }));
   $("find-decisions").addEventListener("submit", (e) => {
     e.preventDefault();
