@@ -165,6 +165,7 @@ def answer_the_lift_maintenance_part(page: Any, before: int) -> None:
     """The five fields of the second part, each with its own control; ``before`` answers were given already."""
     form = page.get_by_role("form", name="Interview")
     part = "Part 2 (Lift maintenance): "
+    assert form.get_by_text("This answer could change:").inner_text() == "This answer could change: specialist parts outside, big specialist contract outside"
     form.get_by_role("group", name=part + "Is this part specialist work?").get_by_label("yes", exact=True).check()
     next_question(page, before + 1)
     cost = form.get_by_role("textbox", name=part + "What does the part's contract cost a year?")
@@ -200,6 +201,9 @@ def test_a_parts_fields_are_asked_each_with_its_own_control_until_the_decision_s
     assert page.get_by_role("alert").count() == 0
     explanation = page.get_by_role("region", name="Explanation")
     explanation.get_by_text("part delivery for Part 2 (Lift maintenance): external, decided by big specialist contract outside").wait_for()
+    shown = page.locator("#explanation-tree li:visible").all_inner_texts()
+    assert "Part 2 (Lift maintenance): Is this part specialist work? yes" in shown and "Part 1 (Cleaning): Is this part specialist work? no" in shown
+    assert [t for t in page.locator("#explanation-tree summary").all_inner_texts() if "_" in t] == []  # names as words
     no_serious_violations(page)
 
 

@@ -51,7 +51,7 @@ function capital(text) {
   return text ? text[0].toUpperCase() + text.slice(1) : text;
 }
 
-// An outcome as words when it is one of the policy's outcome names; a valued outcome (an amount, a date) as it is.
+// An outcome (or a decision a rule's outcome is taken from) as words when the policy names it; a valued outcome (an amount, a date) as it is.
 function outcomeWords(value) {
   if (value === null || value === undefined) return "(none)";
   return state.outcomeNames.has(value) ? words(value) : String(value);
@@ -292,8 +292,10 @@ function citations(node, cites) {
 
 // What was read, as the officer was asked it: the fact's question and its answer; a value worked out by its words.
 function readWords(read, facts) {
-  if (read.kind === "fact") return `${factInfo(read.name, facts).question} ${read.shown}`;
-  return `${words(read.name)}: ${read.shown}`;
+  if (read.kind !== "fact" && read.kind !== "field") return `${words(read.name)}: ${read.shown}`;
+  const info = factInfo(read.name, facts);
+  if (String(info.type).startsWith("list")) return `${capital(info.means || words(read.name))}: ${read.shown}`;
+  return `${info.question} ${read.shown}`;
 }
 
 function reads(node, condition, facts) {
@@ -381,7 +383,8 @@ function explanation(host, trace, facts) {
 function rulesReading(trace, fact) {
   const defined = new Set();
   const found = new Set();
-  const readsFact = (condition) => condition && (condition.reads || []).some((r) => (r.kind === "fact" && r.name === fact) || (r.kind === "defined" && defined.has(r.name)));
+  const readsFact = (condition) =>
+    condition && (condition.reads || []).some((r) => ((r.kind === "fact" || r.kind === "field") && r.name === fact) || (r.kind === "defined" && defined.has(r.name)));
   for (const step of trace || []) if (step.type === "defined_value" && readsFact(step.condition)) defined.add(step.name);
   const walk = (rule) => {
     if (!rule) return;
@@ -930,7 +933,7 @@ function takeTokenFromAddress() {
 // The policy served: its facts and questions, and the outcome names shown as words.
 function usePolicy(policy) {
   state.policy = policy;
-  state.outcomeNames = new Set(policy.decisions.flatMap((d) => d.outcomes));
+  state.outcomeNames = new Set(policy.decisions.flatMap((d) => d.outcomes.concat([d.name])));
 }
 
 async function start() {
