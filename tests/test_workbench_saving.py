@@ -133,9 +133,10 @@ def test_a_file_changed_on_disk_since_the_server_read_it_is_never_overwritten(ed
     refused = editable.save(CHANGED)
     assert refused.status_code == 409
     assert refused.json()["error"] == {
-        "message": f"{editable.name} was changed on disk after the server read the rules; restart the server to edit what is there now, "
-        "so that nothing is overwritten unseen",
+        "message": f"{editable.name} was changed on disk after the server read the rules, so nothing was saved: the save would overwrite that change "
+        "unseen. Choose Take up the files on disk to see what changed there and decide with those files; your draft stays in the editor",
         "location": editable.name,
+        "changed_on_disk": True,
     }
     assert editable.file.read_text(encoding="utf-8") == outside
     (editable.file.parent / "more.rules").write_text("# new\n", encoding="utf-8")
@@ -143,6 +144,36 @@ def test_a_file_changed_on_disk_since_the_server_read_it_is_never_overwritten(ed
     added = editable.save(CHANGED)
     assert added.status_code == 409 and "more.rules was added on disk" in added.json()["error"]["message"]
     assert editable.register.saves() == []
+
+
+def test_files_changed_on_disk_are_taken_up_with_what_changed_and_then_a_draft_of_them_saves(editable: Workbench) -> None:
+    outside = RULES + "\n# edited in a text editor\n"
+    editable.file.write_text(outside, encoding="utf-8")
+    before = editable.base()
+    assert editable.save(CHANGED).json()["error"]["changed_on_disk"] is True
+    taken = editable.client.post("/workbench/take-up")
+    assert taken.status_code == 200, taken.text
+    body = taken.json()
+    assert body["files"] == {editable.name: outside}
+    assert [line for line in body["diff"] if line[:1] in "+-" and line[:3] not in ("+++", "---")] == ["+", "+# edited in a text editor"]
+    assert body["policy"]["digest"] == editable.base() != before
+    assert editable.client.get("/workbench/rules").json()["files"] == {editable.name: outside}
+    draft = outside.replace("cost is at most budget", "cost is at most budget * 120%")
+    saved = editable.save(draft, body["policy"]["digest"])
+    assert saved.status_code == 201, saved.text
+    assert editable.file.read_text(encoding="utf-8") == draft
+    assert editable.client.post("/workbench/take-up").json()["diff"] == []  # nothing changed on disk since
+
+
+def test_files_on_disk_with_errors_are_not_taken_up(editable: Workbench, read_only: Workbench) -> None:
+    before = editable.base()
+    editable.file.write_text("rule\n", encoding="utf-8")
+    refused = editable.client.post("/workbench/take-up")
+    assert refused.status_code == 422 and refused.json()["error"]["message"].startswith(
+        "the rule files on disk have errors, so the server keeps the rules it has; fix them on disk first ("
+    )
+    assert editable.base() == before and editable.outcome() == "procure_local"
+    assert read_only.client.post("/workbench/take-up").status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ a file laid out as ``fmt`` lays it out, the first service of a facts file
 to start an interview from, a decision report as HTML, the impact of draft
 rules on a register (the decision diff of ``analysis.diff``, run on the
 draft against the served rules), and, when the server allows editing,
-saving the draft (``workbench.saving``) and the list of saves. Every page is
+saving the draft (``workbench.saving``), the list of saves, and taking up
+rule files changed on disk outside the workbench. Every page is
 served with a content security policy that allows the server itself and
 nothing else, so nothing in the workbench can reach another host.
 """
@@ -34,7 +35,7 @@ from policy_rules.api import Policy, parse_as_of, policy_from_sources
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.renderers.reports import html_report
 from policy_rules.service.served import ServedPolicy
-from policy_rules.workbench.saving import RuleFiles, SaveRefused, plain_text, save
+from policy_rules.workbench.saving import RuleFiles, SaveRefused, plain_text, save, take_up
 
 #: Only the server itself: scripts, styles, images, connections. No inline script, no frames.
 CSP = (
@@ -88,8 +89,8 @@ def static_folder() -> Path:
     return Path(str(resources.files("policy_rules.workbench") / "static"))
 
 
-def _error(status: int, message: str, location: str = "") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "location": location}}, status_code=status)
+def _error(status: int, message: str, location: str = "", **more: Any) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "location": location, **more}}, status_code=status)
 
 
 def _not_facts(name: str, what: str, where: str) -> JSONResponse | None:
@@ -180,8 +181,18 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
         try:
             made = await run_in_threadpool(save, served, editing, request.files, request.base, request.reason.strip(), request.by.strip(), by)
         except SaveRefused as refused:
-            return _error(refused.status, refused.message, refused.location or "files")
+            return _error(refused.status, refused.message, refused.location or "files", **({"changed_on_disk": True} if refused.on_disk else {}))
         return JSONResponse({"save": made.record.to_dict(), "policy": made.policy.to_dict()}, status_code=201, headers=HEADERS)
+
+    @router.post("/workbench/take-up")
+    async def take_up_disk(_by: str = Depends(who)) -> JSONResponse:
+        if editing is None:
+            return _error(403, "this server does not save rule files, so it serves the rules it read when it started", "files")
+        try:
+            found = await run_in_threadpool(take_up, served, editing)
+        except SaveRefused as refused:
+            return _error(refused.status, refused.message, refused.location or "files")
+        return JSONResponse({"files": found.files, "policy": found.policy.to_dict(), "diff": found.diff}, headers=HEADERS)
 
     @router.get("/workbench/saves/{save_id}")
     async def one_save(save_id: int = FastPath(ge=1, le=2**31 - 1), _by: str = Depends(who)) -> JSONResponse:

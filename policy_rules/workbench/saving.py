@@ -7,7 +7,8 @@ Its place: ``policy-rules serve --allow-editing`` gives the workbench a
 one of the policy's own, leaves one out, changes nothing, was drafted from
 rules that are no longer the ones served (another officer saved since), or
 when a file on disk was changed outside the workbench since the server read
-it: the officer would otherwise overwrite work they never saw. The changed
+it: the officer would otherwise overwrite work they never saw; ``take_up``
+then serves the files as they are on disk and says what changed there. The changed
 files are written each under a temporary name, then renamed into place, so a
 reader never meets half a file. The server then reads the files back (they
 must be the draft, to the letter), serves the draft's policy, checked and
@@ -46,9 +47,11 @@ def plain_text(text: str) -> bool:
 class SaveRefused(PolicyError):
     """A save that cannot be made as asked; ``status`` is the HTTP status that says why (403, 409 or 422)."""
 
-    def __init__(self, status: int, message: str, location: str = "files") -> None:
+    def __init__(self, status: int, message: str, location: str = "files", on_disk: bool = False) -> None:
         super().__init__(message, location)
         self.status = status
+        #: The files on disk differ from those served: the workbench offers to take them up (``take_up``).
+        self.on_disk = on_disk
 
 
 @attrs.frozen
@@ -141,9 +144,49 @@ def _unchanged_on_disk(files: RuleFiles, saved: Mapping[str, str]) -> None:
             what = "was added" if name not in saved else "was removed" if name not in on_disk else "was changed"
             raise SaveRefused(
                 409,
-                f"{name} {what} on disk after the server read the rules; restart the server to edit what is there now, so that nothing is overwritten unseen",
+                f"{name} {what} on disk after the server read the rules, so nothing was saved: the save would overwrite that change unseen. "
+                "Choose Take up the files on disk to see what changed there and decide with those files; your draft stays in the editor",
                 name,
+                on_disk=True,
             )
+
+
+@attrs.frozen
+class TakenUp:
+    """The rule files as they are on disk, now served, and how they differ from the rules served before (unified diff lines)."""
+
+    files: dict[str, str]
+    policy: PolicyInfo
+    diff: list[str]
+
+
+def take_up(served: ServedPolicy, files: RuleFiles) -> TakenUp:
+    """Serve the rule files as they are on disk now, as a restarted server would, when they were changed outside the workbench.
+
+    A save refuses to overwrite a file changed on disk unseen; this is the way
+    on: the officer sees what changed there, and the next draft is made from
+    those files. Files on disk with errors are refused, and the rules served stay.
+    """
+    import difflib
+
+    with served.saving:
+        before = dict(served.current.policy.model.sources)
+        try:
+            on_disk = files.read()
+            policy = policy_from_sources(on_disk, files.title)
+        except RuleFileError as error:
+            raise SaveRefused(
+                422, f"the rule files on disk have errors, so the server keeps the rules it has; fix them on disk first ({error.message.splitlines()[0]})"
+            ) from None
+        except PolicyError as error:
+            raise SaveRefused(422, f"the rule files on disk cannot be read ({error.message.splitlines()[0]}); the server keeps the rules it has") from None
+        diff: list[str] = []
+        for name in sorted(set(before) | set(on_disk)):
+            old, new, shown = before.get(name, ""), on_disk.get(name, ""), name.lstrip("/")
+            diff.extend(line.rstrip("\n") for line in difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{shown}", f"b/{shown}"))
+        if diff:
+            served.replace(policy)
+        return TakenUp(on_disk, served.current.policy.info, diff)
 
 
 def _write(where: Mapping[str, Path], texts: Mapping[str, str]) -> None:
@@ -175,4 +218,4 @@ def check_paths(paths: Sequence[str]) -> RuleFiles:
     return files
 
 
-__all__ = ["RuleFiles", "SaveRefused", "Saved", "check_paths", "plain_text", "save"]
+__all__ = ["RuleFiles", "SaveRefused", "Saved", "TakenUp", "check_paths", "plain_text", "save", "take_up"]

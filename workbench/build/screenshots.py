@@ -56,6 +56,8 @@ def main() -> None:
 
             page.get_by_role("link", name="Interview").click()
             form = page.get_by_role("form", name="Interview")
+            form.get_by_label("What is the service's name?").fill("Parks")
+            form.get_by_role("button", name="Next").click()
             form.get_by_label("What would the service cost a year in-house?").fill("230")
             form.get_by_role("button", name="Next").click()
             form.get_by_label("What is the service's yearly budget?").fill("200")
