@@ -47,6 +47,7 @@ ROUTES = [
     ("POST", "/v1/plan", {"services": []}),
     ("POST", "/v1/check", RULE_TEXT),
     ("POST", "/workbench/save", {**RULE_TEXT, "base": "0", "reason": "r", "by": "A. Officer"}),
+    ("POST", "/workbench/take-up", None),
     ("POST", "/workbench/report", {"facts": COMPLETE}),
     ("POST", "/workbench/facts", {"name": "f.yaml", "text": "cost: 1\n"}),
     ("POST", "/workbench/format", {"name": "policy.rules", "text": 'policy "x"\n'}),
@@ -54,8 +55,8 @@ ROUTES = [
 ]
 #: What changes something or reads the register: refused from a foreign page.
 GUARDED = [(m, p, b) for m, p, b in ROUTES if m == "POST" or p.startswith(("/v1/decisions", "/workbench/saves"))]
-#: What needs the token: the register, read or written, and saves.
-TOKENED = [(m, p, b) for m, p, b in ROUTES if p.startswith(("/v1/decisions", "/workbench/save"))]
+#: What needs the token: the register, read or written, saves, and taking up the files on disk.
+TOKENED = [(m, p, b) for m, p, b in ROUTES if p.startswith(("/v1/decisions", "/workbench/save", "/workbench/take-up"))]
 OPEN = [
     ("POST", "/v1/evaluate", FACTS),
     ("POST", "/v1/evaluate/batch", {"services": [COMPLETE], "as_of": "2025-01-01"}),
