@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.haringey_services import generate  # noqa: E402
+
+#: The register needs a token: the benchmark gives the server one of its own and sends it with every request.
+TOKEN = secrets.token_urlsafe(32)
 from tests.service_support import free_port  # noqa: E402
 
 
@@ -62,7 +66,10 @@ class Connection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         self.writer.write(head.encode() + body)
         headers = await self.reader.readuntil(b"\r\n\r\n")
         status = int(headers[9:12])
@@ -181,7 +188,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or os.path.join(folder, "bench.db")
         command = [sys.executable, "-m", "policy_rules.cli", "serve", str(ROOT / "rules" / "haringey"), "--port", str(port), "--db", db]
-        server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(command, stderr=subprocess.DEVNULL, env={**os.environ, "POLICY_RULES_TOKENS": f"bench={TOKEN}"})
         try:
             for _ in range(600):
                 try:

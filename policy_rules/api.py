@@ -389,14 +389,16 @@ def load_policy(*paths: str | Path) -> Policy:
     return policy_from_sources(sources, default_title(str(paths[0])))
 
 
-def policy_from_sources(sources: Mapping[str, str], title: str) -> Policy:
+def policy_from_sources(sources: Mapping[str, str], title: str, *, cached: bool = True) -> Policy:
     """A policy from rule files' text already read.
 
     ``load_policy`` reads the files and comes here; a register's worker
     processes come here with the text the parent read, so a rule file changed
-    while a register runs cannot give workers other rules.
+    while a register runs cannot give workers other rules. ``cached=False``
+    for text that is not rule files on disk (a draft sent to the service):
+    the parse cache is neither read nor written for it.
     """
-    model, diagnostics = analyse(sources, title)
+    model, diagnostics = analyse(sources, title, cached=cached)
     if model is None or any(d.severity == "error" for d in diagnostics):
         raise RuleFileError(diagnostics)
     info = PolicyInfo(model.title, model.version, digest_of(sources))

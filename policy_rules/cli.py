@@ -176,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
     """``serve`` and ``register``: the decision service and its register (``policy_rules.service``, ``policy_rules.store``)."""
-    from policy_rules.service.arguments import byte_count, host_name, origin, positive
+    from policy_rules.service.arguments import byte_count, count, default_threads, host_name, origin, positive, seconds
 
     db_help = "the decision register: a SQLite file or a postgresql:// URL (default: ./policy-rules.db)"
     serve = commands.add_parser(
@@ -197,6 +197,30 @@ def _service_parsers(commands: argparse._SubParsersAction, fmt: type[argparse.He
     serve.add_argument("--tokens", metavar="FILE", help="a file of NAME=TOKEN lines: the bearer tokens the register accepts")
     serve.add_argument("--max-body", metavar="BYTES", type=byte_count, default=1_048_576, help="the largest request body, in bytes (or 512k, 4M; default: 1M)")
     serve.add_argument("--max-batch", metavar="N", type=positive, default=1000, help="the most services one batch may hold (default: 1000)")
+    serve.add_argument(
+        "--max-record",
+        metavar="BYTES",
+        type=byte_count,
+        default=4 * 1_048_576,
+        help="the most one recorded decision may take in the register (its facts and decision, with a compact trace), or it is refused with 413 (default: 4M)",
+    )
+    serve.add_argument(
+        "--threads",
+        metavar="N",
+        type=positive,
+        default=default_threads(),
+        help=f"requests decided, checked or planned at once, off the event loop (default: one per core, here {default_threads()})",
+    )
+    serve.add_argument(
+        "--queue", metavar="N", type=count, default=64, help="more requests that may wait for a thread; beyond, 503 with Retry-After (default: 64)"
+    )
+    serve.add_argument(
+        "--time-limit",
+        metavar="SECONDS",
+        type=seconds,
+        default=30.0,
+        help="how long one request's work may take before it is answered 503 and nothing is recorded (default: 30)",
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request on stderr (tokens in addresses are hidden)")
     serve.add_argument(
         "--allowed-host",

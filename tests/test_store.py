@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from policy_rules.api import Policy, load_policy, policy_from_sources
 from policy_rules.errors import PolicyError, UsageError
 from policy_rules.store import DecisionRegister, database_url
-from policy_rules.store.register import time_text
+from policy_rules.store.register import compact, time_text, trace_digest
 from tests.service_support import COMPLETE, RULES, database, write_rules
 
 ENGINES = ["sqlite", "postgresql"]
@@ -37,11 +38,51 @@ def test_a_recorded_decision_reads_back_exactly_with_its_facts_and_who(register:
     recorded = register.record(rule_set, decision, COMPLETE, "alice")
     found = register.get(recorded.id)
     assert found is not None
-    assert found.decision == json.loads(json.dumps(decision.to_dict()))
+    whole = json.loads(json.dumps(decision.to_dict()))
+    assert found.decision == compact(whole)
     assert found.facts == COMPLETE
     assert (found.recorded_by, found.rule_set, found.overrides) == ("alice", rule_set, ())
     assert found.to_dict()["id"] == recorded.id and found.to_dict()["outcome"] == "procure"
+    assert register.explained(found).decision == whole | {"trace_replayed": "same"}
+    assert register.replay(found).same
     assert register.get(recorded.id + 1) is None
+
+
+def test_the_register_keeps_a_compact_trace_with_the_digest_of_the_whole(register: DecisionRegister, policy: Policy) -> None:
+    facts = {**COMPLETE, "parts": [{"name": "Vans", "specialist": True}, {"name": "Lifts"}]}
+    whole = json.loads(json.dumps(policy.evaluate(facts, "2025-03-01").to_dict()))
+    kept = compact(whole)
+    assert {k: v for k, v in kept.items() if k not in ("trace", "trace_kept")} == {k: v for k, v in whole.items() if k not in ("trace", "questions")}
+    assert kept["trace_kept"] == {"form": "compact", "digest": trace_digest(whole)}
+    assert kept["trace"] == [
+        {"type": "facts", "as_of": "2025-03-01"},
+        {"type": "decision", "decision": "delivery", "item": None, "value": "procure", "decided_by": "procure_when_too_dear"},
+        {"type": "decision", "decision": "urgency", "item": None, "value": "high", "decided_by": "high_in_the_north"},
+        {"type": "needed_facts", "exact": True},
+    ]
+    assert trace_digest(whole | {"questions": []}) != trace_digest(whole)
+
+
+def test_a_record_whose_explanation_the_engine_now_gives_otherwise_says_so(register: DecisionRegister, policy: Policy) -> None:
+    rule_set = register.keep_rules(policy)
+    made = register.prepare(json.loads(json.dumps(policy.evaluate(COMPLETE, "2025-03-01").to_dict())), COMPLETE)
+    tampered = made.decision | {"trace_kept": {"form": "compact", "digest": "sha256:" + "0" * 64}}
+    (recorded,) = register.record_prepared(rule_set, [attrs.evolve(made, decision=tampered, decision_text=json.dumps(tampered))], "alice")
+    found = register.get(recorded.id)
+    assert found is not None
+    assert register.explained(found).decision["trace_replayed"] == "different"
+    assert register.replay(found).differences == ("trace_kept",)
+
+
+def test_an_older_record_with_its_whole_trace_is_shown_and_replayed_as_it_is(register: DecisionRegister, policy: Policy) -> None:
+    rule_set = register.keep_rules(policy)
+    whole = json.loads(json.dumps(policy.evaluate(COMPLETE, "2025-03-01").to_dict()))
+    made = register.prepare(whole, COMPLETE)
+    (recorded,) = register.record_prepared(rule_set, [attrs.evolve(made, decision=whole, decision_text=json.dumps(whole))], "alice")
+    found = register.get(recorded.id)
+    assert found is not None and found.decision == whole
+    assert register.explained(found) == found
+    assert register.replay(found).same
 
 
 def test_rule_files_are_kept_once_per_set_of_files(register: DecisionRegister, policy: Policy, tmp_path: Path) -> None:

@@ -14,8 +14,11 @@ JSON (``policy_rules/language/ast_json.py``), never pickle, so reading one canno
 code; each records the key it was stored under, checked on reading. The cache
 is the user's own: its folders are made 0700, and one that another user owns
 or others can write in is refused with a warning, since its entries could
-have been planted to change decisions. Clean-up removes only files named as
-its own entries. ``POLICY_RULES_CACHE=off`` turns it off, and anything wrong
+have been planted to change decisions. It is bounded in bytes (64 MiB, or
+``$POLICY_RULES_CACHE_BYTES``; the oldest entries go first) and in entries
+(32 in each of its 256 folders), and only rule files read from disk are kept
+in it: text sent to the service to be checked never is. Clean-up removes
+only files named as its own entries. ``POLICY_RULES_CACHE=off`` turns it off, and anything wrong
 with it (a folder that cannot be written, a damaged entry) only means parsing
 again.
 """
@@ -256,12 +259,17 @@ def digest_of(sources: Mapping[str, str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None, list[Diagnostic]]:
-    """Parse, build and check some rule files: the model and every diagnostic, sorted."""
+def analyse(sources: Mapping[str, str], title: str, *, cached: bool = True) -> tuple[PolicyModel | None, list[Diagnostic]]:
+    """Parse, build and check some rule files: the model and every diagnostic, sorted.
+
+    ``cached=False`` for text that is not a user's own rule files (sent to
+    the service to be checked): it is parsed without reading or writing the
+    parse cache, so a stranger's requests cannot fill the disk.
+    """
     files: list[n.RuleFile] = []
     diagnostics: list[Diagnostic] = []
     for path, text in sources.items():
-        ast, errors = _read_cached(path, text)
+        ast, errors = _read_cached(path, text) if cached else parse_file(path, text)
         diagnostics.extend(errors)
         if ast is not None:
             files.append(ast)
@@ -308,13 +316,44 @@ def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnost
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
         from policy_rules.registers.outputs import write_whole  # only when an entry is written: not on every check's start-up
 
-        _make_room(folder)
-        write_whole(entry, ast_json.dumps(key, *result), mode=0o600)
+        written = ast_json.dumps(key, *result)
+        if len(written.encode()) <= cache_bytes():
+            _make_room(folder)
+            _keep_within_bytes(root, len(written.encode()))
+            write_whole(entry, written, mode=0o600)
     return result
 
 
 #: Entries kept in each of the cache's 256 subfolders; the oldest go first.
 CACHE_ENTRIES_PER_FOLDER = 32
+#: The most bytes the cache's entries take, unless ``POLICY_RULES_CACHE_BYTES`` says otherwise; the oldest go first.
+CACHE_BYTES = 64 * 1024 * 1024
+
+
+def cache_bytes() -> int:
+    """The cache's cap in bytes: ``POLICY_RULES_CACHE_BYTES`` when it is a whole number, else ``CACHE_BYTES``."""
+    given = os.environ.get("POLICY_RULES_CACHE_BYTES", "").strip()
+    return int(given) if given.isdigit() else CACHE_BYTES
+
+
+def _keep_within_bytes(root: Path, incoming: int) -> None:
+    """Remove the oldest entries of the whole cache until ``incoming`` more bytes fit under its cap."""
+    entries: list[tuple[float, int, Path]] = []
+    for folder in root.iterdir():
+        if len(folder.name) != 2 or not folder.is_dir() or folder.is_symlink():
+            continue
+        for found in folder.iterdir():
+            if _ENTRY_NAME.fullmatch(found.name) and found.name.startswith(folder.name):
+                with contextlib.suppress(OSError):
+                    status = found.lstat()
+                    entries.append((status.st_mtime, status.st_size, found))
+    total = sum(size for _, size, _ in entries) + incoming
+    for _mtime, size, old in sorted(entries):
+        if total <= cache_bytes():
+            break
+        old.unlink(missing_ok=True)
+        total -= size
+
 
 _ENTRY_SUFFIX = ".json"
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")

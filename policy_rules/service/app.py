@@ -3,10 +3,13 @@
 Every answer that is not a success is ``{"error": {"message", "location"}}``
 with its status (400 unusable request or a host the server is not reached by,
 401 no valid token, 403 a change asked by a web page of another origin, 404
-nothing there, 413 too large, 422 facts or fields that cannot be used); an internal failure is
-500 with a line asking for a bug report, never a traceback. Evaluation runs on
-the event loop (a decision takes microseconds to a millisecond); the register's
-reads and writes run in worker threads, so a slow disk never holds up the loop.
+nothing there, 413 too large, 422 facts or fields that cannot be used, 503
+busy or over the time limit, with ``Retry-After``); an internal failure is
+500 with a line asking for a bug report, never a traceback. Deciding,
+checking, planning and encoding large answers run on the bounded ``Workers``
+(``service/work.py``), never on the event loop, so one heavy request cannot
+stall the others; the register's reads and writes run in threads of their
+own, so a slow disk never holds up the loop either.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations, some of them names local to create_app.
@@ -16,10 +19,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
+import attrs
 from fastapi import Body, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +36,7 @@ from policy_rules.service import openapi
 from policy_rules.service.guard import BodyLimit, HostCheck, OriginCheck, Settings, error_body, holder, too_large
 from policy_rules.service.policy_view import POLICY_SCHEMAS, diagnostics_of
 from policy_rules.service.served import ServedPolicy
+from policy_rules.service.work import Busy, Workers, json_bytes
 from policy_rules.store import DecisionRegister
 
 if TYPE_CHECKING:
@@ -97,6 +102,7 @@ ERRORS = {
         (404, "No such decision."),
         (413, "The request body or batch is too large."),
         (422, "Facts or fields that cannot be used, located."),
+        (503, "The service is busy, or the request's work took longer than its time limit; nothing was recorded. Try again after `Retry-After` seconds."),
     )
 }
 
@@ -147,6 +153,9 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         redoc_url=None,
     )
     app.state.served = served  # the policy being served, for those embedding the application (and its tests)
+    workers = Workers(settings.threads, settings.queue, settings.time_limit)
+    app.state.workers = workers
+    app.router.add_event_handler("shutdown", workers.close)
     bearer = HTTPBearer(auto_error=False, description="NAME=TOKEN lines given to the server; needed for the register when the server has tokens.")
 
     def who(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> str:
@@ -174,6 +183,10 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     async def _problem(_request: Request, error: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse(error_body(error.message, error.location), status_code=error.status, headers=headers)
+
+    @app.exception_handler(Busy)
+    async def _busy(_request: Request, error: Busy) -> JSONResponse:
+        return JSONResponse(error_body(error.message), status_code=503, headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -247,54 +260,69 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     @app.post(
         "/v1/evaluate",
         summary="Decide one service; nothing is stored",
-        responses={200: {"description": "The decision.", **openapi.schema_ref("Decision")}, **_errors(400, 413, 422)},
+        responses={200: {"description": "The decision.", **openapi.schema_ref("Decision")}, **_errors(400, 413, 422, 503)},
     )
-    async def evaluate(request: EvaluateRequest) -> JSONResponse:
-        return JSONResponse(decided(request.facts, request.as_of, request.trace, "facts").to_dict())
+    async def evaluate(request: EvaluateRequest) -> Response:
+        return answer(await workers.run(lambda: json_bytes(decided(request.facts, request.as_of, request.trace, "facts").to_dict())))
 
     @app.post(
         "/v1/evaluate/batch",
         summary="Decide many services at once; nothing is stored",
-        responses={200: {"description": "One result per service.", **openapi.schema_ref("BatchResults")}, **_errors(400, 413, 422)},
+        responses={200: {"description": "One result per service.", **openapi.schema_ref("BatchResults")}, **_errors(400, 413, 422, 503)},
     )
-    async def evaluate_batch(request: BatchRequest) -> JSONResponse:
+    async def evaluate_batch(request: BatchRequest) -> Response:
         if len(request.services) > settings.max_batch:
             raise Problem(413, f"a batch holds at most {settings.max_batch:,} services; this one has {len(request.services):,}", "services")
         when = parse_or_problem(request.as_of)
         policy = served.current.policy  # one policy for the whole batch, whatever a save does meanwhile
-        results: list[dict[str, Any]] = []
-        for index, facts in enumerate(request.services):
-            try:
-                results.append({"index": index, "decision": decided(facts, when, request.trace, f"services[{index}]", index, policy).to_dict()})
-            except Problem as problem:
-                results.append({"index": index, **error_body(problem.message, problem.location)})
-        return JSONResponse({"results": results})
+
+        def work() -> bytes:
+            results: list[dict[str, Any]] = []
+            for index, facts in enumerate(request.services):
+                try:
+                    results.append({"index": index, "decision": decided(facts, when, request.trace, f"services[{index}]", index, policy).to_dict()})
+                except Problem as problem:
+                    results.append({"index": index, **error_body(problem.message, problem.location)})
+            return json_bytes({"results": results})
+
+        return answer(await workers.run(work))
 
     @app.post(
         "/v1/decisions",
         status_code=201,
         summary="Decide one service and record the decision in the register",
-        responses={201: {"description": "The recorded decision, with its id.", **openapi.schema_ref("RecordedDecision")}, **_errors(400, 401, 413, 422)},
+        responses={201: {"description": "The recorded decision, with its id.", **openapi.schema_ref("RecordedDecision")}, **_errors(400, 401, 413, 422, 503)},
     )
-    async def record(request: EvaluateRequest, by: Who) -> JSONResponse:
+    async def record(request: EvaluateRequest, by: Who) -> Response:
         current = served.current  # the decision and its rule set from one policy, whatever a save does meanwhile
-        decision = decided(request.facts, request.as_of, True, "facts", policy=current.policy)
-        recorded = await run_in_threadpool(register.record, current.rule_set, decision, request.facts, by)
-        body = recorded.to_dict()
-        if not request.trace:
-            body["trace"] = []
-        return JSONResponse(body, status_code=201, headers={"Location": f"/v1/decisions/{recorded.id}"})
+
+        def work() -> Any:
+            decision = decided(request.facts, request.as_of, True, "facts", policy=current.policy).to_dict()
+            kept = register.prepare(decision, request.facts)
+            if kept.size > settings.max_record:
+                raise Problem(
+                    413,
+                    f"this decision would take {kept.size:,} bytes in the register, more than it keeps for one ({settings.max_record:,} bytes, "
+                    "--max-record); send fewer parts or smaller facts",
+                    "facts",
+                )
+            return kept, decision if request.trace else decision | {"trace": []}
+
+        kept, whole = await workers.run(work)  # decided in time, or nothing is recorded
+        (recorded,) = await run_in_threadpool(register.record_prepared, current.rule_set, [kept], by)
+        body = attrs.evolve(recorded, decision=whole).to_dict()  # the answer has the whole decision; the register keeps it compact
+        return answer(await workers.run(json_bytes, body), 201, {"Location": f"/v1/decisions/{recorded.id}"})
 
     @app.get(
         "/v1/decisions/{decision_id}",
         summary="A recorded decision, with its overrides",
-        responses={200: {"description": "The recorded decision.", **openapi.schema_ref("RecordedDecision")}, **_errors(400, 401, 404)},
+        responses={200: {"description": "The recorded decision.", **openapi.schema_ref("RecordedDecision")}, **_errors(400, 401, 404, 503)},
     )
-    async def recorded(decision_id: DecisionId, _by: Who) -> JSONResponse:
+    async def recorded(decision_id: DecisionId, _by: Who) -> Response:
         found = await run_in_threadpool(register.get, decision_id)
         if found is None:
             raise Problem(404, f"the register has no decision {decision_id}", "decision_id")
-        return JSONResponse(found.to_dict())
+        return answer(await workers.run(lambda: json_bytes(register.explained(found).to_dict())))
 
     @app.get(
         "/v1/decisions",
@@ -345,7 +373,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         summary="Plan the insourcing programme for a register, as `policy-rules plan --format json` does",
         responses={
             200: {"description": "The plan: each service's quarter (or none) and why.", "content": {"application/json": {"schema": {"type": "object"}}}},
-            **_errors(400, 413, 422),
+            **_errors(400, 413, 422, 503),
         },
     )
     async def plan_programme(request: PlanRequest) -> JSONResponse:
@@ -361,7 +389,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
             return plan(served.current.policy, request.services, **options, time_limit=request.time_limit, workers=1)
 
         try:
-            made = await run_in_threadpool(work)
+            made = await workers.run(work, time_limit=settings.time_limit + request.time_limit)
         except PolicyError as error:
             raise Problem(_status_of(error), error.message, error.location or "services") from None
         return JSONResponse(made.to_dict())
@@ -369,11 +397,11 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     @app.post(
         "/v1/check",
         summary="Check rule files, as `policy-rules check` does",
-        responses={200: {"description": "The diagnostics.", **openapi.schema_ref("CheckResult")}, **_errors(400, 413, 422)},
+        responses={200: {"description": "The diagnostics.", **openapi.schema_ref("CheckResult")}, **_errors(400, 413, 422, 503)},
     )
     async def check(request: Annotated[CheckRequest, Body()]) -> JSONResponse:
         _clean(request.files, "files")
-        result = await run_in_threadpool(diagnostics_of, request.files)
+        result = await workers.run(diagnostics_of, request.files)
         if isinstance(result, str):
             raise Problem(422, result, "files")
         return JSONResponse(result)
@@ -400,8 +428,13 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
     app.openapi = document  # type: ignore[method-assign]
     from policy_rules.workbench import mount_workbench
 
-    mount_workbench(app, served, who, editing=editing)
+    mount_workbench(app, served, who, workers, editing=editing)
     return app
+
+
+def answer(body: bytes, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON answer whose body a worker already encoded."""
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 def outcomes_of(register: DecisionRegister, rule_set: str) -> list[str]:

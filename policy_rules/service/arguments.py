@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -23,6 +25,30 @@ def positive(value: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"`{value}` is not a whole number of at least 1")
     return int(value)
+
+
+def count(value: str) -> int:
+    """A whole number of at least 0 (how many may wait)."""
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"`{value}` is not a whole number of at least 0")
+    return int(value)
+
+
+def seconds(value: str) -> float:
+    """``--time-limit``: a number of seconds above 0, at most a day."""
+    try:
+        found = float(value)
+    except ValueError:
+        found = math.nan
+    if not 0 < found <= 86_400:
+        raise argparse.ArgumentTypeError(f"`{value}` is not a number of seconds; give one above 0, such as 30 or 2.5")
+    return found
+
+
+def default_threads() -> int:
+    """One thread of work per core this process may use, at least one and at most four (more would only queue on the interpreter's lock)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
 
 
 def host_name(value: str) -> str:

@@ -35,6 +35,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 
 from policy_rules.errors import UsageError
+from policy_rules.service.arguments import default_threads
 
 TOKENS_VARIABLE = "POLICY_RULES_TOKENS"
 #: Who records when the server needs no token (loopback only).
@@ -54,6 +55,10 @@ class Settings:
     max_batch: int = 1000
     allowed_hosts: tuple[str, ...] = ()  # more names the server is reached by (behind a proxy)
     allowed_origins: tuple[str, ...] = ()  # web pages of other origins that may use it (CORS)
+    threads: int = attrs.field(factory=default_threads)  # CPU-bound work at once (service/work.py)
+    queue: int = 64  # more pieces of work that may wait for a thread before requests are answered 503
+    time_limit: float = 30.0  # seconds a request's work may take before it is answered 503
+    max_record: int = 4 * 1_048_576  # the most bytes one recorded decision may take in the register
 
     def host_names(self) -> list[str]:
         """The names a request may be addressed to: loopback's, the ``--host`` listened on, and ``--allowed-host``'s.

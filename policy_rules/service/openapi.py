@@ -75,6 +75,16 @@ _RECORD_KEYS = {
     "facts": {"type": "object", "description": "The facts as they were given."},
     "overrides": {"type": "array", "items": {"$ref": "#/components/schemas/Override"}},
 }
+#: Keys a recorded decision may carry besides those every one has.
+_RECORD_MAY = {
+    "trace_replayed": {
+        "enum": ["same", "different"],
+        "description": (
+            "Present when the register kept a compact trace and the whole one was derived again from the facts and the kept rules: "
+            "`same` when it matches the digest kept with the decision, `different` when the engine now explains it otherwise."
+        ),
+    },
+}
 
 SUMMARY = {
     "type": "object",
@@ -106,6 +116,7 @@ def components() -> dict[str, Any]:
     recorded = copy.deepcopy(decision)
     recorded["title"] = "A recorded decision"
     recorded["properties"].update(_RECORD_KEYS)
+    recorded["properties"].update(_RECORD_MAY)
     recorded["required"] = [*recorded["required"], *_RECORD_KEYS]
     found["Decision"] = decision
     found["RecordedDecision"] = recorded

@@ -75,7 +75,7 @@ def diagnostics_of(files: Mapping[str, str]) -> dict[str, Any] | str:
         if not name.endswith(".rules") or len(name) > MAX_NAME or not name[:-6].strip():
             return f"a rule file's name ends in .rules and has at most {MAX_NAME} characters; `{name[:MAX_NAME]}` does not"
     try:
-        _model, found = analyse(dict(files), "checked files")
+        _model, found = analyse(dict(files), "checked files", cached=False)  # text anyone may send: never kept in the parse cache
     except RecursionError:
         return "a rule file is nested too deeply to read"
     return {

@@ -37,6 +37,10 @@ def serve(args: Any) -> int:
         max_batch=args.max_batch,
         allowed_hosts=tuple(args.allowed_host),
         allowed_origins=tuple(args.allow_origin),
+        threads=args.threads,
+        queue=args.queue,
+        time_limit=args.time_limit,
+        max_record=args.max_record,
     )
     check_exposure(settings)
     policy = load_policy(args.rules)

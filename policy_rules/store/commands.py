@@ -73,6 +73,8 @@ def _one(register: DecisionRegister, decision_id: int) -> RecordedDecision:
 def show_command(args: Any) -> int:
     with existing(args.db) as register:
         found = _one(register, args.id)
+        if args.format == "json":  # the whole explanation, derived again from a compact record's facts and rules
+            found = register.explained(found)
     if args.format == "json":
         sys.stdout.write(json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return 0

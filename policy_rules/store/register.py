@@ -6,6 +6,15 @@ date with the migrations shipped in the package, so a register written by an
 older version keeps its records. The rule files' text is kept once per set of
 files: a decision points at it, and a replay decides the recorded facts again
 with exactly those rules, whatever the rules on disk are now.
+
+What a record keeps is bounded by what it was given: the facts as given, the
+decision, and a *compact trace* (each decision's value and deciding rule,
+without the rule tree, which repeats every fact a rule reads and grows with
+the square of a service's parts) with the digest of the whole trace. The
+whole trace is derived again from the facts and the kept rules when a
+decision is shown (``explained``), and checked against that digest, so an
+explanation read back is the one given when the decision was made, or says
+that it differs.
 """
 
 from __future__ import annotations
@@ -170,6 +179,49 @@ class RuleSave:
         }
 
 
+#: The trace events' keys a compact trace keeps: what was decided and by which rule, never the rule tree or the facts read.
+_COMPACT_KEYS = ("type", "decision", "item", "value", "decided_by", "name", "as_of", "exact")
+#: What a record does not keep whole, since its facts and rules give it again: the trace, and the questions of the needed facts.
+_DERIVED = ("trace", "questions")
+
+
+def trace_digest(derived: Mapping[str, Any]) -> str:
+    """The digest of a decision's trace and questions as the register writes JSON: what they must match when derived again."""
+    return "sha256:" + sha256(dumps({k: derived.get(k) for k in _DERIVED}).encode()).hexdigest()
+
+
+def compact(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON decision as the register keeps it: without its questions, its trace reduced to the service's own events, and their digest.
+
+    The compact trace keeps, for the service itself, each decision's value
+    and deciding rule (the events of list items are its ``elements``); the
+    questions follow from ``needed_facts`` and the rules.
+    """
+    trace = [
+        {k: event[k] for k in _COMPACT_KEYS if k in event and not isinstance(event[k], dict | list)}
+        for event in decision.get("trace") or []
+        if event.get("item") is None
+    ]
+    kept = {k: v for k, v in decision.items() if k not in _DERIVED}
+    return {**kept, "trace": trace, "trace_kept": {"form": "compact", "digest": trace_digest(decision)}}
+
+
+@attrs.frozen
+class Prepared:
+    """A decision made ready for the register before anything is written: its facts and compact decision as JSON, and their size."""
+
+    decision: dict[str, Any]
+    facts_text: str
+    decision_text: str
+    service: str | None
+    outcome: str
+
+    @property
+    def size(self) -> int:
+        """The bytes the record takes in the register (its facts and its decision)."""
+        return len(self.facts_text.encode()) + len(self.decision_text.encode())
+
+
 @attrs.frozen
 class Replay:
     """A recorded decision decided again with its own rules: the same, or the keys that differ."""
@@ -263,32 +315,38 @@ class DecisionRegister:
         """Record one decision (made with the rules kept as ``rule_set``) and return it with its id."""
         return self.record_many(rule_set, [(decision, facts)], who)[0]
 
+    @staticmethod
+    def prepare(decision: Mapping[str, Any], facts: Mapping[str, Any]) -> Prepared:
+        """What recording a JSON decision would write, worked out before anything is (so its size can be refused first)."""
+        data = compact(decision)
+        service = data["service"].replace("\x00", "") if data["service"] else data["service"]
+        return Prepared(data, dumps(facts), dumps(data), service, data["outcome"])
+
     def record_many(self, rule_set: str, made: Sequence[tuple[Decision, Mapping[str, Any]]], who: str) -> list[RecordedDecision]:
         """Record decisions in one transaction (all of them are kept, or none) and return them once committed."""
+        return self.record_prepared(rule_set, [self.prepare(decision.to_dict(), facts) for decision, facts in made], who)
+
+    def record_prepared(self, rule_set: str, prepared: Sequence[Prepared], who: str) -> list[RecordedDecision]:
+        """Record decisions ``prepare`` made ready, in one transaction, and return them once committed."""
         when = now_text()
-        rows = []
-        records = []
-        for decision, facts in made:
-            data = decision.to_dict()
-            facts_text = dumps(facts)
-            rows.append(
-                {
-                    "recorded_at": when,
-                    "recorded_by": who,
-                    "service": decision.service.replace("\x00", "") if decision.service else decision.service,
-                    "outcome": decision.outcome,
-                    "policy_name": decision.policy.name,
-                    "policy_version": decision.policy.version,
-                    "policy_digest": decision.policy.digest,
-                    "rule_set": rule_set,
-                    "as_of": decision.as_of,
-                    "facts": facts_text,
-                    "decision": dumps(data),
-                }
-            )
-            records.append((json.loads(facts_text), data))
+        rows = [
+            {
+                "recorded_at": when,
+                "recorded_by": who,
+                "service": p.service,
+                "outcome": p.outcome,
+                "policy_name": p.decision["policy"]["name"],
+                "policy_version": p.decision["policy"]["version"],
+                "policy_digest": p.decision["policy"]["digest"],
+                "rule_set": rule_set,
+                "as_of": p.decision["as_of"],
+                "facts": p.facts_text,
+                "decision": p.decision_text,
+            }
+            for p in prepared
+        ]
         ids = self._writer.write(rows).result()
-        return [RecordedDecision(id_, when, who, rule_set, facts, data) for id_, (facts, data) in zip(ids, records, strict=True)]
+        return [RecordedDecision(id_, when, who, rule_set, json.loads(p.facts_text), p.decision) for id_, p in zip(ids, prepared, strict=True)]
 
     def override(self, decision_id: int, outcome: str, reason: str, decided_by: str, who: str) -> Override | None:
         """Record an officer's decision against the rules' outcome; ``None`` when there is no such decision. The decision itself is never changed."""
@@ -414,12 +472,37 @@ class DecisionRegister:
         return policy
 
     def replay(self, recorded: RecordedDecision) -> Replay:
-        """Decide the recorded facts again, as of the recorded date, with the recorded rules; compare with what was recorded."""
+        """Decide the recorded facts again, as of the recorded date, with the recorded rules; compare with what was recorded.
+
+        A record with a compact trace is compared with the compact form of
+        the decision made again, whose digest covers the whole trace: the
+        explanation is confirmed the same to the letter, not only its outcome.
+        """
         policy = self.policy_of(recorded.rule_set)
         again = json.loads(dumps(policy.evaluate(recorded.facts, recorded.decision["as_of"], trace=True, path="facts").to_dict()))
-        keys = list(dict.fromkeys([*recorded.decision, *again]))
-        differences = tuple(k for k in keys if recorded.decision.get(k) != again.get(k))
+        compared = compact(again) if "trace_kept" in recorded.decision else again
+        keys = list(dict.fromkeys([*recorded.decision, *compared]))
+        differences = tuple(k for k in keys if recorded.decision.get(k) != compared.get(k))
         return Replay(recorded.id, not differences, differences, recorded.decision, again)
+
+    def explained(self, recorded: RecordedDecision) -> RecordedDecision:
+        """The recorded decision with its whole trace and questions: kept whole (older records), or derived again from its facts and rules.
+
+        A decision whose trace is derived again carries ``trace_replayed``:
+        ``"same"`` when trace and questions match the digest kept when the
+        decision was made, ``"different"`` when they do not (the engine
+        explains differently now; the outcome and everything else recorded
+        are still as recorded).
+        """
+        kept = recorded.decision.get("trace_kept")
+        if not kept:
+            return recorded
+        policy = self.policy_of(recorded.rule_set)
+        again = json.loads(dumps(policy.evaluate(recorded.facts, recorded.decision["as_of"], trace=True, path="facts").to_dict()))
+        same = trace_digest(again) == kept.get("digest")
+        decision = {k: again[k] if k in _DERIVED else recorded.decision.get(k, again[k]) for k in again}
+        decision["trace_replayed"] = "same" if same else "different"
+        return attrs.evolve(recorded, decision=decision)
 
 
 class GroupCommit:

@@ -35,6 +35,7 @@ from policy_rules.api import Policy, parse_as_of, policy_from_sources
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.renderers.reports import html_report
 from policy_rules.service.served import ServedPolicy
+from policy_rules.service.work import Workers
 from policy_rules.workbench.saving import RuleFiles, SaveRefused, plain_text, save, take_up
 
 #: Only the server itself: scripts, styles, images, connections. No inline script, no frames.
@@ -150,11 +151,14 @@ def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> 
     raise AssertionError("compare ends with its summary")
 
 
-def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = None, editing: RuleFiles | None = None) -> APIRouter:
+def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples: Path | None = None, editing: RuleFiles | None = None) -> APIRouter:
     """The routes of the workbench for the ``served`` policy.
 
     ``who`` is the service's dependency naming the token's holder (the
-    register's pages and saving need it); ``examples`` is the folder of
+    register's pages and saving need it); ``workers`` run the CPU-bound work
+    (checks, decisions, formatting, impact) off the event loop, and saves
+    without a time limit, since a save must not be given up half-way;
+    ``examples`` is the folder of
     example registers; ``editing`` the rule files a save may write, or None
     when the server was started without ``--allow-editing``.
     """
@@ -179,7 +183,7 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
             if not plain_text(text) or not text.strip():
                 return _error(422, f"give the {'reason for the change' if what == 'reason' else 'name of who saves'} as text", what)
         try:
-            made = await run_in_threadpool(save, served, editing, request.files, request.base, request.reason.strip(), request.by.strip(), by)
+            made = await workers.run(save, served, editing, request.files, request.base, request.reason.strip(), request.by.strip(), by, time_limit=0)
         except SaveRefused as refused:
             return _error(refused.status, refused.message, refused.location or "files", **({"changed_on_disk": True} if refused.on_disk else {}))
         return JSONResponse({"save": made.record.to_dict(), "policy": made.policy.to_dict()}, status_code=201, headers=HEADERS)
@@ -189,7 +193,7 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
         if editing is None:
             return _error(403, "this server does not save rule files, so it serves the rules it read when it started", "files")
         try:
-            found = await run_in_threadpool(take_up, served, editing)
+            found = await workers.run(take_up, served, editing, time_limit=0)
         except SaveRefused as refused:
             return _error(refused.status, refused.message, refused.location or "files")
         return JSONResponse({"files": found.files, "policy": found.policy.to_dict(), "diff": found.diff}, headers=HEADERS)
@@ -221,11 +225,12 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
 
     @router.post("/workbench/report")
     async def report(request: ReportRequest) -> Response:
+        policy = served.current.policy
         try:
-            decision = served.current.policy.evaluate(request.facts, request.as_of, path="facts")
+            shown = await workers.run(lambda: html_report(policy.evaluate(request.facts, request.as_of, path="facts")))
         except PolicyError as error:
             return _error(422, error.message, error.location or "facts")
-        return HTMLResponse(html_report(decision), headers=HEADERS)
+        return HTMLResponse(shown, headers=HEADERS)
 
     @router.post("/workbench/facts")
     async def facts_file(request: FactsFileRequest) -> JSONResponse:
@@ -234,7 +239,7 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
             return refused
         with uploaded(request.name, request.text) as path:
             try:
-                found = await run_in_threadpool(first_service, path)
+                found = await workers.run(first_service, path)
             except PolicyError as error:
                 return _error(422, error.message.replace(str(path), request.name), "file")
         return JSONResponse({"facts": found}, headers=HEADERS)
@@ -244,14 +249,14 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
         from policy_rules.language.format import format_text
 
         try:
-            return JSONResponse({"text": format_text(request.text, request.name)}, headers=HEADERS)
+            return JSONResponse({"text": await workers.run(format_text, request.text, request.name)}, headers=HEADERS)
         except PolicyError as error:
             return _error(422, error.message, error.location or request.name)
 
     @router.post("/workbench/impact")
     async def impact_of(request: ImpactRequest) -> JSONResponse:
         try:
-            draft = policy_from_sources(request.files, "draft rules")
+            draft = await workers.run(lambda: policy_from_sources(request.files, "draft rules", cached=False))  # text sent is not kept in the parse cache
         except RuleFileError as error:
             return _error(422, f"the draft rules have errors; fix the problems first ({error.message.splitlines()[0]})", "files")
         except PolicyError as error:
@@ -271,7 +276,7 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
 
     async def _run(draft: Policy, register: Path, as_of: str | None) -> JSONResponse:
         try:
-            found = await run_in_threadpool(impact, served.current.policy, draft, register, parse_as_of(as_of) if as_of else None)
+            found = await workers.run(impact, served.current.policy, draft, register, parse_as_of(as_of) if as_of else None)
         except PolicyError as error:
             return _error(422, error.message, error.location or "register")
         return JSONResponse(found, headers=HEADERS)
@@ -279,9 +284,9 @@ def workbench_router(served: ServedPolicy, who: Any, examples: Path | None = Non
     return router
 
 
-def mount_workbench(app: Any, served: ServedPolicy, who: Any, examples: Path | None = None, editing: RuleFiles | None = None) -> None:
+def mount_workbench(app: Any, served: ServedPolicy, who: Any, workers: Workers, examples: Path | None = None, editing: RuleFiles | None = None) -> None:
     """Add the workbench to the service's application: its routes and its static files."""
-    app.include_router(workbench_router(served, who, examples, editing))
+    app.include_router(workbench_router(served, who, workers, examples, editing))
     app.mount("/workbench/static", StaticFiles(directory=static_folder()), name="workbench-static")
 
 

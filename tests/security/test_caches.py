@@ -28,7 +28,7 @@ from lark import Lark, Tree
 from lark.exceptions import UnexpectedInput
 
 from policy_rules.language import ast_json, parser_tables
-from policy_rules.language.loader import CACHE_ENTRIES_PER_FOLDER, _make_room
+from policy_rules.language.loader import CACHE_ENTRIES_PER_FOLDER, _make_room, analyse
 from policy_rules.language.resources import grammar_text
 from tests.cli_helpers import HARINGEY, ROOT, run_cli
 
@@ -352,3 +352,26 @@ def test_an_edited_grammar_gets_a_parser_built_in_memory(tmp_path: Path, monkeyp
         parser_tables.build_from_grammar(grammar_text()), (HARINGEY / "30-exceptions.rules").read_text(encoding="utf-8")
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cache_is_bounded_in_bytes_the_oldest_entries_going_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("POLICY_RULES_CACHE", str(cache))
+    monkeypatch.setenv("POLICY_RULES_CACHE_BYTES", "40000")
+    for number in range(60):
+        text = f'policy "P{number}"\n  outcome d\n\nfact f{number} is yes/no\n\ndecision d\n  outcomes a, b\n\nrule r\n  by default d is a\n'
+        model, found = analyse({f"p{number}.rules": text}, "t")
+        assert model is not None and not [d for d in found if d.severity == "error"]
+        on_disk = sorted(cache.glob("??/*.json"), key=lambda p: p.stat().st_mtime)
+        assert sum(p.stat().st_size for p in on_disk) <= 40000
+    names = {json.loads(p.read_text(encoding="utf-8"))["ast"]["v"][0] for p in cache.glob("??/*.json")}
+    assert f"p{59}.rules" in names and "p0.rules" not in names
+    assert 10 < len(names) < 60
+
+
+def test_text_checked_without_the_cache_never_reaches_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("POLICY_RULES_CACHE", str(cache))
+    model, _found = analyse({"sent.rules": 'policy "Sent"\n  outcome d\n\ndecision d\n  outcomes a\n\nrule r\n  by default d is a\n'}, "t", cached=False)
+    assert model is not None
+    assert list(cache.glob("??/*.json")) == []
