@@ -30,7 +30,7 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
@@ -230,12 +230,18 @@ def digest_of(sources: Mapping[str, str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def analyse(sources: Mapping[str, str], title: str) -> tuple[PolicyModel | None, list[Diagnostic]]:
-    """Parse, build and check some rule files: the model and every diagnostic, sorted."""
+def analyse(
+    sources: Mapping[str, str], title: str, read: Callable[[str, str], tuple[n.RuleFile | None, list[Diagnostic]]] | None = None
+) -> tuple[PolicyModel | None, list[Diagnostic]]:
+    """Parse, build and check some rule files: the model and every diagnostic, sorted.
+
+    ``read`` parses one file (path, text); by default through the parse cache on disk. The language
+    server passes its own, which keeps each file's AST in memory as it is typed.
+    """
     files: list[n.RuleFile] = []
     diagnostics: list[Diagnostic] = []
     for path, text in sources.items():
-        ast, errors = _read_cached(path, text)
+        ast, errors = (read or _read_cached)(path, text)
         diagnostics.extend(errors)
         if ast is not None:
             files.append(ast)
