@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,31 @@ def test_formatting_gives_fmt_s_layout(editor: tuple[Editor, Path]) -> None:
     found = ed.run(ed.client.text_document_formatting_async(t.DocumentFormattingParams(doc(uri), t.FormattingOptions(tab_size=2, insert_spaces=True))))
     assert len(found) == 1 and found[0].new_text == canonical
     assert found[0].range.start == t.Position(0, 0)
+
+
+def test_saving_adds_the_findings_of_analyse(tmp_path: Path) -> None:
+    folder = tmp_path / "small"
+    folder.mkdir()
+    path = folder / "policy.rules"
+    path.write_text(
+        'fact urgent is yes/no\n  asks "Is it urgent?"\n\ndecision route\n  outcomes usual, fast\n\n'
+        'rule usual_route\n  by default route is usual\n  because "most cases"\n  cites guide section "Routes"\n\n'
+        "rule fast_route\n  exception to usual_route\n  when urgent and not urgent\n  then route is fast\n"
+        '  because "urgent cases"\n  cites guide section "Routes"\n\n'
+        'document guide "The guide"\n  sections "Routes"\n',
+        encoding="utf-8",
+    )
+    ed = Editor(tmp_path)
+    try:
+        uri, found = ed.open(path)
+        assert found == []
+        sent = time.perf_counter()
+        ed.client.text_document_did_save(t.DidSaveTextDocumentParams(text_document=doc(uri)))
+        found = ed.wait_for(uri, sent)
+        while not found:
+            found = ed.wait_for(uri, ed.arrived[uri])
+        assert [(d.source, d.code, d.range.start.line, d.severity) for d in found] == [
+            ("policy-rules analyse", "never_applies", 11, t.DiagnosticSeverity.Warning)
+        ]
+    finally:
+        ed.close()
