@@ -223,3 +223,21 @@ def test_saving_adds_the_findings_of_analyse(tmp_path: Path) -> None:
         ]
     finally:
         ed.close()
+
+
+def test_hover_on_a_rule_and_a_decision(shared: tuple[Editor, Path]) -> None:
+    ed, folder = shared
+    path = folder / "50-delivery.rules"
+    uri, _ = ed.open(path)
+    found = ed.run(ed.client.text_document_hover_async(t.HoverParams(doc(uri), position_of(path, "in_house_at_once", 1))))
+    assert found.contents.value == (
+        "**rule** `in_house_at_once`\n\n"
+        "because: with the capacity and the skills already in place the council can run the service itself straight away\n\n"
+        "the default rule of `in_house_mode`\n\n"
+        'cites Haringey Council insourcing policy (Appendix 1), section "Implementation plan"'
+    )
+    found = ed.run(ed.client.text_document_hover_async(t.HoverParams(doc(uri), position_of(path, "delivery\n"))))
+    assert found.contents.value == (
+        "**decision** `delivery` — one of partnership_nhs, partnership_vcs, partnership_public, procure_local, procure, in_house, in_house_phased, hybrid"
+        "\n\nmeans: how the service is to be delivered"
+    )
