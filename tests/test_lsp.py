@@ -241,3 +241,10 @@ def test_hover_on_a_rule_and_a_decision(shared: tuple[Editor, Path]) -> None:
         "**decision** `delivery` — one of partnership_nhs, partnership_vcs, partnership_public, procure_local, procure, in_house, in_house_phased, hybrid"
         "\n\nmeans: how the service is to be delivered"
     )
+
+
+def test_the_server_exits_with_status_0_after_shutdown(tmp_path: Path) -> None:
+    ed = Editor(policy_copy(tmp_path).parent)
+    process = ed.client._server
+    ed.close()
+    assert process is not None and process.returncode == 0
