@@ -164,6 +164,9 @@ def _parser() -> argparse.ArgumentParser:
     from policy_rules.language.format_command import add_fmt_parser
 
     add_fmt_parser(commands, fmt)
+    from policy_rules.lsp.command import add_lsp_parser
+
+    add_lsp_parser(commands, fmt)
     from policy_rules.docs.command import add_docs_parser
 
     add_docs_parser(commands, fmt)
@@ -636,6 +639,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from policy_rules.language.format_command import run_fmt
 
             return run_fmt(args)
+        if args.command == "lsp":
+            from policy_rules.lsp.command import run_lsp
+
+            return run_lsp(args)
         if args.command == "diff":
             from policy_rules.analysis.diff_command import run_diff
 

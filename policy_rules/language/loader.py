@@ -33,7 +33,7 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError, source_line
@@ -259,17 +259,24 @@ def digest_of(sources: Mapping[str, str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def analyse(sources: Mapping[str, str], title: str, *, cached: bool = True) -> tuple[PolicyModel | None, list[Diagnostic]]:
+def analyse(
+    sources: Mapping[str, str],
+    title: str,
+    read: Callable[[str, str], tuple[n.RuleFile | None, list[Diagnostic]]] | None = None,
+    *,
+    cached: bool = True,
+) -> tuple[PolicyModel | None, list[Diagnostic]]:
     """Parse, build and check some rule files: the model and every diagnostic, sorted.
 
-    ``cached=False`` for text that is not a user's own rule files (sent to
-    the service to be checked): it is parsed without reading or writing the
-    parse cache, so a stranger's requests cannot fill the disk.
+    ``read`` parses one file (path, text); by default through the parse cache on disk. The language
+    server passes its own, which keeps each file's AST in memory as it is typed. ``cached=False``
+    for text that is not a user's own rule files (sent to the service to be checked): it is parsed
+    without reading or writing the parse cache, so a stranger's requests cannot fill the disk.
     """
     files: list[n.RuleFile] = []
     diagnostics: list[Diagnostic] = []
     for path, text in sources.items():
-        ast, errors = _read_cached(path, text) if cached else parse_file(path, text)
+        ast, errors = (read or (_read_cached if cached else parse_file))(path, text)
         diagnostics.extend(errors)
         if ast is not None:
             files.append(ast)
