@@ -249,7 +249,8 @@ def test_parameter_periods_that_follow_each_other(diagnose: Find) -> None:
 def test_decision_outcomes(errors: Find) -> None:
     twice = "decision twice outcomes p, q, p"
     assert errors(policy("decision none", twice)) == [
-        "policy.rules:9:1: error: decision `none` declares no outcomes; add `outcomes a, b, c`",
+        "policy.rules:9:1: error: decision `none` declares no outcomes; add `outcomes a, b, c`, "
+        "or give it a type (`decision NAME is money`) for a decision that works out an amount",
         "policy.rules:9:1: error: decision `none` has no default rule; add `rule ... by default none is ...`",
         "policy.rules:10:1: error: decision `twice` has no default rule; add `rule ... by default twice is ...`",
         f"{at(10, twice, 'p', 2)}: error: the outcome `p` is listed twice",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
 from policy_rules.engine.codegen import ThreeValued
 from policy_rules.engine.dates import HELPERS as DATE_HELPERS
 from policy_rules.engine.dates import OutsideCalendar
@@ -165,7 +166,15 @@ def _generate(model: PolicyModel) -> Functions:
     """Generate, compile (in one go) and assemble the three-valued functions of a checked policy."""
     writer = ThreeValued(lower(model))
     source = writer.generate()
-    namespace: dict[str, Any] = {"UNKNOWN": UNKNOWN, "D": Decimal, "DIVIDE": divide, "CALENDAR": calendar, **DATE_HELPERS, "__builtins__": __builtins__}
+    namespace: dict[str, Any] = {
+        "UNKNOWN": UNKNOWN,
+        "D": Decimal,
+        "DIVIDE": divide,
+        "CALENDAR": calendar,
+        **DATE_HELPERS,
+        **AMOUNT_HELPERS,
+        "__builtins__": __builtins__,
+    }
     namespace.update((writer.constant_name(index), value) for index, value in enumerate(writer.constants))
     exec(compile(source, "<policy_rules three-valued functions>", "exec"), namespace)
 
