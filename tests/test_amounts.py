@@ -326,3 +326,16 @@ def test_every_bundled_policys_cases_follow_the_schema(name: str) -> None:
                 validate_decision(decision.to_dict(), trace=trace)
                 count += 1
     assert count > 10
+
+
+def test_analyse_finds_the_conflict_between_valued_rules_and_their_amounts(tmp_path: Path) -> None:
+    """The solver reads valued rules too: the greater/smaller of, rounding, if/then/else and totals are terms of linear arithmetic."""
+    from policy_rules.analysis.findings import analyse
+
+    found = analyse(_policy(tmp_path, VALUED_CONFLICT, "conflict.rules"))
+    errors = [f for f in found if f.severity == "error"]
+    assert errors and all("from_both" in f.message for f in errors)
+    assert {f.span.line for f in errors} <= {
+        _policy(tmp_path, VALUED_CONFLICT, "again.rules").model.rules[x].span.line for x in ("from_a", "from_b", "from_both")
+    }
+    assert [f for f in analyse(_policy(tmp_path, GRANT, "grant.rules")) if f.severity == "error"] == []
