@@ -339,3 +339,41 @@ def test_analyse_finds_the_conflict_between_valued_rules_and_their_amounts(tmp_p
         _policy(tmp_path, VALUED_CONFLICT, "again.rules").model.rules[x].span.line for x in ("from_a", "from_b", "from_both")
     }
     assert [f for f in analyse(_policy(tmp_path, GRANT, "grant.rules")) if f.severity == "error"] == []
+
+
+KINDS = """
+policy "kinds"
+  outcome d
+  results share, due, late, people, ratio
+fact start is date
+fact staff is whole number
+fact income is money
+decision d
+  outcomes x
+rule dd
+  by default d is x
+decision share is percentage
+rule share_rule
+  by default share is if income is above £20,000 then 25% else 0%
+decision due is date
+rule due_rule
+  by default due is start + 6 months
+decision late is yes/no
+rule late_rule
+  by default late is due is before 2025-01-01
+decision people is whole number
+rule people_rule
+  by default people is staff / 3 rounded up to the whole number
+decision ratio is number
+rule ratio_rule
+  by default ratio is staff / 8
+"""
+
+
+def test_every_kind_of_result_is_encoded_as_the_json_decision_says(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, KINDS)
+    decision = _every_mode(policy, {"start": "2024-05-31", "staff": 10, "income": 30000})
+    assert decision["results"] == {"share": "0.25", "due": "2024-11-30", "late": True, "people": 4, "ratio": "1.25"}
+    text = policy.evaluate({"start": "2024-05-31", "staff": 10, "income": 30000}, AS_OF)
+    assert dict((name, shown) for name, _value, shown in text.results) == {"share": "25%", "due": "2024-11-30", "late": "yes", "people": "4", "ratio": "1.25"}
+    assert _every_mode(policy, {"staff": 10, "income": 30000})["results"] == {"share": "0.25", "due": None, "late": None, "people": 4, "ratio": "1.25"}
