@@ -377,3 +377,23 @@ def test_every_kind_of_result_is_encoded_as_the_json_decision_says(tmp_path: Pat
     text = policy.evaluate({"start": "2024-05-31", "staff": 10, "income": 30000}, AS_OF)
     assert dict((name, shown) for name, _value, shown in text.results) == {"share": "25%", "due": "2024-11-30", "late": "yes", "people": "4", "ratio": "1.25"}
     assert _every_mode(policy, {"staff": 10, "income": 30000})["results"] == {"share": "0.25", "due": None, "late": None, "people": 4, "ratio": "1.25"}
+
+
+def test_diff_reports_each_money_results_total_before_and_after(tmp_path: Path) -> None:
+    """A change that raises the income threshold of the contribution costs the difference in grants over the register."""
+    from policy_rules.analysis.diff import DiffSummary, _summary_text, compare
+    from policy_rules.registers.facts import ServiceFacts
+
+    old = _policy(tmp_path, GRANT, "old.rules")
+    new = _policy(tmp_path, GRANT.replace("above £20,000 then (income - £20,000)", "above £24,000 then (income - £24,000)"), "new.rules")
+    rows = [{**FULL, "service": "A"}, {**FULL, "service": "B", "income": 22000}, {**FULL, "service": "C", "passport_benefit": True}]
+    found = list(compare(old, new, [ServiceFacts(row, "<facts>", i) for i, row in enumerate(rows)], AS_OF))
+    summary = found[-1]
+    assert isinstance(summary, DiffSummary)
+    # A: contribution 2,500 -> 1,500 (grant +1,000); B: 500 -> 0 (grant +500); C: no contribution either way
+    assert summary.to_dict()["totals"]["grant"] == {"before": "33000.00", "after": "34500.00", "change": "1500.00"}
+    assert summary.to_dict()["totals"]["contribution"] == {"before": "3000.00", "after": "1500.00", "change": "-1500.00"}
+    assert [c.changed for c in found[:-1]] == [("results",), ("results",)]
+    text = _summary_text(summary, old, new, AS_OF)
+    assert "  grant: total £33,000 before, £34,500 after, change +£1,500\n" in text
+    assert "  contribution: total £3,000 before, £1,500 after, change -£1,500\n" in text
