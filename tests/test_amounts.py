@@ -397,3 +397,25 @@ def test_diff_reports_each_money_results_total_before_and_after(tmp_path: Path) 
     text = _summary_text(summary, old, new, AS_OF)
     assert "  grant: total £33,000 before, £34,500 after, change +£1,500\n" in text
     assert "  contribution: total £3,000 before, £1,500 after, change -£1,500\n" in text
+
+
+def test_the_register_summary_totals_money_results_per_outcome(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    (tmp_path / "grant.rules").write_text(textwrap.dedent(GRANT), encoding="utf-8")
+    (tmp_path / "reg.yaml").write_text(
+        "- {service: A, income: 30000, passport_benefit: no, maximum_grant: 30000, works: [{cost: 12000, eligible: yes}]}\n"
+        "- {service: B, income: 22000, passport_benefit: no, maximum_grant: 30000, works: [{cost: 1000, eligible: yes}]}\n"
+        "- {service: C, passport_benefit: no, maximum_grant: 30000, works: [{cost: 1000, eligible: no}]}\n",
+        encoding="utf-8",
+    )
+    result = run_cli("evaluate", "grant.rules", "reg.yaml", "--output", "out.csv", "--as-of", "2025-01-01", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "money results by outcome:\n  eligible: contribution £3,000, grant £10,000, works_total £13,000\n  not_eligible: works_total £0\n" in result.stdout
+    from policy_rules.registers.register import Summary
+
+    policy = load_policy(tmp_path / "grant.rules")
+    summary = Summary("Grant", "1", "", "2025-01-01", None)
+    for row in ({**FULL, "service": "A"}, {**FULL, "service": "B", "income": 22000, "works": [{"cost": 1000, "eligible": True}]}):
+        summary.add(policy.evaluate(row, AS_OF, trace=False), None)
+    assert summary.to_dict()["by_outcome"]["eligible"]["results"] == {"grant": "10000.00", "contribution": "3000.00", "works_total": "13000.00"}

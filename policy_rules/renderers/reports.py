@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from policy_rules.engine import trace as t
 from policy_rules.engine.decision import Decision
+from policy_rules.engine.values import format_value
 from policy_rules.renderers.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
 
 STATUS_WORDS = {
@@ -457,6 +459,17 @@ def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
         lines.append(f"{term(outcome):<20}{tot.services:>10,}{spend}")
     if summary.spend_fact:
         lines.append(f"{'total':<20}{summary.decided:>10,}  {money(total_spend):>16}")
+    totals = sorted({name for tot in summary.by_outcome.values() for name in tot.results})
+    if totals:
+        lines.append("")
+        lines.append(bold("money results by outcome:"))
+        for outcome, tot in sorted(summary.by_outcome.items()):
+            if tot.results:
+                lines.append(f"  {term(outcome)}: " + ", ".join(f"{term(n)} {format_value(tot.results[n], 'money')}" for n in totals if n in tot.results))
+        lines.append(
+            "  all: "
+            + ", ".join(f"{term(n)} {format_value(sum((t.results.get(n, 0) for t in summary.by_outcome.values()), Decimal(0)), 'money')}" for n in totals)
+        )
     if summary.by_priority:
         lines.append("")
         lines.append(bold("priority: ") + ", ".join(f"{term(k)} {v:,}" for k, v in sorted(summary.by_priority.items())))
