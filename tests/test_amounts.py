@@ -419,3 +419,20 @@ def test_the_register_summary_totals_money_results_per_outcome(tmp_path: Path) -
     for row in ({**FULL, "service": "A"}, {**FULL, "service": "B", "income": 22000, "works": [{"cost": 1000, "eligible": True}]}):
         summary.add(policy.evaluate(row, AS_OF, trace=False), None)
     assert summary.to_dict()["by_outcome"]["eligible"]["results"] == {"grant": "10000.00", "contribution": "3000.00", "works_total": "13000.00"}
+
+
+def test_a_dated_value_runs_until_the_next_one_starts(tmp_path: Path) -> None:
+    text = (
+        'policy "p"\n  outcome d\n  results cap\nparameter limit is money\n  value £100 from 2020-01-01\n  value £200 from 2023-04-01\n'
+        "  value £300 from 2024-04-01 until 2024-12-31\ndefine cap as limit\ndecision d outcomes x\nrule r by default d is x\n"
+    )
+    policy = _policy(tmp_path, text)
+    for day, expected in ((date(2023, 3, 31), "100.00"), (date(2023, 4, 1), "200.00"), (date(2024, 3, 31), "200.00"), (date(2024, 12, 31), "300.00")):
+        off = policy.evaluate({}, day, trace=False).to_dict()
+        assert off["results"] == {"cap": expected}
+        assert policy.evaluate({}, day, trace=True).to_dict()["results"] == {"cap": expected}
+        assert policy.decide_in_full({}, "#1", day, trace=False).to_dict() == off
+    from policy_rules.errors import PolicyError
+
+    with pytest.raises(PolicyError, match="has no value on 2025-01-01"):
+        policy.evaluate({}, date(2025, 1, 1))

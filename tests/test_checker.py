@@ -229,10 +229,10 @@ def test_parameters_with_overlapping_periods(errors: Find) -> None:
         "value £1 from 2020-01-01",
         "value £2 from 2022-01-01",
     )
-    advice = "end that one with `until` a day before"
+    advice = "end that one with `until` a day before, or leave out its `until`: a value runs until the next one starts"
+    # `open`'s first value has no `until`: it runs until the day before the next one starts, which is no overlap.
     assert errors(text) == [
         f"policy.rules:11:1: error: this value of `limit` starts on 2020-12-31, while the value at policy.rules:10:1 still applies; {advice}",
-        f"policy.rules:14:1: error: this value of `open` starts on 2022-01-01, while the value at policy.rules:13:1 still applies; {advice}",
     ]
 
 

@@ -35,7 +35,7 @@ import z3
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.dates import Period
 from policy_rules.engine.values import Type
-from policy_rules.language.checker import PolicyModel, type_from_ref
+from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
 
 #: How many items a list that is not given may have in a free world.
 FREE_ITEMS = 3
@@ -461,14 +461,7 @@ class Encoder:
         self.rule_nodes: dict[str, ir.Rule] = {}
         #: Expressions (by ``id``) read as a fixed value instead: a part of a condition left out.
         self.replace: dict[int, Any] = {}
-        self.parameters = (
-            parameters
-            if parameters is not None
-            else {
-                name: tuple(sorted(((v.valid_from, v.valid_until, v.value.value) for v in p.values), key=lambda t: t[0]))
-                for name, p in self.model.parameters.items()
-            }
-        )
+        self.parameters = parameters if parameters is not None else {name: parameter_periods(p) for name, p in self.model.parameters.items()}
 
     # --- values ---------------------------------------------------------------------------
 

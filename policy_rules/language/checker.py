@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 from pathlib import Path
 
 import attrs
@@ -244,8 +245,8 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
             periods.append(v)
         periods.sort(key=lambda v: v.valid_from)
         for earlier, later in itertools.pairwise(periods):
-            if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
-                advice = "end that one with `until` a day before"
+            if earlier.valid_from == later.valid_from or (earlier.valid_until is not None and earlier.valid_until >= later.valid_from):
+                advice = "end that one with `until` a day before, or leave out its `until`: a value runs until the next one starts"
                 model.error(later.span, f"this value of `{param.name}` starts on {later.valid_from}, while the value at {earlier.span} still applies; {advice}")
     for decision in model.decisions.values():
         values = [o.name for o in decision.outcomes]
@@ -293,6 +294,18 @@ def _valued_decision(model: PolicyModel, decision: n.DecisionDecl) -> None:
             model.error(coll.span, f"`{coll.name}` is not a list fact, so the decision cannot be made for each of its items{hint}")
         else:
             model.used.add(coll.name)
+
+
+def parameter_periods(param: n.ParameterDecl) -> tuple[tuple[date, date | None, object], ...]:
+    """A parameter's values as (from, until, value), in date order: a value without `until` runs until the day before the next one starts."""
+    ordered = sorted(param.values, key=lambda v: v.valid_from)
+    periods = []
+    for index, v in enumerate(ordered):
+        until = v.valid_until
+        if until is None and index + 1 < len(ordered):
+            until = ordered[index + 1].valid_from - timedelta(days=1)
+        periods.append((v.valid_from, until, v.value.value))
+    return tuple(periods)
 
 
 def fits_value(expected: Type, found: Type) -> bool:
