@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from policy_rules.engine import trace as t
+from policy_rules.engine.amounts import encode, result
+from policy_rules.engine.calculation import with_calculations
 from policy_rules.engine.codegen import MODES, CannotDecide
 from policy_rules.engine.compiler import CompiledPolicy, compile_policy
 from policy_rules.engine.decision import Decision, ElementOutcome, PolicyInfo, Question
@@ -56,8 +58,14 @@ class Policy:
         per_item = compiled.model.decisions.get(compiled.model.element_outcomes or "")
         self._element_collection = per_item.for_each.collection.name if per_item and per_item.for_each else None
         self._shared_elements: dict[tuple[Any, ...], ElementOutcome] = {}
+        model = compiled.model
+        kinds = model.name_types
+        #: The kind of a valued outcome (``money``...), None when the outcome is named; the kind of each result.
+        self._outcome_kind = kinds[model.outcome].kind if model.outcome and model.decisions[model.outcome].value_type is not None else None
+        self._result_kinds = tuple((name, kinds[name].kind if name in kinds else None) for name in model.results)
         self._lowered = lower(compiled.model)
-        self._function = PolicyFunction(self._lowered, compiled.parameters, build_decision, info, self._element_outcomes)
+        outcome_kind = self._outcome_shown if self._outcome_kind is not None else None
+        self._function = PolicyFunction(self._lowered, compiled.parameters, build_decision, info, self._element_outcomes, outcome_kind, self._result_kinds)
         self._decide_fast = self._function._decide
         self._dates: dict[Any, tuple[date, str]] = {}
         self._traced_path: TracedPath | None = None
@@ -190,10 +198,10 @@ class Policy:
             first, env = evaluate_once(compiled, facts, as_of, service=service)
         if first.conflict:
             raise conflict_error(compiled, first.conflict, service)
-        outcome, priority, elements = first.outcome, first.priority, first.elements
+        outcome, priority, elements, values = first.outcome, first.priority, first.elements, first.values
         needed: list[str] = []
         exact = True
-        if first.outcome is UNKNOWN or first.priority is UNKNOWN or UNKNOWN in first.elements:
+        if is_open(first):
             found = search(compiled, facts, as_of, first, env, service)
             conflicts = [r.conflict for r in found.results if r.conflict is not None]
             if len(conflicts) == len(found.results):
@@ -204,6 +212,7 @@ class Policy:
             elements = tuple(
                 _single({r.elements[i] if i < len(r.elements) and r.conflict is None else UNKNOWN for r in possible}) for i in range(len(first.elements))
             )
+            values = tuple(_single({r.values[i] if r.conflict is None and i < len(r.values) else UNKNOWN for r in possible}) for i in range(len(first.values)))
             needed = needed_fact_names(compiled, found)
             exact = found.exact
         reasons = _reasons(env) if model.reasons else ()
@@ -211,13 +220,13 @@ class Policy:
         decided_by = None
         if trace:
             assert traced is not None
-            events, decided_by = self._trace(facts, traced[1], as_of, Result(outcome, priority, elements), needed, exact)
+            events, decided_by = self._trace(facts, traced[1], as_of, Result(outcome, priority, elements, None, values), needed, exact)
         elif first.outcome is not UNKNOWN and model.outcome:
             decided_by = env.decider(compiled.decisions[model.outcome].root)
         return build_decision(
             (
                 service,
-                _shown(outcome),
+                self._outcome_shown(outcome),
                 _shown(priority) if model.priority else None,
                 reasons,
                 self._elements(facts, elements),
@@ -228,8 +237,19 @@ class Policy:
                 self.info,
                 as_of.isoformat(),
                 decided_by,
+                self._results(values),
             )
         )
+
+    def _outcome_shown(self, value: Any) -> str:
+        """The outcome as the decision gives it: an outcome name, or a valued outcome in the encoding of ``results`` (as text)."""
+        if value is UNKNOWN or self._outcome_kind is None:
+            return _shown(value)
+        return str(encode(value, self._outcome_kind)).lower() if type(value) is bool else str(encode(value, self._outcome_kind))
+
+    def _results(self, values: tuple[Any, ...]) -> tuple[tuple[str, Any, str], ...]:
+        """The header's results, each as the JSON decision gives it and as an officer reads it."""
+        return tuple(result(name, value, kind) for (name, kind), value in zip(self._result_kinds, values, strict=True))
 
     def _trace(
         self, facts: Mapping[str, Any], env: TracingEnv, as_of: date, settled: Result, needed: list[str], exact: bool
@@ -246,10 +266,10 @@ class Policy:
         for made in env.decisions_made:
             if made.decision == model.outcome and made.item is None:
                 decided_by = made.decided_by
-        return tuple(events), decided_by
+        return with_calculations(model, self._compiled.parameters, tuple(events), as_of), decided_by
 
     def _traced_decision(self, facts: Mapping[str, Any], service: str | None, as_of: date, recorded: tuple[Any, ...]) -> Decision:
-        outcome, priority, elements, reasons, reads, worked_out, made = recorded
+        outcome, priority, elements, reasons, reads, worked_out, made, values = recorded
         model = self.model
         when = as_of.isoformat()
         given = tuple(r for r in reads if r is not None)
@@ -258,10 +278,12 @@ class Policy:
         for event in made:
             if event.decision == model.outcome and event.item is None:
                 decided_by = event.decided_by
-        trace = (t.FactsGiven(given, missing, when), *worked_out, *made)
+        trace = with_calculations(model, self._compiled.parameters, (t.FactsGiven(given, missing, when), *worked_out, *made), as_of)
         priority = str(priority) if model.priority else None
         elements = self._elements(facts, elements)
-        return build_decision((service, str(outcome), priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by))
+        shown = self._outcome_shown(outcome)
+        results = self._results(values)
+        return build_decision((service, shown, priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by, results))
 
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
         if not self._element_collection:

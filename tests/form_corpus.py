@@ -18,6 +18,7 @@ exceptions that conflict.
 from __future__ import annotations
 
 import json
+import math
 import operator
 import random
 from collections.abc import Iterator, Mapping
@@ -300,7 +301,74 @@ rule only_equal_down
   then plan is odd
 """
 
-POLICIES = {"scalars": SCALARS, "lists": LISTS, "bounds": BOUNDS}
+#: Forms that work out amounts: valued decisions (agreeing and conflicting), results, greater/smaller, rounding, if/then/else, totals.
+AMOUNTS = """
+policy "amount forms"
+  service name service
+  outcome plan
+  results grant, doubled, works, biggest
+
+record part
+  field cost is money
+  field spare is yes/no
+
+fact service is text
+fact amount is money
+fact limit is money
+fact count is whole number
+fact ratio is number
+fact flag is yes/no
+fact parts is list of part
+
+define works as total of p.cost for each p in parts where (p.spare)
+define everything as total of p.cost for each p in parts
+define biggest as the greater of amount and limit
+define a_greater as (the greater of amount and limit) > £100
+define a_smaller as (the smaller of amount and limit) < £50
+define a_if as (if flag then amount else limit) > £99
+define a_round as amount / 3 rounded to the nearest penny > £33.33 or amount / 3 rounded down to the pound = £33 or amount / 3 rounded up to the pound > £34
+define a_round_more as (amount / 7 rounded down to the penny) + (amount / 7 rounded up to the penny) > £28 or amount / 7 rounded to the nearest pound > £14
+define a_round_whole as (ratio / 3 rounded to the nearest whole number) + (ratio / 3 rounded down to the whole number)
+  + (ratio / 3 rounded up to the whole number) > 1
+define a_total as (total of p.cost for each p in parts where (p.spare)) > £10 and works > £10
+define a_total_all as (total of p.cost for each p in parts) >= £500 and everything >= £500
+
+decision grant is money
+rule grant_default
+  by default grant is the smaller of (the greater of (amount - limit) and £0) and £200
+rule grant_flag
+  exception to grant_default
+  when flag
+  then grant is (if count > 2 then £50 else amount) rounded down to the pound
+rule grant_big
+  exception to grant_default
+  when a_total_all
+  then grant is £50
+
+decision doubled is number
+rule doubled_default
+  by default doubled is ratio * 2
+
+decision plan
+  outcomes keep, grow, cut, pause
+
+rule keep_default
+  by default plan is keep
+rule grow_when_greater
+  exception to keep_default
+  when a_greater and a_if
+  then plan is grow
+rule cut_when_smaller
+  exception to keep_default
+  when a_smaller and (a_round or a_round_more) and not a_greater
+  then plan is cut
+rule pause_on_totals
+  exception to cut_when_smaller
+  when a_total or a_round_whole
+  then plan is pause
+"""
+
+POLICIES = {"scalars": SCALARS, "lists": LISTS, "bounds": BOUNDS, "amounts": AMOUNTS}
 
 DATES = ("2022-06-01", "2023-12-31", "2024-01-01", "2024-03-15", "2024-06-30", "2024-07-01", "2020-02-29", "2023-01-31", "2022-01-01")
 #: Dates on both sides of the parameters' change (2023-01-01) and at its edges.
@@ -385,7 +453,21 @@ def _bounds_facts(rng: random.Random) -> dict[str, Any]:
     return facts
 
 
-_GENERATORS = {"scalars": _scalar_facts, "lists": _list_facts, "bounds": _bounds_facts}
+def _amount_facts(rng: random.Random) -> dict[str, Any]:
+    amounts = (0, 1, 50, 99, 100, 101, 200, 250, 500, 1000, -5, 217)
+    parts = [{"cost": rng.choice((0, 10, 11, 250, 500)), "spare": rng.random() < 0.5} for _ in range(rng.choice((0, 1, 2, 3)))]
+    return {
+        "service": f"s{rng.randrange(10**6)}",
+        "amount": rng.choice(amounts),
+        "limit": rng.choice(amounts),
+        "count": rng.choice((0, 1, 2, 3, 9)),
+        "ratio": rng.choice((0, 1, 2, 4, 5, -1, -4)),
+        "flag": rng.random() < 0.4,
+        "parts": parts,
+    }
+
+
+_GENERATORS = {"scalars": _scalar_facts, "lists": _list_facts, "bounds": _bounds_facts, "amounts": _amount_facts}
 
 #: Cases written by hand: the edges a generator may miss.
 HAND_CASES: dict[str, list[dict[str, Any]]] = {
@@ -409,6 +491,12 @@ HAND_CASES: dict[str, list[dict[str, Any]]] = {
         {"jobs": [{"hours": 1, "big": False, "kind": "small", "due": "2022-06-01"}], "staff": 4, "started": "2024-01-01", "flag": False, "other": False},
     ],
     "bounds": [{"amount": 100, "l1": 10**6, "l2": 10**6, "l3": 10**6, "l4": 10**6}],
+    "amounts": [
+        {"amount": 100, "limit": 100, "count": 3, "ratio": 5, "flag": True, "parts": [{"cost": 500, "spare": True}]},
+        {"amount": 250, "limit": 40, "count": 0, "ratio": -4, "flag": False, "parts": [{"cost": 11, "spare": True}, {"cost": 500, "spare": False}]},
+        {"amount": 10**61 + 7, "limit": 3, "count": 1, "ratio": 1, "flag": True, "parts": []},
+        {"amount": 49, "limit": 99, "count": 2, "ratio": 2, "flag": False, "parts": [{"cost": 10}, {"spare": True}]},
+    ],
 }  # fmt: skip
 
 
@@ -427,7 +515,7 @@ def _without(facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 
 
 #: How many services each generator makes: the bounds policy has few forms, so fewer suffice.
-COUNTS = {"scalars": 160, "lists": 160, "bounds": 60}
+COUNTS = {"scalars": 160, "lists": 160, "bounds": 60, "amounts": 120}
 
 
 def cases(key: str, count: int | None = None, seed: int = 12) -> list[dict[str, Any]]:
@@ -495,9 +583,10 @@ def expressions(model: Any) -> Iterator[tuple[n.Expr, tuple[str, ...], n.Expr | 
     def walk(e: Any, items: tuple[str, ...], condition: Any) -> Iterator[tuple[Any, tuple[str, ...], Any]]:
         own = e if model.types.get(id(e)) == yes_no and not isinstance(e, n.Literal) else condition
         yield e, items, own
-        inner = (*items, e.item) if isinstance(e, n.Over) else items
+        inner = (*items, e.item) if isinstance(e, n.Over | n.Total) else items
         for child in children(e):
-            yield from walk(child, inner if child is getattr(e, "condition", None) else items, own)
+            scoped = child is getattr(e, "condition", None) or (isinstance(e, n.Total) and child is e.value)
+            yield from walk(child, inner if scoped else items, own)
 
     for define in model.defines.values():
         body = define.body
@@ -630,6 +719,39 @@ class Oracle:
         if isinstance(e, n.CountOf):
             conditions = self.model.defines[e.reasons.name].body.members if e.reasons is not None else e.conditions
             return self.kleene(e.quantifier, [self.value(c, items) for c in conditions], int(e.at_least))
+        if isinstance(e, n.Extreme):
+            a, b = (self.value(x, items) for x in e.operands)
+            if UNKNOWN in (a, b):
+                return UNKNOWN
+            return (max if e.which == "greater" else min)(a, b)
+        if isinstance(e, n.Rounded):
+            v = self.value(e.operand, items)
+            if v is UNKNOWN:
+                return UNKNOWN
+            unit = Decimal("0.01") if e.unit == "penny" else Decimal(1)
+            steps = v / unit
+            half_away = math.floor(abs(steps) + Decimal("0.5")) * (1 if steps >= 0 else -1)  # a half goes away from zero
+            whole = {"down": math.floor(steps), "up": math.ceil(steps), "nearest": half_away}[e.direction]
+            return Decimal(whole) * unit
+        if isinstance(e, n.Conditional):
+            c = self.value(e.condition, items)
+            if c is not UNKNOWN:
+                return self.value(e.then if c else e.otherwise, items)
+            a, b = self.value(e.then, items), self.value(e.otherwise, items)
+            return a if UNKNOWN not in (a, b) and a == b else UNKNOWN
+        if isinstance(e, n.Total):
+            records = self.value(e.collection, items)
+            if records is UNKNOWN:
+                return UNKNOWN
+            total: Any = Decimal(0)
+            for i, r in enumerate(records):
+                inner = {**items, e.item: (e.collection.name, i, r)}
+                holds = True if e.condition is None else self.value(e.condition, inner)
+                if holds is False:
+                    continue
+                v = self.value(e.value, inner)
+                total = UNKNOWN if UNKNOWN in (holds, v, total) else total + v
+            return total
         raise AssertionError(f"the oracle has no meaning for {type(e).__name__}")
 
     @staticmethod

@@ -229,10 +229,10 @@ def test_parameters_with_overlapping_periods(errors: Find) -> None:
         "value £1 from 2020-01-01",
         "value £2 from 2022-01-01",
     )
-    advice = "end that one with `until` a day before"
+    advice = "end that one with `until` a day before, or leave out its `until`: a value runs until the next one starts"
+    # `open`'s first value has no `until`: it runs until the day before the next one starts, which is no overlap.
     assert errors(text) == [
         f"policy.rules:11:1: error: this value of `limit` starts on 2020-12-31, while the value at policy.rules:10:1 still applies; {advice}",
-        f"policy.rules:14:1: error: this value of `open` starts on 2022-01-01, while the value at policy.rules:13:1 still applies; {advice}",
     ]
 
 
@@ -249,7 +249,8 @@ def test_parameter_periods_that_follow_each_other(diagnose: Find) -> None:
 def test_decision_outcomes(errors: Find) -> None:
     twice = "decision twice outcomes p, q, p"
     assert errors(policy("decision none", twice)) == [
-        "policy.rules:9:1: error: decision `none` declares no outcomes; add `outcomes a, b, c`",
+        "policy.rules:9:1: error: decision `none` declares no outcomes; add `outcomes a, b, c`, "
+        "or give it a type (`decision NAME is money`) for a decision that works out an amount",
         "policy.rules:9:1: error: decision `none` has no default rule; add `rule ... by default none is ...`",
         "policy.rules:10:1: error: decision `twice` has no default rule; add `rule ... by default twice is ...`",
         f"{at(10, twice, 'p', 2)}: error: the outcome `p` is listed twice",

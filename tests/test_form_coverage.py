@@ -176,6 +176,10 @@ def variant_of(e: Any, model: Any) -> tuple[str, ...]:
         return (name, e.op)
     if isinstance(e, n.Over):
         return (name, e.quantifier)
+    if isinstance(e, n.Extreme):
+        return (name, f"which={e.which}")
+    if isinstance(e, n.Total):
+        return (name, f"condition={'given' if e.condition is not None else 'none'}")
     return (name,)
 
 

@@ -62,6 +62,14 @@ def _expected(e: Any, model: Any, lowering: _Lowering) -> tuple[type, Any]:
         return ir.Logic, e.op
     if isinstance(e, n.Over):
         return ir.Quantify, e.quantifier
+    if isinstance(e, n.Extreme):
+        return ir.Apply, e.which
+    if isinstance(e, n.Rounded):
+        return ir.Apply, f"rounded {e.direction} {e.unit}"
+    if isinstance(e, n.Conditional):
+        return ir.Choose, None
+    if isinstance(e, n.Total):
+        return ir.Total, (e.item, e.condition is not None)
     assert isinstance(e, n.CountOf)
     return ir.CountOf, (e.quantifier, e.at_least, e.reasons.name if e.reasons is not None else None)
 
@@ -77,6 +85,10 @@ def _found(node: Any, lowering: _Lowering) -> Any:
         return node.negated
     if isinstance(node, ir.Quantify):
         return node.quantifier
+    if isinstance(node, ir.Choose):
+        return None
+    if isinstance(node, ir.Total):
+        return (node.item, node.condition is not None)
     return (node.quantifier, node.at_least, node.reasons.name if node.reasons is not None else None)
 
 

@@ -19,12 +19,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import IO, Any
 
 import attrs
 
 from policy_rules.api import Policy
 from policy_rules.engine.decision import Decision
+from policy_rules.engine.values import format_value
 from policy_rules.errors import ConflictError, PolicyError
 from policy_rules.registers.facts import ServiceFacts, service_name
 from policy_rules.renderers.escape import for_csv_cell, for_terminal
@@ -45,7 +47,7 @@ CSV_COLUMNS = (
     "changed",
 )
 #: What is compared, in the order a change lists them.
-ASPECTS = ("outcome", "priority", "elements", "needed_facts")
+ASPECTS = ("outcome", "priority", "elements", "needed_facts", "results")
 
 
 @attrs.frozen
@@ -58,11 +60,14 @@ class Side:
     needed_facts: tuple[str, ...]
     decided_by: str | None
     message: str | None = None
+    #: The header's results, each name with its value as the JSON decision gives it.
+    results: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, decision: Decision) -> Side:
         elements = tuple((e.name, e.outcome) for e in decision.elements)
-        return cls(decision.outcome, decision.priority, elements, decision.needed_facts, decision.decided_by)
+        results = tuple((name, value) for name, value, _shown in decision.results)
+        return cls(decision.outcome, decision.priority, elements, decision.needed_facts, decision.decided_by, None, results)
 
     @classmethod
     def failed(cls, error: PolicyError) -> Side:
@@ -78,6 +83,8 @@ class Side:
         }
         if self.message is not None:
             data["message"] = self.message
+        if self.results:
+            data["results"] = dict(self.results)
         return data
 
 
@@ -110,6 +117,17 @@ class DiffSummary:
     changed: int = 0
     moves: Counter[tuple[str, str]] = attrs.Factory(Counter)
     by_aspect: Counter[str] = attrs.Factory(Counter)
+    #: For each money result: its total over every service (those it is known for) before and after.
+    totals: dict[str, list[Decimal]] = attrs.Factory(dict)
+
+    def count(self, money: tuple[str, ...], before: Side, after: Side) -> None:
+        """Add one service's money results to the totals before and after."""
+        for index, side in enumerate((before, after)):
+            values = dict(side.results)
+            for name in money:
+                total = self.totals.setdefault(name, [Decimal(0), Decimal(0)])
+                if values.get(name) is not None:
+                    total[index] += Decimal(values[name])
 
     def add(self, change: Change) -> None:
         self.changed += 1
@@ -126,7 +144,18 @@ class DiffSummary:
             "unchanged": self.services - self.changed,
             "by_outcome": [{"from": a, "to": b, "services": n} for a, b, n in self.ordered_moves()],
             "by_aspect": {a: self.by_aspect[a] for a in ASPECTS if self.by_aspect[a]},
+            **({"totals": {n: {"before": _pence(b), "after": _pence(a), "change": _pence(a - b)} for n, (b, a) in self.totals.items()}} if self.totals else {}),
         }
+
+
+def _pence(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def _money_results(old: Policy, new: Policy) -> tuple[str, ...]:
+    """The results both versions report as money: their totals are compared."""
+    kinds = [{n: p.model.name_types[n].kind for n in p.model.results} for p in (old, new)]
+    return tuple(n for n in new.model.results if kinds[0].get(n) == "money" and kinds[1].get(n) == "money")
 
 
 def _side(policy: Policy, service: ServiceFacts, as_of: date) -> Side:
@@ -145,10 +174,13 @@ def _name(old: Policy, new: Policy, service: ServiceFacts) -> str:
 def compare(old: Policy, new: Policy, services: Iterable[ServiceFacts], as_of: date) -> Iterable[Change | DiffSummary]:
     """Each change as it is found, then the summary: one pass over ``services``, nothing kept but the counts."""
     summary = DiffSummary()
+    money = _money_results(old, new)
     for service in services:
         summary.services += 1
         before = _side(old, service, as_of)
         after = _side(new, service, as_of)
+        if money:
+            summary.count(money, before, after)
         if before == after:
             continue
         change = Change(_name(old, new, service), service.index, before, after)
@@ -232,4 +264,10 @@ def _summary_text(summary: DiffSummary, old: Policy, new: Policy, as_of: date) -
     lines.append(f"{summary.changed:,} of {summary.services:,} {noun} decided differently")
     for a, b, n in summary.ordered_moves():
         lines.append(f"  {a} -> {b}: {n:,}" if a != b else f"  {a} (same outcome; priority, elements or needed facts changed): {n:,}")
+    for name, (before, after) in summary.totals.items():
+        change = after - before
+        sign = "+" if change >= 0 else "-"
+        lines.append(
+            f"  {name}: total {format_value(before, 'money')} before, {format_value(after, 'money')} after, change {sign}{format_value(abs(change), 'money')}"
+        )
     return "\n".join(lines) + "\n"

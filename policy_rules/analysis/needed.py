@@ -66,7 +66,8 @@ def missing_count(model: Any, facts: Mapping[str, Any]) -> int:
 def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result | None = None) -> Search | None:
     """The search's answer (possible results, needed facts), worked out exactly.
 
-    None, leaving the search's inexact answer, when a list is missing
+    None, leaving the search's inexact answer, when the policy reports
+    ``results`` (amounts are not part of the solver's result), when a list is missing
     altogether, when more than ``MAX_VARIABLES`` facts are missing, or when
     the answer takes longer than ``SECONDS``. ``first`` is the three-valued
     evaluation's result: what it settled is settled (it is sound), so only
@@ -75,6 +76,8 @@ def symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: d
     they leave in doubt cost a check of their own.
     """
     model = compiled.model
+    if model.results:
+        return None  # the solver's result is the outcome, priority and elements: results are left to the search
     if missing_count(model, facts) > MAX_VARIABLES:
         return None
     try:

@@ -35,7 +35,7 @@ import z3
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.dates import Period
 from policy_rules.engine.values import Type
-from policy_rules.language.checker import PolicyModel, type_from_ref
+from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
 
 #: How many items a list that is not given may have in a free world.
 FREE_ITEMS = 3
@@ -434,6 +434,8 @@ class Outcome:
     outcome: Any
     priority: Any
     elements: list[tuple[Any, Any]]  # (present, outcome) for each possible item
+    #: The header's results, each a term.
+    values: list[Any] = attrs.Factory(list)
 
 
 @attrs.define
@@ -463,14 +465,7 @@ class Encoder:
         self.rule_nodes: dict[str, ir.Rule] = {}
         #: Expressions (by ``id``) read as a fixed value instead: a part of a condition left out.
         self.replace: dict[int, Any] = {}
-        self.parameters = (
-            parameters
-            if parameters is not None
-            else {
-                name: tuple(sorted(((v.valid_from, v.valid_until, v.value.value) for v in p.values), key=lambda t: t[0]))
-                for name, p in self.model.parameters.items()
-            }
-        )
+        self.parameters = parameters if parameters is not None else {name: parameter_periods(p) for name, p in self.model.parameters.items()}
 
     # --- values ---------------------------------------------------------------------------
 
@@ -597,7 +592,12 @@ class Encoder:
                 value, c = self.decision(model.element_outcomes, i, {item_name: (items, item)})
                 conflict = _or(conflict, _and(present, c))
                 elements.append((present, value))
-        return Outcome(conflict, outcome, priority, elements)
+        values = []
+        for name in model.results:
+            value, c = self.define(name) if name in self.lowered.defines else self.decision(name, None)
+            conflict = _or(conflict, c)
+            values.append(value)
+        return Outcome(conflict, outcome, priority, elements, values)
 
     # --- expressions --------------------------------------------------------------------------
 
@@ -630,7 +630,26 @@ class Encoder:
             return self.quantify(e, scope)
         if isinstance(e, ir.CountOf):
             return self.count_of(e, scope)
+        if isinstance(e, ir.Choose):
+            (c, cc), (a, ca), (b, cb) = (self.expr(x, scope) for x in (e.condition, e.then, e.otherwise))
+            return _if(c, a, b), _or(cc, _and(c, ca), _and(_not(c), cb))
+        if isinstance(e, ir.Total):
+            return self.total(e, scope)
         raise AssertionError(f"no term for {type(e).__name__}")
+
+    def total(self, e: ir.Total, scope: dict[str, Any]) -> tuple[Any, Any]:
+        """``total of A for each x in L where C``: the sum of ``A`` over the items present for which ``C`` holds."""
+        items, _c = self.read(e.collection, scope)
+        total: Any = real(0)
+        conflict: Any = False
+        for i, item in enumerate(items.items):
+            inner = {**scope, e.item: (items, item)}
+            holds, ch = self.expr(e.condition, inner) if e.condition is not None else (True, False)
+            value, cv = self.expr(e.value, inner)
+            present = _and(_lt(i, items.length), holds)
+            total = total + _if(present, _real(value), real(0))
+            conflict = _or(conflict, _and(_lt(i, items.length), ch), _and(present, cv))
+        return total, conflict
 
     def quantify(self, e: ir.Quantify, scope: dict[str, Any]) -> tuple[Any, Any]:
         items, _c = self.read(e.collection, scope)
@@ -706,6 +725,11 @@ class Encoder:
             return z3.ToReal(z3.IntVal(xs[0].length)) if isinstance(xs[0].length, int) else z3.ToReal(xs[0].length)
         if op == "neg":
             return -xs[0]
+        if op in ("greater", "smaller"):
+            a, b = _numeric(xs[0], xs[1])
+            return _if(b > a, b, a) if op == "greater" else _if(b < a, b, a)
+        if op.startswith("rounded "):
+            return _rounded(_real(xs[0]), op)
         if op in ("+", "-", "*", "/"):
             a, b = _numeric(xs[0], xs[1])
             if op == "/":
@@ -729,6 +753,20 @@ class Encoder:
         if op == "days from":
             return z3.ToReal(xs[1].number - xs[0].number)
         raise AssertionError(f"no term for the operator {op}")
+
+
+def _rounded(x: Any, op: str) -> Any:
+    """``x rounded ...`` as a term: to the penny or to a whole unit, down, up, or to the nearest (a half away from zero), as ``engine.amounts``."""
+    unit = real(Decimal("0.01")) if op.endswith("penny") else real(1)
+    steps = x / unit
+    if op.startswith("rounded down"):
+        whole = z3.ToReal(z3.ToInt(steps))
+    elif op.startswith("rounded up"):
+        whole = -z3.ToReal(z3.ToInt(-steps))
+    else:
+        half = real(Decimal("0.5"))
+        whole = z3.If(steps >= 0, z3.ToReal(z3.ToInt(steps + half)), -z3.ToReal(z3.ToInt(-steps + half)))
+    return whole * unit
 
 
 def _real(x: Any) -> Any:
@@ -781,6 +819,7 @@ def same_result(a: Outcome, b: Outcome) -> Any:
     for (pa, va), (pb, vb) in zip(a.elements, b.elements, strict=True):
         values.append(_eq(pa, pb))
         values.append(_or(_not(_and(pa, pb)), _eq(va, vb)))
+    values.extend(_eq(va, vb) for va, vb in zip(a.values, b.values, strict=False))  # two versions of a policy may report other results
     return _bool(_or(_and(a.conflict, b.conflict), _and(_not(a.conflict), _not(b.conflict), *values)))
 
 
@@ -789,6 +828,7 @@ def terms(r: Outcome) -> list[Any]:
     out = [r.conflict, r.outcome, r.priority]
     for present, value in r.elements:
         out.extend((present, value))
+    out.extend(r.values)
     return out
 
 
@@ -798,7 +838,7 @@ def renamed(r: Outcome, pairs: list[tuple[Any, Any]]) -> Outcome:
     def sub(x: Any) -> Any:
         return z3.substitute(x, *pairs) if z3.is_expr(x) and pairs else x
 
-    return Outcome(sub(r.conflict), sub(r.outcome), sub(r.priority), [(sub(p), sub(v)) for p, v in r.elements])
+    return Outcome(sub(r.conflict), sub(r.outcome), sub(r.priority), [(sub(p), sub(v)) for p, v in r.elements], [sub(v) for v in r.values])
 
 
 # --- reading a service back from a model ------------------------------------------------------

@@ -41,7 +41,7 @@ from typing import Any
 
 import attrs
 
-from policy_rules.engine import dates
+from policy_rules.engine import amounts, dates
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.lowering import Lowered
 
@@ -87,6 +87,13 @@ APPLY = {
     "empty": "(len({0}) == 0)",
     "not empty": "(len({0}) != 0)",
     "length": "D(len({0}))",
+    "greater": "GREATER({0}, {1})",
+    "smaller": "SMALLER({0}, {1})",
+    **{
+        f"rounded {direction} {unit}": f"ROUND({{0}}, {exponent!r}, {rounding!r})"
+        for direction, rounding in amounts.DIRECTIONS.items()
+        for unit, exponent in amounts.UNITS.items()
+    },
 }
 #: Operators whose first operand takes part in arithmetic (``TwoValued`` computes in ``Decimal``, as the reference does).
 ARITHMETIC = frozenset({"+", "-", "*", "/", "neg"})
@@ -159,7 +166,23 @@ class CodeGenerator(abc.ABC):
             return self.quantify(e, scope, record)
         if isinstance(e, ir.CountOf):
             return self.count_of(e, scope, record)
+        if isinstance(e, ir.Choose):
+            return self.choose(e, scope, record)
+        if isinstance(e, ir.Total):
+            return self.total(e, scope, record)
         raise AssertionError(f"no code for {type(e).__name__}")
+
+    def choose(self, e: ir.Choose, scope: dict[str, Any], record: bool) -> str:
+        """``if C then A else B``: only the value chosen is worked out (and read)."""
+        return f"({self.expr(e.then, scope, record)} if {self.expr(e.condition, scope, record)} else {self.expr(e.otherwise, scope, record)})"
+
+    def total(self, e: ir.Total, scope: dict[str, Any], record: bool) -> str:
+        """``total of A for each x in L where C``: for each item, its condition, then (where it holds) its value."""
+        collection = self.read(e.collection, scope, record)
+        loop, inner = self.bind(e.item, e.collection, collection, scope)
+        value = self.expr(e.value, inner, record)
+        where = f" if {self.expr(e.condition, inner, record)}" if e.condition is not None else ""
+        return f"D(sum({value} {loop}{where}))"
 
     def apply(self, e: ir.Apply, scope: dict[str, Any], record: bool) -> str:
         if e.op in ("in", "not in"):
@@ -414,7 +437,10 @@ class TwoValued(CodeGenerator):
         return f"for {var} in {written}", {**scope, item: var}
 
     def decisions(self) -> tuple[str, str, str, str, str]:
-        """The body that works out every reported value; gives the expressions for outcome, rule, priority, elements, reasons."""
+        """The body that works out every reported value; gives the expressions for outcome, rule, priority, elements, reasons.
+
+        The header's ``results`` are worked out too, each left in ``self.locals``.
+        """
         lowered = self.lowered
         body_start = len(self.lines)
         element_values = "()"
@@ -570,7 +596,8 @@ class Traced(CodeGenerator):
             self.emit(f"M.append(MADE({self.const(name)}, None, {out.value}, {out.decider}, {out.event}))", 2)
             return out.value
 
-        return self.once(name, "C", "one of", work)
+        kind = self.model.name_types.get(name)
+        return self.once(name, "C", kind.kind if kind else "one of", work)
 
     def per_item(self, name: str) -> str:
         decision = self.lowered.decisions[name]
@@ -645,7 +672,9 @@ class Traced(CodeGenerator):
     def considered(self, rule: ir.Rule, decided: bool, condition: str | None, exceptions: list[Ruled], out: Ruled, depth: int) -> None:
         events = "(" + "".join(f"{x.event}, " for x in exceptions) + ")"
         if decided:
-            self.emit(f"{out.event} = RULE((*{self.info(rule)}, DECIDED, SHOWN({out.value}), {condition}, {events}, None, {self.table(rule)}))", depth)
+            kind = self.model.name_types.get(rule.decision)
+            shown = f"SHOWN({out.value}, {self.const(kind.kind if kind else None)})"
+            self.emit(f"{out.event} = RULE((*{self.info(rule)}, DECIDED, {shown}, {condition}, {events}, None, {self.table(rule)}))", depth)
         else:
             written = self.const(self.text(rule.source.conclusion))
             self.emit(f"{out.event} = RULE((*{self.info(rule)}, NOT_APPLYING, {written}, {condition}, {events}, None, {self.table(rule)}))", depth)
@@ -919,30 +948,22 @@ class ThreeValued(CodeGenerator):
         """Over the items of a list, each bound in ``env.items`` (atoms are named by the items looked at); stops once settled, except ``count``."""
         mark = self.leaf() if e.quantifier != "count" else None
         items = self.read(e.collection, scope, False)
-        v, tr, fa, un, saved = (self.fresh(p) for p in ("v", "tr", "fa", "un", "s"))
-        key = self.const(e.item)
+        v, tr, fa, un = (self.fresh(p) for p in ("v", "tr", "fa", "un"))
         self.put(f"if {items} is UNKNOWN: {v} = UNKNOWN")
         self.put("else:")
         self.depth += 1
         self.put(f"{tr} = {fa} = {un} = 0")
-        self.put(f"{saved} = env.items.get({key})")
-        self.put("try:")
-        self.depth += 1
-        loop, inner = self.bind(e.item, e.collection, items, scope)
-        self.put(loop)
-        self.depth += 1
-        self.put(f"env.items[{key}] = {', '.join(inner[e.item])}")
-        t = self.expr(e.condition, inner)
-        self.put(f"if {t} is UNKNOWN: {un} += 1")
-        self.put(f"elif {t}: {tr} += 1")
-        self.put(f"else: {fa} += 1")
         quantified = _QUANTIFIED.get(e.quantifier)
-        if quantified is not None:
-            self.put(f"if {fa if quantified == 'all' else tr}: break")
-        self.depth -= 2
-        self.put("finally:")
-        self.put(f"    if {saved} is None: env.items.pop({key}, None)")
-        self.put(f"    else: env.items[{key}] = {saved}")
+
+        def each(inner: dict[str, Any]) -> None:
+            t = self.expr(e.condition, inner)
+            self.put(f"if {t} is UNKNOWN: {un} += 1")
+            self.put(f"elif {t}: {tr} += 1")
+            self.put(f"else: {fa} += 1")
+            if quantified is not None:
+                self.put(f"if {fa if quantified == 'all' else tr}: break")
+
+        self.each_item(e.item, e.collection, items, scope, each)
         if quantified is None:
             self.put(f"{v} = UNKNOWN if {un} else D({tr})")
         else:
@@ -950,6 +971,63 @@ class ThreeValued(CodeGenerator):
         self.depth -= 1
         if mark is not None:
             self.put(f"if {v} is UNKNOWN: {v} = {self.atom(e.source, mark)}")
+        return v
+
+    def each_item(self, item: str, collection: ir.Slot, items: str, scope: dict[str, Any], body: Callable[[dict[str, Any]], None]) -> None:
+        """A loop over the items of a list, each bound in ``env.items`` while ``body`` writes what is done with it; the binding before is put back."""
+        key, saved = self.const(item), self.fresh("s")
+        self.put(f"{saved} = env.items.get({key})")
+        self.put("try:")
+        self.depth += 1
+        loop, inner = self.bind(item, collection, items, scope)
+        self.put(loop)
+        self.depth += 1
+        self.put(f"env.items[{key}] = {', '.join(inner[item])}")
+        body(inner)
+        self.depth -= 2
+        self.put("finally:")
+        self.put(f"    if {saved} is None: env.items.pop({key}, None)")
+        self.put(f"    else: env.items[{key}] = {saved}")
+
+    def choose(self, e: ir.Choose, scope: dict[str, Any], record: bool) -> str:
+        """``if C then A else B``: the value chosen; with ``C`` unknown both are worked out (knowing more never reads more), and agree or leave it unknown."""
+        c, v = self.expr(e.condition, scope), self.fresh("v")
+        self.put(f"if {c} is True:")
+        self.depth += 1
+        self.put(f"{v} = {self.expr(e.then, scope)}")
+        self.depth -= 1
+        self.put(f"elif {c} is False:")
+        self.depth += 1
+        self.put(f"{v} = {self.expr(e.otherwise, scope)}")
+        self.depth -= 1
+        self.put("else:")
+        self.depth += 1
+        a, b = self.expr(e.then, scope), self.expr(e.otherwise, scope)
+        self.put(f"{v} = {a} if {a} is not UNKNOWN and {b} is not UNKNOWN and {a} == {b} else UNKNOWN")
+        self.depth -= 1
+        return v
+
+    def total(self, e: ir.Total, scope: dict[str, Any], record: bool) -> str:
+        """``total of A for each x in L where C``: every item looked at; unknown when an item's condition, or the value of one it may count, is."""
+        items = self.read(e.collection, scope, False)
+        v, un = self.fresh("v"), self.fresh("un")
+        self.put(f"if {items} is UNKNOWN: {v} = UNKNOWN")
+        self.put("else:")
+        self.depth += 1
+        self.put(f"{v}, {un} = D(0), False")
+
+        def each(inner: dict[str, Any]) -> None:
+            if e.condition is not None:
+                t = self.expr(e.condition, inner)
+                self.put(f"if {t} is False: continue")
+                self.put(f"if {t} is UNKNOWN: {un} = True")
+            x = self.expr(e.value, inner)
+            self.put(f"if {x} is UNKNOWN: {un} = True")
+            self.put(f"elif not {un}: {v} = {v} + {x}")
+
+        self.each_item(e.item, e.collection, items, scope, each)
+        self.put(f"if {un}: {v} = UNKNOWN")
+        self.depth -= 1
         return v
 
     def count_of(self, e: ir.CountOf, scope: dict[str, Any], record: bool) -> str:

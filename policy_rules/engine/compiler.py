@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
 from policy_rules.engine.codegen import ThreeValued
 from policy_rules.engine.dates import HELPERS as DATE_HELPERS
 from policy_rules.engine.dates import OutsideCalendar
@@ -29,7 +30,7 @@ from policy_rules.engine.lowering import Rule, lower
 from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import PolicyError
 from policy_rules.language import nodes as n
-from policy_rules.language.checker import PolicyModel, type_from_ref
+from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
 
 if TYPE_CHECKING:
     from policy_rules.engine.evaluator import Env
@@ -152,9 +153,7 @@ def compile_policy(model: PolicyModel) -> CompiledPolicy:
             field_types[(record.name, f.name)] = type_from_ref(f.type)
     return CompiledPolicy(
         model=model,
-        parameters={
-            name: tuple(sorted(((v.valid_from, v.valid_until, v.value.value) for v in p.values), key=lambda t: t[0])) for name, p in model.parameters.items()
-        },
+        parameters={name: parameter_periods(p) for name, p in model.parameters.items()},
         fact_order={name: i for i, name in enumerate(model.facts)},
         field_order=field_order,
         field_types=field_types,
@@ -165,7 +164,15 @@ def _generate(model: PolicyModel) -> Functions:
     """Generate, compile (in one go) and assemble the three-valued functions of a checked policy."""
     writer = ThreeValued(lower(model))
     source = writer.generate()
-    namespace: dict[str, Any] = {"UNKNOWN": UNKNOWN, "D": Decimal, "DIVIDE": divide, "CALENDAR": calendar, **DATE_HELPERS, "__builtins__": __builtins__}
+    namespace: dict[str, Any] = {
+        "UNKNOWN": UNKNOWN,
+        "D": Decimal,
+        "DIVIDE": divide,
+        "CALENDAR": calendar,
+        **DATE_HELPERS,
+        **AMOUNT_HELPERS,
+        "__builtins__": __builtins__,
+    }
     namespace.update((writer.constant_name(index), value) for index, value in enumerate(writer.constants))
     exec(compile(source, "<policy_rules three-valued functions>", "exec"), namespace)
 

@@ -70,6 +70,8 @@ class Decision(NamedTuple):
     policy: PolicyInfo
     as_of: str
     decided_by: str | None = None
+    #: The header's ``results``: each name, its value as the JSON decision gives it (null when unknown), and as shown (``£9,500``).
+    results: tuple[tuple[str, Any, str], ...] = ()
 
     @property
     def undetermined(self) -> bool:
@@ -97,4 +99,5 @@ class Decision(NamedTuple):
             "trace": [e.to_dict() for e in self.trace],
             "policy": self.policy.to_dict(),
             "schema_version": DECISION_SCHEMA_VERSION,
+            **({"results": {name: value for name, value, _shown in self.results}} if self.results else {}),
         }

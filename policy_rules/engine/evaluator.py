@@ -97,6 +97,7 @@ class Env:
         "service",
         "tracing",
         "unknown_vars",
+        "value_facts",
         "worked_out",
     )
 
@@ -119,6 +120,7 @@ class Env:
         self.raw: list[str] = []
         self.looked_up: list[tuple[tuple, Any]] = []
         self.unknown_vars: set[tuple] = set()
+        self.value_facts: list[str] = []
         self.atom_facts: dict[tuple, tuple[str, ...]] = {}
         self.constants: dict[str, set[Any]] = {}
         self.tracing = tracing
@@ -273,7 +275,20 @@ class Env:
     def decision(self, name: str) -> Any:
         value = self._remember(("c", name), lambda: self._decide(self.compiled.decisions[name]))
         if self.reads is not None:
-            self.read("decision", name, value, "one of")
+            self.read("decision", name, value, _kind_of(self.compiled, name))
+        return value
+
+    def value_of(self, name: str) -> Any:
+        """A value the decision reports (the outcome, or one of the header's ``results``): a decision or a defined value.
+
+        When it is unknown, the missing facts read on the way that no test
+        answered (an amount worked out from a missing amount) are kept in
+        ``value_facts``: the value is worked out from them, so they are needed.
+        """
+        start = len(self.raw)
+        value = self.defined(name) if name in self.compiled.model.defines else self.decision(name)
+        if value is UNKNOWN:
+            self.value_facts.extend(self.raw[start:])
         return value
 
     def _decide(self, decision: CompiledDecision) -> Any:
@@ -367,6 +382,15 @@ def _agreed(applied: list[tuple[CompiledRule, Any]], maybes: list[tuple[Compiled
     return next(iter(values)) if len(values) == 1 else UNKNOWN
 
 
+def decision_shown(compiled: CompiledPolicy, name: str, value: Any) -> str:
+    """A decision's value as the trace shows it: its outcome, a valued decision's value as an officer reads it (£9,500), or ``undetermined``."""
+    if value is UNKNOWN:
+        return UNDETERMINED
+    if type(value) is str:
+        return value
+    return format_value(value, _kind_of(compiled, name))
+
+
 def _kind_of(compiled: CompiledPolicy, name: str) -> str | None:
     t_ = compiled.model.name_types.get(name)
     return t_.kind if t_ else None
@@ -439,6 +463,8 @@ class Result:
     priority: Any
     elements: tuple[Any, ...]
     conflict: tuple[str, tuple[str, ...], tuple[str, ...], str | None] | None = None
+    #: The values of the header's ``results``, in its order.
+    values: tuple[Any, ...] = ()
 
 
 def evaluate_once(
@@ -453,16 +479,17 @@ def _results(env: Env) -> Result:
     compiled = env.compiled
     model = compiled.model
     try:
-        outcome = env.decision(model.outcome) if model.outcome else UNKNOWN
+        outcome = env.value_of(model.outcome) if model.outcome else UNKNOWN
         priority = env.decision(model.priority) if model.priority else None
         elements: tuple[Any, ...] = ()
         if model.element_outcomes:
             per_item = compiled.decisions[model.element_outcomes]
             elements = tuple(element_outcome(env, per_item, i) for i in range(_item_count(env, per_item)))
+        values = tuple(env.value_of(name) for name in model.results)
     except _Conflict as conflict:
         rules = conflict.rules
         return Result(UNKNOWN, UNKNOWN, (), (conflict.decision, tuple(r.label for r in rules), tuple(str(r.node.span) for r in rules), conflict.item))
-    return Result(outcome, priority, elements)
+    return Result(outcome, priority, elements, None, values)
 
 
 def _item_count(env: Env, decision: CompiledDecision) -> int:
@@ -487,7 +514,9 @@ def element_outcome(env: Env, decision: CompiledDecision, index: int) -> Any:
 
 
 def is_open(result: Result) -> bool:
-    return result.conflict is None and (result.outcome is UNKNOWN or result.priority is UNKNOWN or any(e is UNKNOWN for e in result.elements))
+    return result.conflict is None and (
+        result.outcome is UNKNOWN or result.priority is UNKNOWN or any(e is UNKNOWN for e in result.elements) or any(v is UNKNOWN for v in result.values)
+    )
 
 
 # --- the search for needed facts ---------------------------------------------------------
@@ -612,6 +641,9 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
         node = diagram.nodes[node_id]
         if node[0] == "leaf":
             results.add(node[1])
+        elif node[0] == "value":
+            results.add(node[1])
+            needed.update(node[2])
         elif node[0] == "open":
             needed.update(node[1])
             results.add(Result(UNKNOWN, UNKNOWN, ()))
@@ -679,6 +711,12 @@ class _Run:
         found = self.cache.get(key)
         if found is not None:
             return found
+        if not env.unknown_vars:
+            # Nothing left to branch on: a value worked out from missing amounts. It is
+            # unknown, and needs the missing facts it is worked out from.
+            node = diagram.make(("value", result, _value_vars(compiled, env)))
+            self.cache[key] = node
+            return node
         if self.evaluations >= self.limit or len(assume) >= MAX_SEARCH_DEPTH:
             self.stopped = True
             node = diagram.make(("open", tuple(sorted(env.unknown_vars, key=lambda v: var_order(compiled, v)))))
@@ -695,6 +733,30 @@ class _Run:
         node = children[0] if all(c == children[0] for c in children) else diagram.make(("node", var, tuple(children)))
         self.cache[key] = node
         return node
+
+
+def _value_vars(compiled: CompiledPolicy, env: Env) -> tuple[tuple, ...]:
+    """The missing facts (and fields) an unknown reported value is worked out from, as variables of the search.
+
+    Those read only by a test the search answered (an atom or a bound whose
+    value was assumed on this path) are not among them: that test is a node
+    of the diagram, and needs them only where it matters.
+    """
+    answered: set[str] = set()
+    for var, _value in env.looked_up:
+        if var[0] in ("a", "v"):
+            answered.update(env.atom_facts.get(var, ()))
+    found: dict[tuple, None] = {}
+    for name in env.value_facts:
+        if name in answered:
+            continue
+        base, _, rest = name.partition("[")
+        if rest:
+            index, _, field = rest.partition("].")
+            found[("i", base, int(index), field)] = None
+        else:
+            found[("f", name)] = None
+    return tuple(sorted(found, key=lambda v: var_order(compiled, v)))
 
 
 def _points(kind: str, constants: set[Any]) -> tuple[Any, ...]:
@@ -794,7 +856,7 @@ class TracingEnv(Env):
             label = record.get("name")
             item = f"{collection}[{index}]" + (f" ({label})" if isinstance(label, str) else "")
         event = _mark_decided(event, value)
-        self.decisions_made.append(t.DecisionMade(decision.name, item, UNDETERMINED if value is UNKNOWN else str(value), _decider(event), event))
+        self.decisions_made.append(t.DecisionMade(decision.name, item, decision_shown(self.compiled, decision.name, value), _decider(event), event))
         return value
 
     def _condition(self, rule: CompiledRule) -> tuple[Any, t.Condition | None]:
@@ -872,7 +934,7 @@ class TracingEnv(Env):
             return ("v", value), event
         holds, condition = self._condition(rule)
         conclusion_value = rule.conclusion(self) if holds is not False else None
-        shown = format_value(conclusion_value) if holds is not False else _show(self, rule)
+        shown = format_value(conclusion_value, _kind_of(self.compiled, rule.decision)) if holds is not False else _show(self, rule)
         own: tuple[str, Any] = ("e", None) if holds is False else ("v" if holds is True else "m", conclusion_value)
         status = {"e": "does_not_apply", "v": "applies", "m": "unknown"}[own[0]]
         return _with_maybes(own, maybes), t.RuleConsidered(**base, status=status, conclusion=shown, condition=condition)

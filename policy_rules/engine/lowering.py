@@ -121,7 +121,28 @@ class Reasons:
     source: Any = attrs.field(default=None, eq=False, hash=False, repr=False, kw_only=True)
 
 
-Expr = Const | Read | Apply | Logic | Known | Quantify | CountOf
+@attrs.frozen
+class Choose:
+    """``if C then A else B``: only the value chosen is worked out; with ``C`` unknown, both are, and the value is theirs if they agree."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    source: Any = attrs.field(default=None, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Total:
+    """``total of value for each item in collection where condition``: the sum of ``value`` over the items for which ``condition`` holds."""
+
+    item: str
+    collection: Slot
+    value: Expr
+    condition: Expr | None
+    source: Any = attrs.field(default=None, eq=False, hash=False, repr=False, kw_only=True)
+
+
+Expr = Const | Read | Apply | Logic | Known | Quantify | CountOf | Choose | Total
 
 
 @attrs.frozen
@@ -171,8 +192,9 @@ class Define:
 class Lowered:
     """A whole policy, lowered.
 
-    ``order`` is the defined values and decisions the reported results need,
-    each after those it reads.
+    ``order`` is the defined values and decisions the reported results need
+    (the outcome, priority, element outcomes, reasons and the header's
+    ``results``), each after those it reads.
     """
 
     constants: tuple[Any, ...]
@@ -256,6 +278,15 @@ class _Lowering:
                 members = self.model.defines[e.reasons.name].body.members  # type: ignore[union-attr]
                 return CountOf(e.quantifier, tuple(self.expr(m) for m in members), int(e.at_least), Slot("define", e.reasons.name), source=e)
             return CountOf(e.quantifier, tuple(self.expr(c) for c in e.conditions), int(e.at_least), None, source=e)
+        if isinstance(e, n.Extreme):
+            return Apply(e.which, tuple(self.expr(x) for x in e.operands), source=e)
+        if isinstance(e, n.Rounded):
+            return Apply(f"rounded {e.direction} {e.unit}", (self.expr(e.operand),), source=e)
+        if isinstance(e, n.Conditional):
+            return Choose(self.expr(e.condition), self.expr(e.then), self.expr(e.otherwise), source=e)
+        if isinstance(e, n.Total):
+            condition = self.expr(e.condition) if e.condition is not None else None
+            return Total(e.item, self.slot(e.collection), self.expr(e.value), condition, source=e)
         raise AssertionError(f"no lowering for {type(e).__name__}")
 
     def condition(self, e: n.Expr | None) -> Condition | None:
@@ -315,7 +346,7 @@ def _order(model: PolicyModel) -> tuple[str, ...]:
             visit(dep)
         order.append(name)
 
-    for name in (model.outcome, model.priority, model.element_outcomes, model.reasons):
+    for name in (model.outcome, model.priority, model.element_outcomes, model.reasons, *model.results):
         if name:
             visit(name)
     return tuple(order)
@@ -331,6 +362,10 @@ def children(e: Expr | Reasons) -> tuple[Expr, ...]:
         return (Read(e.collection), e.condition)
     if isinstance(e, Reasons):
         return tuple(x for _name, x in e.members)
+    if isinstance(e, Choose):
+        return (e.condition, e.then, e.otherwise)
+    if isinstance(e, Total):
+        return (Read(e.collection), *((e.condition,) if e.condition is not None else ()), e.value)
     return ()
 
 
@@ -349,7 +384,7 @@ def may_read_twice(e: Expr | Reasons) -> bool:
     """
     names: list[Slot] = []
     for node in walk(e):
-        if isinstance(node, Quantify) or (isinstance(node, CountOf) and node.reasons is not None):
+        if isinstance(node, Quantify | Total) or (isinstance(node, CountOf) and node.reasons is not None):
             return True
         if isinstance(node, Read) and node.slot.kind != "item":
             names.append(node.slot)

@@ -46,6 +46,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
+from policy_rules.engine.amounts import result
 from policy_rules.engine.codegen import DATES_OR_GIVE_UP, CannotDecide, TwoValued
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.values import UNKNOWN, Type
@@ -242,6 +244,7 @@ def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extr
         "D": Decimal,
         "DIV": divide,
         **DATES_OR_GIVE_UP,
+        **AMOUNT_HELPERS,
         "param": _parameter_lookup(parameters),
         "COMPRESS": itertools.compress,
         **extra,
@@ -343,7 +346,10 @@ class PolicyFunction:
         build: Callable[..., Any],
         info: Any,
         element_outcomes: Any,
+        outcome_kind: Callable[[Any], str] | None = None,
+        result_kinds: tuple[tuple[str, str | None], ...] = (),
     ) -> None:
+        """``outcome_kind`` shows a valued outcome as the decision gives it; ``result_kinds`` are the header's results with their kinds."""
         model = lowered.model
         self.source = ""
         self._decide: Any = lambda *_: None
@@ -352,7 +358,9 @@ class PolicyFunction:
         w = _RawWriter(lowered)
         outcome, decider, priority, elements, reasons = w.decisions()
         items = w.fact(model.decisions[model.element_outcomes].for_each.collection.name) if model.element_outcomes else "()"  # type: ignore[union-attr]
-        settled = [value for value in (outcome, priority) if value != "None"]
+        results = [w.locals[name] for name in model.results]
+        valued = [w.locals[name] for name in model.results if name in model.decisions]
+        settled = [value for value in (outcome, priority, *valued) if value != "None"]
         if settled:
             w.emit(f"if {' or '.join(f'{v} is NONE' for v in settled)}: return None")
         if elements != "()":
@@ -363,7 +371,10 @@ class PolicyFunction:
             w.emit("else:")
             w.emit(f"{values} = ()", 2)
             elements = values
-        w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}))")
+        if outcome_kind is not None:
+            outcome = f"{w.const(outcome_kind)}({outcome})"
+        shown_results = "".join(f"RESULT({w.const(name)}, {v}, {w.const(kind)}), " for (name, kind), v in zip(result_kinds, results, strict=True))
+        w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}, ({shown_results})))")
         body = w.lines
         w.lines = []
         self._write_reading(w, model)
@@ -377,7 +388,7 @@ class PolicyFunction:
         lines.append("    return decide")
         self.source = "\n".join(lines) + "\n"
         self.constants = constants
-        namespace = _namespace(constants, parameters, BUILD=build, INFO=info, ELEMENTS=element_outcomes)
+        namespace = _namespace(constants, parameters, BUILD=build, INFO=info, ELEMENTS=element_outcomes, RESULT=result)
         # Numbered names and indexes only; constants reach the code as cells.
         exec(compile(self.source, "<policy_rules generated policy function>", "exec"), namespace)
         self._decide = namespace["make"](constants)

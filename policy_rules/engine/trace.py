@@ -119,9 +119,11 @@ class ValueWorkedOut(NamedTuple):
     citations: tuple[Citation, ...]
     because: str | None
     condition: Condition
+    #: For an amount, its formula with the value of every name it reads and the result (``engine.calculation``).
+    calculation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "type": "defined_value",
             "name": self.name,
             "value": self.value,
@@ -131,6 +133,9 @@ class ValueWorkedOut(NamedTuple):
             "because": self.because,
             "condition": self.condition.to_dict(),
         }
+        if self.calculation is not None:
+            found["calculation"] = self.calculation
+        return found
 
 
 class DecisionMade(NamedTuple):
@@ -138,12 +143,14 @@ class DecisionMade(NamedTuple):
 
     decision: str
     item: str | None
-    value: str  # an outcome, or "undetermined"
+    value: str  # an outcome, a valued decision's value as shown (£9,500), or "undetermined"
     decided_by: str | None
     rule: RuleConsidered | None
+    #: For a valued decision, the deciding rule's formula with the value of every name it reads and the result.
+    calculation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "type": "decision",
             "decision": self.decision,
             "item": self.item,
@@ -151,6 +158,9 @@ class DecisionMade(NamedTuple):
             "decided_by": self.decided_by,
             "rules": self.rule.to_dict() if self.rule else None,
         }
+        if self.calculation is not None:
+            found["calculation"] = self.calculation
+        return found
 
 
 class NeededFacts(NamedTuple):

@@ -40,9 +40,10 @@ from decimal import Decimal
 from typing import Any
 
 from policy_rules.engine import trace as t
+from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
 from policy_rules.engine.codegen import DATES_OR_GIVE_UP, CannotDecide, Traced
 from policy_rules.engine.compiler import CompiledPolicy
-from policy_rules.engine.evaluator import _citations, _source_text, _truth
+from policy_rules.engine.evaluator import _citations, _source_text, _truth, decision_shown
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import _parameter_lookup, divide
 from policy_rules.engine.values import format_value, json_value
@@ -60,7 +61,7 @@ class TracedPath:
     """``traced(facts, as_of)`` gives the decision's values and its events, or ``None`` to take the full path.
 
     The result is ``(outcome, priority, element outcomes, reasons, fact
-    reads, values worked out, decisions made)``.
+    reads, values worked out, decisions made, the header's results)``.
     """
 
     def __init__(self, compiled: CompiledPolicy, lowered: Lowered) -> None:
@@ -84,6 +85,7 @@ class TracedPath:
             fn = w.per_item(model.element_outcomes)
             elements = f"tuple({fn}(i, r) for i, r in enumerate(f.get({w.const(per_item.for_each.collection.name)}, ())))"
         reasons = f"tuple({w.define(model.reasons)[0]}())" if model.reasons else "()"
+        values = "".join(f"{(w.define(name) if name in model.defines else w.decision(name))[0]}(), " for name in model.results)
         lines = ["def traced(f, as_of):", "    g = f.get"]
         # The read of each fact given: shared with earlier decisions when the value is the same.
         for index, name in enumerate(model.facts):
@@ -104,7 +106,9 @@ class TracedPath:
         lines.append(f"    p = {priority}")
         lines.append(f"    l = {elements}")
         lines.append(f"    s = {reasons}")
-        lines.append("    return o, p, l, s, FR, W, M")
+        results = w.fresh("x")
+        lines.append(f"    {results} = ({values})")
+        lines.append(f"    return o, p, l, s, FR, W, M, {results}")
         self.source = "\n".join(lines) + "\n"
         self.constants = tuple(w.constants)
         namespace: dict[str, Any] = {
@@ -115,6 +119,7 @@ class TracedPath:
             "CannotDecide": CannotDecide,
             "DIV": divide,
             **DATES_OR_GIVE_UP,
+            **AMOUNT_HELPERS,
             **_runtime(compiled),
         }
         # The source holds numbered names and constant-table indexes only (see the module docstring).
@@ -213,7 +218,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         return found
 
     def made(decision: str, item: str | None, value: Any, decided_by: str | None, event: t.RuleConsidered) -> t.DecisionMade:
-        return t.DecisionMade(decision, item, str(value), decided_by, event)
+        return t.DecisionMade(decision, item, value if type(value) is str else decision_shown(compiled, decision, value), decided_by, event)
 
     def item(collection: str, index: int, record: Mapping[str, Any]) -> str:
         label = record.get("name")
@@ -237,8 +242,8 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
                 break
         return true >= count
 
-    def shown(value: Any) -> str:
-        return value if type(value) is str else format_value(value)
+    def shown(value: Any, kind: str | None) -> str:
+        return value if type(value) is str else format_value(value, kind)
 
     def give_up() -> Any:
         raise CannotDecide

@@ -94,6 +94,7 @@ class _Builder(Transformer):
             priority=clauses.get("priority"),
             reasons=clauses.get("reasons"),
             element_outcomes=clauses.get("element_outcomes"),
+            results=clauses.get("results", ()),
             span=self._span(meta),
         )
 
@@ -243,12 +244,52 @@ class _Builder(Transformer):
     # --- decisions and rules --------------------------------------------------
     def decision_decl(self, meta: Meta, c: list[Any]) -> n.DecisionDecl:
         for_each = next((x for x in c[1:] if isinstance(x, n.ForEach)), None)
+        value_type = next((x for x in c[1:] if isinstance(x, n.TypeRef)), None)
         found = dict(x for x in c[1:] if isinstance(x, tuple) and x[0] == "means")
         outcomes: tuple[n.Name, ...] = ()
         for x in c[1:]:
             if isinstance(x, tuple) and x[0] == "outcomes":
                 outcomes += x[1]
-        return n.DecisionDecl(str(c[0]), for_each, found.get("means"), outcomes, span=self._span(meta))
+        return n.DecisionDecl(str(c[0]), for_each, found.get("means"), outcomes, value_type=value_type, span=self._span(meta))
+
+    # --- amounts --------------------------------------------------------------
+    def results_clause(self, meta: Meta, c: list[Token]) -> tuple[str, tuple[n.Name, ...]]:
+        return ("results", tuple(self._name(t) for t in c))
+
+    def decision_value_type(self, meta: Meta, c: list[Any]) -> n.TypeRef:
+        return c[0]  # type: ignore[no-any-return]
+
+    def greater_of(self, meta: Meta, c: list[Any]) -> n.Extreme:
+        return n.Extreme("greater", tuple(c), span=self._span(meta))
+
+    def smaller_of(self, meta: Meta, c: list[Any]) -> n.Extreme:
+        return n.Extreme("smaller", tuple(c), span=self._span(meta))
+
+    def round_unit(self, meta: Meta, c: list[Token]) -> str:
+        return " ".join(str(t) for t in c)
+
+    def round_nearest(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
+        return ("nearest", c[0])
+
+    def round_down(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
+        return ("down", c[0])
+
+    def round_up(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
+        return ("up", c[0])
+
+    def round_whole(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
+        return ("nearest", "whole number")
+
+    def rounded(self, meta: Meta, c: list[Any]) -> n.Rounded:
+        direction, unit = c[1]
+        return n.Rounded(direction, unit, c[0], span=self._span(meta))
+
+    def if_then_else(self, meta: Meta, c: list[Any]) -> n.Conditional:
+        return n.Conditional(c[0], c[1], c[2], span=self._span(meta))
+
+    def total_of(self, meta: Meta, c: list[Any]) -> n.Total:
+        c = [x for x in c if not (isinstance(x, Token) and x.type == "TOTAL")]
+        return n.Total(c[0], str(c[1]), self._name(c[2]), c[3] if len(c) > 3 else None, span=self._span(meta))
 
     def for_each(self, meta: Meta, c: list[Token]) -> n.ForEach:
         return n.ForEach(str(c[0]), self._name(c[1]), span=self._span(meta))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class PolicyModel:
     priority: str | None = None
     reasons: str | None = None
     element_outcomes: str | None = None
+    #: The values every decision reports (``results grant, contribution``), in the order the header names them.
+    results: tuple[str, ...] = ()
     service_name: str | None = None
     used: set[str] = attrs.Factory(set)
     #: The least value of each bounded fact (by name) and record field (``record.field``), with the bound as written: money is at least £0
@@ -279,13 +282,17 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
             periods.append(v)
         periods.sort(key=lambda v: v.valid_from)
         for earlier, later in itertools.pairwise(periods):
-            if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
-                advice = "end that one with `until` a day before"
+            if earlier.valid_from == later.valid_from or (earlier.valid_until is not None and earlier.valid_until >= later.valid_from):
+                advice = "end that one with `until` a day before, or leave out its `until`: a value runs until the next one starts"
                 model.error(later.span, f"this value of `{param.name}` starts on {later.valid_from}, while the value at {earlier.span} still applies; {advice}")
     for decision in model.decisions.values():
         values = [o.name for o in decision.outcomes]
+        if decision.value_type is not None:
+            _valued_decision(model, decision)
+            continue
         if not values:
-            model.error(decision.span, f"decision `{decision.name}` declares no outcomes; add `outcomes a, b, c`")
+            advice = "add `outcomes a, b, c`, or give it a type (`decision NAME is money`) for a decision that works out an amount"
+            model.error(decision.span, f"decision `{decision.name}` declares no outcomes; {advice}")
         seen: set[str] = set()
         for o in decision.outcomes:
             if o.name in seen:
@@ -300,6 +307,49 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
                 model.error(coll.span, f"`{coll.name}` is not a list fact, so the decision cannot be made for each of its items{hint}")
             else:
                 model.used.add(coll.name)
+
+
+#: The types a valued decision may have (``decision grant is money``).
+VALUED_KINDS = ("money", "number", "whole number", "percentage", "date", "yes/no")
+
+
+def _valued_decision(model: PolicyModel, decision: n.DecisionDecl) -> None:
+    """A decision that works out a value: a type of one value, and no outcome names beside it."""
+    assert decision.value_type is not None
+    t = _check_type_ref(model, decision.value_type)
+    if t.kind not in VALUED_KINDS and t is not ERROR:
+        kinds = ", ".join(VALUED_KINDS)
+        model.error(decision.value_type.span, f"a decision can work out {kinds}, not {_words(t)}; for named outcomes write `outcomes a, b` instead")
+        t = ERROR
+    if decision.outcomes:
+        model.error(decision.outcomes[0].span, f"decision `{decision.name}` works out {_words(t)}, so it has no outcomes; remove `outcomes` or the type")
+    model.name_types[decision.name] = t
+    if decision.for_each is not None:
+        coll = decision.for_each.collection
+        if model.fact_types.get(coll.name, ERROR).kind != "list":
+            hint = did_you_mean(coll.name, [k for k, v in model.fact_types.items() if v.kind == "list"])
+            model.error(coll.span, f"`{coll.name}` is not a list fact, so the decision cannot be made for each of its items{hint}")
+        else:
+            model.used.add(coll.name)
+
+
+def parameter_periods(param: n.ParameterDecl) -> tuple[tuple[date, date | None, object], ...]:
+    """A parameter's values as (from, until, value), in date order: a value without `until` runs until the day before the next one starts."""
+    ordered = sorted(param.values, key=lambda v: v.valid_from)
+    periods = []
+    for index, v in enumerate(ordered):
+        until = v.valid_until
+        if until is None and index + 1 < len(ordered):
+            until = ordered[index + 1].valid_from - timedelta(days=1)
+        periods.append((v.valid_from, until, v.value.value))
+    return tuple(periods)
+
+
+def fits_value(expected: Type, found: Type) -> bool:
+    """Whether a value of type ``found`` can be the value of a decision (or result) of type ``expected``."""
+    if expected.kind in ("number", "percentage"):
+        return found.is_numeric
+    return found == expected
 
 
 # --- 3. citations point at declared documents ---------------------------------------------
@@ -499,14 +549,7 @@ class _Typer:
                 m.warning(e.span, f"at least {e.at_least} of {len(e.conditions)} conditions can never hold")
             return self.note(e, YES_NO)
         if isinstance(e, n.Over):
-            ct = self.resolve(e.collection, scope)
-            self.note(e.collection, ct)
-            if ct.kind not in ("list", "error"):
-                m.error(e.collection.span, f"`{e.collection.name}` is {_words(ct)}, not a list, so its items cannot be looked at")
-                ct = ERROR
-            if e.item in m.name_types:
-                m.error(e.span, f"`{e.item}` is already the name of a {_decl_kind(_declaration(m, e.item))}; call the item something else")
-            inner = _Scope({**scope.items, e.item: Type("item", record=ct.record) if ct is not ERROR else ERROR}, scope.context)
+            inner = self.items_of(e, scope, "so its items cannot be looked at")
             self.condition(e.condition, inner, "`where`")
             return self.note(e, WHOLE if e.quantifier == "count" else YES_NO)
         if isinstance(e, n.Length):
@@ -515,7 +558,74 @@ class _Typer:
             if t.kind not in ("list", "error"):
                 m.error(e.collection.span, f"`number of` counts the items of a list, and `{e.collection.name}` is {_words(t)}")
             return self.note(e, WHOLE)
+        if isinstance(e, n.Extreme | n.Rounded | n.Conditional | n.Total):
+            return self.note(e, self.amount(e, scope))
         raise AssertionError(f"unhandled expression {type(e).__name__}")
+
+    def amount(self, e: n.Extreme | n.Rounded | n.Conditional | n.Total, scope: _Scope) -> Type:
+        """The forms that work out an amount: the greater or smaller of two, rounding, a value chosen by a condition, a total over a list."""
+        m = self.model
+        if isinstance(e, n.Extreme):
+            a, b = (self.expr(x, scope) for x in e.operands)
+            if ERROR in (a, b):
+                return ERROR
+            if not _comparable(a, b, "<") or a.kind in ("yes/no", "text", "one of"):
+                left, right = e.operands
+                m.error(
+                    e.span,
+                    f"`the {e.which} of` compares two numbers, amounts of money or dates, "
+                    f"but {_text(m, left)} is {_words(a)} and {_text(m, right)} is {_words(b)}",
+                )
+                return ERROR
+            return a if a == b else NUMBER if a.is_numeric else a
+        if isinstance(e, n.Rounded):
+            t = self.expr(e.operand, scope)
+            if t is ERROR:
+                return ERROR
+            if e.unit in ("penny", "pound") and t != MONEY:
+                advice = "round it to the nearest whole number instead" if t.is_numeric else "only money is rounded to a penny or a pound"
+                m.error(e.span, f"{_text(m, e.operand)} is {_words(t)}, not money, so it has no pennies or pounds; {advice}")
+                return ERROR
+            if e.unit == "whole number" and not (t.is_numeric or t == MONEY):
+                m.error(e.span, f"only numbers and money can be rounded, and {_text(m, e.operand)} is {_words(t)}")
+                return ERROR
+            return MONEY if t == MONEY else WHOLE
+        if isinstance(e, n.Conditional):
+            self.condition(e.condition, scope, "`if`")
+            a, b = self.expr(e.then, scope), self.expr(e.otherwise, scope)
+            if ERROR in (a, b):
+                return ERROR
+            if a == b:
+                return a
+            if a.is_numeric and b.is_numeric:
+                return NUMBER
+            advice = "; write an amount of money as money, like £0" if MONEY in (a, b) and (a.is_numeric or b.is_numeric) else ""
+            m.error(
+                e.span,
+                f"both values of `if ... then ... else` must be of one type, "
+                f"but {_text(m, e.then)} is {_words(a)} and {_text(m, e.otherwise)} is {_words(b)}{advice}",
+            )
+            return ERROR
+        inner = self.items_of(e, scope, "so there is nothing to total over")
+        if e.condition is not None:
+            self.condition(e.condition, inner, "`where`")
+        t = self.expr(e.value, inner)
+        if t is not ERROR and not (t.is_numeric or t == MONEY):
+            m.error(e.value.span, f"`total of` adds numbers or amounts of money, and {_text(m, e.value)} is {_words(t)}")
+            return ERROR
+        return t
+
+    def items_of(self, e: n.Over | n.Total, scope: _Scope, why_not: str) -> _Scope:
+        """The scope inside a form that looks at each item of a list in turn: the item is one of the list's records."""
+        m = self.model
+        ct = self.resolve(e.collection, scope)
+        self.note(e.collection, ct)
+        if ct.kind not in ("list", "error"):
+            m.error(e.collection.span, f"`{e.collection.name}` is {_words(ct)}, not a list, {why_not}")
+            ct = ERROR
+        if e.item in m.name_types:
+            m.error(e.span, f"`{e.item}` is already the name of a {_decl_kind(_declaration(m, e.item))}; call the item something else")
+        return _Scope({**scope.items, e.item: Type("item", record=ct.record) if ct is not ERROR else ERROR}, scope.context)
 
     def known(self, e: n.Test, scope: _Scope) -> None:
         """``x is known`` asks whether a fact was given: only a fact or an item's field can be."""
@@ -658,6 +768,9 @@ def check_expressions(model: PolicyModel, files: list[n.RuleFile]) -> None:
             typer.condition(rule.condition, scope, "`when`")
         outcome_type = model.name_types.get(decision.name, ERROR)
         c = rule.conclusion
+        if decision.value_type is not None:
+            _valued_conclusion(model, typer, decision, outcome_type, c, scope)
+            continue
         if isinstance(c, n.Name) and c.name in outcome_type.values and c.name not in items:
             model.refs[id(c)] = Ref("value", c.name)
             typer.note(c, Type("one of", values=(c.name,)))
@@ -673,6 +786,19 @@ def check_expressions(model: PolicyModel, files: list[n.RuleFile]) -> None:
             extra = sorted(set(t.values) - set(outcome_type.values)) if t.kind == "one of" else []
             detail = f"it can be {', '.join(extra)}, which decision `{decision.name}` does not declare" if extra else f"it is {_words(t)}"
             model.error(c.span, f"the conclusion {_text(model, c)} must be an outcome of decision `{decision.name}`; {detail}")
+
+
+def _valued_conclusion(model: PolicyModel, typer: _Typer, decision: n.DecisionDecl, expected: Type, c: n.Expr, scope: _Scope) -> None:
+    """The conclusion of a rule of a valued decision is a value of its type."""
+    t = typer.expr(c, scope)
+    if ERROR in (t, expected) or fits_value(expected, t):
+        return
+    advice = ""
+    if expected == WHOLE and t.is_numeric:
+        advice = f"; round it, like `{_text(model, c).strip('`')} rounded to the nearest whole number`"
+    elif expected == MONEY and t.is_numeric:
+        advice = "; write an amount as money, like £1,000, or multiply money by it"
+    model.error(c.span, f"decision `{decision.name}` works out {_words(expected)}, but {_text(model, c)} is {_words(t)}{advice}")
 
 
 # --- 5. no value depends on itself ------------------------------------------------------
@@ -890,6 +1016,21 @@ def check_header(model: PolicyModel, files: list[n.RuleFile]) -> None:
         else:
             model.service_name = h.service_name.name
             model.used.add(h.service_name.name)
+    results: list[str] = []
+    for ref in h.results:
+        valued = model.decisions.get(ref.name)
+        if ref.name in results:
+            model.error(ref.span, f"`{ref.name}` is named twice in `results`")
+        elif ref.name in model.defines or (valued is not None and valued.value_type is not None and valued.for_each is None):
+            results.append(ref.name)
+            model.used.add(ref.name)
+        elif valued is not None:
+            why = "is made for each item of a list" if valued.for_each is not None else "gives an outcome, not an amount"
+            model.error(ref.span, f"decision `{ref.name}` {why}; a result is a defined value or a decision with a type (`decision {ref.name} is money`)")
+        else:
+            candidates = [*model.defines, *(d for d, decl in model.decisions.items() if decl.value_type is not None)]
+            model.error(ref.span, f"there is no defined value or valued decision called `{ref.name}`{did_you_mean(ref.name, candidates)}")
+    model.results = tuple(results)
     for name in (model.outcome, model.priority, model.element_outcomes):
         if name:
             model.used.add(name)

@@ -56,7 +56,7 @@ _TOKEN = re.compile(
 
 #: The clauses of each declaration (its own lines), by the word they open with; ``None`` for the parts a table's row or a record's field holds.
 _CLAUSES: dict[str, frozenset[str]] = {
-    "policy": frozenset({"version", "service", "outcome", "priority", "reasons", "element"}),
+    "policy": frozenset({"version", "service", "outcome", "priority", "reasons", "element", "results"}),
     "document": frozenset({"sections"}),
     "fact": frozenset({"means", "asks", "default", "kept", "cites", "at", "may"}),
     "record": frozenset({"means", "field"}),
@@ -71,7 +71,7 @@ _NESTED["otherwise"] = _NESTED["row"]
 #: Words after which a minus sign negates what follows rather than subtracts.
 _BEFORE_NEGATION = frozenset(
     {"is", "least", "most", "above", "below", "than", "before", "after", "of", "and", "or", "not", "when", "then", "as", "to", "from"}
-    | {"between", "within", "value", "default"}
+    | {"between", "within", "value", "default", "else", "if"}
 )
 
 

@@ -202,7 +202,72 @@ class Length:
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
-Expr = Literal | Name | Field | Not | BoolOp | Compare | Between | Within | Today | DateDiff | Member | Test | Arith | Neg | CountOf | Over | Length
+# --- amounts ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Extreme:
+    """``the greater of A and B`` (``which`` is "greater") or ``the smaller of A and B``."""
+
+    which: str  # "greater" | "smaller"
+    operands: tuple[Expr, ...]
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Rounded:
+    """``A rounded to the nearest penny`` / ``down to the pound`` / ``up to the pound`` / ``to the nearest whole number``."""
+
+    direction: str  # "nearest" | "down" | "up"
+    unit: str  # "penny" | "pound" | "whole number"
+    operand: Expr
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Conditional:
+    """``if C then A else B``: the value of A when C holds, of B when it does not."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Total:
+    """``total of EXPR for each X in LIST where (COND)``: the sum over the items for which COND holds (all of them without ``where``)."""
+
+    value: Expr
+    item: str
+    collection: Name
+    condition: Expr | None
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+Expr = (
+    Literal
+    | Name
+    | Field
+    | Not
+    | BoolOp
+    | Compare
+    | Between
+    | Within
+    | Today
+    | DateDiff
+    | Member
+    | Test
+    | Arith
+    | Neg
+    | CountOf
+    | Over
+    | Length
+    | Extreme
+    | Rounded
+    | Conditional
+    | Total
+)
 
 
 # --- declarations ------------------------------------------------------------
@@ -225,6 +290,8 @@ class PolicyHeader:
     priority: Name | None
     reasons: Name | None
     element_outcomes: Name | None
+    #: ``results grant, contribution``: the values every decision reports.
+    results: tuple[Name, ...] = attrs.field(default=(), kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
@@ -322,6 +389,8 @@ class DecisionDecl:
     for_each: ForEach | None
     means: str | None
     outcomes: tuple[Name, ...]
+    #: ``decision grant is money``: a decision whose rules conclude a value of this type, not an outcome name.
+    value_type: TypeRef | None = attrs.field(default=None, kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 

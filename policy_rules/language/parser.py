@@ -46,13 +46,13 @@ def lark_parser() -> Lark:
 # --- words for what the parser expected ----------------------------------------
 
 # Keywords and patterns that start a value or a condition: listed together as "a value".
-_VALUE_START_WORDS = {"yes", "no", "empty", "(", "any", "all", "none", "at", "every", "not", "-", "number", "today", "years", "months", "days"}
-_VALUE_START = {"NAME", "MONEY", "PERCENT", "DATE", "NUMBER", "INT", "STRING", "NO_QUANT"}
+_VALUE_START_WORDS = {"yes", "no", "empty", "(", "any", "all", "none", "at", "every", "not", "-", "number", "today", "years", "months", "days", "if", "the"}
+_VALUE_START = {"NAME", "MONEY", "PERCENT", "DATE", "NUMBER", "INT", "STRING", "NO_QUANT", "TOTAL"}
 _LITERALS = {"MONEY", "PERCENT", "DATE", "NUMBER", "STRING"}
 # The words of the types: listed together as "a type".
 _TYPE_WORDS = {"yes/no", "number", "whole", "money", "percentage", "date", "text", "one", "list"}
 # Operators that may follow a value: listed together as "an operator".
-_OPERATOR_WORDS = {"+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=", "and", "or"}
+_OPERATOR_WORDS = {"+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=", "and", "or", "rounded"}
 _OPERATORS = {"ADD_OP", "MUL_OP"}
 _ONE_VALUE = {
     "NAME": "a name",

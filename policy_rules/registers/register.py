@@ -63,6 +63,14 @@ CHUNK = 2000
 class OutcomeTotal:
     services: int = 0
     spend: Decimal = Decimal(0)
+    #: The total of each money result (``results``) over the services with this outcome that it is known for.
+    results: dict[str, Decimal] = attrs.Factory(dict)
+
+    def add_results(self, results: tuple[tuple[str, Any, str], ...]) -> None:
+        """Add a decision's money results (those shown as money, ``£...``) to the totals."""
+        for name, value, shown in results:
+            if value is not None and shown.startswith("£"):
+                self.results[name] = self.results.get(name, Decimal(0)) + Decimal(value)
 
 
 @attrs.define
@@ -109,6 +117,8 @@ class Summary:
         total.services += 1
         if spend:
             total.spend += spend
+        if decision.results:
+            total.add_results(decision.results)
         if decision.priority is not None:
             self.by_priority[decision.priority] += 1
         if decision.priority == "high":
@@ -145,6 +155,8 @@ class Summary:
             total = self.by_outcome.setdefault(outcome, OutcomeTotal())
             total.services += more.services
             total.spend += more.spend
+            for name, amount in more.results.items():
+                total.results[name] = total.results.get(name, Decimal(0)) + amount
         self.by_priority.update(other.by_priority)
         self.high_priority_count += other.high_priority_count
         self._keep_high(other.high_priority)
@@ -180,7 +192,7 @@ class Summary:
             "rule_conflicts": self.rule_conflicts,
             "evaluation_errors": self.evaluation_errors,
             "spend_fact": self.spend_fact,
-            "by_outcome": {k: {"services": v.services, "spend": _num(v.spend)} for k, v in sorted(self.by_outcome.items())},
+            "by_outcome": {k: _outcome_total(v) for k, v in sorted(self.by_outcome.items())},
             "by_priority": dict(sorted(self.by_priority.items())),
             "high_priority": [{"service": s, "outcome": o, "spend": _num(sp), "reasons": list(r)} for s, o, sp, r in _highest(self.high_priority)],
             "high_priority_count": self.high_priority_count,
@@ -192,6 +204,13 @@ class Summary:
 
     def most_needed(self) -> list[tuple[str, int]]:
         return sorted(self.needed_counts.items(), key=lambda fc: (-fc[1], fc[0]))
+
+
+def _outcome_total(total: OutcomeTotal) -> dict[str, Any]:
+    found: dict[str, Any] = {"services": total.services, "spend": _num(total.spend)}
+    if total.results:
+        found["results"] = {name: format(amount.quantize(Decimal("0.01")), "f") for name, amount in total.results.items()}
+    return found
 
 
 def _by_spend(item: tuple[str, str, Decimal | None, tuple[str, ...]]) -> tuple[Decimal, str]:
@@ -291,7 +310,7 @@ class DecisionRows:
     def write(self, decision: Decision, spend: Decimal | None, spend_text: str | None = None) -> None:
         """The row of a decided service; ``spend_text``, when given, is how the spend is written (the cell as the register gave it)."""
         if self.kind == ".csv":
-            service, outcome, priority, reasons, elements, needed, _questions, _exact, _trace, policy, as_of, decided_by = decision
+            service, outcome, priority, reasons, elements, needed, _questions, _exact, _trace, policy, as_of, decided_by, _results = decision
             key = (outcome, priority, reasons, decided_by, as_of, policy)
             shared = self._cells.get(key)
             if shared is None:

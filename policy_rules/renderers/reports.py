@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from policy_rules.engine import trace as t
 from policy_rules.engine.decision import Decision
+from policy_rules.engine.values import format_value
 from policy_rules.renderers.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
 
 STATUS_WORDS = {
@@ -80,6 +82,9 @@ def summary_text(decision: Decision, *, color: bool = False) -> str:
     if decision.elements:
         lines.append("  Elements:")
         lines.extend(f"    {_t(e.name)}: {_t(e.outcome)}" for e in decision.elements)
+    if decision.results:
+        lines.append("  Results:")
+        lines.extend(f"    {_t(name)}: {_t(shown)}" for name, _value, shown in decision.results)
     if decision.needed_facts:
         lines.append("  Needed facts:")
         lines.extend(f"    {_t(q.fact)}: {_t(q.question)}" for q in decision.questions)
@@ -197,6 +202,8 @@ def explain_text(decision: Decision, *, color: bool = False) -> str:
             out.append(f"      from {_t(event.condition.text)}")
             if event.condition.reads:
                 out.append(f"      read: {_reads(event.condition.reads)}")
+            if event.calculation:
+                out.append(f"      calculation: {_t(event.calculation)}")
         elif isinstance(event, t.DecisionMade):
             who = f" for {_t(event.item)}" if event.item else ""
             by = f", decided by rule {_t(event.decided_by)}" if event.decided_by else ""
@@ -204,6 +211,8 @@ def explain_text(decision: Decision, *, color: bool = False) -> str:
                 by = _settled_text(decision).replace(" (", ", ", 1).rstrip(")")
             out.append("")
             out.append(f"Decision {_t(event.decision)}{who}: {_t(event.value)}{by}")
+            if event.calculation:
+                out.append(f"  calculation: {_t(event.calculation)}")
             if event.rule is not None:
                 out.extend(_rule_lines(event.rule, 1, event.decided_by))
         elif isinstance(event, t.NeededFacts):
@@ -247,6 +256,18 @@ def markdown_report(decision: Decision) -> str:
         lines.append("## Reasons to prioritise")
         lines.extend(f"- `{_code(r)}`" for r in decision.reasons)
         lines.append("")
+    if decision.results:
+        lines.append("## Results")
+        lines.append("| result | value |")
+        lines.append("|---|---|")
+        lines.extend(f"| `{_code(name)}` | {_md(shown)} |" for name, _value, shown in decision.results)
+        lines.append("")
+        calculations = _calculations(decision)
+        if calculations:
+            lines.append("How they were worked out:")
+            lines.append("")
+            lines.extend(f"- `{_code(c)}`" for c in calculations)
+            lines.append("")
     if decision.elements:
         lines.append("## Parts of the service")
         lines.append("| part | delivery |")
@@ -308,6 +329,12 @@ def html_report(decision: Decision) -> str:
             body.append(f"<p>Policy: {e(_cites(deciding.citations))}.</p>")
     if decision.reasons:
         body.append("<h2>Reasons to prioritise</h2><ul>" + "".join(f"<li><code>{e(r)}</code></li>" for r in decision.reasons) + "</ul>")
+    if decision.results:
+        rows = "".join(f"<tr><td><code>{e(name)}</code></td><td>{e(shown)}</td></tr>" for name, _value, shown in decision.results)
+        body.append(f"<h2>Results</h2><table><tr><th>result</th><th>value</th></tr>{rows}</table>")
+        calculations = _calculations(decision)
+        if calculations:
+            body.append("<p>How they were worked out:</p><ul>" + "".join(f"<li><code>{e(c)}</code></li>" for c in calculations) + "</ul>")
     if decision.elements:
         rows = "".join(f"<tr><td>{e(x.name)}</td><td><code>{e(x.outcome)}</code></td></tr>" for x in decision.elements)
         body.append(f"<h2>Parts of the service</h2><table><tr><th>part</th><th>delivery</th></tr>{rows}</table>")
@@ -329,6 +356,11 @@ def html_report(decision: Decision) -> str:
     info = decision.policy
     body.append(f'<p class="stamp">{e(info.name)}, version {e(info.version)}, <code>{e(info.digest)}</code>, as at {e(decision.as_of)}.</p>')
     return _page(f"Decision: {name}", body)
+
+
+def _calculations(decision: Decision) -> list[str]:
+    """The calculation of each value worked out for the service, in the order the trace made them."""
+    return [e.calculation for e in decision.trace if isinstance(e, t.ValueWorkedOut | t.DecisionMade) and e.calculation]
 
 
 def _deciding_rule(decision: Decision) -> t.RuleConsidered | None:
@@ -427,6 +459,17 @@ def summary_lines(summary: Any, *, color: bool = False, limit: int = 20) -> str:
         lines.append(f"{term(outcome):<20}{tot.services:>10,}{spend}")
     if summary.spend_fact:
         lines.append(f"{'total':<20}{summary.decided:>10,}  {money(total_spend):>16}")
+    totals = sorted({name for tot in summary.by_outcome.values() for name in tot.results})
+    if totals:
+        lines.append("")
+        lines.append(bold("money results by outcome:"))
+        for outcome, tot in sorted(summary.by_outcome.items()):
+            if tot.results:
+                lines.append(f"  {term(outcome)}: " + ", ".join(f"{term(n)} {format_value(tot.results[n], 'money')}" for n in totals if n in tot.results))
+        lines.append(
+            "  all: "
+            + ", ".join(f"{term(n)} {format_value(sum((t.results.get(n, 0) for t in summary.by_outcome.values()), Decimal(0)), 'money')}" for n in totals)
+        )
     if summary.by_priority:
         lines.append("")
         lines.append(bold("priority: ") + ", ".join(f"{term(k)} {v:,}" for k, v in sorted(summary.by_priority.items())))

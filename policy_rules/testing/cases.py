@@ -6,7 +6,8 @@ file (YAML or JSON) holds one case, or several under ``cases:``; a
 top-level ``as_of`` is the date of every case in it that gives none of its
 own. Each case has a ``name``, its ``facts`` (as a facts file gives them)
 and what to ``expect``: any of ``outcome``, ``priority``, ``reasons``,
-``needed_facts``, ``decided_by`` and ``elements``. Only the keys given are
+``needed_facts``, ``decided_by``, ``elements`` and ``results`` (each named
+result's value as rule files write it, within an optional ``tolerance``). Only the keys given are
 compared, so a case says exactly what it is about.
 
 Case files are read by the facts files' own safe reader (the same limits,
@@ -22,6 +23,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 CASE_KEYS = ("name", "facts", "expect", "as_of")
 FILE_KEYS = ("cases", "as_of")
-EXPECT_KEYS = ("outcome", "priority", "reasons", "needed_facts", "decided_by", "elements")
+EXPECT_KEYS = ("outcome", "priority", "reasons", "needed_facts", "decided_by", "elements", "results", "tolerance")
 ELEMENT_KEYS = ("name", "outcome")
 #: Expected lists compared whatever their order: the order of reasons and needed facts says nothing about the decision.
 UNORDERED = frozenset({"reasons", "needed_facts"})
@@ -200,6 +202,18 @@ def _name(value: Any) -> str | None:
 def _expected(key: str, value: Any, path: str, case: str) -> Any:
     """An expected value in the form the decision's is compared with: a name, a list of names, or a list of (name, outcome) pairs."""
     where = {"path": path, "case": case, "key": f"expect.{key}"}
+    if key == "results":
+        if not isinstance(value, Mapping) or not value:
+            raise CaseFileError("`results` maps each result to its value, as rule files write it, such as {grant: £9,500, age: 35}", **where)
+        for result, written in value.items():
+            if _amount(written) is _NOT_A_VALUE:
+                at = {**where, "key": f"expect.results.{result}"}
+                raise CaseFileError(f"{written!r} is not a value; write it as in rule files: £9,500, 35, 25%, 2025-04-01, yes or no", **at)
+        return {str(k): _shown_written(v) for k, v in value.items()}
+    if key == "tolerance":
+        if not isinstance(_amount(value), Decimal):
+            raise CaseFileError(f"the tolerance is an amount, such as £0.01, not {value!r}", **where)
+        return _shown_written(value)
     if key in ("outcome", "priority", "decided_by"):
         name = _name(value)
         if name is None:
@@ -229,8 +243,65 @@ def _expected(key: str, value: Any, path: str, case: str) -> Any:
 # --- running cases ---------------------------------------------------------------------------
 
 
+_NOT_A_VALUE = object()
+
+
+def _shown_written(value: Any) -> Any:
+    """A value of ``results`` as the case file wrote it, kept for the JSON of the run (dates and amounts as text)."""
+    return value if value is None or isinstance(value, bool | str) else str(value)
+
+
+def _amount(value: Any) -> Any:
+    """A result's value as a case file writes it (``£9,500``, ``35``, ``25%``, ``2025-04-01``, yes/no, null), comparable with a decision's."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    if not isinstance(value, str):
+        return _NOT_A_VALUE
+    text = value.strip().replace(",", "")
+    if text.lower() in ("yes", "no"):
+        return text.lower() == "yes"
+    try:
+        if text.endswith("%"):
+            return Decimal(text[:-1]) / 100
+        if text.startswith("£"):
+            return Decimal(text[1:].strip())
+        if len(text) == 10 and text[4] == "-":
+            return date.fromisoformat(text)
+        return Decimal(text)
+    except (InvalidOperation, ValueError):
+        return _NOT_A_VALUE
+
+
+def _results_mismatches(case: Case, decision: Decision) -> list[Mismatch]:
+    """Each expected result that the decision does not have, within the case's tolerance for amounts."""
+    found = {name: (value, shown) for name, value, shown in decision.results}
+    tolerance = _amount(case.expect.get("tolerance", "0"))
+    out = []
+    for name, written in case.expect.get("results", {}).items():
+        if name not in found:
+            out.append(Mismatch(f"results.{name}", written, f"no result called {name}; the results are {', '.join(found) or 'none'}"))
+            continue
+        value, shown = found[name]
+        expected, actual = _amount(written), _amount(value)
+        if isinstance(expected, Decimal) and isinstance(actual, Decimal) and not isinstance(expected, bool):
+            same = abs(expected - actual) <= tolerance
+        else:
+            same = expected == actual and type(expected) is type(actual)
+        if not same:
+            out.append(Mismatch(f"results.{name}", written, shown))
+    return out
+
+
 def actual_value(key: str, decision: Decision) -> Any:
     """What the decision has for one key of ``expect``, in the form expected values are read into."""
+    if key == "results":
+        return {name: shown for name, _value, shown in decision.results}
+    if key == "tolerance":
+        return None
     if key == "elements":
         return [{"name": e.name, "outcome": e.outcome} for e in decision.elements]
     if key in UNORDERED:
@@ -248,7 +319,9 @@ def run_case(policy: Policy, case: Case, today: date) -> CaseResult:
         return CaseResult(case, as_of, "error", error=CaseFileError(error.message, path=case.path, case=case.name, key=key))
     except ConflictError as error:
         return CaseResult(case, as_of, "failed", (Mismatch("decision", "a decision", f"a conflict: {error.message}"),))
-    mismatches = tuple(Mismatch(key, expected, actual) for key, expected in case.expect.items() if (actual := actual_value(key, decision)) != expected)
+    compared = ((key, expected) for key, expected in case.expect.items() if key not in ("results", "tolerance"))
+    mismatches = tuple(Mismatch(key, expected, actual) for key, expected in compared if (actual := actual_value(key, decision)) != expected)
+    mismatches += tuple(_results_mismatches(case, decision))
     return CaseResult(case, as_of, "failed" if mismatches else "passed", mismatches, decision)
 
 
