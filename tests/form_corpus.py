@@ -310,11 +310,14 @@ policy "amount forms"
 
 record part
   field cost is money
+    may be negative
   field spare is yes/no
 
 fact service is text
 fact amount is money
+  may be negative
 fact limit is money
+  may be negative
 fact count is whole number
 fact ratio is number
 fact flag is yes/no

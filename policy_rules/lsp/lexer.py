@@ -41,12 +41,22 @@ OPERATORS = (
     "known",
     "in",
     "where",
+    "if",
+    "else",
+    "the",
+    "greater",
+    "smaller",
+    "rounded",
+    "nearest",
+    "down",
+    "up",
 )
 CLAUSES = (
     "version", "service", "name", "outcome", "outcomes", "priority", "reasons", "element", "sections", "section", "paragraph", "cites",
     "means", "asks", "default", "kept", "for", "reference", "value", "from", "until", "as", "those", "of", "that", "hold", "each",
     "by", "exception", "to", "when", "then", "because", "first", "applies", "any", "all", "none", "every", "at",
-    "day", "days", "week", "weeks", "month", "months", "year", "years",
+    "day", "days", "week", "weeks", "month", "months", "year", "years", "results", "may", "be", "negative", "a",
+    "penny", "pound",
 )  # fmt: skip
 GROUPS = {
     "keyword.declaration.policy-rules": DECLARATIONS,
