@@ -8,6 +8,7 @@ own: no server error, status codes, content types and bodies as documented.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -54,6 +55,17 @@ OPERATIONS = [
     "POST /v1/decisions/{decision_id}/overrides",
     "POST /v1/check",
     "POST /v1/plan",
+    "GET /",
+    "GET /workbench/rules",
+    "POST /workbench/save",
+    "POST /workbench/take-up",
+    "GET /workbench/saves",
+    "GET /workbench/saves/{save_id}",
+    "GET /workbench/examples",
+    "POST /workbench/report",
+    "POST /workbench/facts",
+    "POST /workbench/format",
+    "POST /workbench/impact",
 ]
 
 
@@ -78,3 +90,23 @@ def test_the_document_describes_every_endpoint_of_the_contract(api: schemathesis
     assert document["paths"]["/v1/decisions"]["post"]["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/RecordedDecision"
     }
+
+
+def test_the_document_is_valid_openapi_and_lists_the_statuses_the_service_answers(api: schemathesis.BaseSchema) -> None:
+    """openapi-spec-validator accepts it (no reference to a schema it does not hold), and each operation lists the refusals of the guard."""
+    from openapi_spec_validator import validate
+
+    document = api.raw_schema
+    validate(document)
+    assert "HTTPValidationError" not in json.dumps(document)
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            statuses = set(operation["responses"])
+            assert "400" in statuses, (method, path)  # a Host the server is not reached by, on every route
+            if method != "get" or path.startswith(("/v1/decisions", "/workbench/saves")):
+                assert "403" in statuses, (method, path)  # a page of another origin
+            if path.startswith(("/v1/decisions", "/workbench/save", "/workbench/take-up")):
+                assert "401" in statuses, (method, path)
+    # A bad query or path is answered 400, never FastAPI's 422.
+    assert set(document["paths"]["/v1/decisions"]["get"]["responses"]) == {"200", "400", "401", "403"}
+    assert set(document["paths"]["/v1/decisions/{decision_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "503"}

@@ -97,8 +97,9 @@ class CheckRequest(BaseModel):
 ERRORS = {
     status: {"description": words, **openapi.schema_ref("Error")}
     for status, words in (
-        (400, "The request cannot be used (not JSON, a bad date or query)."),
+        (400, "The request cannot be used (not JSON, a bad date or query), or it is addressed to a name the server is not reached by (Host)."),
         (401, "A bearer token is needed and none valid was given."),
+        (403, "A change, or a read of the register, asked by a web page of another origin (Origin or Referer); or saving without --allow-editing."),
         (404, "No such decision."),
         (413, "The request body or batch is too large."),
         (422, "Facts or fields that cannot be used, located."),
@@ -422,6 +423,9 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
                 schemas.pop(unused, None)
             schemas.update(openapi.components())
             schemas.update(POLICY_SCHEMAS)
+            for path, item in schema["paths"].items():
+                for method, operation in item.items():
+                    _as_answered(path, method, operation)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -430,6 +434,25 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
 
     mount_workbench(app, served, who, workers, editing=editing)
     return app
+
+
+def _as_answered(path: str, method: str, operation: dict[str, Any]) -> None:
+    """Make an operation's responses those the service really gives, whatever FastAPI infers from its parameters.
+
+    FastAPI documents a 422 for every parameter, pointing at its own
+    validation schema; this service answers a bad query or path with 400 and a
+    bad body with 422, both in its one error shape. Every request addressed to
+    a name the server is not reached by is answered 400; every change, and
+    every read of the register, from a web page of another origin 403.
+    """
+    responses = operation.setdefault("responses", {})
+    if "HTTPValidationError" in str(responses.get("422", "")):
+        del responses["422"]
+        if "requestBody" in operation:
+            responses["422"] = ERRORS[422]
+    responses.setdefault("400", ERRORS[400])
+    if method != "get" or path.startswith(("/v1/decisions", "/workbench/saves")):
+        responses.setdefault("403", ERRORS[403])
 
 
 def answer(body: bytes, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -90,6 +90,26 @@ def static_folder() -> Path:
     return Path(str(resources.files("policy_rules.workbench") / "static"))
 
 
+_WORDS = {
+    401: "The token the server printed (or one of its tokens) is needed.",
+    403: "The server was not started with --allow-editing.",
+    404: "No such save or example register.",
+    409: "The rules changed since the draft was made, or the files on disk cannot be taken up.",
+    413: "The request body is too large.",
+    422: "A draft, file or facts that cannot be used, located.",
+    503: "The service is busy, or the work took longer than its time limit.",
+}
+
+
+def _answers(*statuses: int, ok: int | None = 200) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of a workbench route: a JSON object on success, and the service's error shape for each status it answers."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    found: dict[int | str, dict[str, Any]] = {s: {"description": _WORDS[s], "content": error} for s in statuses}
+    if ok is not None:
+        found[ok] = {"description": "Done.", "content": {"application/json": {"schema": {"type": "object"}}}}
+    return found
+
+
 def _error(status: int, message: str, location: str = "", **more: Any) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "location": location, **more}}, status_code=status)
 
@@ -162,20 +182,22 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
     example registers; ``editing`` the rule files a save may write, or None
     when the server was started without ``--allow-editing``.
     """
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(tags=["workbench"])
     folder = static_folder()
     page = (folder / "index.html").read_text(encoding="utf-8")
 
-    @router.get("/")
+    @router.get("/", summary="The workbench's page", responses={200: {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}}})
     async def index() -> HTMLResponse:
         return HTMLResponse(page, headers=HEADERS)
 
-    @router.get("/workbench/rules")
+    @router.get("/workbench/rules", summary="The rule files served, and whether the workbench may save them", responses=_answers())
     async def rules() -> JSONResponse:
         policy = served.current.policy
         return JSONResponse({"policy": policy.info.to_dict(), "files": dict(policy.model.sources), "editing": editing is not None}, headers=HEADERS)
 
-    @router.post("/workbench/save", status_code=201)
+    @router.post(
+        "/workbench/save", status_code=201, summary="Save draft rule files (serve --allow-editing)", responses=_answers(401, 403, 409, 413, 422, 503, ok=201)
+    )
     async def save_draft(request: SaveRequest, by: str = Depends(who)) -> JSONResponse:
         if editing is None:
             return _error(403, "this server does not save rule files; start it with `policy-rules serve RULES --allow-editing` to allow saving", "files")
@@ -188,7 +210,9 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
             return _error(refused.status, refused.message, refused.location or "files", **({"changed_on_disk": True} if refused.on_disk else {}))
         return JSONResponse({"save": made.record.to_dict(), "policy": made.policy.to_dict()}, status_code=201, headers=HEADERS)
 
-    @router.post("/workbench/take-up")
+    @router.post(
+        "/workbench/take-up", summary="Serve the rule files as they are on disk now (serve --allow-editing)", responses=_answers(401, 403, 409, 422, 503)
+    )
     async def take_up_disk(_by: str = Depends(who)) -> JSONResponse:
         if editing is None:
             return _error(403, "this server does not save rule files, so it serves the rules it read when it started", "files")
@@ -198,7 +222,7 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
             return _error(refused.status, refused.message, refused.location or "files")
         return JSONResponse({"files": found.files, "policy": found.policy.to_dict(), "diff": found.diff}, headers=HEADERS)
 
-    @router.get("/workbench/saves/{save_id}")
+    @router.get("/workbench/saves/{save_id}", summary="One rule save, with the changes it made", responses=_answers(401, 404))
     async def one_save(save_id: int = FastPath(ge=1, le=2**31 - 1), _by: str = Depends(who)) -> JSONResponse:
         from policy_rules.store.commands import changes_of
 
@@ -214,16 +238,20 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
             return _error(404, f"the register has no rule save {save_id}", "save_id")
         return JSONResponse(shown, headers=HEADERS)
 
-    @router.get("/workbench/saves")
+    @router.get("/workbench/saves", summary="The rule saves, newest first", responses=_answers(401))
     async def saves(_by: str = Depends(who), limit: int = Query(50, ge=1, le=1000)) -> JSONResponse:
         found = await run_in_threadpool(served.register.saves, limit)
         return JSONResponse({"saves": [s.to_dict() for s in found]}, headers=HEADERS)
 
-    @router.get("/workbench/examples")
+    @router.get("/workbench/examples", summary="The example registers the impact view offers", responses=_answers())
     async def examples_list() -> JSONResponse:
         return JSONResponse({"examples": list(example_registers(examples))}, headers=HEADERS)
 
-    @router.post("/workbench/report")
+    @router.post(
+        "/workbench/report",
+        summary="The decision report of one service, as HTML",
+        responses={200: {"description": "The report.", "content": {"text/html": {"schema": {"type": "string"}}}}, **_answers(413, 422, 503, ok=None)},
+    )
     async def report(request: ReportRequest) -> Response:
         policy = served.current.policy
         try:
@@ -232,7 +260,7 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
             return _error(422, error.message, error.location or "facts")
         return HTMLResponse(shown, headers=HEADERS)
 
-    @router.post("/workbench/facts")
+    @router.post("/workbench/facts", summary="The first service of an uploaded facts file", responses=_answers(413, 422, 503))
     async def facts_file(request: FactsFileRequest) -> JSONResponse:
         refused = _not_facts(request.name, "facts file", "file")
         if refused is not None:
@@ -244,7 +272,7 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
                 return _error(422, error.message.replace(str(path), request.name), "file")
         return JSONResponse({"facts": found}, headers=HEADERS)
 
-    @router.post("/workbench/format")
+    @router.post("/workbench/format", summary="One rule file laid out as `policy-rules fmt` does", responses=_answers(413, 422, 503))
     async def format_file(request: FormatRequest) -> JSONResponse:
         from policy_rules.language.format import format_text
 
@@ -253,7 +281,7 @@ def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples:
         except PolicyError as error:
             return _error(422, error.message, error.location or request.name)
 
-    @router.post("/workbench/impact")
+    @router.post("/workbench/impact", summary="What a draft changes across a register", responses=_answers(404, 413, 422, 503))
     async def impact_of(request: ImpactRequest) -> JSONResponse:
         try:
             draft = await workers.run(lambda: policy_from_sources(request.files, "draft rules", cached=False))  # text sent is not kept in the parse cache
