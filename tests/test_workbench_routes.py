@@ -61,6 +61,15 @@ def test_impact_refuses_drafts_with_errors_and_unknown_registers(client: TestCli
     assert wrong.status_code == 422 and "r.exe" in wrong.json()["error"]["message"]
 
 
+def test_impact_names_a_misspelt_column_once_with_the_nearest_fact(client: TestClient) -> None:
+    misspelt = REGISTER.replace("service,cost,budget,local", "service,cost,budjet,local")
+    answer = client.post("/workbench/impact", json={"files": {"policy.rules": CHANGED}, "register_name": "r.csv", "register_text": misspelt})
+    assert answer.status_code == 422
+    message = answer.json()["error"]["message"]
+    assert "the column `budjet` in the header row is not a fact of this policy; did you mean `budget`?" in message
+    assert message.count("budjet") == 1
+
+
 def test_format_lays_a_file_out_as_fmt_does_and_refuses_one_with_errors(client: TestClient) -> None:
     from policy_rules.language.format import format_text
 

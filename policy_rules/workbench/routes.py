@@ -159,7 +159,8 @@ def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> 
     from policy_rules.registers.facts import FactsStream
 
     changes: list[dict[str, Any]] = []
-    with FactsStream(str(register), reads_as_of=True) as stream:
+    known = {*saved.model.fact_types, *draft.model.fact_types}  # a misspelt column is one error naming it, not one for each row
+    with FactsStream(str(register), reads_as_of=True, known=known) as stream:
         services = iter(stream)
         first = list(itertools.islice(services, 1))
         when = parse_as_of(as_of if as_of is not None else stream.as_of)
