@@ -253,3 +253,16 @@ def test_a_file_that_is_not_a_register_is_reported_not_raised(tmp_path: Path) ->
 def test_times_given_by_users_are_read_in_utc() -> None:
     assert time_text("2026-01-02") == "2026-01-02T00:00:00.000000Z"
     assert time_text("2026-01-02T10:00:00+01:00") == "2026-01-02T09:00:00.000000Z"
+
+
+def test_a_record_whose_rules_no_longer_evaluate_is_shown_as_kept(register: DecisionRegister, policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule_set = register.keep_rules(policy)
+    recorded = register.record(rule_set, policy.evaluate(COMPLETE, "2025-03-01"), COMPLETE, "alice")
+
+    def unreadable(_rule_set: str) -> Policy:
+        raise PolicyError("these rules no longer load", "rules")
+
+    monkeypatch.setattr(register, "policy_of", unreadable)
+    shown = register.explained(recorded).decision
+    assert shown["trace_replayed"] == "unavailable" and shown["outcome"] == "procure" and "trace_kept" not in shown
+    assert shown["trace"] == recorded.decision["trace"] and shown["questions"] == []

@@ -78,10 +78,11 @@ _RECORD_KEYS = {
 #: Keys a recorded decision may carry besides those every one has.
 _RECORD_MAY = {
     "trace_replayed": {
-        "enum": ["same", "different"],
+        "enum": ["same", "different", "unavailable"],
         "description": (
             "Present when the register kept a compact trace and the whole one was derived again from the facts and the kept rules: "
-            "`same` when it matches the digest kept with the decision, `different` when the engine now explains it otherwise."
+            "`same` when it matches the digest kept with the decision, `different` when the engine now explains it otherwise, "
+            "`unavailable` when the kept rules or facts no longer evaluate (the trace is then the compact one kept)."
         ),
     },
 }

@@ -492,13 +492,18 @@ class DecisionRegister:
         ``"same"`` when trace and questions match the digest kept when the
         decision was made, ``"different"`` when they do not (the engine
         explains differently now; the outcome and everything else recorded
-        are still as recorded).
+        are still as recorded), ``"unavailable"`` when the kept rules or facts
+        no longer evaluate: the compact trace is then all there is.
         """
         kept = recorded.decision.get("trace_kept")
         if not kept:
             return recorded
-        policy = self.policy_of(recorded.rule_set)
-        again = json.loads(dumps(policy.evaluate(recorded.facts, recorded.decision["as_of"], trace=True, path="facts").to_dict()))
+        try:
+            policy = self.policy_of(recorded.rule_set)
+            again = json.loads(dumps(policy.evaluate(recorded.facts, recorded.decision["as_of"], trace=True, path="facts").to_dict()))
+        except PolicyError:  # the kept rules or facts no longer evaluate (a later version reads them otherwise): show what was kept
+            decision = {k: v for k, v in recorded.decision.items() if k != "trace_kept"} | {"questions": [], "trace_replayed": "unavailable"}
+            return attrs.evolve(recorded, decision=decision)
         same = trace_digest(again) == kept.get("digest")
         decision = {k: again[k] if k in _DERIVED else recorded.decision.get(k, again[k]) for k in again}
         decision["trace_replayed"] = "same" if same else "different"
