@@ -54,11 +54,6 @@ class Workers:
         self._lock = threading.Lock()
         self._unfinished = 0  # running or waiting; lowered only when the work itself ends, not when its request gives up
 
-    @property
-    def unfinished(self) -> int:
-        """Pieces of work running or waiting for a thread (including those whose requests were answered over time)."""
-        return self._unfinished
-
     async def run(self, work: Callable[..., T], *args: Any, time_limit: float | None = None) -> T:
         """``work(*args)`` on a thread of the pool; ``Busy`` when too much is waiting or it takes longer than the time limit.
 
