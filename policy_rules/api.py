@@ -29,14 +29,15 @@ from policy_rules.engine.evaluator import (
     search,
     traced_evaluation,
 )
+from policy_rules.engine.facts import validate
 from policy_rules.engine.lowering import lower
 from policy_rules.engine.policy_function import PolicyFunction
 from policy_rules.engine.traced_function import TracedPath
-from policy_rules.engine.values import UNKNOWN
 from policy_rules.errors import Diagnostic, PolicyError, RuleFileError
 from policy_rules.language.checker import PolicyModel, default_title
 from policy_rules.language.loader import analyse, digest_of, policies, read_sources, refuse_one_file_of_a_policy, rule_files  # noqa: F401 - part of the facade
-from policy_rules.registers.facts import validate
+from policy_rules.values.dates import parse_as_of
+from policy_rules.values.types import UNKNOWN
 
 
 class Policy:
@@ -378,17 +379,6 @@ def _single(values: set[Any]) -> Any:
 
 def _shown(value: Any) -> str:
     return UNDETERMINED if value is UNKNOWN else str(value)
-
-
-def parse_as_of(value: date | str | None) -> date:
-    if value is None:
-        return date.today()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PolicyError(f"`{value}` is not a date; write it as YYYY-MM-DD", "--as-of") from None
 
 
 def load_policy(*paths: str | Path) -> Policy:

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 
 from policy_rules import __version__
 from policy_rules.errors import PolicyError, RuleFileError, UsageError
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 if TYPE_CHECKING:
     from policy_rules.api import Policy
@@ -434,8 +434,9 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace, explain: bool) -> int:
-    from policy_rules.api import load_policy, parse_as_of
+    from policy_rules.api import load_policy
     from policy_rules.registers.facts import read_facts_file
+    from policy_rules.values.dates import parse_as_of
 
     if not explain and args.output is None and (args.report or args.with_trace or args.jobs is not None):
         raise UsageError("--report, --with-trace and --jobs go with --output FILE", "arguments")
@@ -509,8 +510,8 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
     """Before anything is read: outputs of a kind that can be written, none of them an input or each other."""
     from pathlib import Path
 
-    from policy_rules.registers.outputs import refuse_overwriting_inputs
     from policy_rules.registers.register import decisions_kind
+    from policy_rules.safety.outputs import refuse_overwriting_inputs
 
     decisions_kind(args.output)
     outputs = [("--output", args.output)]
@@ -524,13 +525,14 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
 
 def _register(args: argparse.Namespace) -> int:
     """A register decided as it is read and written as decided; in ``--jobs`` processes, from the rules' text read here once."""
-    from policy_rules.api import load_policy, parse_as_of
+    from policy_rules.api import load_policy
     from policy_rules.language.checker import default_title
     from policy_rules.language.loader import read_sources
     from policy_rules.registers.facts import FactsStream
-    from policy_rules.registers.outputs import AtomicFile
     from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, policy_from_sources, run_register, spend_fact_of
     from policy_rules.renderers import reports as render
+    from policy_rules.safety.outputs import AtomicFile
+    from policy_rules.values.dates import parse_as_of
 
     jobs = args.jobs or 1
     workers = None

@@ -14,8 +14,26 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from policy_rules.language.nodes import Span
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
+
+
+@attrs.frozen
+class Span:
+    """A place in a rule file: 1-based line and column, inclusive start (where a node of the language sits, where a finding points)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    @property
+    def short(self) -> str:
+        """``PATH:LINE``, the form the trace uses."""
+        return f"{self.path}:{self.line}"
 
 
 @attrs.frozen

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from policy_rules import Policy
-from policy_rules.engine.values import Type
 from policy_rules.language.checker import type_from_ref
+from policy_rules.values.types import Type
 
 FILLERS: dict[str, Any] = {
     "yes/no": False,

@@ -29,8 +29,8 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from policy_rules import Policy, PolicyError, load_policy
-from policy_rules.engine.values import UNKNOWN
 from policy_rules.language import nodes as n
+from policy_rules.values.types import UNKNOWN
 
 #: Scalar forms: every comparison, arithmetic, membership, test, quantifier over conditions.
 SCALARS = """
@@ -579,7 +579,7 @@ def outcome(decide: Any) -> Any:
 
 def expressions(model: Any) -> Iterator[tuple[n.Expr, tuple[str, ...], n.Expr | None]]:
     """Every expression node of the policy, with the list items in scope and its nearest yes/no ancestor."""
-    from policy_rules.engine.values import Type
+    from policy_rules.values.types import Type
 
     yes_no = Type("yes/no")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from policy_rules.api import analyse, read_sources
-from policy_rules.engine.values import Type
 from policy_rules.language import nodes as n
 from policy_rules.language.checker import CHECKS, PolicyModel, check
+from policy_rules.values.types import Type
 
 ROOT = Path(__file__).resolve().parent.parent
 

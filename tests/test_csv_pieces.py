@@ -27,7 +27,7 @@ from policy_rules.errors import FactsError
 from policy_rules.registers import facts, register
 from policy_rules.registers.facts import FactsStream, read_facts_file
 from policy_rules.registers.register import DecisionWriter, Summary, run_register
-from policy_rules.renderers.escape import for_csv_cell
+from policy_rules.safety.escape import for_csv_cell
 from tests.cli_helpers import HARINGEY, run_cli
 
 AS_OF = date(2024, 4, 1)

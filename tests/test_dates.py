@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from policy_rules import PolicyError
 from policy_rules.api import policy_from_sources
-from policy_rules.engine import dates
 from policy_rules.language.loader import analyse
+from policy_rules.values import dates
 from tests import form_corpus
 from tests.test_properties import check_against_brute_force
 

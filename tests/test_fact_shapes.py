@@ -27,7 +27,7 @@ from benchmarks.haringey_services import YES_NO, generate
 from policy_rules import PolicyError, cli, load_policy
 from policy_rules.engine import policy_function as fp
 from policy_rules.engine import traced_function as tp
-from policy_rules.registers.facts import validate
+from policy_rules.engine.facts import validate
 from tests.cli_helpers import HARINGEY
 from tests.complete_facts import completed
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from policy_rules import FactsError, Policy, PolicyError, load_policy
-from policy_rules.registers.facts import MAX_LIST_ITEMS, FactsFile, read_facts_file
+from policy_rules.engine.facts import MAX_LIST_ITEMS
+from policy_rules.registers.facts import FactsFile, read_facts_file
 
 RULES = """
     policy "facts"

@@ -25,10 +25,10 @@ import attrs
 import pytest
 
 from policy_rules import Policy, PolicyError
-from policy_rules.engine.values import UNKNOWN
 from policy_rules.language import builder, checker
 from policy_rules.language import nodes as n
 from policy_rules.language.resources import grammar_text
+from policy_rules.values.types import UNKNOWN
 from tests import form_corpus as corpus
 
 # --- the variants, derived from the code --------------------------------------------------

@@ -11,10 +11,10 @@ import pytest
 from policy_rules import load_policy
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import APPLY
-from policy_rules.engine.dates import Period
 from policy_rules.engine.lowering import _Lowering, lower
-from policy_rules.engine.values import DATE
 from policy_rules.language import nodes as n
+from policy_rules.values.dates import Period
+from policy_rules.values.types import DATE
 from tests import form_corpus as corpus
 from tests.cli_helpers import HARINGEY
 from tests.test_form_coverage import UNREACHABLE, expected_variants, variant_of

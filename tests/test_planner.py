@@ -225,7 +225,7 @@ def test_without_or_tools_the_plan_says_what_to_install(monkeypatch: pytest.Monk
 
 
 def test_without_jinja2_the_page_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy_rules.renderers import plan as render
+    from policy_rules.planner import report as render
 
     made = planned([service("A")])
     monkeypatch.setitem(sys.modules, "jinja2", None)

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from policy_rules.planner import report as render
 from policy_rules.planner.plan import Plan, plan
-from policy_rules.renderers import plan as render
 from tests.plan_policy import NAMES, plan_policy, service
 
 # The planner and its page are the optional extra `plan` (which the `test` extra includes).

@@ -1,4 +1,4 @@
-"""The calendar in the symbolic backend means what ``policy_rules.engine.dates`` means.
+"""The calendar in the symbolic backend means what ``policy_rules.values.dates`` means.
 
 A date moved by a period, whole months and years between two dates, and the
 order of dates, on dates made from their parts and on bare day numbers alike.
@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_rules.analysis import symbolic as s
-from policy_rules.engine import dates
-from policy_rules.engine.dates import Period
+from policy_rules.values import dates
+from policy_rules.values.dates import Period
 from tests.symbolic_support import examples
 
 DATES = st.dates(date(1900, 1, 1), date(2100, 12, 31))

@@ -21,7 +21,7 @@ from policy_rules import Policy
 from policy_rules.analysis.needed import symbolic_search
 from policy_rules.engine import evaluator
 from policy_rules.engine.evaluator import evaluate_once, needed_fact_names, search
-from policy_rules.engine.values import UNKNOWN
+from policy_rules.values.types import UNKNOWN
 from tests.symbolic_support import examples, policy_of
 from tests.test_properties import CONFLICT, brute_force, enum_cases, expected_needed, list_cases, number_cases, yes_no_cases
 

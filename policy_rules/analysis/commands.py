@@ -2,9 +2,9 @@
 
 Its place: ``policy_rules.cli`` adds these subcommands with ``add_parsers``
 and hands a parsed command to ``run``; the work is in ``findings`` and
-``whatif``. Everything shown passes through ``renderers.escape``; witnesses
+``whatif``. Everything shown passes through ``safety.escape``; witnesses
 are written as case files (``docs/case-files.md``) with
-``registers.outputs``, never over a rule file.
+``safety.outputs``, never over a rule file.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 EXAMPLES = {
     "analyse": """examples:
@@ -104,7 +104,7 @@ def _analyse(args: argparse.Namespace) -> int:
 
 def _write_scenarios(findings: list[Any], folder: str, rules: str) -> dict[int, str]:
     """Each witness as a case file ``NN-KIND-WHERE.yaml`` in ``folder``; the finding's line is its first comment."""
-    from policy_rules.registers.outputs import refuse_overwriting_inputs, write_whole
+    from policy_rules.safety.outputs import refuse_overwriting_inputs, write_whole
 
     Path(folder).mkdir(parents=True, exist_ok=True)
     written: dict[int, str] = {}
@@ -126,8 +126,9 @@ def _write_scenarios(findings: list[Any], folder: str, rules: str) -> dict[int, 
 
 def _whatif(args: argparse.Namespace) -> int:
     from policy_rules.analysis.whatif import whatif
-    from policy_rules.api import load_policy, parse_as_of
+    from policy_rules.api import load_policy
     from policy_rules.registers.facts import read_facts_file
+    from policy_rules.values.dates import parse_as_of
 
     policy = load_policy(args.rules)
     facts_file = read_facts_file(args.facts, known=policy.model.fact_types)

@@ -26,10 +26,11 @@ import attrs
 
 from policy_rules.api import Policy
 from policy_rules.engine.decision import Decision
-from policy_rules.engine.values import format_value
+from policy_rules.engine.facts import service_name
 from policy_rules.errors import ConflictError, PolicyError
-from policy_rules.registers.facts import ServiceFacts, service_name
-from policy_rules.renderers.escape import for_csv_cell, for_terminal
+from policy_rules.registers.facts import ServiceFacts
+from policy_rules.safety.escape import for_csv_cell, for_terminal
+from policy_rules.values.types import format_value
 
 FORMATS = ("text", "json", "csv")
 CSV_COLUMNS = (

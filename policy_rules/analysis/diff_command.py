@@ -14,7 +14,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 if TYPE_CHECKING:
     from policy_rules.api import Policy
@@ -59,8 +59,8 @@ def _register_diff(args: argparse.Namespace, old: Policy, new: Policy) -> bool:
     import itertools
 
     from policy_rules.analysis.diff import DiffSummary, DiffWriter, compare
-    from policy_rules.api import parse_as_of
     from policy_rules.registers.facts import FactsStream
+    from policy_rules.values.dates import parse_as_of
 
     with FactsStream(args.facts, reads_as_of=True, known={*old.model.fact_types, *new.model.fact_types}) as stream:
         services = iter(stream)

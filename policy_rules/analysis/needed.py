@@ -21,7 +21,7 @@ import z3
 
 from policy_rules.analysis.symbolic import Encoder, Names, Outcome, World, atoms, partial_world, renamed, same_result, service_of
 from policy_rules.engine.lowering import Lowered, lower
-from policy_rules.engine.values import UNKNOWN
+from policy_rules.values.types import UNKNOWN
 
 if TYPE_CHECKING:
     from policy_rules.engine.compiler import CompiledPolicy

@@ -13,7 +13,7 @@ The reading is two-valued: a fact that is not given still has a value (a
 needed facts), while ``x is known`` reads whether it was given. Amounts are
 exact rationals, whole numbers integers, dates day numbers (``date.toordinal``)
 with the calendar (months, anniversaries, short months) written in linear
-integer arithmetic, as ``policy_rules.engine.dates`` reads it. A conflict is
+integer arithmetic, as ``policy_rules.values.dates`` reads it. A conflict is
 tracked where the evaluator meets it: ``and``/``or`` and the quantifiers stop
 early, and a rule's own condition is read only when none of its exceptions
 applies. A division by zero, or a parameter read on a date none of its
@@ -33,9 +33,9 @@ import attrs
 import z3
 
 from policy_rules.engine import lowering as ir
-from policy_rules.engine.dates import Period
-from policy_rules.engine.values import Type
 from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
+from policy_rules.values.dates import Period
+from policy_rules.values.types import Type
 
 #: How many items a list that is not given may have in a free world.
 FREE_ITEMS = 3
@@ -845,7 +845,7 @@ def renamed(r: Outcome, pairs: list[tuple[Any, Any]]) -> Outcome:
 
 
 def _value_of(m: z3.ModelRef, term: Any, kind: Type, names: Names) -> Any:
-    """The typed value (as ``registers.facts.validate`` gives it) of a term in a model."""
+    """The typed value (as ``engine.facts.validate`` gives it) of a term in a model."""
     if not z3.is_expr(term) and not isinstance(term, Day):  # a value given, kept as a Python value (``WorldBuilder.constant``)
         return names.names[term] if kind.kind == "one of" else term
     if isinstance(term, Day):

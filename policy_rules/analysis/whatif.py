@@ -22,8 +22,8 @@ import z3
 
 from policy_rules.analysis.symbolic import Day, Encoder, Item, Names, SymList, World, WorldBuilder, atoms, day_of, field_types, service_of
 from policy_rules.api import Policy
-from policy_rules.engine.values import Type, format_value
 from policy_rules.errors import ConflictError, UsageError
+from policy_rules.values.types import Type, format_value
 
 #: How many change sets are tried before the answer is that none settles the outcome with the missing facts still missing.
 ROUNDS = 12

@@ -2,7 +2,7 @@
 
 Its place: ``policy_rules.cli`` adds the subcommand with ``add_docs_parser``
 and hands it to ``run_docs``; ``site`` gathers and renders. Each page is
-written atomically (``registers.outputs``), and the folder may not be one the
+written atomically (``safety.outputs``), and the folder may not be one the
 command reads from.
 """
 
@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from policy_rules.errors import UsageError
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 EXAMPLES = """examples:
   policy-rules docs rules/haringey --features features --cases cases/haringey --out site/
@@ -44,7 +44,7 @@ def run_docs(args: argparse.Namespace) -> int:
     from policy_rules.api import load_policy
     from policy_rules.docs.scenarios import run_scenarios
     from policy_rules.docs.site import build_site, pages
-    from policy_rules.registers.outputs import write_whole
+    from policy_rules.safety.outputs import write_whole
 
     out = Path(args.out)
     inputs = [("RULES", args.rules), *(("--cases", c) for c in args.cases)] + ([("--features", args.features)] if args.features else [])

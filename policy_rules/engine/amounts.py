@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-from policy_rules.engine.values import UNKNOWN, format_value
+from policy_rules.values.types import UNKNOWN, format_value
 
 #: How each direction of rounding is done: to the nearest (a half goes up, as officers round), down or up.
 DIRECTIONS = {"nearest": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING}

@@ -24,10 +24,10 @@ from typing import Any
 import attrs
 
 from policy_rules.engine import trace as t
-from policy_rules.engine.values import ERROR, format_value
 from policy_rules.errors import text_lines
 from policy_rules.language import nodes as n
 from policy_rules.language.checker import PolicyModel
+from policy_rules.values.types import ERROR, format_value
 
 _SPACES = re.compile(r"\s+")
 #: Kinds whose values are worked out and so explained as a calculation.

@@ -41,9 +41,10 @@ from typing import Any
 
 import attrs
 
-from policy_rules.engine import amounts, dates
+from policy_rules.engine import amounts
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.lowering import Lowered
+from policy_rules.values import dates
 
 MODES = ("two_valued", "traced")
 

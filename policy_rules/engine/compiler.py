@@ -24,13 +24,13 @@ import attrs
 
 from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
 from policy_rules.engine.codegen import ThreeValued
-from policy_rules.engine.dates import HELPERS as DATE_HELPERS
-from policy_rules.engine.dates import OutsideCalendar
 from policy_rules.engine.lowering import Rule, lower
-from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import PolicyError
 from policy_rules.language import nodes as n
 from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
+from policy_rules.values.dates import HELPERS as DATE_HELPERS
+from policy_rules.values.dates import OutsideCalendar
+from policy_rules.values.types import UNKNOWN, Type
 
 if TYPE_CHECKING:
     from policy_rules.engine.evaluator import Env

@@ -44,8 +44,8 @@ import attrs
 
 from policy_rules.engine import trace as t
 from policy_rules.engine.compiler import CompiledDecision, CompiledPolicy, CompiledRule, EvaluationError
-from policy_rules.engine.values import UNKNOWN, format_value, json_value
 from policy_rules.errors import ConflictError, text_lines
+from policy_rules.values.types import UNKNOWN, format_value, json_value
 
 #: The search for needed facts stops after this many evaluations of one service
 #: and then reports every missing fact it read (``NeededFacts.exact`` is false).

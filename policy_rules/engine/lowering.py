@@ -26,10 +26,10 @@ from typing import Any
 
 import attrs
 
-from policy_rules.engine.dates import Period
-from policy_rules.engine.values import DATE
 from policy_rules.language import nodes as n
 from policy_rules.language.checker import PolicyModel, dependencies
+from policy_rules.values.dates import Period
+from policy_rules.values.types import DATE
 
 # Every node ends with ``source``: the AST node it was lowered from, for the trace, left out of equality, hashing and repr.
 

@@ -49,11 +49,11 @@ from typing import Any
 from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
 from policy_rules.engine.amounts import result
 from policy_rules.engine.codegen import DATES_OR_GIVE_UP, CannotDecide, TwoValued
+from policy_rules.engine.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
 from policy_rules.engine.lowering import Lowered
-from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import FactsError
 from policy_rules.language.checker import PolicyModel, type_from_ref
-from policy_rules.registers.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
+from policy_rules.values.types import UNKNOWN, Type
 
 _NONE = object()
 #: What a reader gives for a value that means the fact is missing (an empty cell, ``unknown``).

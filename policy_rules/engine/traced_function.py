@@ -46,7 +46,7 @@ from policy_rules.engine.compiler import CompiledPolicy
 from policy_rules.engine.evaluator import _citations, _source_text, _truth, decision_shown
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import _parameter_lookup, divide
-from policy_rules.engine.values import format_value, json_value
+from policy_rules.values.types import format_value, json_value
 
 _NONE = object()
 _TRUTH = {True: "true", False: "false"}

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from policy_rules.errors import Diagnostic
+from policy_rules.errors import Diagnostic, Span
 from policy_rules.language import nodes as n
 
 FORMAT = 1
@@ -27,6 +27,7 @@ FORMAT = 1
 _CLASSES: dict[str, type] = {
     **{cls.__name__: cls for cls in vars(n).values() if isinstance(cls, type) and cls.__module__ == n.__name__ and attrs.has(cls)},
     "Diagnostic": Diagnostic,
+    "Span": Span,
 }
 _FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in attrs.fields(cls)) for cls in _CLASSES.values()}
 

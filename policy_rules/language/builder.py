@@ -10,9 +10,9 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
-from policy_rules.engine.dates import UNITS
 from policy_rules.errors import Diagnostic, source_line
 from policy_rules.language import nodes as n
+from policy_rules.values.dates import UNITS
 
 _COMPARE_WORDS = {
     "is": "=",

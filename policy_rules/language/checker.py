@@ -16,7 +16,9 @@ from pathlib import Path
 
 import attrs
 
-from policy_rules.engine.values import (
+from policy_rules.errors import Diagnostic, did_you_mean, source_line, text_lines
+from policy_rules.language import nodes as n
+from policy_rules.values.types import (
     DATE,
     ERROR,
     MONEY,
@@ -29,8 +31,6 @@ from policy_rules.engine.values import (
     YES_NO,
     Type,
 )
-from policy_rules.errors import Diagnostic, did_you_mean, source_line, text_lines
-from policy_rules.language import nodes as n
 
 
 @attrs.frozen

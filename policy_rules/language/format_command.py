@@ -3,7 +3,7 @@
 Its place: ``policy_rules.cli`` adds the subcommand with ``add_fmt_parser``
 (without loading the parser, which ``check`` skips when its cache answers)
 and hands it to ``run_fmt``; the layout is ``language.format``'s. A file is
-replaced whole or not at all (``registers.outputs``).
+replaced whole or not at all (``safety.outputs``).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def run_fmt(args: argparse.Namespace) -> int:
     """Format, check or show each file; every file is tried, and the exit status is the worst of them."""
     from policy_rules.language.format import FormatError, format_text
     from policy_rules.language.loader import read_sources, rule_files
-    from policy_rules.registers.outputs import write_whole
-    from policy_rules.renderers.escape import for_terminal
+    from policy_rules.safety.escape import for_terminal
+    from policy_rules.safety.outputs import write_whole
 
     changed = unchanged = failed = 0
     for path in args.rules:

@@ -41,7 +41,7 @@ from policy_rules.language import ast_json
 from policy_rules.language import nodes as n
 from policy_rules.language.checker import PolicyModel, check
 from policy_rules.language.resources import grammar_text
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 RULE_FILE_SUFFIX = ".rules"
 MAX_RULE_FILE_BYTES = 2_000_000
@@ -317,13 +317,14 @@ def _read_cached(path: str, text: str) -> tuple[n.RuleFile | None, list[Diagnost
     if not _safe_folder(folder, follow=False):
         return parse_file(path, text)
     entry = folder / f"{key}{_ENTRY_SUFFIX}"
-    with contextlib.suppress(Exception):  # no entry, or a damaged one: parse again
+    with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):  # no entry, or a damaged one: parse again
         return ast_json.loads(_read_own_file(entry), key, path)
     result = parse_file(path, text)
-    with contextlib.suppress(Exception):  # a cache that cannot be written only costs speed
-        from policy_rules.registers.outputs import write_whole  # only when an entry is written: not on every check's start-up
+    # A node the cache cannot encode is a bug and propagates; a cache that cannot be written only costs speed.
+    written = ast_json.dumps(key, *result)
+    with contextlib.suppress(OSError):
+        from policy_rules.safety.outputs import write_whole  # only when an entry is written: not on every check's start-up
 
-        written = ast_json.dumps(key, *result)
         if len(written.encode()) <= cache_bytes():
             _make_room(folder)
             _keep_within_bytes(root, len(written.encode()))

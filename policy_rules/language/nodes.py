@@ -12,25 +12,7 @@ from decimal import Decimal
 
 import attrs
 
-
-@attrs.frozen
-class Span:
-    """Where a node sits in its file: 1-based line and column, inclusive start."""
-
-    path: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}"
-
-    @property
-    def short(self) -> str:
-        """``PATH:LINE``, the form the trace uses."""
-        return f"{self.path}:{self.line}"
-
+from policy_rules.errors import Span
 
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 

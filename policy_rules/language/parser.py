@@ -25,7 +25,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from policy_rules.errors import Diagnostic, source_line, text_lines
 from policy_rules.language.nodes import Span
-from policy_rules.renderers.escape import BIDI_CONTROLS
+from policy_rules.safety.escape import BIDI_CONTROLS
 
 DECLARATION_KEYWORDS = ("policy", "document", "fact", "record", "parameter", "define", "decision", "rule", "table")
 _DECLARATION_START = re.compile(r"^[ \t]*(" + "|".join(DECLARATION_KEYWORDS) + r")\b", re.MULTILINE)

@@ -30,7 +30,7 @@ from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
 from policy_rules.language.resources import grammar_text, parser_tables_text
-from policy_rules.registers.outputs import write_whole
+from policy_rules.safety.outputs import write_whole
 
 TABLES_FILE = "grammar_tables.json"
 REGENERATE = "python -m policy_rules.language.parser_tables"

@@ -3,7 +3,7 @@
 Its place: after the engine. The rules decide each service of a register
 (``Policy.evaluate_many``, without trace); the planner schedules those brought
 in-house with OR-Tools CP-SAT (``solver``), explains each placement
-(``plan``), and ``policy_rules.renderers.plan`` shows the result as text,
+(``plan``), and ``policy_rules.planner.report`` shows the result as text,
 CSV, JSON or an HTML page with a Gantt chart. ``policy-rules plan`` is its
 command (``command``); ``policy_rules.plan`` its Python API.
 

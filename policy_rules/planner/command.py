@@ -1,7 +1,7 @@
 """``policy-rules plan``: its arguments and its run, kept beside the planner so the command line only names them.
 
 Errors are ``PolicyError`` values that ``policy_rules.cli.main`` prints with
-exit status 2; a plan is written whole (``registers/outputs.py``) or printed.
+exit status 2; a plan is written whole (``safety/outputs.py``) or printed.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ def add_plan_parser(commands: argparse._SubParsersAction, fmt: type[argparse.Hel
 def run_plan(args: argparse.Namespace) -> int:
     """Plan and show; every problem a user can cause is a ``PolicyError``."""
     from policy_rules.errors import UsageError
+    from policy_rules.planner import report as render
     from policy_rules.planner.plan import PlanNames, plan
-    from policy_rules.registers.outputs import refuse_overwriting_inputs, write_whole
-    from policy_rules.renderers import plan as render
-    from policy_rules.renderers.escape import for_terminal
+    from policy_rules.safety.escape import for_terminal
+    from policy_rules.safety.outputs import refuse_overwriting_inputs, write_whole
 
     names = _names(args.fact, PlanNames, UsageError)
     if args.output is not None:

@@ -6,7 +6,7 @@ solver (``policy_rules.planner.solver``), and explains where each service
 landed: waiting for its contract, preparing a phased move, behind a full
 quarter or a spent yearly budget. Services the rules do not bring in-house,
 and those whose facts do not yet settle a decision or a place, are listed
-with why. The ``Plan`` is a value; ``policy_rules.renderers.plan`` shows it.
+with why. The ``Plan`` is a value; ``policy_rules.planner.report`` shows it.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 import attrs
 
 from policy_rules.engine.decision import Decision, PolicyInfo
-from policy_rules.engine.values import UNKNOWN
 from policy_rules.errors import FactsError, UsageError, did_you_mean
 from policy_rules.planner import quarters as qt
 from policy_rules.planner.solver import QUARTERS_PER_YEAR, Candidate, Capacity, Solution, Stage, solve, year_of
+from policy_rules.values.types import UNKNOWN
 
 #: How the plan reads a hybrid service's figures: the register gives one staff
 #: figure and one pair of costs per service, not per part.
@@ -210,8 +210,9 @@ def plan(
     ``None`` does not bind. Phased services spend ``preparation_quarters``
     building skills from the programme's start before they can move.
     """
-    from policy_rules.api import Policy, load_policy, parse_as_of
+    from policy_rules.api import Policy, load_policy
     from policy_rules.registers.facts import read_facts_file
+    from policy_rules.values.dates import parse_as_of
 
     names = names or PlanNames()
     if not isinstance(policy, Policy):

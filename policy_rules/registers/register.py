@@ -32,10 +32,11 @@ import attrs
 
 from policy_rules.api import Policy, policy_from_sources
 from policy_rules.engine.decision import Decision
+from policy_rules.engine.facts import _number, service_name
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
-from policy_rules.registers.facts import CsvPiece, CsvRegister, FactsStream, ServiceFacts, _number, service_name
-from policy_rules.registers.outputs import AtomicFile
-from policy_rules.renderers.escape import for_csv_cell
+from policy_rules.registers.facts import CsvPiece, CsvRegister, FactsStream, ServiceFacts
+from policy_rules.safety.escape import for_csv_cell
+from policy_rules.safety.outputs import AtomicFile
 
 CSV_COLUMNS = (
     "service",

@@ -14,8 +14,8 @@ from typing import Any
 
 from policy_rules.engine import trace as t
 from policy_rules.engine.decision import Decision
-from policy_rules.engine.values import format_value
-from policy_rules.renderers.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
+from policy_rules.safety.escape import BIDI_CONTROLS, for_html, for_markdown, for_markdown_code, for_terminal
+from policy_rules.values.types import format_value
 
 STATUS_WORDS = {
     "decided": "DECIDES",

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from policy_rules import __version__
-from policy_rules.api import Policy, parse_as_of
+from policy_rules.api import Policy
 from policy_rules.errors import ConflictError, FactsError, LimitError, PolicyError, did_you_mean
 from policy_rules.service import openapi
 from policy_rules.service.guard import BodyLimit, HostCheck, OriginCheck, Settings, error_body, holder, too_large
@@ -38,6 +38,7 @@ from policy_rules.service.policy_view import POLICY_SCHEMAS, diagnostics_of
 from policy_rules.service.served import ServedPolicy
 from policy_rules.service.work import Busy, Workers, json_bytes
 from policy_rules.store import DecisionRegister
+from policy_rules.values.dates import parse_as_of
 
 if TYPE_CHECKING:
     from policy_rules.workbench.saving import RuleFiles

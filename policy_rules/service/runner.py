@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from policy_rules.errors import UsageError
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 
 def serve(args: Any) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy_rules.errors import UsageError
-from policy_rules.renderers.escape import for_csv_cell, for_terminal
+from policy_rules.safety.escape import for_csv_cell, for_terminal
 from policy_rules.store.register import DEFAULT_DB, DecisionRegister, RecordedDecision, RuleSave, dumps
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def replay_command(args: Any) -> int:
 
 def export_command(args: Any) -> int:
     """Every recorded decision, oldest first, to a CSV or JSON Lines file, written atomically."""
-    from policy_rules.registers.outputs import AtomicFile, refuse_overwriting_inputs
+    from policy_rules.safety.outputs import AtomicFile, refuse_overwriting_inputs
 
     kind = Path(args.output).suffix.lower()
     if kind not in (".csv", ".jsonl"):

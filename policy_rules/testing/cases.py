@@ -31,7 +31,7 @@ import attrs
 
 from policy_rules.errors import ConflictError, FactsError, PolicyError, did_you_mean
 from policy_rules.registers.facts import read_as_of, read_document
-from policy_rules.renderers.escape import for_terminal
+from policy_rules.safety.escape import for_terminal
 
 if TYPE_CHECKING:
     from policy_rules.api import Policy

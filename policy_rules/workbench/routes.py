@@ -31,11 +31,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from policy_rules.api import Policy, parse_as_of, policy_from_sources
+from policy_rules.api import Policy, policy_from_sources
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.renderers.reports import html_report
 from policy_rules.service.served import ServedPolicy
 from policy_rules.service.work import Workers
+from policy_rules.values.dates import parse_as_of
 from policy_rules.workbench.saving import RuleFiles, SaveRefused, plain_text, save, take_up
 
 #: Only the server itself: scripts, styles, images, connections. No inline script, no frames.

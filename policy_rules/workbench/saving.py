@@ -32,7 +32,7 @@ from policy_rules.engine.decision import PolicyInfo
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.language.checker import default_title
 from policy_rules.language.loader import read_sources, rule_files
-from policy_rules.registers.outputs import AtomicFile
+from policy_rules.safety.outputs import AtomicFile
 from policy_rules.service.served import ServedPolicy
 from policy_rules.store import RuleSave
 

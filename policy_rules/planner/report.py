@@ -1,7 +1,7 @@
 """Renderers of the insourcing programme (``policy_rules.planner``): text, CSV, JSON, and an HTML page with its charts.
 
 They only read the ``Plan``; they never plan. Every name from a register is
-escaped for its medium (``escape.py``): terminal controls shown, spreadsheet
+escaped for its medium (``safety.escape``): terminal controls shown, spreadsheet
 formulas defused, HTML escaped by Jinja2's autoescape. The charts are drawn
 by matplotlib as SVG inside the page, so the page needs no network.
 """
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy_rules.errors import UsageError
 from policy_rules.planner import quarters as qt
-from policy_rules.renderers.escape import for_csv_cell, for_terminal
+from policy_rules.safety.escape import for_csv_cell, for_terminal
 
 if TYPE_CHECKING:
     from policy_rules.planner.plan import Plan, PlannedService
@@ -249,7 +249,7 @@ def to_html(plan: Plan) -> str:
     from markupsafe import Markup
 
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("policy_rules.renderers", "templates"), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+        loader=jinja2.PackageLoader("policy_rules.planner", "templates"), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
     template = environment.get_template("plan.html")
     return template.render(

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from policy_rules.engine.dates import Period
+from policy_rules.values.dates import Period
 
 
 class _Unknown:

@@ -26,6 +26,8 @@ from typing import Any
 
 import attrs
 
+from policy_rules.errors import PolicyError
+
 #: The words a period is written with, and how many months or days one of each is.
 UNITS: dict[str, tuple[int, int]] = {
     "day": (0, 1),
@@ -156,3 +158,15 @@ HELPERS: dict[str, Any] = {
     "DAYS_FROM": days,
     "WITHIN": within,
 }
+
+
+def parse_as_of(value: date | str | None) -> date:
+    """The date a decision is made on, from ``--as-of``, a facts file or a request: today when none is given."""
+    if value is None:
+        return date.today()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PolicyError(f"`{value}` is not a date; write it as YYYY-MM-DD", "--as-of") from None
