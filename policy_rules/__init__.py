@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Policy": "policy_rules.api",
     "load_policy": "policy_rules.api",
-    "Decision": "policy_rules.engine.decision",
+    "Decision": "policy_rules.api",
     "ElementOutcome": "policy_rules.engine.decision",
     "PolicyInfo": "policy_rules.engine.decision",
     "Question": "policy_rules.engine.decision",
@@ -35,7 +35,7 @@ _EXPORTS = {
     "UsageError": "policy_rules.errors",
     "Plan": "policy_rules.planner.plan",
     "PlanNames": "policy_rules.planner.plan",
-    "plan": "policy_rules.planner.plan",
+    "plan": "policy_rules.api",
 }
 
 __all__ = [
@@ -59,10 +59,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from policy_rules.api import Policy, load_policy
-    from policy_rules.engine.decision import Decision, ElementOutcome, PolicyInfo, Question
+    from policy_rules.api import Decision, Policy, load_policy, plan
+    from policy_rules.engine.decision import ElementOutcome, PolicyInfo, Question
     from policy_rules.errors import ConflictError, Diagnostic, FactsError, LimitError, PolicyError, RuleFileError, UsageError
-    from policy_rules.planner.plan import Plan, PlanNames, plan
+    from policy_rules.planner.plan import Plan, PlanNames
 
 
 def __getattr__(name: str) -> Any:

@@ -525,11 +525,11 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
 
 def _register(args: argparse.Namespace) -> int:
     """A register decided as it is read and written as decided; in ``--jobs`` processes, from the rules' text read here once."""
-    from policy_rules.api import load_policy
+    from policy_rules.api import load_policy, policy_from_sources
     from policy_rules.language.checker import default_title
     from policy_rules.language.loader import read_sources
     from policy_rules.registers.facts import FactsStream
-    from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, policy_from_sources, run_register, spend_fact_of
+    from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, run_register, spend_fact_of
     from policy_rules.renderers import reports as render
     from policy_rules.safety.outputs import AtomicFile
     from policy_rules.values.dates import parse_as_of
@@ -544,7 +544,7 @@ def _register(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of)
     spend_fact = spend_fact_of(policy, args.spend)
     if jobs > 1:
-        workers = Workers(jobs, sources, default_title(args.rules), as_of, spend_fact, decisions_kind(args.output), args.with_trace)
+        workers = Workers(jobs, policy_from_sources, sources, default_title(args.rules), as_of, spend_fact, decisions_kind(args.output), args.with_trace)
     errors_shown = 0
 
     def on_error(message: str) -> None:

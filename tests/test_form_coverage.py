@@ -25,6 +25,7 @@ import attrs
 import pytest
 
 from policy_rules import Policy, PolicyError
+from policy_rules.engine.decider import Decider
 from policy_rules.language import builder, checker
 from policy_rules.language import nodes as n
 from policy_rules.language.resources import grammar_text
@@ -192,24 +193,24 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class _Counted:
-    """Counts the calls of ``Policy.decide_in_full`` on one policy: each is a fall back from the generated code."""
+    """Counts the calls of the engine's ``decide_in_full`` for one policy: each is a fall back from the generated code."""
 
     def __init__(self, policy: Policy) -> None:
-        self.policy = policy
+        self.engine = policy._engine
         self.calls = 0
 
     def __enter__(self) -> _Counted:
-        full = Policy.decide_in_full.__get__(self.policy)
+        full = Decider.decide_in_full.__get__(self.engine)
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
             return full(*args, **kwargs)
 
-        self.policy.decide_in_full = counted  # type: ignore[method-assign]
+        self.engine.decide_in_full = counted  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        del self.policy.decide_in_full
+        del self.engine.decide_in_full
 
 
 def _complete(policy: Policy, raw: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from policy_rules.errors import FactsError, UsageError
 from policy_rules.planner import quarters as qt
 from policy_rules.planner.plan import Plan, PlanNames, plan, read_money
 from policy_rules.planner.solver import Candidate, Capacity
-from tests.plan_policy import NAMES, plan_policy, service
+from tests.plan_policy import NAMES, RULES, plan_policy, service
 
 # The planner is the optional extra `plan` (which the `test` extra includes).
 pytest.importorskip("ortools")
@@ -178,8 +179,20 @@ def test_the_plan_json_has_the_contract_keys() -> None:
     assert all(isinstance(s["reason"], str) and s["reason"] for s in data["services"])
 
 
-def test_the_facade_exports_plan() -> None:
-    assert policy_rules.plan is plan
+def test_the_facade_exports_plan(tmp_path: Path) -> None:
+    """``policy_rules.plan`` is the planner's ``plan``, given a loaded policy or a rule folder to load."""
+    (tmp_path / "programme.rules").write_text(RULES, encoding="utf-8")
+    rows = [service("A"), service("B")]
+    settings: dict[str, Any] = {"start": "2027-01", "quarters": 8, "as_of": "2027-01-01", "names": NAMES, "workers": 1}
+
+    def planned(policy: Any) -> dict[str, Any]:
+        found = policy_rules.plan(policy, rows, **settings).to_dict()
+        return {**{k: v for k, v in found.items() if k not in ("seconds", "policy")}, "name": found["policy"]["name"]}
+
+    found = plan(plan_policy(), rows, **settings).to_dict()
+    expected = {**{k: v for k, v in found.items() if k not in ("seconds", "policy")}, "name": found["policy"]["name"]}
+    assert planned(plan_policy()) == expected
+    assert planned(tmp_path) == expected
     assert policy_rules.PlanNames is PlanNames
 
 

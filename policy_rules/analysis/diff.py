@@ -20,17 +20,19 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from policy_rules.api import Policy
 from policy_rules.engine.decision import Decision
 from policy_rules.engine.facts import service_name
 from policy_rules.errors import ConflictError, PolicyError
 from policy_rules.registers.facts import ServiceFacts
 from policy_rules.safety.escape import for_csv_cell, for_terminal
 from policy_rules.values.types import format_value
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 FORMATS = ("text", "json", "csv")
 CSV_COLUMNS = (

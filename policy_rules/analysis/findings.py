@@ -30,16 +30,18 @@ import itertools
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import z3
 
 from policy_rules.analysis.symbolic import Encoder, Names, Outcome, SymList, atoms, free_world, not_equal, preferences, same_result, service_of
-from policy_rules.api import Policy
 from policy_rules.engine import lowering as ir
 from policy_rules.errors import ConflictError, PolicyError, text_lines
 from policy_rules.language.nodes import Span
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 
 @attrs.frozen

@@ -20,15 +20,17 @@ a case file's facts (``case()`` gives the whole case).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import z3
 
 from policy_rules.analysis.findings import jsonable, shown_value, written_service
 from policy_rules.analysis.symbolic import Encoder, Names, World, free_world, preferences, service_of
-from policy_rules.api import Policy
 from policy_rules.errors import ConflictError
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 CONFLICT = "conflict"
 

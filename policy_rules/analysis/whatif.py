@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import z3
 
 from policy_rules.analysis.symbolic import Day, Encoder, Item, Names, SymList, World, WorldBuilder, atoms, day_of, field_types, service_of
-from policy_rules.api import Policy
 from policy_rules.errors import ConflictError, UsageError
 from policy_rules.values.types import Type, format_value
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 #: How many change sets are tried before the answer is that none settles the outcome with the missing facts still missing.
 ROUNDS = 12

@@ -1,5 +1,10 @@
 """Checked model to compiled policy: the three-valued mode of the code generator, assembled for the evaluator.
 
+Its place: the functions compiled here are the evaluator's (see its
+docstring for the decisions that take that route: a missing fact, a
+conflict, an evaluation error); the generated two-valued and traced modes
+are compiled by ``policy_function`` and ``traced_function``.
+
 ``codegen.ThreeValued`` writes one Python function of the evaluation ``Env``
 (see ``evaluator``) for each defined value, rule condition (and each part of
 a condition the trace shows) and conclusion; this module compiles them in

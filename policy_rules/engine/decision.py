@@ -77,12 +77,6 @@ class Decision(NamedTuple):
     def undetermined(self) -> bool:
         return self.outcome == "undetermined" or self.priority == "undetermined" or any(e.outcome == "undetermined" for e in self.elements)
 
-    def explain(self) -> str:
-        """The whole explanation as text, exactly as ``policy-rules explain`` prints it (the renderer is the command line's)."""
-        from policy_rules.renderers.reports import explain_text
-
-        return explain_text(self)
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON decision of ``interfaces.md``, plus a few documented extras."""
         return {

@@ -1,5 +1,13 @@
 """The evaluator: default logic over three-valued facts, the trace, and the facts needed.
 
+Its place: the route users take whenever the generated two-valued and traced
+code cannot decide alone, that is every decision with a missing fact (the
+outcome may be undetermined, and the needed facts and their questions are
+worked out here), a conflict between rules, or an evaluation error such as a
+parameter with no value on the date. ``engine.decider.Decider.decide_in_full``
+calls it; the tests also use it as the reference the generated modes are
+compared with, but it is not only an oracle.
+
 One evaluation of a service runs the policy's three-valued functions (written
 by ``codegen.ThreeValued``, assembled by ``compiler``) in an ``Env``. A
 decision is worked out from its rule tree with Catala's default logic: the
@@ -35,7 +43,7 @@ import contextlib
 import itertools
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -584,7 +592,15 @@ MAX_SEARCH_VARIABLES = 24
 MAX_REFINEMENTS = 4
 
 
-def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, first: Result, first_env: Env, service: str | None) -> Search:
+#: An exact answer for a service beyond the search's budget: ``(compiled, facts, as_of, service, first)`` to a ``Search``, or None when it
+#: cannot give one. The engine is given it (the policy's loader wires in the symbolic backend of ``policy_rules.analysis``); without one
+#: such a service's needed facts are those three-valued evaluation read, marked as possibly more than needed.
+ExactSearch = Callable[[CompiledPolicy, Mapping[str, Any], date, "str | None", "Result"], "Search | None"]
+
+
+def search(
+    compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, first: Result, first_env: Env, service: str | None, exact_search: ExactSearch | None = None
+) -> Search:
     """Branch on the missing facts until every path settles; see the module docstring.
 
     An evaluation depends only on the assumed values it looked up, and knowing
@@ -599,7 +615,7 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
     returned every bounded fact has one fixed set of values.
     """
     if len(first_env.unknown_vars) > MAX_SEARCH_VARIABLES:
-        exact_answer = _symbolic_search(compiled, facts, as_of, service, first)
+        exact_answer = exact_search(compiled, facts, as_of, service, first) if exact_search is not None else None
         if exact_answer is not None:
             return exact_answer
         # Too many open questions to search through in time (a long list of items
@@ -620,8 +636,8 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
             break
         for fact, found in run.seen.items():
             constants.setdefault(fact, set()).update(found)
-    if not exact:
-        exact_answer = _symbolic_search(compiled, facts, as_of, service, first)
+    if not exact and exact_search is not None:
+        exact_answer = exact_search(compiled, facts, as_of, service, first)
         if exact_answer is not None:
             return exact_answer
     needed: set[tuple] = set()
@@ -651,13 +667,6 @@ def search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, firs
             needed.add(node[1])
             stack.extend(node[2])
     return Search(frozenset(results), tuple(sorted(needed, key=lambda v: var_order(compiled, v))), run.atom_facts, exact)
-
-
-def _symbolic_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result) -> Search | None:
-    """The exact answer of the symbolic backend, for a service beyond the search's budget (None when it cannot give one)."""
-    from policy_rules.analysis.needed import symbolic_search  # the solver is loaded only for the services that need it
-
-    return symbolic_search(compiled, facts, as_of, service, first)
 
 
 class _Run:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,6 +26,9 @@ from policy_rules.errors import FactsError, UsageError, did_you_mean
 from policy_rules.planner import quarters as qt
 from policy_rules.planner.solver import QUARTERS_PER_YEAR, Candidate, Capacity, Solution, Stage, solve, year_of
 from policy_rules.values.types import UNKNOWN
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 #: How the plan reads a hybrid service's figures: the register gives one staff
 #: figure and one pair of costs per service, not per part.
@@ -188,7 +191,7 @@ def read_money(value: Any, option: str = "--budget-per-year") -> int:
 
 
 def plan(
-    policy: Any,
+    policy: Policy,
     register: str | Path | Iterable[Mapping[str, Any]],
     *,
     start: str | date | int | None = None,
@@ -203,20 +206,17 @@ def plan(
 ) -> Plan:
     """Plan the insourcing programme for a register under the capacity given.
 
-    ``policy`` is a loaded ``Policy`` or a rule file or folder; ``register`` a
+    ``policy`` is a loaded ``Policy`` (``policy_rules.plan`` also takes a rule file or folder); ``register`` a
     facts file (YAML, JSON, CSV) or the services' facts as mappings. ``start``
     is a month (``YYYY-MM``), a quarter (``YYYY-Q1``) or a date; by default the
     quarter of ``as_of`` (the register's date, else today). A limit left as
     ``None`` does not bind. Phased services spend ``preparation_quarters``
     building skills from the programme's start before they can move.
     """
-    from policy_rules.api import Policy, load_policy
     from policy_rules.registers.facts import read_facts_file
     from policy_rules.values.dates import parse_as_of
 
     names = names or PlanNames()
-    if not isinstance(policy, Policy):
-        policy = load_policy(policy)
     _check_names(policy, names)
     if quarters < 1 or quarters > 400:
         raise UsageError(f"a programme of {quarters} quarters cannot be planned; give 1 to 400 quarters", "--quarters")

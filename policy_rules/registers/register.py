@@ -26,17 +26,19 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from policy_rules.api import Policy, policy_from_sources
 from policy_rules.engine.decision import Decision
 from policy_rules.engine.facts import _number, service_name
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
 from policy_rules.registers.facts import CsvPiece, CsvRegister, FactsStream, ServiceFacts
 from policy_rules.safety.escape import for_csv_cell
 from policy_rules.safety.outputs import AtomicFile
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
 
 CSV_COLUMNS = (
     "service",
@@ -517,8 +519,9 @@ class _Job:
 
 @attrs.frozen
 class _Task:
-    """What every worker needs: the rules' text and the job."""
+    """What every worker needs: the rules' text, how a policy is built from it (the facade's ``policy_from_sources``, sent by name) and the job."""
 
+    build: Callable[[Mapping[str, str], str], Policy]
     sources: Mapping[str, str]
     title: str
     job: _Job
@@ -635,7 +638,7 @@ def _start_worker(task: _Task) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _worker = (policy_from_sources(task.sources, task.title), task.job)
+    _worker = (task.build(task.sources, task.title), task.job)
 
 
 _worker: tuple[Policy, _Job] | None = None
@@ -692,12 +695,24 @@ class Workers:
     A CSV register is cut into pieces of lines that the workers read
     themselves (``_run_pieces``): the parent only cuts the file and writes
     what the workers give back. Other registers are read by the parent and
-    handed out a chunk of services at a time.
+    handed out a chunk of services at a time. Each worker builds its
+    policy from the rules' text with ``build`` (the caller's: registers sit
+    below the facade that builds policies).
     """
 
-    def __init__(self, jobs: int, sources: Mapping[str, str], title: str, as_of: date, spend_fact: str | None, kind: str, with_trace: bool) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        build: Callable[[Mapping[str, str], str], Policy],
+        sources: Mapping[str, str],
+        title: str,
+        as_of: date,
+        spend_fact: str | None,
+        kind: str,
+        with_trace: bool,
+    ) -> None:
         self.jobs = jobs
-        self.task = _Task(dict(sources), title, _Job(as_of, spend_fact, kind, with_trace))
+        self.task = _Task(build, dict(sources), title, _Job(as_of, spend_fact, kind, with_trace))
 
     def pool(self) -> _Pool:
         return _Pool(self.jobs, self.task)
