@@ -25,11 +25,10 @@ from typing import Any
 import attrs
 
 from policy_rules.engine import trace as t
-from policy_rules.engine.values import ERROR, format_value
+from policy_rules.engine.scales import explained
+from policy_rules.engine.values import ERROR, Scale, format_value
 from policy_rules.errors import text_lines
 from policy_rules.language import nodes as n
-from policy_rules.engine.scales import explained
-from policy_rules.engine.values import Scale
 from policy_rules.language.checker import SCALE_KINDS, PolicyModel
 
 _SPACES = re.compile(r"\s+")
@@ -119,7 +118,8 @@ def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events:
             decision = model.decisions.get(event.decision)
             if decision is not None and decision.value_type is not None and event.value != "undetermined":
                 rule = model.rules[event.decided_by]
-                event = event._replace(calculation=f"{event.decision} = {formula(model, rule.conclusion, shown)} = {event.value}{_scales(rule.conclusion, raw)}")
+                written = formula(model, rule.conclusion, shown)
+                event = event._replace(calculation=f"{event.decision} = {written} = {event.value}{_scales(rule.conclusion, raw)}")
         out.append(event)
     return tuple(out)
 

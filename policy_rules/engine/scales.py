@@ -85,8 +85,8 @@ def explained(name: str, scale: Scale, amount: Any) -> str:
         return f"{shown}: no part is above the first threshold, {format_value(scale.thresholds[0], amount_kind)}"
     result_kind = amount_kind if scale.value_kind == "percentage" else "number"
     parts = (
-        f"{format_value(s.part, amount_kind)} in the bracket above {format_value(s.threshold, amount_kind)} at {format_value(s.rate, scale.value_kind)} = {format_value(s.gives, result_kind)}"
+        f"{format_value(s.part, amount_kind)} in the bracket above {format_value(s.threshold, amount_kind)}"
+        f" at {format_value(s.rate, scale.value_kind)} = {format_value(s.gives, result_kind)}"
         for s in found
     )
     return f"{shown}: " + ", ".join(parts)
-

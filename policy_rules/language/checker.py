@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -339,7 +339,7 @@ def _valued_decision(model: PolicyModel, decision: n.DecisionDecl) -> None:
 
 
 def parameter_periods(param: n.ParameterDecl) -> tuple[tuple[date, date | None, object], ...]:
-    """A parameter's values as (from, until, value), in date order: a value without `until` runs until the day before the next one (or `no value from`) starts."""
+    """A parameter's values as (from, until, value), in date order: a value without `until` runs until the next one (or `no value from`) starts."""
     return scales.periods(param)
 
 

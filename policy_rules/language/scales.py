@@ -162,7 +162,8 @@ def _check_step(model: PolicyModel, param: n.ParameterDecl, step: n.ScaleStep, k
             sound = False
         elif (v.value.kind == "money") != (t.values[0] == "money"):
             advice = f"write `£{v.value.text}`" if v.value.kind != "money" else "write every threshold as money or every one as a number"
-            model.error(v.value.span, f"the threshold `{v.value.text}` is {Type(v.value.kind).words}, but other thresholds of `{param.name}` are money; {advice}")
+            found = f"the threshold `{v.value.text}` is {Type(v.value.kind).words}, but other thresholds of `{param.name}` are money"
+            model.error(v.value.span, f"{found}; {advice}")
             sound = False
     for v in right:
         fits = v.value.kind == "percentage" if of == "percentage" else v.value.kind == of or (of == "number" and v.value.kind == "whole number")
