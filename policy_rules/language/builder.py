@@ -236,6 +236,12 @@ class _Builder(Transformer):
             entries[word].append(value)
         return n.ScaleStep(str(c[0]), tuple(entries["threshold"]), tuple(entries["rate"]), tuple(entries["amount"]), span=self._span(meta))
 
+    def step_kind(self, meta: Meta, c: list[Token]) -> str:
+        return str(c[0])
+
+    def entry_kind(self, meta: Meta, c: list[Token]) -> str:
+        return str(c[0])
+
     def scale_entry(self, meta: Meta, c: list[Any]) -> tuple[str, n.ParameterValue]:
         return (str(c[0]), self.version_value(meta, c[1:]))
 
