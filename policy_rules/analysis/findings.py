@@ -22,9 +22,9 @@ The findings:
 - ``parameter_gap``: dates between two periods of a dated parameter that
   none covers (a decision dated then fails); overlaps are ``check`` errors;
 - ``parameter_read_outside``: a read of a dated parameter that some service
-  reaches on a date none of the parameter's periods covers (before its first
-  value, in a gap, or after ``no value from``), because no date condition
-  keeps the read inside them;
+  reaches on a date after its first value that none of its periods covers
+  (in a gap, or after ``no value from``), because no date condition keeps
+  the read inside them;
 - ``reference_read``: a fact marked ``kept for reference`` that a rule reads.
 
 A parameter read outside its periods fails where the evaluator reaches it,
@@ -333,7 +333,12 @@ class Analysis:
         return None
 
     def reads_outside(self) -> Iterator[Finding]:
-        """Each read of a parameter that some service reaches on a date the parameter has no value, with that service."""
+        """Each read of a parameter that some service reaches on a date after its first value when it has none (a gap, or after ``no value from``).
+
+        Dates before a parameter's first value are left out here: every dated
+        parameter has them, and a policy is not read as deciding cases from
+        before its values began (a guard against them still matters).
+        """
         dated = self.dated
         if dated is None:
             return
@@ -346,13 +351,15 @@ class Analysis:
         for key, mine in reads.items():
             node = nodes[key]
             name = node.slot.name
-            m = self.model_of(dated.failing(dated.result.conflict, only=mine), z3.Not(calm), solver=dated.solver)
+            begun = self.world.today.number >= self.encoder.parameters[name][0][0].toordinal()
+            m = self.model_of(dated.failing(dated.result.conflict, only=mine), z3.Not(calm), begun, solver=dated.solver)
             if m is None or m is UNDECIDED:
                 continue
             _typed, written, today = self.service(m)
             periods = ", ".join(_period_words(start, until) for start, until, _v in self.encoder.parameters[name])
             message = (
-                f"`{name}` is read here on dates it has no value (it has one {periods}), and no date condition keeps this read inside them: "
+                f"`{name}` is read here on dates after its first value when it has none (it has one {periods}), "
+                "and no date condition keeps this read inside them: "
                 f"a decision dated {today}, like the witness, fails; guard the read with a condition on `today`, or give `{name}` a value for those dates"
             )
             shows = f"a decision dated {today} fails: {name} has no value then"
