@@ -641,8 +641,9 @@ class _Typer:
         if t is ERROR:
             return ERROR
         if t.kind not in SCALE_KINDS:
-            hint = did_you_mean(e.scale.name, [k for k, v in m.name_types.items() if v.kind in SCALE_KINDS])
-            advice = hint or "; declare one with `parameter NAME is a marginal scale` and its brackets"
+            declared = [k for k, v in m.name_types.items() if v.kind in SCALE_KINDS]
+            listed = f"; the scales are {', '.join(f'`{k}`' for k in declared)}" if declared else ""
+            advice = did_you_mean(e.scale.name, declared) or listed or "; declare one with `parameter NAME is a marginal scale` and its brackets"
             m.error(e.scale.span, f"`{e.scale.name}` is {_words(t)}, not a scale, so it cannot be applied to an amount{advice}")
             return ERROR
         if amount is ERROR:

@@ -147,7 +147,8 @@ def _check_step(model: PolicyModel, param: n.ParameterDecl, step: n.ScaleStep, k
     wrong, right = (step.amounts, step.rates) if value_word == "rate" else (step.rates, step.amounts)
     for v in wrong:
         example = "rate 20%" if value_word == "rate" else ("amount £25" if of == "money" else "amount 2")
-        model.error(v.span, f"this {word} gives {Type(of).words}, so it has a {value_word}; write `{example} from {v.valid_from}`")
+        has = "a rate" if value_word == "rate" else "an amount"
+        model.error(v.span, f"this {word} gives {Type(of).words}, so it has {has}; write `{example} from {v.valid_from}`")
         sound = False
     if not step.thresholds:
         model.error(step.span, f"this {word} has no threshold; add `threshold £0 from DATE`, the amount the {word} starts at")
@@ -212,7 +213,7 @@ def _check_order(model: PolicyModel, param: n.ParameterDecl, word: str) -> None:
                 shown = _money_or_number(threshold, param), _money_or_number(below[1], param)
                 model.error(
                     step.span,
-                    f"on {day} the threshold of this {word}, {shown[0]}, is not above the one before it, {shown[1]} ({below[0].span}); "
+                    f"on {day} the threshold of this {word}, {shown[0]}, is not above the one before it, {shown[1]} (line {below[0].span.line}); "
                     f"write the {word}s from the lowest threshold up",
                 )
             below = (step, threshold)
