@@ -794,11 +794,12 @@ class Oracle:
             scale, x = self.name(e.scale, items), self.value(e.amount, items)
             if x is UNKNOWN:
                 return UNKNOWN
-            edges = [*scale.thresholds, None]
             if scale.kind == "banded":
                 reached = [v for t, v in zip(scale.thresholds, scale.values, strict=True) if x >= t]
                 return reached[-1] if reached else scale.values[0]
-            return sum((r * max(Decimal(0), (x if top is None else min(x, top)) - t) for t, top, r in zip(edges, edges[1:], scale.values)), Decimal(0))
+            tops = [*scale.thresholds[1:], None]
+            parts = (r * max(Decimal(0), (x if top is None else min(x, top)) - t) for t, top, r in zip(scale.thresholds, tops, scale.values, strict=True))
+            return sum(parts, Decimal(0))
         raise AssertionError(f"the oracle has no meaning for {type(e).__name__}")
 
     @staticmethod

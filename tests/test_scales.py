@@ -340,18 +340,26 @@ BRACKET_0 = """
     threshold £0 from 2020-01-01
     rate 10% from 2020-01-01
 """
+BRACKET_6000 = "  bracket\n    threshold £6,000 from 2020-01-01\n    rate 20% from 2020-01-01\n"
+BRACKET_5000 = "  bracket\n    threshold £5,000 from 2020-01-01\n    rate 40% from 2020-01-01\n"
+BRACKET_10 = "  bracket\n    threshold £10 from 2020-01-01\n    rate 10% from 2020-01-01\n"
 
 
 @pytest.mark.parametrize(
     ("declaration", "rule", "message"),
     [
         (
-            _scale(BRACKET_0, "  bracket\n    threshold £6,000 from 2020-01-01\n    rate 20% from 2020-01-01\n", "  bracket\n    threshold £5,000 from 2020-01-01\n    rate 40% from 2020-01-01\n"),
+            _scale(BRACKET_0, BRACKET_6000, BRACKET_5000),
             "s applied to salary",
-            "on 2020-01-01 the threshold of this bracket, £5,000, is not above the one before it, £6,000 (line 16); write the brackets from the lowest threshold up",
+            "on 2020-01-01 the threshold of this bracket, £5,000, is not above the one before it, £6,000 (line 16); "
+            "write the brackets from the lowest threshold up",
         ),
         (_scale(BRACKET_0, "  bracket\n    threshold £6,000 from 2020-01-01\n"), "s applied to salary", "this bracket has no rate; add `rate 20% from DATE`"),
-        (_scale(BRACKET_0, "  bracket\n    rate 20% from 2020-01-01\n"), "s applied to salary", "this bracket has no threshold; add `threshold £0 from DATE`, the amount the bracket starts at"),
+        (
+            _scale(BRACKET_0, "  bracket\n    rate 20% from 2020-01-01\n"),
+            "s applied to salary",
+            "this bracket has no threshold; add `threshold £0 from DATE`, the amount the bracket starts at",
+        ),
         (
             _scale("  bracket\n    threshold £0 from 2020-01-01\n    rate 20 from 2020-01-01\n"),
             "s applied to salary",
@@ -374,7 +382,7 @@ BRACKET_0 = """
             "on 2020-01-01 this bracket has a threshold but no rate or amount; give both the same dates, or end both",
         ),
         (
-            _scale("  bracket\n    threshold 0 from 2020-01-01\n    rate 10% from 2020-01-01\n", "  bracket\n    threshold £10 from 2020-01-01\n    rate 10% from 2020-01-01\n"),
+            _scale("  bracket\n    threshold 0 from 2020-01-01\n    rate 10% from 2020-01-01\n", BRACKET_10),
             "s applied to salary",
             "the threshold `0` is a whole number, but other thresholds of `s` are money; write `£0`",
         ),
