@@ -27,11 +27,14 @@ The findings:
   the read inside them;
 - ``reference_read``: a fact marked ``kept for reference`` that a rule reads.
 
-A parameter read outside its periods fails where the evaluator reaches it,
-so a date condition that keeps a read inside them matters: for a policy with
-such a parameter, parts of conditions are compared with an encoding in which
-that failure is reached as a conflict is (``Encoder(dated_reads=True)``),
-not ruled out of every world.
+A parameter read outside its periods fails where the evaluator reaches it.
+For a policy with a parameter that has no value on some date, the policy is
+encoded so that such a read fails where it is reached, as a conflict is
+(``Encoder(dated_reads=True)``), each read through a variable of its own
+bound to its meaning; the services considered are those the evaluator
+decides without such a failure, rather than those dated where every
+parameter has a value. So a date condition that keeps a read inside its
+periods matters, and a rule for dates outside them can apply.
 """
 
 from __future__ import annotations
@@ -146,15 +149,33 @@ class Analysis:
         self.model = policy.model
         self.names = Names()
         self.world = free_world(self.model, self.names, "w!", decimals=True)
-        self.encoder = Encoder(self.lowered, self.world, self.names)
+        self.dated = _bounded_parameters(policy._compiled.parameters)
+        self.encoder = Encoder(self.lowered, self.world, self.names, dated_reads=self.dated)
         self.result = self.encoder.result()
         _every_decision(self.encoder, self.world)
+        self.preferred, implied = preferences(self.world, "analysis")
+        #: Every service, those whose decision fails on a parameter without a value included (``reads_outside`` looks at them).
+        self.open_solver = z3.Solver()
+        self.open_solver.set("timeout", CHECK_MS)
+        self.open_solver.add(*self.world.valid, *self.encoder.valid, *implied, *self.bound_reads())
         self.solver = z3.Solver()
         self.solver.set("timeout", CHECK_MS)
-        self.solver.add(*self.world.valid, *self.encoder.valid)
-        self.preferred, implied = preferences(self.world, "analysis")
-        self.solver.add(*implied)
-        self.dated = Dated(self, implied) if _bounded_parameters(self.encoder.parameters) else None
+        self.solver.add(*self.world.valid, *self.encoder.valid, *implied, *self.bound_reads())
+        if self.dated:
+            self.solver.add(z3.Not(self.reads_fail(self.result.conflict)))
+
+    def bound_reads(self, start: int = 0, encoder: Encoder | None = None) -> list[Any]:
+        """Each parameter read's variable (from the ``start``-th on) bound to its meaning: the date is outside the parameter's periods."""
+        return [failed == meaning for failed, meaning, _node in (encoder or self.encoder).outside[start:]]
+
+    def reads_fail(self, failure: Any, only: Any = None) -> Any:
+        """Whether a failure (a conflict, or reads out of their dates) is a read's and not a conflict's; with ``only``, those reads' alone."""
+        outside = self.encoder.outside
+        calm = z3.substitute(_b(failure), *[(failed, z3.BoolVal(False)) for failed, _m, _n in outside]) if outside else _b(failure)
+        chosen = failure
+        if only is not None and outside:
+            chosen = z3.substitute(_b(failure), *[(failed, z3.BoolVal(False)) for failed, _m, _n in outside if not any(failed.eq(x) for x in only)])
+        return z3.And(_b(chosen), z3.Not(calm))
 
     # --- solving ---------------------------------------------------------------------------
 
@@ -263,41 +284,41 @@ class Analysis:
     def changes(self, decision: str, rule: ir.Rule) -> z3.ModelRef | None:
         lowered = self.lowered
         dropped = {**lowered.decisions, decision: attrs.evolve(lowered.decisions[decision], root=_drop(lowered.decisions[decision].root, rule.label))}
-        other = Encoder(attrs.evolve(lowered, decisions=dropped), self.world, self.names)
+        other = Encoder(attrs.evolve(lowered, decisions=dropped), self.world, self.names, dated_reads=self.dated)
         result = other.result()
-        return self.model_of(*other.valid, z3.Not(same_result(self.result, result)))
+        return self.model_of(*other.valid, *self.bound_reads(encoder=other), z3.Not(same_result(self.result, result)))
 
     def idle_parts(self) -> Iterator[Finding]:
         """Parts of conditions without which the condition holds for the same services, and fails for the same ones (a read out of its dates)."""
         seen: set[int] = set()
-        dated = self.dated
-        encoder = dated.encoder if dated is not None else self.encoder
-        solver = dated.solver if dated is not None else self.solver
-        for (label, index), scope in encoder.scopes.items():
+        encoder = self.encoder
+        for (label, index), scope in list(encoder.scopes.items()):
             rule = encoder.rule_nodes[label]
             if rule.condition is None or (label, index) in seen:
                 continue
             whole = rule.condition.whole
+            start = len(encoder.outside)
             held, failed = encoder.expr(whole, scope)
-            runs = z3.Not(dated.failing(failed)) if dated is not None else True
-            if not self.possible(held, runs, solver=solver):
+            runs = [z3.Not(self.reads_fail(failed)), *self.bound_reads(start)] if self.dated else []
+            if not self.possible(held, *runs):
                 continue
             for part, neutral, _ in _parts(whole):
                 if id(part) in seen:
                     continue
                 encoder.replace = {id(part): neutral}
+                again = len(encoder.outside)
                 try:
                     without, failed_without = encoder.expr(whole, scope)
                 finally:
                     encoder.replace = {}
                 differs = _b(held) != _b(without)
-                if dated is not None:
-                    differs = z3.And(runs, z3.Or(differs, dated.failing(failed_without)))
-                if self.possible(differs, solver=solver):
+                if self.dated:
+                    differs = z3.Or(differs, self.reads_fail(failed_without))
+                if self.possible(differs, *runs, *self.bound_reads(again)):
                     continue
                 seen.add(id(part))
                 text = _text(self.model.sources, part.source.span)
-                m = self.model_of(held, runs, solver=solver) if dated is not None else self.model_of(held)
+                m = self.model_of(held, *runs)
                 m = None if m is UNDECIDED else m
                 message = f"`{text}` never matters in the condition of rule {label}: the condition holds for exactly the same services without it"
                 yield Finding("warning", "part_never_matters", part.source.span, message, self.witness(m, f"the condition of {label} holds") if m else None)
@@ -339,20 +360,18 @@ class Analysis:
         parameter has them, and a policy is not read as deciding cases from
         before its values began (a guard against them still matters).
         """
-        dated = self.dated
-        if dated is None:
+        if not self.dated:
             return
         reads: dict[int, list[Any]] = {}
         nodes: dict[int, ir.Read] = {}
-        for failed, _term, node in dated.encoder.outside:
+        for failed, _term, node in self.encoder.outside:
             reads.setdefault(id(node), []).append(failed)
             nodes[id(node)] = node
-        calm = dated.failing(dated.result.conflict, only=())
         for key, mine in reads.items():
             node = nodes[key]
             name = node.slot.name
             begun = self.world.today.number >= self.encoder.parameters[name][0][0].toordinal()
-            m = self.model_of(dated.failing(dated.result.conflict, only=mine), z3.Not(calm), begun, solver=dated.solver)
+            m = self.model_of(self.reads_fail(self.result.conflict, only=mine), begun, solver=self.open_solver)
             if m is None or m is UNDECIDED:
                 continue
             _typed, written, today = self.service(m)
@@ -393,23 +412,6 @@ class Analysis:
     def findings(self) -> list[Finding]:
         found = [*self.conflicts(), *self.unused_rules(), *self.idle_parts(), *self.parameter_gaps(), *self.reads_outside(), *self.reference_reads()]
         return sorted(found, key=lambda f: (f.span.path, f.span.line, f.span.column, f.kind))
-
-
-class Dated:
-    """The policy encoded again with a parameter read outside its periods failing where it is reached (``Encoder(dated_reads=True)``), and its solver."""
-
-    def __init__(self, analysis: Analysis, implied: list[Any]) -> None:
-        self.encoder = Encoder(analysis.lowered, analysis.world, analysis.names, dated_reads=True)
-        self.result = self.encoder.result()
-        _every_decision(self.encoder, analysis.world)
-        self.solver = z3.Solver()
-        self.solver.set("timeout", CHECK_MS)
-        self.solver.add(*analysis.world.valid, *self.encoder.valid, *implied)
-
-    def failing(self, term: Any, only: Any = None) -> Any:
-        """``term`` (a failure: a conflict, or reads out of their dates), each read's variable given its meaning; with ``only``, other reads in range."""
-        pairs = [(failed, meaning if only is None or any(failed.eq(x) for x in only) else z3.BoolVal(False)) for failed, meaning, _node in self.encoder.outside]
-        return z3.substitute(_b(term), *pairs) if pairs else _b(term)
 
 
 def _every_decision(encoder: Encoder, world: Any) -> None:
