@@ -176,7 +176,7 @@ def bundled_site(tmp_path: Path, name: str) -> Path:
 
 
 def test_every_page_opens_from_disk_with_no_console_error_and_no_request_beyond_it(browser: Any, site_folder: Path, tmp_path: Path) -> None:
-    folders = [site_folder, bundled_site(tmp_path, "haringey"), bundled_site(tmp_path, "hillingdon-dfg")]
+    folders = [site_folder, *(bundled_site(tmp_path, name) for name in ("haringey", "hillingdon-dfg", "dorset-ctr"))]
     for folder in folders:
         pages = sorted(folder.glob("*.html"))
         assert len(pages) >= 4
