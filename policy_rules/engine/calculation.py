@@ -113,7 +113,8 @@ def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events:
             kind = model.name_types.get(event.name)
             body = model.defines[event.name].body
             if kind is not None and kind.kind in CALCULATED and not isinstance(body, n.ReasonsSet):
-                event = event._replace(calculation=f"{event.name} = {formula(model, body, shown)} = {event.shown}{_scales(body, raw)}")
+                read = frozenset(r.name for r in event.condition.reads)
+                event = event._replace(calculation=f"{event.name} = {formula(model, body, shown)} = {event.shown}{_scales(body, raw, read)}")
         elif isinstance(event, t.DecisionMade) and event.item is None and event.decided_by is not None:
             decision = model.decisions.get(event.decision)
             if decision is not None and decision.value_type is not None and event.value != "undetermined":
@@ -124,17 +125,18 @@ def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events:
     return tuple(out)
 
 
-def _scales_in(e: object) -> Iterator[n.ScaleApplied]:
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, n.ScaleApplied):
-            yield x
-        if attrs.has(type(x)):
-            for field in attrs.fields(type(x)):
-                if field.name != "span":
-                    value = getattr(x, field.name)
-                    stack.extend(value if isinstance(value, tuple) else (value,))
+def _scales_in(e: object, read: frozenset[str] | None) -> Iterator[n.ScaleApplied]:
+    """The scales an expression applies, in the order written: those whose parameter was read (``read``), else those outside an ``if``'s branches."""
+    if isinstance(e, n.ScaleApplied) and (read is None or e.scale.name in read):
+        yield e
+    if not attrs.has(type(e)):
+        return
+    for field in attrs.fields(type(e)):
+        if field.name == "span" or (read is None and isinstance(e, n.Conditional) and field.name in ("then", "otherwise")):
+            continue
+        value = getattr(e, field.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            yield from _scales_in(child, read)
 
 
 def _amount(e: n.Expr, raw: Mapping[str, Any]) -> Decimal | None:
@@ -149,10 +151,10 @@ def _amount(e: n.Expr, raw: Mapping[str, Any]) -> Decimal | None:
     return None
 
 
-def _scales(body: object, raw: Mapping[str, Any]) -> str:
-    """For each scale the formula applies: the part of the amount in each bracket with its rate, or the band reached (``; income_tax on £20,000: ...``)."""
+def _scales(body: object, raw: Mapping[str, Any], read: frozenset[str] | None = None) -> str:
+    """For each scale the formula applied: the part of the amount in each bracket with its rate, or the band reached (``; income_tax on £20,000: ...``)."""
     found = []
-    for applied in _scales_in(body):
+    for applied in _scales_in(body, read):
         scale, amount = raw.get(applied.scale.name), _amount(applied.amount, raw)
         if isinstance(scale, Scale) and amount is not None:
             found.append(explained(applied.scale.name, scale, amount))
