@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from policy_rules import load_policy
 from policy_rules.engine.scales import applied, steps
@@ -423,3 +425,53 @@ def test_a_scale_and_an_ended_parameter_are_laid_out_by_fmt_and_read_alike() -> 
     assert "\n  no value from 2040-01-01\n" in laid_out
     assert format_text(laid_out, "p.rules") == laid_out
     assert parse_file("p.rules", laid_out)[0] == parse_file("p.rules", textwrap.dedent(SCALES))[0]
+
+
+# --- random scales, against the scale read by hand ---------------------------------------------
+
+
+@st.composite
+def _scales(draw: st.DrawFn) -> tuple[str, list[Decimal], list[Decimal], Decimal | None]:
+    """A marginal or banded scale of up to four steps (thresholds rising, to the penny), and an amount to apply it to (None: unknown)."""
+    kind = draw(st.sampled_from(("marginal", "banded")))
+    gaps = draw(st.lists(st.integers(1, 50_000), min_size=1, max_size=4))
+    thresholds = [Decimal(sum(gaps[:i])) / 100 for i in range(len(gaps))]
+    rates = [Decimal(draw(st.integers(0, 10_000))) / 10_000 for _ in gaps]
+    amount = draw(st.one_of(st.none(), st.integers(0, 300_000).map(lambda p: Decimal(p) / 100), st.sampled_from(thresholds)))
+    return kind, thresholds, rates, amount
+
+
+def _by_hand(kind: str, thresholds: list[Decimal], rates: list[Decimal], x: Decimal) -> Decimal:
+    if kind == "banded":
+        return [r for t, r in zip(thresholds, rates, strict=True) if x >= t][-1] if x >= thresholds[0] else rates[0]
+    tops: list[Decimal | None] = [*thresholds[1:], None]
+    return sum((r * max(Decimal(0), min(x, top if top is not None else x) - t) for t, top, r in zip(thresholds, tops, rates, strict=True)), Decimal(0))
+
+
+@given(_scales())
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_a_random_scale_gives_what_reading_it_by_hand_gives_in_every_mode(
+    tmp_path: Path, case: tuple[str, list[Decimal], list[Decimal], Decimal | None]
+) -> None:  # noqa: E501
+    kind, thresholds, rates, amount = case
+    declared = "a marginal scale" if kind == "marginal" else "a banded scale of percentage"
+    word = "bracket" if kind == "marginal" else "band"
+    steps_text = "".join(f"  {word}\n    threshold £{t} from 2020-01-01\n    rate {r * 100}% from 2020-01-01\n" for t, r in zip(thresholds, rates, strict=True))
+    result = "money" if kind == "marginal" else "percentage"
+    text = f'policy "r"\n  outcome v\n  results v\nfact x is money\nparameter s is {declared}\n{steps_text}'
+    text += f"decision v is {result}\nrule vv\n  by default v is s applied to x\n"
+    folder = tmp_path / f"r{abs(hash(text))}"
+    folder.mkdir(exist_ok=True)
+    policy = _policy(folder, text)
+    facts = {} if amount is None else {"x": str(amount)}
+    decision = _every_mode(policy, facts)
+    if amount is None:
+        assert (decision["results"]["v"], decision["needed_facts"]) == (None, ["x"])
+        return
+    expected = _by_hand(kind, thresholds, rates, amount)
+    scale = parameter_periods(policy.model.parameters["s"])[0][2]
+    assert applied(scale, amount) == expected
+    if kind == "marginal":
+        assert decision["results"]["v"] == format(expected.quantize(Decimal("0.01")), "f")
+    else:
+        assert Decimal(decision["results"]["v"]) == expected
