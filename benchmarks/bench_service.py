@@ -42,7 +42,7 @@ from benchmarks.haringey_services import generate  # noqa: E402
 
 #: The register needs a token: the benchmark gives the server one of its own and sends it with every request.
 TOKEN = secrets.token_urlsafe(32)
-from tests.service_support import free_port  # noqa: E402
+from tests.support.service_support import free_port  # noqa: E402
 
 
 def _percentile(values: list[float], fraction: float) -> float:

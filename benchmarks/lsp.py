@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from policy_rules.lsp.server import DEBOUNCE
-from tests.lsp_support import Editor, policy_copy, position_of
+from tests.support.lsp_support import Editor, policy_copy, position_of
 
 
 def measure(edits: int) -> list[float]:

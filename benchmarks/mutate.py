@@ -45,11 +45,11 @@ FILES = (
     "policy_rules/engine/compiler.py",
 )
 TESTS = (
-    "tests/test_form_coverage.py",
-    "tests/test_policy_function.py",
-    "tests/test_traced_function.py",
-    "tests/test_evaluator.py",
-    "tests/test_codegen.py",
+    "tests/engine/test_form_coverage.py",
+    "tests/engine/test_policy_function.py",
+    "tests/engine/test_traced_function.py",
+    "tests/engine/test_evaluator.py",
+    "tests/engine/test_codegen.py",
 )
 #: What a mutant's tests need from the repository.
 COPIED = ("policy_rules", "grammar", "tests", "benchmarks", "rules", "schema", "examples", "conftest.py", "pyproject.toml")

@@ -27,7 +27,7 @@ What only the full path handles (a missing fact or field, a conflict, a
 division by zero, a parameter with no value on the date) makes the generated
 code raise ``CannotDecide``, and only that; the full path then works the
 decision out, or reports the error with its location. Any other exception is
-a bug in the generated code, and propagates. ``tests/test_traced_function.py``
+a bug in the generated code, and propagates. ``tests/engine/test_traced_function.py``
 checks that both paths give identical decisions, trace included.
 """
 

@@ -3,7 +3,7 @@
 Its place: beside the language server, for what reads rule files without
 it: the docs (Pygments, registered under the name ``policy-rules``) and
 editors that take a TextMate grammar. The words are grouped as the grammar
-uses them; ``tests/test_lsp_highlight.py`` checks that together they are
+uses them; ``tests/lsp/test_lsp_highlight.py`` checks that together they are
 exactly the keywords of ``grammar/policy.lark``, so a keyword added there
 fails the test until it is coloured here. ``python -m
 policy_rules.lsp.lexer`` writes the TextMate grammar from these lists.

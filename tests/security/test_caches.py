@@ -30,7 +30,7 @@ from lark.exceptions import UnexpectedInput
 from policy_rules.language import ast_json, parser_tables
 from policy_rules.language.loader import CACHE_ENTRIES_PER_FOLDER, _make_room, analyse
 from policy_rules.language.resources import grammar_text
-from tests.cli_helpers import HARINGEY, ROOT, run_cli
+from tests.support.cli_helpers import HARINGEY, ROOT, run_cli
 
 PACKAGE = ROOT / "policy_rules"
 SERVICES = ROOT / "examples" / "facilities-management.yaml"

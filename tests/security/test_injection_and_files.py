@@ -22,7 +22,7 @@ import pytest
 
 from policy_rules import cli
 from policy_rules.language import loader
-from tests.cli_helpers import run_cli
+from tests.support.cli_helpers import run_cli
 
 ESC = "\x1b"
 CLEAR = "\x1b[2J"

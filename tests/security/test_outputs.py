@@ -25,8 +25,8 @@ from benchmarks.haringey_services import generate, write_csv
 from policy_rules import cli, load_policy
 from policy_rules.registers.facts import MAX_YAML_FILE_BYTES, ServiceFacts
 from policy_rules.registers.register import run_register
-from tests.cli_helpers import HARINGEY, ROOT, run_cli
-from tests.test_evaluator import CONFLICT
+from tests.engine.test_evaluator import CONFLICT
+from tests.support.cli_helpers import HARINGEY, ROOT, run_cli
 
 AS_OF = "2024-04-01"
 REGISTER = "service,annual_spend,nhs_expertise\nA,1000,yes\nB,lots,no\nC,2000,yes\n"

@@ -1,0 +1,89 @@
+"""The workbench's server routes, without a browser: the page and its headers, the rule files, the report, the impact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from policy_rules.api import policy_from_sources
+from policy_rules.service.app import create_app
+from policy_rules.store import DecisionRegister
+from tests.support.workbench_support import CHANGED, REGISTER, RULES
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    policy = policy_from_sources({"policy.rules": RULES}, "test")
+    with DecisionRegister(str(tmp_path / "register.db")) as register, TestClient(create_app(policy, register), base_url="http://127.0.0.1") as made:
+        yield made
+
+
+def test_the_page_allows_only_the_server_itself(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "script-src 'self'" in policy
+    assert 'aria-label="Interview"' in page.text
+    for asset in ("editor.min.js", "workbench.js", "workbench.css"):
+        assert client.get(f"/workbench/static/{asset}").status_code == 200
+
+
+def test_the_rule_files_are_those_loaded(client: TestClient) -> None:
+    assert client.get("/workbench/rules").json()["files"] == {"policy.rules": RULES}
+
+
+def test_the_report_is_html_with_the_facts_escaped(client: TestClient) -> None:
+    answer = client.post("/workbench/report", json={"facts": {"service": "<script>x</script>", "cost": 10, "budget": 20}})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "<script>x" not in answer.text and "&lt;script&gt;x" in answer.text
+
+
+def test_impact_counts_the_services_the_draft_changes(client: TestClient) -> None:
+    draft = {"files": {"policy.rules": CHANGED}, "register_name": "r.csv", "register_text": REGISTER, "as_of": "2025-01-01"}
+    answer = client.post("/workbench/impact", json=draft)
+    assert answer.status_code == 200
+    found = answer.json()
+    # Parks (230 of 200, local) and Meals (210 of 200) fit within 120% of their budgets; Cleaning and Transport do not.
+    assert found["summary"]["services"] == 6 and found["summary"]["changed"] == 2
+    assert sorted((m["from"], m["to"], m["services"]) for m in found["summary"]["by_outcome"]) == [("procure", "in_house", 1), ("procure_local", "in_house", 1)]
+    assert sorted(c["service"] for c in found["changes"]) == ["Meals", "Parks"]
+
+
+def test_impact_refuses_drafts_with_errors_and_unknown_registers(client: TestClient) -> None:
+    broken = client.post("/workbench/impact", json={"files": {"policy.rules": "rule"}, "register_name": "r.csv", "register_text": REGISTER})
+    assert broken.status_code == 422 and broken.json()["error"]["location"] == "files"
+    missing = client.post("/workbench/impact", json={"files": {"policy.rules": RULES}, "example": "nowhere.csv"})
+    assert missing.status_code == 404
+    wrong = client.post("/workbench/impact", json={"files": {"policy.rules": RULES}, "register_name": "r.exe", "register_text": "x"})
+    assert wrong.status_code == 422 and "r.exe" in wrong.json()["error"]["message"]
+
+
+def test_impact_names_a_misspelt_column_once_with_the_nearest_fact(client: TestClient) -> None:
+    misspelt = REGISTER.replace("service,cost,budget,local", "service,cost,budjet,local")
+    answer = client.post("/workbench/impact", json={"files": {"policy.rules": CHANGED}, "register_name": "r.csv", "register_text": misspelt})
+    assert answer.status_code == 422
+    message = answer.json()["error"]["message"]
+    assert "the column `budjet` in the header row is not a fact of this policy; did you mean `budget`?" in message
+    assert message.count("budjet") == 1
+
+
+def test_format_lays_a_file_out_as_fmt_does_and_refuses_one_with_errors(client: TestClient) -> None:
+    from policy_rules.language.format import format_text
+
+    messy = RULES.replace("rule buy_in\n  exception", "rule   buy_in\n      exception")
+    done = client.post("/workbench/format", json={"name": "policy.rules", "text": messy})
+    assert done.status_code == 200 and done.json()["text"] == format_text(messy, "policy.rules") != messy
+    refused = client.post("/workbench/format", json={"name": "policy.rules", "text": "rule"})
+    assert refused.status_code == 422 and refused.json()["error"]["location"] == "policy.rules"
+
+
+def test_a_facts_file_gives_its_first_service_as_json(client: TestClient) -> None:
+    yaml_file = client.post("/workbench/facts", json={"name": "one.yaml", "text": "service: Parks\ncost: 230\nstarted: 2024-04-01\n"})
+    assert yaml_file.json() == {"facts": {"service": "Parks", "cost": 230, "started": "2024-04-01"}}
+    csv_file = client.post("/workbench/facts", json={"name": "many.csv", "text": REGISTER})
+    assert csv_file.json() == {"facts": {"service": "Libraries", "cost": "100", "budget": "200", "local": "no"}}
+    empty = client.post("/workbench/facts", json={"name": "none.csv", "text": "service,cost\n"})
+    assert empty.status_code == 422 and empty.json()["error"] == {"message": "the CSV file has a header row but no services", "location": "file"}
