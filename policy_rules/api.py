@@ -17,11 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from policy_rules.analysis.exact import exact_search
 from policy_rules.engine import decision as engine_decision
 from policy_rules.engine.compiler import CompiledPolicy, compile_policy
 from policy_rules.engine.decider import Decider
 from policy_rules.engine.decision import PolicyInfo
-from policy_rules.engine.evaluator import Result, Search
+from policy_rules.engine.evaluator import Result
 from policy_rules.engine.facts import validate
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import PolicyFunction
@@ -49,13 +50,6 @@ class Decision(engine_decision.Decision):
 
 #: How the engine makes the facade's decisions: from the tuple of their fields, in C (see ``engine.decider.build_decision``).
 build_decision = functools.partial(tuple.__new__, Decision)
-
-
-def exact_search(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, service: str | None, first: Result) -> Search | None:
-    """The symbolic backend's exact answer for a service beyond the search's budget; the solver is loaded only for the services that need it."""
-    from policy_rules.analysis.needed import symbolic_search
-
-    return symbolic_search(compiled, facts, as_of, service, first)
 
 
 class Policy:

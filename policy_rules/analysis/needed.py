@@ -3,7 +3,8 @@
 Its place: ``policy_rules.engine.evaluator.search`` builds the decision
 diagram of a service over its missing facts, which grows exponentially with
 them; when it would exceed its budget, it asks ``symbolic_search`` here
-instead. The answer is the one ``docs/unknown-facts.md`` defines: a missing
+instead (the facade gives the engine that strategy through ``analysis.exact``;
+the engine does not import this package). The answer is the one ``docs/unknown-facts.md`` defines: a missing
 fact is needed when two completions of the missing facts that differ only in
 it give different results (or one conflicts and the other does not). Two
 copies of the service's terms share every missing value except the one
