@@ -38,7 +38,7 @@ def comments_of(text: str) -> list[str]:
 
 def test_the_corpus_holds_the_texts_it_should() -> None:
     names = [name for name, _ in CORPUS]
-    assert "tests.sample_policies.EVERY_FORM" in names and "tests.form_corpus.SCALARS" in names
+    assert "tests.support.sample_policies.EVERY_FORM" in names and "tests.support.form_corpus.SCALARS" in names
     assert sum(name.startswith("tests/policies/") for name in names) >= 7
 
 
