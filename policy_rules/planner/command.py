@@ -51,9 +51,10 @@ def add_plan_parser(commands: argparse._SubParsersAction, fmt: type[argparse.Hel
 
 def run_plan(args: argparse.Namespace) -> int:
     """Plan and show; every problem a user can cause is a ``PolicyError``."""
+    from policy_rules.api import plan
     from policy_rules.errors import UsageError
     from policy_rules.planner import report as render
-    from policy_rules.planner.plan import PlanNames, plan
+    from policy_rules.planner.plan import PlanNames
     from policy_rules.safety.escape import for_terminal
     from policy_rules.safety.outputs import refuse_overwriting_inputs, write_whole
 
