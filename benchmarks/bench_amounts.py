@@ -17,12 +17,12 @@ function does not.
 from __future__ import annotations
 
 import argparse
+import operator
 import random
 import statistics
 import time
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -79,19 +79,36 @@ DECLARED = frozenset(("application", *YES_NO, *MONEY, "tenure", "date_of_birth",
 Answer = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], str, str]
 
 
+_YES_NO_OF = operator.itemgetter(*YES_NO)
+_MONEY_OF = operator.itemgetter(*MONEY)
+_BOOLS = (bool,) * len(YES_NO)
+_INTS = (int,) * len(MONEY)
+
+
 def checked(f: dict[str, Any]) -> bool:
-    """The facts' types checked as the engine's generated function checks them before deciding: ``False`` sends a case elsewhere."""
+    """The facts' types checked as the engine's generated function checks them before deciding: ``False`` sends a case elsewhere.
+
+    Written as a careful hand would write it for speed: one ``itemgetter``
+    and one comparison of types for the yes/no facts and for the amounts.
+    """
     if not DECLARED.issuperset(f):
         return False
-    if any(type(f[name]) is not bool for name in YES_NO) or any(type(f[name]) is not int or f[name] < 0 for name in MONEY):
+    try:
+        if tuple(map(type, _YES_NO_OF(f))) != _BOOLS or tuple(map(type, money := _MONEY_OF(f))) != _INTS or min(money) < 0:
+            return False
+    except KeyError:
         return False
     if f["tenure"] not in TENURES or type(f["application"]) is not str:
         return False
     works = f.get("works", [])
-    return type(works) is list and all(
-        type(w) is dict and type(w.get("name")) is str and w.get("purpose") in ALL_PURPOSES and type(w.get("recommended")) is bool and type(w.get("practicable")) is bool
-        for w in works
-    )
+    if type(works) is not list:
+        return False
+    for w in works:
+        if type(w) is not dict or type(w.get("name")) is not str or w.get("purpose") not in ALL_PURPOSES:
+            return False
+        if type(w.get("recommended")) is not bool or type(w.get("practicable")) is not bool:
+            return False
+    return True
 
 
 def handwritten_amounts(f: dict[str, Any], as_of: date = AS_OF) -> Answer:
@@ -103,12 +120,23 @@ def handwritten_amounts(f: dict[str, Any], as_of: date = AS_OF) -> Answer:
     born = date.fromisoformat(f["date_of_birth"])
     age = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
     tenure, passport = f["tenure"], f["passport_benefit"]
-    reasons = tuple(name for name, holds in (("disabled_child", age < 18), ("passport_benefit", passport), ("council_home", tenure == "council_tenant")) if holds)
+    reasons = tuple(
+        name for name, holds in (("disabled_child", age < 18), ("passport_benefit", passport), ("council_home", tenure == "council_tenant")) if holds
+    )
     exempt = bool(reasons)
     cost, contribution = f["cost_of_works"], f["assessed_contribution"]
     works = f.get("works", [])
     items = tuple(
-        (w["name"], "not_recommended" if not w["recommended"] else "not_covered" if w["purpose"] == "other" else "not_practicable" if not w["practicable"] else "covered")
+        (
+            w["name"],
+            "not_recommended"
+            if not w["recommended"]
+            else "not_covered"
+            if w["purpose"] == "other"
+            else "not_practicable"
+            if not w["practicable"]
+            else "covered",
+        )
         for w in works
     )
     covered_kind = [w for w in works if w["recommended"] and w["purpose"] != "other"]
@@ -118,9 +146,12 @@ def handwritten_amounts(f: dict[str, Any], as_of: date = AS_OF) -> Answer:
         if tenure == "owner_occupier" and paid > 5000 and completion <= disposal <= _ten_years_on(completion):
             return "repay_part", reasons, items, "0.00", f"{min(paid - 5000, 10_000)}.00"
         outcome = "nothing_to_repay"
-    elif not f["disabled_person"] or not (f["intends_to_stay_five_years"] or f["shorter_stay_accepted"]) or not covered_kind:
-        outcome = "refused"
-    elif any(not w["practicable"] for w in covered_kind):
+    elif (
+        not f["disabled_person"]
+        or not (f["intends_to_stay_five_years"] or f["shorter_stay_accepted"])
+        or not covered_kind
+        or any(not w["practicable"] for w in covered_kind)
+    ):
         outcome = "refused"
     elif tenure != "owner_occupier" and not f["landlord_permission"]:
         outcome = "awaiting_permission"

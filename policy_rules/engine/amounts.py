@@ -14,9 +14,9 @@ ISO, yes/no as booleans, unknown as null.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
-from collections.abc import Callable
 from typing import Any
 
 from policy_rules.engine.values import UNKNOWN, format_value
@@ -88,6 +88,9 @@ def result_for(name: str, kind: str | None) -> Callable[[Any], tuple[str, Any, s
     kept: dict[int, tuple[str, Any, str]] = {}
 
     def money(value: Any) -> tuple[str, Any, str]:
+        found = kept.get(value)  # a whole Decimal finds the int it equals; a negative zero would not show as zero does
+        if found is not None and (type(value) is int or not value.is_signed()):
+            return found
         if type(value) is not int:
             if type(value) is not Decimal or not value.is_finite() or value.is_signed() or value != value.to_integral_value():
                 return result(name, value, kind)
