@@ -194,7 +194,7 @@ def test_without_facts_the_symbolic_diff_gives_one_witness_per_outcome_change(ve
 
 def test_the_readmes_diff_of_the_example_register_totals_money_before_after_and_the_change(tmp_path: Path) -> None:
     # The README's example, run as it says: the maximum grant raised in a copy of the Hillingdon rules.
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
     command = "$ policy-rules diff rules/hillingdon-dfg new examples/hillingdon-register.yaml\n"
     shown = readme[readme.index(command) + len(command) :].split("```", 1)[0]

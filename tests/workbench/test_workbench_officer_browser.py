@@ -438,7 +438,7 @@ def test_a_save_refused_for_files_changed_on_disk_offers_to_take_them_up_and_the
         no_serious_violations(page)
 
 
-HILLINGDON = Path(__file__).resolve().parents[1] / "rules" / "hillingdon-dfg"
+HILLINGDON = Path(__file__).resolve().parents[2] / "rules" / "hillingdon-dfg"
 MRS_A = """application: Level access shower for Mrs A
 disabled_person: yes
 date_of_birth: 1950-03-14
@@ -457,7 +457,7 @@ def test_the_interview_shows_results_and_calculations_and_the_impact_shows_money
     rules = tmp_path / "rules"
     shutil.copytree(HILLINGDON, rules)
     (tmp_path / "mrs-a.yaml").write_text(MRS_A, encoding="utf-8")
-    register = Path(__file__).resolve().parents[1] / "examples" / "hillingdon-register.yaml"
+    register = Path(__file__).resolve().parents[2] / "examples" / "hillingdon-register.yaml"
     with running_server(rules, tmp_path) as base, browsing(browser, base) as page:
         open_page(page, base, tmp_path, "interview")
         page.get_by_label("Start from a facts file (optional; its first service)").set_input_files(str(tmp_path / "mrs-a.yaml"))

@@ -91,7 +91,7 @@ def test_a_facts_file_gives_its_first_service_as_json(client: TestClient) -> Non
 
 def test_impact_of_a_valued_policy_gives_money_totals_before_after_and_the_change(tmp_path: Path) -> None:
     # The Hillingdon grant with the maximum raised in the draft: the impact carries what the workbench's totals table shows.
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted((root / "rules" / "hillingdon-dfg").glob("*.rules"))}
     policy = policy_from_sources(files, "hillingdon")
     draft = {**files, "20-values.rules": files["20-values.rules"].replace("value £30,000", "value £35,000")}
