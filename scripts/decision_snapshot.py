@@ -42,11 +42,12 @@ def snapshot() -> list[str]:
                         shown = {"error": type(error).__name__, "message": str(error)}
                     where = {"policy": rules.name, "file": Path(path).name, "case": case.name, "trace": trace}
                     lines.append(json.dumps({**where, **shown}, sort_keys=True))
-    haringey = load_policy(ROOT / "rules" / "haringey")
+    haringey, hillingdon = load_policy(ROOT / "rules" / "haringey"), load_policy(ROOT / "rules" / "hillingdon-dfg")
     for example in sorted((ROOT / "examples").glob("*")):
         if example.suffix in (".yaml", ".csv"):
+            policy = hillingdon if example.name.startswith("hillingdon") else haringey
             for service in read_facts_file(str(example)).services:
-                decision = haringey.evaluate(service.raw, TODAY, path=str(example), index=service.index)
+                decision = policy.evaluate(service.raw, TODAY, path=str(example), index=service.index)
                 lines.append(json.dumps({"example": example.name, "decision": decision.to_dict()}, sort_keys=True))
     return lines
 

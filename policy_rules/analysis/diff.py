@@ -65,12 +65,15 @@ class Side:
     message: str | None = None
     #: The header's results, each name with its value as the JSON decision gives it.
     results: tuple[tuple[str, Any], ...] = ()
+    #: The same results as an officer reads them (``£9,500``), for the text of a change; not compared.
+    shown_results: tuple[tuple[str, str], ...] = attrs.field(default=(), eq=False)
 
     @classmethod
     def of(cls, decision: Decision) -> Side:
         elements = tuple((e.name, e.outcome) for e in decision.elements)
         results = tuple((name, value) for name, value, _shown in decision.results)
-        return cls(decision.outcome, decision.priority, elements, decision.needed_facts, decision.decided_by, None, results)
+        shown = tuple((name, text) for name, _value, text in decision.results)
+        return cls(decision.outcome, decision.priority, elements, decision.needed_facts, decision.decided_by, None, results, shown)
 
     @classmethod
     def failed(cls, error: PolicyError) -> Side:
@@ -255,9 +258,23 @@ def _change_text(change: Change) -> str:
     b, a = change.before, change.after
     lines = [f"{change.service} (#{change.index + 1})"]
     for aspect in change.changed:
+        if aspect == "results":
+            lines.extend(_results_text(b, a))
+            continue
         lines.append(f"  {aspect.replace('_', ' ')}: {_shown(b, aspect)} -> {_shown(a, aspect)}")
     lines.append(f"  outcome decided by: {b.decided_by or '(no rule)'} -> {a.decided_by or '(no rule)'}")
     return "\n".join(lines)
+
+
+def _results_text(before: Side, after: Side) -> list[str]:
+    """One line for each result whose value changed, as an officer reads it: ``grant_amount: £30,000 -> £35,000``."""
+    old, new = dict(before.results), dict(after.results)
+    shown_old, shown_new = dict(before.shown_results), dict(after.shown_results)
+    return [
+        f"  {name}: {shown_old.get(name, '(none)')} -> {shown_new.get(name, '(none)')}"
+        for name in (*old, *(n for n in new if n not in old))
+        if old.get(name) != new.get(name)
+    ]
 
 
 def _summary_text(summary: DiffSummary, old: Policy, new: Policy, as_of: date) -> str:
@@ -266,7 +283,7 @@ def _summary_text(summary: DiffSummary, old: Policy, new: Policy, as_of: date) -
     noun = "service" if summary.services == 1 else "services"
     lines.append(f"{summary.changed:,} of {summary.services:,} {noun} decided differently")
     for a, b, n in summary.ordered_moves():
-        lines.append(f"  {a} -> {b}: {n:,}" if a != b else f"  {a} (same outcome; priority, elements or needed facts changed): {n:,}")
+        lines.append(f"  {a} -> {b}: {n:,}" if a != b else f"  {a} (same outcome; priority, elements, needed facts or results changed): {n:,}")
     for name, (before, after) in summary.totals.items():
         change = after - before
         sign = "+" if change >= 0 else "-"

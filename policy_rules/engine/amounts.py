@@ -14,6 +14,7 @@ ISO, yes/no as booleans, unknown as null.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 from typing import Any
@@ -72,6 +73,37 @@ def _decimal_text(number: Decimal) -> str:
 def result(name: str, value: Any, kind: str | None) -> tuple[str, Any, str]:
     """One of a decision's results: its name, its value as the JSON decision gives it, and as an officer reads it (``£9,500``)."""
     return (name, encode(value, kind), format_value(value, kind))
+
+
+def result_for(name: str, kind: str | None) -> Callable[[Any], tuple[str, Any, str]]:
+    """``result`` for one named result of one kind, made once per policy for the generated function that decides without a trace.
+
+    That function may hold an amount as an ``int`` (the value given); the
+    result is the one the full path gives for the same amount in ``Decimal``.
+    Money that is a whole number of pounds, the common case, is written
+    without ``Decimal`` rounding, and the last few such results are kept:
+    the same amount recurs from case to case (``£0``, the maximum grant).
+    """
+    if kind != "money":
+        return lambda value: result(name, Decimal(value) if type(value) is int else value, kind)
+    kept: dict[int, tuple[str, Any, str]] = {}
+
+    def money(value: Any) -> tuple[str, Any, str]:
+        found = kept.get(value)  # a whole Decimal finds the int it equals; a negative zero would not show as zero does
+        if found is not None and (type(value) is int or not value.is_signed()):
+            return found
+        if type(value) is not int:
+            if type(value) is not Decimal or not value.is_finite() or value.is_signed() or value != value.to_integral_value():
+                return result(name, value, kind)
+            value = int(value)
+        found = kept.get(value)
+        if found is None:
+            if len(kept) >= 256:
+                kept.clear()
+            found = kept[value] = (name, f"{value}.00", "£" + format(value, ","))
+        return found
+
+    return money
 
 
 #: The names generated code calls these by, in every mode's namespace.

@@ -381,6 +381,8 @@ class TwoValued(CodeGenerator):
         self.fact_vars: dict[str, str] = {}
         self.locals: dict[str, str] = {}
         self.params_used: dict[str, str] = {}
+        #: Facts some condition asks ``is known`` of: the prologue may let them be absent (see ``policy_function.Absent``).
+        self.known_facts: set[str] = set()
 
     def constant_name(self, index: int) -> str:
         return f"c{index}"
@@ -420,6 +422,7 @@ class TwoValued(CodeGenerator):
             return f"({self.const(slot.name)} {test} {scope[slot.item or '']})"
         if self.model.facts[slot.name].default is not None:
             return "False" if negated else "True"
+        self.known_facts.add(slot.name)
         return f"({self.const(slot.name)} {test} f)"
 
     def number(self, code: str) -> str:

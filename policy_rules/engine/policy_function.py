@@ -47,7 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 from policy_rules.engine.amounts import HELPERS as AMOUNT_HELPERS
-from policy_rules.engine.amounts import result
+from policy_rules.engine.amounts import result_for
 from policy_rules.engine.codegen import DATES_OR_GIVE_UP, CannotDecide, TwoValued
 from policy_rules.engine.facts import MAX_LIST_ITEMS, MISSING_WORDS, _number, convert, service_name
 from policy_rules.engine.lowering import Lowered
@@ -58,6 +58,34 @@ from policy_rules.values.types import UNKNOWN, Type
 _NONE = object()
 #: What a reader gives for a value that means the fact is missing (an empty cell, ``unknown``).
 _MISSING = object()
+#: Kinds of fact that may be left out of the facts given when a condition asks whether they are known (see ``Absent``).
+_MAY_BE_ABSENT = frozenset({"date", "yes/no", "one of", "text"})
+
+
+def _cannot_decide(*_: Any) -> Any:
+    raise CannotDecide
+
+
+class Absent:
+    """The value of a fact left out of the facts given, when some condition asks whether it is known.
+
+    ``disposal_date is known and ...`` is settled without the fact's value,
+    so an application whose disposal date is not given stays on the generated
+    function. Any use of the value itself (comparing it, adding to it, asking
+    whether it holds, hashing it, reading an attribute) raises
+    ``CannotDecide``, and the service goes to the three-valued evaluator:
+    what the generated code decides never depends on a fact it was not given.
+    Only kinds that generated code uses through comparisons, truth, hashing
+    and attributes may be absent (not amounts, which it converts).
+    """
+
+    __slots__ = ()
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __hash__ = __getattr__ = _cannot_decide  # type: ignore[assignment]
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = _cannot_decide
+    __iter__ = __len__ = __contains__ = __getitem__ = __index__ = __int__ = __float__ = __str__ = __format__ = _cannot_decide
+
+
+_ABSENT = Absent()
 
 #: Kinds of fact whose plainest values are of exactly one Python type.
 _EXACT_TYPES: dict[str, type] = {"yes/no": bool, "money": int, "number": int, "whole number": int}
@@ -240,6 +268,7 @@ def _namespace(constants: tuple[Any, ...], parameters: Mapping[str, Any], **extr
         "K": constants,
         "NONE": _NONE,
         "MISSING": _MISSING,
+        "ABSENT": _ABSENT,
         "CannotDecide": CannotDecide,
         "D": Decimal,
         "DIV": divide,
@@ -373,7 +402,7 @@ class PolicyFunction:
             elements = values
         if outcome_kind is not None:
             outcome = f"{w.const(outcome_kind)}({outcome})"
-        shown_results = "".join(f"RESULT({w.const(name)}, {v}, {w.const(kind)}), " for (name, kind), v in zip(result_kinds, results, strict=True))
+        shown_results = "".join(f"{w.const(result_for(name, kind))}({v}), " for (name, kind), v in zip(result_kinds, results, strict=True))
         w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}, ({shown_results})))")
         body = w.lines
         w.lines = []
@@ -388,7 +417,7 @@ class PolicyFunction:
         lines.append("    return decide")
         self.source = "\n".join(lines) + "\n"
         self.constants = constants
-        namespace = _namespace(constants, parameters, BUILD=build, INFO=info, ELEMENTS=element_outcomes, RESULT=result)
+        namespace = _namespace(constants, parameters, BUILD=build, INFO=info, ELEMENTS=element_outcomes)
         # Numbered names and indexes only; constants reach the code as cells.
         exec(compile(self.source, "<policy_rules generated policy function>", "exec"), namespace)
         self._decide = namespace["make"](constants)
@@ -397,7 +426,8 @@ class PolicyFunction:
     def _write_reading(w: _RawWriter, model: PolicyModel) -> None:
         """The prologue: every fact given read into its local, or checked when no decision reads it; ``name`` set."""
         read = [name for name in model.facts if name in w.fact_vars]
-        plain = [name for name in read if model.facts[name].default is None]
+        optional = [name for name in read if name in w.known_facts and model.facts[name].default is None and model.fact_types[name].kind in _MAY_BE_ABSENT]
+        plain = [name for name in read if model.facts[name].default is None and name not in optional]
         yes_no = [name for name in plain if model.fact_types[name].kind == "yes/no"]
         amounts = [name for name in plain if model.fact_types[name].kind in _EXACT_TYPES and name not in yes_no]
         others = [name for name in plain if name not in yes_no and name not in amounts]
@@ -434,6 +464,12 @@ class PolicyFunction:
         for name in others:
             w.read_given(w.fact_vars[name], name, 1, "return None")
         w.emit(f"given = {len(plain)}")
+        for name in optional:
+            var = w.fact_vars[name]
+            w.emit(f"{var} = f.get({w.const(name)}, ABSENT)")
+            w.emit(f"if {var} is not ABSENT:")
+            w.emit("given += 1", 2)
+            w.read_given(var, name, 2, "return None")
         for name in read:
             decl = model.facts[name]
             if decl.default is None:

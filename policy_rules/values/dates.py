@@ -109,6 +109,9 @@ def whole_months(start: date, end: date) -> int:
 
 def whole_years(start: date, end: date) -> int:
     """Whole years from ``start`` to ``end``: an age at ``end`` for a birth date ``start``."""
+    if start <= end:
+        # Yearly anniversaries counted directly: 29 February's falls on 1 March, which the tuples order after 28 February.
+        return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
     months = whole_months(start, end)
     return int(months / 12)  # towards zero, so that a negative count is the earlier date's age at the later one, negated
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -188,3 +190,23 @@ def test_without_facts_the_symbolic_diff_gives_one_witness_per_outcome_change(ve
     assert 50_000 <= change["witness"]["spend"] < 100_000 and change["witness"]["statutory"] is False
     refused = run_cli("diff", str(versions[0]), str(versions[1]), "--format", "csv")
     assert refused.returncode == 2 and "FACTS" in refused.stderr
+
+
+def test_the_readmes_diff_of_the_example_register_totals_money_before_after_and_the_change(tmp_path: Path) -> None:
+    # The README's example, run as it says: the maximum grant raised in a copy of the Hillingdon rules.
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    command = "$ policy-rules diff rules/hillingdon-dfg new examples/hillingdon-register.yaml\n"
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0]
+    new = tmp_path / "new"
+    shutil.copytree(root / "rules" / "hillingdon-dfg", new)
+    values = new / "20-values.rules"
+    text = values.read_text(encoding="utf-8")
+    assert text.count("value £30,000") == 1
+    values.write_text(text.replace("value £30,000", "value £35,000"), encoding="utf-8")
+    result = run_cli("diff", "rules/hillingdon-dfg", str(new), "examples/hillingdon-register.yaml")
+    assert result.returncode == 0, result.stderr
+    assert re.sub(r"sha256:[0-9a-f]+", "sha256:…", result.stdout) == shown
+    assert "  grant_amount: total £69,500 before, £79,500 after, change +£10,000\n" in shown
+    as_json = json.loads(run_cli("diff", "rules/hillingdon-dfg", str(new), "examples/hillingdon-register.yaml", "--format", "json").stdout)
+    assert as_json["summary"]["totals"]["grant_amount"] == {"before": "69500.00", "after": "79500.00", "change": "10000.00"}

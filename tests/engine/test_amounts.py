@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_rules import load_policy
+from policy_rules.engine import amounts
 from policy_rules.errors import ConflictError, RuleFileError
 from policy_rules.testing.cases import read_cases, run_case
 from tests.support.schema_check import validate_decision
@@ -436,3 +439,18 @@ def test_a_dated_value_runs_until_the_next_one_starts(tmp_path: Path) -> None:
 
     with pytest.raises(PolicyError, match="has no value on 2025-01-01"):
         policy.evaluate({}, date(2025, 1, 1))
+
+
+@given(
+    st.one_of(
+        st.integers(min_value=-(10**15), max_value=10**15),
+        st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False, allow_infinity=False),
+        st.sampled_from([Decimal("-0"), Decimal("-0.00"), Decimal("7000.0"), Decimal("1E+3"), Decimal("0.005")]),
+    )
+)
+@settings(max_examples=400, deadline=None, derandomize=True)
+def test_money_results_written_per_result_agree_with_the_full_path(value: int | Decimal) -> None:
+    """``result_for`` (the generated function's money results, some kept from case to case) gives what ``result`` gives for the amount in Decimal."""
+    write = amounts.result_for("grant", "money")
+    for number in (value, value):  # the second call may come from what the first kept
+        assert write(number) == amounts.result("grant", Decimal(number), "money")

@@ -277,3 +277,61 @@ def test_dates_read_from_text_are_remembered_within_a_bound(tmp_path) -> None:
         assert wrong not in memo[0]
         with pytest.raises(PolicyError, match="2025-"):
             policy.evaluate({"ends": wrong, "r0": False}, AS_OF)
+
+
+ASKED_IF_KNOWN = """
+policy "asked if known"
+  outcome d
+
+fact ended is date
+fact kind is one of a, b
+fact flag is yes/no
+fact amount is money
+
+decision d
+  outcomes open, closed, flagged, unsure
+
+table t for d, first that applies
+  row unsure_when_not_ended_or_early
+    when ended is not known or ended is before 2000-01-01
+    then unsure
+  row closed_when_ended
+    when ended is before 2024-01-01
+    then closed
+  row flagged_if_known
+    when flag is known and flag and kind is b
+    then flagged
+  row flagged_kind_a
+    when kind is a and flag
+    then flagged
+  otherwise open_otherwise
+    then open
+"""
+
+
+@given(
+    ended=st.one_of(st.none(), st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 1, 1)).map(date.isoformat)),
+    kind=st.sampled_from(["a", "b"]),
+    flag=st.one_of(st.none(), st.booleans()),
+)
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_a_fact_asked_only_whether_known_may_be_left_out(tmp_path_factory: pytest.TempPathFactory, ended: str | None, kind: str, flag: bool | None) -> None:
+    # A fact left out is read as Absent: the generated function decides when no use of its value is reached, and gives up when one is.
+    folder = tmp_path_factory.mktemp("known")
+    (folder / "p.rules").write_text(ASKED_IF_KNOWN, encoding="utf-8")
+    policy = load_policy(folder)
+    facts: dict = {"kind": kind, "amount": 10}
+    if ended is not None:
+        facts["ended"] = ended
+    if flag is not None:
+        facts["flag"] = flag
+    as_of = date(2024, 4, 1)
+    fast = policy._function.decide(facts, as_of, AS_OF, 0)
+    full = policy.decide_in_full(*policy.facts_of(facts), as_of, trace=False)
+    reaches_absent_flag = ended is not None and ended >= "2024-01-01" and kind == "a" and flag is None
+    assert (fast is None) == reaches_absent_flag
+    if fast is not None:
+        assert fast == full
+    else:
+        assert full.outcome == "undetermined" and full.needed_facts == ("flag",)
+    assert policy.evaluate(facts, as_of, trace=False) == full

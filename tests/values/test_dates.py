@@ -272,3 +272,14 @@ def test_a_window_reaching_beyond_the_calendar_is_open_on_that_side() -> None:
     assert not dates.within(date(9998, 1, 1), dates.period(1, "month"), date(9999, 12, 31))
     with pytest.raises(dates.OutsideCalendar):
         dates.subtract(date(1, 1, 1), dates.period(1, "day"))
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)), st.integers(min_value=0, max_value=40_000), st.booleans())
+@settings(max_examples=500, deadline=None, derandomize=True)
+def test_whole_years_counted_directly_agree_with_whole_months(start: date, later: int, leap_day: bool) -> None:
+    """``whole_years`` counts yearly anniversaries without counting months; it must agree with twelve whole months a year, 29 February included."""
+    if leap_day:
+        start = date(2000 + 4 * (start.year % 25), 2, 29)
+    end = start + timedelta(days=later)
+    assert dates.whole_years(start, end) == dates.whole_months(start, end) // 12
+    assert dates.whole_years(end, start) == -(dates.whole_months(start, end) // 12)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -434,4 +435,59 @@ def test_a_save_refused_for_files_changed_on_disk_offers_to_take_them_up_and_the
         form.get_by_role("button", name="Save the rules").click()
         page.get_by_role("status").filter(has_text="Saved policy.rules as save 1, by A. Officer.").wait_for()
         assert (rules / "policy.rules").read_text(encoding="utf-8") == CHANGED + "\n# edited in a text editor\n"
+        no_serious_violations(page)
+
+
+HILLINGDON = Path(__file__).resolve().parents[2] / "rules" / "hillingdon-dfg"
+MRS_A = """application: Level access shower for Mrs A
+disabled_person: yes
+date_of_birth: 1950-03-14
+intends_to_stay_five_years: yes
+tenure: owner_occupier
+passport_benefit: no
+assessed_contribution: 2500
+cost_of_works: 12000
+works:
+  - {name: Level access shower, purpose: washing_facilities, recommended: yes, practicable: yes}
+"""
+
+
+def test_the_interview_shows_results_and_calculations_and_the_impact_shows_money_totals(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    # The Hillingdon grant: results with the officer's formatting, the calculation in the explanation, and the totals of a draft's change.
+    rules = tmp_path / "rules"
+    shutil.copytree(HILLINGDON, rules)
+    (tmp_path / "mrs-a.yaml").write_text(MRS_A, encoding="utf-8")
+    register = Path(__file__).resolve().parents[2] / "examples" / "hillingdon-register.yaml"
+    with running_server(rules, tmp_path) as base, browsing(browser, base) as page:
+        open_page(page, base, tmp_path, "interview")
+        page.get_by_label("Start from a facts file (optional; its first service)").set_input_files(str(tmp_path / "mrs-a.yaml"))
+        decision = page.get_by_role("region", name="Decision")
+        page.get_by_text("Started from mrs-a.yaml: 9 fact(s) given.").wait_for()
+        results = decision.get_by_role("list", name="Results")
+        results.get_by_text("grant amount: £9,500").wait_for()
+        assert results.get_by_role("listitem").all_inner_texts() == ["grant amount: £9,500", "repayment: £0"]
+        calculation = page.get_by_role("region", name="Explanation").locator(".calculation").filter(has_text="grant_amount =")
+        assert calculation.inner_text() == (
+            "grant_amount = the smaller of (if means_test_exempt no then cost_of_works £12,000 else cost_of_works £12,000"
+            " - assessed_contribution £2,500) and maximum_grant £30,000 = £9,500"
+        )
+        page.get_by_role("button", name="Start again").click()
+        page.get_by_role("form", name="Interview").get_by_label("What is the name or reference of the application?").wait_for()
+        page.get_by_role("link", name="Editor").click()
+        page.get_by_label("File", exact=True).select_option(label="20-values.rules")
+        page.get_by_text("No problems.").wait_for()
+        values = (rules / "20-values.rules").read_text(encoding="utf-8")
+        replace_rule_text(page, values.replace("value £30,000", "value £35,000"))
+        page.get_by_text("No problems.").wait_for()
+        page.get_by_role("link", name="Impact").click()
+        page.get_by_label("Upload a register (CSV or YAML)").set_input_files(str(register))
+        page.get_by_role("button", name="Show the impact").click()
+        page.get_by_role("status").filter(has_text="2 of 4 services decided differently").wait_for()
+        totals = page.get_by_role("table", name="Money results over the register, saved rules to draft rules").locator("tbody tr")
+        assert [totals.nth(i).locator("td").all_inner_texts() for i in range(totals.count())] == [
+            ["grant amount", "£69,500", "£79,500", "+£10,000"],
+            ["repayment", "£7,000", "£7,000", "+£0"],
+        ]
+        changes = page.get_by_role("table", name="Services decided differently").locator("tbody tr")
+        assert changes.nth(0).locator("td").all_inner_texts()[2:] == ["grant amount: £30,000, repayment: £0", "grant amount: £35,000, repayment: £0"]
         no_serious_violations(page)

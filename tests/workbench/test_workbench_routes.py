@@ -87,3 +87,22 @@ def test_a_facts_file_gives_its_first_service_as_json(client: TestClient) -> Non
     assert csv_file.json() == {"facts": {"service": "Libraries", "cost": "100", "budget": "200", "local": "no"}}
     empty = client.post("/workbench/facts", json={"name": "none.csv", "text": "service,cost\n"})
     assert empty.status_code == 422 and empty.json()["error"] == {"message": "the CSV file has a header row but no services", "location": "file"}
+
+
+def test_impact_of_a_valued_policy_gives_money_totals_before_after_and_the_change(tmp_path: Path) -> None:
+    # The Hillingdon grant with the maximum raised in the draft: the impact carries what the workbench's totals table shows.
+    root = Path(__file__).resolve().parents[2]
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted((root / "rules" / "hillingdon-dfg").glob("*.rules"))}
+    policy = policy_from_sources(files, "hillingdon")
+    draft = {**files, "20-values.rules": files["20-values.rules"].replace("value £30,000", "value £35,000")}
+    register = (root / "examples" / "hillingdon-register.yaml").read_text(encoding="utf-8")
+    with DecisionRegister(str(tmp_path / "register.db")) as store, TestClient(create_app(policy, store), base_url="http://127.0.0.1") as client:
+        answer = client.post("/workbench/impact", json={"files": draft, "register_name": "register.yaml", "register_text": register})
+    assert answer.status_code == 200, answer.text
+    summary = answer.json()["summary"]
+    assert summary["changed"] == 2
+    assert summary["totals"] == {
+        "grant_amount": {"before": "69500.00", "after": "79500.00", "change": "10000.00"},
+        "repayment": {"before": "7000.00", "after": "7000.00", "change": "0.00"},
+    }
+    assert [c["after"]["results"] for c in answer.json()["changes"]] == [{"grant_amount": "35000.00", "repayment": "0.00"}] * 2

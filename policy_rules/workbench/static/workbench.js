@@ -355,11 +355,13 @@ function explanation(host, trace, facts) {
       box.open = true;
       const item = step.item ? " for " + itemName(step.item, facts) : "";
       box.appendChild(el("summary", `${words(step.decision)}${item}: ${outcomeWords(step.value)}` + (step.decided_by ? ", decided by " + words(step.decided_by) : "")));
+      if (step.calculation) box.appendChild(el("p", step.calculation, { class: "calculation" }));
       if (step.rules) box.appendChild(ruleNode(step.rules, true, facts));
       host.appendChild(box);
     } else if (step.type === "defined_value") {
       const box = el("details");
       box.appendChild(el("summary", `${words(step.name)}: ${step.shown}`));
+      if (step.calculation) box.appendChild(el("p", step.calculation, { class: "calculation" }));
       if (step.because) box.appendChild(el("p", "because " + step.because));
       reads(box, step.condition, facts);
       citations(box, step.citations);
@@ -376,6 +378,33 @@ function explanation(host, trace, facts) {
       host.appendChild(el("p", "Answers that could change the decision: " + step.facts.map((f) => factInfo(f, facts).question).join(" ")));
     }
   }
+}
+
+// A result as the explanation shows it (£9,500), or "unknown" with the answers it needs.
+function resultWords(decision, name) {
+  if (decision.results[name] === null) {
+    const needed = decision.needed_facts.map((f) => factInfo(f).question).join(" ");
+    return "unknown" + (needed ? "; it needs: " + needed : "");
+  }
+  for (const step of decision.trace || []) {
+    if (step.type === "decision" && step.decision === name && !step.item) return step.value;
+    if (step.type === "defined_value" && step.name === name) return step.shown;
+  }
+  return String(decision.results[name]);
+}
+
+function showResults(decision) {
+  const list = $("decision-results");
+  clear(list);
+  const names = Object.keys(decision.results || {});
+  for (const name of names) list.appendChild(el("li", `${words(name)}: ${resultWords(decision, name)}`));
+  list.hidden = names.length === 0;
+}
+
+// A change of a money total as the council writes it: +£10,000, -£1,500.
+function signedPounds(value) {
+  const text = String(value);
+  return text.startsWith("-") ? "-" + pounds(text.slice(1)) : "+" + pounds(text);
 }
 
 // ---- interview -----------------------------------------------------------------------------
@@ -478,6 +507,7 @@ const interview = {
     this.decision = decision;
     this.showAnswers();
     explanation($("explanation-tree"), decision.trace, facts);
+    showResults(decision);
     const naming = this.nameMissing(facts);
     if (naming || decision.needed_facts.length) {
       const fact = naming ? state.policy.service_name : decision.needed_facts[0];
@@ -640,12 +670,16 @@ const interview = {
 
 // ---- impact --------------------------------------------------------------------------------
 
-function sideText(side, aspects) {
+function sideText(side, aspects, money) {
   return aspects
     .map((a) => {
       const v = side[a];
       if (a === "elements") return "elements: " + (v.map((e) => itemName(e.name) + " " + outcomeWords(e.outcome)).join(", ") || "(none)");
       if (a === "needed_facts") return "needed: " + (v.map((f) => factInfo(f).question).join(" ") || "(none)");
+      if (a === "results")
+        return Object.entries(v || {})
+          .map(([name, value]) => `${words(name)}: ${value === null ? "unknown" : money.has(name) ? pounds(value) : String(value)}`)
+          .join(", ");
       if (a === "reasons") return a + ": " + (v === null ? "(none)" : [].concat(v).map(words).join(", "));
       return words(a) + ": " + outcomeWords(v) + (a === "outcome" && side.message ? " (" + side.message + ")" : "");
     })
@@ -677,6 +711,7 @@ async function runImpact(event) {
   }
   status.textContent = "Deciding the register twice…";
   $("impact-moves").hidden = true;
+  $("impact-totals").hidden = true;
   $("impact-changes").hidden = true;
   let result;
   try {
@@ -697,14 +732,27 @@ async function runImpact(event) {
     moves.appendChild(row);
   }
   $("impact-moves").hidden = s.by_outcome.length === 0;
+  const totals = $("impact-totals").querySelector("tbody");
+  clear(totals);
+  const money = Object.entries(s.totals || {});
+  for (const [name, total] of money) {
+    const row = el("tr");
+    row.appendChild(el("td", words(name)));
+    row.appendChild(el("td", pounds(total.before)));
+    row.appendChild(el("td", pounds(total.after)));
+    row.appendChild(el("td", signedPounds(total.change)));
+    totals.appendChild(row);
+  }
+  $("impact-totals").hidden = money.length === 0;
+  const moneyNames = new Set(money.map(([name]) => name));
   const changes = $("impact-changes").querySelector("tbody");
   clear(changes);
   for (const c of result.changes) {
     const row = el("tr");
     row.appendChild(el("td", c.service));
     row.appendChild(el("td", c.changed.map(words).join(", ")));
-    row.appendChild(el("td", sideText(c.before, c.changed)));
-    row.appendChild(el("td", sideText(c.after, c.changed)));
+    row.appendChild(el("td", sideText(c.before, c.changed, moneyNames)));
+    row.appendChild(el("td", sideText(c.after, c.changed, moneyNames)));
     changes.appendChild(row);
   }
   $("impact-changes").hidden = result.changes.length === 0;
