@@ -266,7 +266,7 @@ class Policy:
         for made in env.decisions_made:
             if made.decision == model.outcome and made.item is None:
                 decided_by = made.decided_by
-        return with_calculations(model, self._compiled.parameters, tuple(events), as_of), decided_by
+        return with_calculations(model, self._compiled.parameters, tuple(events), as_of, facts), decided_by
 
     def _traced_decision(self, facts: Mapping[str, Any], service: str | None, as_of: date, recorded: tuple[Any, ...]) -> Decision:
         outcome, priority, elements, reasons, reads, worked_out, made, values = recorded
@@ -278,7 +278,7 @@ class Policy:
         for event in made:
             if event.decision == model.outcome and event.item is None:
                 decided_by = event.decided_by
-        trace = with_calculations(model, self._compiled.parameters, (t.FactsGiven(given, missing, when), *worked_out, *made), as_of)
+        trace = with_calculations(model, self._compiled.parameters, (t.FactsGiven(given, missing, when), *worked_out, *made), as_of, facts)
         priority = str(priority) if model.priority else None
         elements = self._elements(facts, elements)
         shown = self._outcome_shown(outcome)

@@ -98,6 +98,7 @@ class Env:
         "tracing",
         "unknown_vars",
         "value_facts",
+        "value_looked",
         "worked_out",
     )
 
@@ -121,6 +122,7 @@ class Env:
         self.looked_up: list[tuple[tuple, Any]] = []
         self.unknown_vars: set[tuple] = set()
         self.value_facts: list[str] = []
+        self.value_looked: list[tuple[tuple, Any]] = []
         self.atom_facts: dict[tuple, tuple[str, ...]] = {}
         self.constants: dict[str, set[Any]] = {}
         self.tracing = tracing
@@ -278,6 +280,14 @@ class Env:
             self.read("decision", name, value, _kind_of(self.compiled, name))
         return value
 
+    def item_decision(self, name: str, index: int) -> Any:
+        """A decision made for each item of a list, for the item at ``index`` (``part.part_cost``): made once for each item, read as a decision."""
+        decision = self.compiled.decisions[name]
+        value = element_outcome(self, decision, index)
+        if self.reads is not None:
+            self.read("decision", f"{decision.collection}[{index}].{name}", value, _kind_of(self.compiled, name))
+        return value
+
     def value_of(self, name: str) -> Any:
         """A value the decision reports (the outcome, or one of the header's ``results``): a decision or a defined value.
 
@@ -285,10 +295,12 @@ class Env:
         answered (an amount worked out from a missing amount) are kept in
         ``value_facts``: the value is worked out from them, so they are needed.
         """
-        start = len(self.raw)
+        start, looked = len(self.raw), len(self.looked_up)
         value = self.defined(name) if name in self.compiled.model.defines else self.decision(name)
         if value is UNKNOWN:
             self.value_facts.extend(self.raw[start:])
+            # The assumed values it was worked out under: under others it may be another unknown amount (``part.cost * 120%``, not ``part.cost``).
+            self.value_looked.extend(self.looked_up[looked:])
         return value
 
     def _decide(self, decision: CompiledDecision) -> Any:
@@ -503,6 +515,8 @@ def element_outcome(env: Env, decision: CompiledDecision, index: int) -> Any:
     def compute() -> Any:
         assert decision.item is not None and decision.collection is not None
         saved = dict(env.items)
+        # Only its own item is in scope, wherever it is first read from: its atoms are named the same way every time.
+        env.items.clear()
         env.items[decision.item] = (decision.collection, index, record)
         try:
             return env._decide(decision)
@@ -714,7 +728,7 @@ class _Run:
         if not env.unknown_vars:
             # Nothing left to branch on: a value worked out from missing amounts. It is
             # unknown, and needs the missing facts it is worked out from.
-            node = diagram.make(("value", result, _value_vars(compiled, env)))
+            node = diagram.make(("value", result, _value_vars(compiled, env), frozenset(env.value_looked)))
             self.cache[key] = node
             return node
         if self.evaluations >= self.limit or len(assume) >= MAX_SEARCH_DEPTH:

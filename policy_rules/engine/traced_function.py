@@ -100,6 +100,7 @@ class TracedPath:
         for _fn, memo, read in w.memo_names:
             lines.append(f"    {memo} = NONE")
             lines.append(f"    {read} = None")
+        lines.extend(f"    {memo} = {{}}" for memo in w.item_memos)
         for body in w.bodies:
             lines.extend("    " + line for line in body)
         lines.append(f"    o = {outcome}()")
@@ -183,6 +184,15 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         append(found)
         return value
 
+    def item_decision(append: Any, decide: Any, index: int, record: Mapping[str, Any], name: str, collection: str, kind: str | None) -> Any:
+        value = decide(index, record)
+        key = ("decision", collection, index, name, value)
+        found = fields.get(key)
+        if found is None:
+            found = _store(fields, key, new_read("decision", f"{collection}[{index}].{name}", kind, value))
+        append(found)
+        return value
+
     def parameter(append: Any, name: str, info: tuple[str, str, str | None, dict[Any, t.Read]], as_of: date) -> Any:
         value = param(name, as_of)
         append(read(info, value))
@@ -251,6 +261,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
     return {
         "READ": read,
         "FD": field,
+        "ID": item_decision,
         "PA": parameter,
         "PV": param,
         "CONDITION": condition,
