@@ -200,6 +200,7 @@ class Policy:
             raise conflict_error(compiled, first.conflict, service)
         outcome, priority, elements, values = first.outcome, first.priority, first.elements, first.values
         needed: list[str] = []
+        results_needed: list[str] = []
         exact = True
         if is_open(first):
             found = search(compiled, facts, as_of, first, env, service)
@@ -214,6 +215,10 @@ class Policy:
             )
             values = tuple(_single({r.values[i] if r.conflict is None and i < len(r.values) else UNKNOWN for r in possible}) for i in range(len(first.values)))
             needed = needed_fact_names(compiled, found)
+            if found.decision_vars is not None:
+                # The outcome's needed facts apart from the results': an unknown result does not leave the decision open.
+                every, needed = needed, needed_fact_names(compiled, found, found.decision_vars)
+                results_needed = [name for name in every if name not in needed]
             exact = found.exact
         reasons = _reasons(env) if model.reasons else ()
         events: tuple[t.Event, ...] = ()
@@ -238,6 +243,7 @@ class Policy:
                 as_of.isoformat(),
                 decided_by,
                 self._results(values),
+                tuple(results_needed),
             )
         )
 
@@ -283,7 +289,7 @@ class Policy:
         elements = self._elements(facts, elements)
         shown = self._outcome_shown(outcome)
         results = self._results(values)
-        return build_decision((service, shown, priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by, results))
+        return build_decision((service, shown, priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by, results, ()))
 
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
         if not self._element_collection:
