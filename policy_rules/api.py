@@ -289,7 +289,8 @@ class Policy:
         elements = self._elements(facts, elements)
         shown = self._outcome_shown(outcome)
         results = self._results(values)
-        return build_decision((service, shown, priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by, results, ()))
+        reasons = reasons if model.reasons else ()
+        return build_decision((service, shown, priority, reasons, elements, (), (), True, trace, self.info, when, decided_by, results, ()))
 
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
         if not self._element_collection:

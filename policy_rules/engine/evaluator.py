@@ -91,6 +91,8 @@ class Env:
         "items",
         "looked_up",
         "memo",
+        "outcome_facts",
+        "outcome_looked",
         "raw",
         "read_cache",
         "reads",
@@ -99,8 +101,6 @@ class Env:
         "unknown_vars",
         "value_facts",
         "value_looked",
-        "outcome_facts",
-        "outcome_looked",
         "worked_out",
     )
 

@@ -67,9 +67,9 @@ class OutcomeTotal:
     results: dict[str, Decimal] = attrs.Factory(dict)
 
     def add_results(self, results: tuple[tuple[str, Any, str], ...]) -> None:
-        """Add a decision's money results (those shown as money, ``£...``) to the totals."""
+        """Add a decision's money results (those shown as money, ``£...`` or ``-£...``) to the totals."""
         for name, value, shown in results:
-            if value is not None and shown.startswith("£"):
+            if value is not None and shown.startswith(("£", "-£")):
                 self.results[name] = self.results.get(name, Decimal(0)) + Decimal(value)
 
 

@@ -548,6 +548,19 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         lines.append("|---|---:|")
         lines.extend(f"| `{code(outcome)}` | {tot.services:,} |" for outcome, tot in rows)
     lines.append("")
+    totals = sorted({name for tot in summary.by_outcome.values() for name in tot.results})
+    if totals:
+        lines.append("## Money results by outcome")
+        lines.append("")
+        lines.append("Each result totalled over the services of each outcome it is known for.")
+        lines.append("")
+        lines.append("| outcome | " + " | ".join(f"`{code(n)}`" for n in totals) + " |")
+        lines.append("|---|" + "---:|" * len(totals))
+        for outcome, tot in sorted(summary.by_outcome.items()):
+            lines.append(f"| `{code(outcome)}` | " + " | ".join(md(format_value(tot.results[n], "money")) if n in tot.results else "" for n in totals) + " |")
+        every = [format_value(sum((t.results.get(n, 0) for t in summary.by_outcome.values()), Decimal(0)), "money") for n in totals]
+        lines.append("| **all** | " + " | ".join(f"**{md(x)}**" for x in every) + " |")
+        lines.append("")
     if summary.by_priority:
         lines.append("## Priority")
         lines.append("")
