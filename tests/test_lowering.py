@@ -184,7 +184,7 @@ def test_constants_are_kept_once_in_the_table() -> None:
     lowered = lower(load_policy(HARINGEY).model)
     keys = [(type(c), c) for c in lowered.constants]
     assert len(keys) == len(set(keys))
-    assert lowered.order[-1] in (lowered.outcome, lowered.priority, lowered.element_outcomes, lowered.reasons)
+    assert lowered.order[-1] in (lowered.outcome, lowered.priority, lowered.element_outcomes, lowered.reasons, *lowered.model.results)
 
 
 def test_reads_that_may_repeat_are_known_from_the_tree() -> None:

@@ -106,9 +106,10 @@ class TracedPath:
         lines.append(f"    o = {outcome}()")
         lines.append(f"    p = {priority}")
         lines.append(f"    l = {elements}")
-        lines.append(f"    s = {reasons}")
+        # The results before the reasons, as the full path works them out: a value first worked out by either is recorded there.
         results = w.fresh("x")
         lines.append(f"    {results} = ({values})")
+        lines.append(f"    s = {reasons}")
         lines.append(f"    return o, p, l, s, FR, W, M, {results}")
         self.source = "\n".join(lines) + "\n"
         self.constants = tuple(w.constants)
