@@ -33,6 +33,17 @@ Feature: Disabled Facilities Grant: the works the grant pays for
       | Second bathroom upstairs | not_recommended |
       | Conservatory             | not_covered     |
 
+  Scenario: Each covered item of work counts towards the grant at its quoted cost
+    Given the service has these works:
+      | name                | purpose            | recommended | practicable | cost   |
+      | Level access shower | washing_facilities | yes         | yes         | £6,000 |
+      | Conservatory        | other              | yes         | yes         | £9,000 |
+    When the rules in "rules/hillingdon-dfg" are applied as at 2025-06-30
+    Then the outcome is full_grant
+    And the explanation says "work_cost = item.cost £6,000 = £6,000"
+    And the explanation says "covered_works_cost = total of item.work_cost for each item in works = £6,000"
+    And the explanation says "payable_works = the smaller of [covered_works_cost £6,000, cost_of_works £7,500, maximum_grant £30,000] = £6,000"
+
   Scenario: With nothing recommended of a covered kind, there is nothing to pay for
     Given the service has these works:
       | name         | purpose | recommended | practicable |

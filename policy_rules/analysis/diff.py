@@ -125,6 +125,8 @@ class DiffSummary:
     by_aspect: Counter[str] = attrs.Factory(Counter)
     #: For each money result: its total over every service (those it is known for) before and after.
     totals: dict[str, list[Decimal]] = attrs.Factory(dict)
+    #: For each money result: how many services it is unknown for, before and after (left out of its totals).
+    unknown: dict[str, list[int]] = attrs.Factory(dict)
 
     def count(self, money: tuple[str, ...], before: Side, after: Side) -> None:
         """Add one service's money results to the totals before and after."""
@@ -132,8 +134,11 @@ class DiffSummary:
             values = dict(side.results)
             for name in money:
                 total = self.totals.setdefault(name, [Decimal(0), Decimal(0)])
+                missing = self.unknown.setdefault(name, [0, 0])
                 if values.get(name) is not None:
                     total[index] += Decimal(values[name])
+                else:
+                    missing[index] += 1
 
     def add(self, change: Change) -> None:
         self.changed += 1
@@ -150,7 +155,16 @@ class DiffSummary:
             "unchanged": self.services - self.changed,
             "by_outcome": [{"from": a, "to": b, "services": n} for a, b, n in self.ordered_moves()],
             "by_aspect": {a: self.by_aspect[a] for a in ASPECTS if self.by_aspect[a]},
-            **({"totals": {n: {"before": _pence(b), "after": _pence(a), "change": _pence(a - b)} for n, (b, a) in self.totals.items()}} if self.totals else {}),
+            **({"totals": {n: self._total(n) for n in self.totals}} if self.totals else {}),
+        }
+
+    def _total(self, name: str) -> dict[str, Any]:
+        (before, after), (unknown_before, unknown_after) = self.totals[name], self.unknown.get(name, [0, 0])
+        return {
+            "before": _pence(before),
+            "after": _pence(after),
+            "change": _pence(after - before),
+            **({"unknown_before": unknown_before, "unknown_after": unknown_after} if unknown_before or unknown_after else {}),
         }
 
 
@@ -287,7 +301,14 @@ def _summary_text(summary: DiffSummary, old: Policy, new: Policy, as_of: date) -
     for name, (before, after) in summary.totals.items():
         change = after - before
         sign = "+" if change >= 0 else "-"
+        missing = summary.unknown.get(name, [0, 0])
+        left_out = ""
+        if any(missing):
+            noun = "service" if missing[0] == 1 else "services"
+            counts = f"{missing[0]:,} {noun}" if missing[0] == missing[1] else f"{missing[0]:,} {noun} before and {missing[1]:,} after"
+            left_out = f"; not counted where unknown: {counts}"
         lines.append(
-            f"  {name}: total {format_value(before, 'money')} before, {format_value(after, 'money')} after, change {sign}{format_value(abs(change), 'money')}"
+            f"  {name}: total {format_value(before, 'money')} before, {format_value(after, 'money')} after, "
+            f"change {sign}{format_value(abs(change), 'money')}{left_out}"
         )
     return "\n".join(lines) + "\n"

@@ -508,6 +508,12 @@ class Encoder:
             return self.define(slot.name)
         if kind == "decision":
             return self.decision(slot.name, None)
+        if kind == "item decision":
+            items, item = scope[slot.item or ""]
+            index = next(i for i, x in enumerate(items.items) if x is item)
+            per_item = self.lowered.decisions[slot.name].per_item
+            assert per_item is not None
+            return self.decision(slot.name, index, {per_item[0]: (items, item)})
         raise AssertionError(f"no read of a {kind}")
 
     def parameter(self, name: str) -> Any:
@@ -748,8 +754,11 @@ class Encoder:
         if op == "scale":
             return xs[0].applied(_real(xs[1]))
         if op in ("greater", "smaller"):
-            a, b = _numeric(xs[0], xs[1])
-            return _if(b > a, b, a) if op == "greater" else _if(b < a, b, a)
+            best = xs[0]
+            for x in xs[1:]:
+                a, b = _numeric(best, x)
+                best = _if(b > a, b, a) if op == "greater" else _if(b < a, b, a)
+            return best
         if op.startswith("rounded "):
             return _rounded(_real(xs[0]), op)
         if op in ("+", "-", "*", "/"):

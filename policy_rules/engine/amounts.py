@@ -28,14 +28,22 @@ DIRECTIONS = {"nearest": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING
 UNITS = {"penny": "0.01", "pound": "1", "whole number": "1"}
 
 
-def greater(a: Any, b: Any) -> Any:
-    """The greater of two amounts, numbers or dates (either when they are equal)."""
-    return b if b > a else a
+def greater(first: Any, *rest: Any) -> Any:
+    """The greatest of two or more amounts, numbers or dates (the first of equal ones)."""
+    best = first
+    for value in rest:
+        if value > best:
+            best = value
+    return best
 
 
-def smaller(a: Any, b: Any) -> Any:
-    """The smaller of two amounts, numbers or dates (either when they are equal)."""
-    return b if b < a else a
+def smaller(first: Any, *rest: Any) -> Any:
+    """The smallest of two or more amounts, numbers or dates (the first of equal ones)."""
+    best = first
+    for value in rest:
+        if value < best:
+            best = value
+    return best
 
 
 def rounded(value: Any, unit: str, direction: str) -> Decimal:
@@ -100,7 +108,7 @@ def result_for(name: str, kind: str | None) -> Callable[[Any], tuple[str, Any, s
         if found is None:
             if len(kept) >= 256:
                 kept.clear()
-            found = kept[value] = (name, f"{value}.00", "£" + format(value, ","))
+            found = kept[value] = (name, f"{value}.00", f"-£{-value:,}" if value < 0 else f"£{value:,}")
         return found
 
     return money

@@ -36,13 +36,13 @@ _SPACES = re.compile(r"\s+")
 CALCULATED = frozenset({"money", "number", "whole number", "percentage", "date"})
 
 
-def _names(e: object) -> list[n.Name]:
-    """Every name in an expression, in no particular order."""
-    found: list[n.Name] = []
+def _names(e: object) -> list[n.Name | n.Field]:
+    """Every name and ``item.field`` in an expression, in no particular order."""
+    found: list[n.Name | n.Field] = []
     stack = [e]
     while stack:
         x = stack.pop()
-        if isinstance(x, n.Name):
+        if isinstance(x, n.Name | n.Field):
             found.append(x)
             continue
         if not attrs.has(type(x)):
@@ -55,8 +55,12 @@ def _names(e: object) -> list[n.Name]:
     return found
 
 
-def formula(model: PolicyModel, node: Any, shown: Mapping[str, str]) -> str:
-    """The text of expression ``node`` on one line, each name that ``shown`` gives a value for followed by that value."""
+def formula(model: PolicyModel, node: Any, shown: Mapping[str, str], item: str | None = None, fields: Mapping[str, str] | None = None) -> str:
+    """The text of expression ``node`` on one line, each name that ``shown`` gives a value for followed by that value.
+
+    In a decision made for each item, ``item.NAME`` (a field of the item ``item``, or a decision made for it) is
+    followed by the value ``fields`` gives it.
+    """
     span = node.span
     lines = text_lines(model.sources.get(span.path, ""))
     if not 1 <= span.line <= span.end_line <= len(lines):
@@ -72,6 +76,10 @@ def formula(model: PolicyModel, node: Any, shown: Mapping[str, str]) -> str:
     begin, end = offset(span.line, span.column), offset(span.end_line, span.end_column)
     inserts = []
     for name in _names(node):
+        if isinstance(name, n.Field):
+            if name.item == item and fields is not None and name.field in fields:
+                inserts.append((offset(name.span.end_line, name.span.end_column), " " + fields[name.field]))
+            continue
         ref = model.refs.get(id(name))
         if ref is None or ref.kind not in ("fact", "define", "parameter", "decision") or name.name not in shown:
             continue
@@ -86,9 +94,12 @@ def formula(model: PolicyModel, node: Any, shown: Mapping[str, str]) -> str:
     return _SPACES.sub(" ", "".join(pieces)).strip()
 
 
-def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events: tuple[t.Event, ...], as_of: date) -> tuple[t.Event, ...]:
-    """The trace with each valued decision and defined amount given its calculation."""
-    valued = any(isinstance(e, t.DecisionMade) and e.item is None and e.decision in model.decisions and model.decisions[e.decision].value_type for e in events)
+def with_calculations(
+    model: PolicyModel, parameters: Mapping[str, Any], events: tuple[t.Event, ...], as_of: date, facts: Mapping[str, Any] | None = None
+) -> tuple[t.Event, ...]:
+    """The trace with each valued decision and defined amount given its calculation; a decision made for each item of a list
+    is given one for each item, with the values of that item's fields (from ``facts``) and of the decisions made for it."""
+    valued = any(isinstance(e, t.DecisionMade) and e.decision in model.decisions and model.decisions[e.decision].value_type for e in events)
     if not valued and not any(isinstance(e, t.ValueWorkedOut) and model.name_types.get(e.name, ERROR).kind in CALCULATED for e in events):
         return events
     shown: dict[str, str] = {}
@@ -107,6 +118,7 @@ def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events:
             if start <= as_of and (until is None or as_of <= until):
                 shown[name] = format_value(value, model.name_types[name].kind)
                 raw[name] = value
+    per_item = _per_item_values(model, events, facts or {})
     out: list[t.Event] = []
     for event in events:
         if isinstance(event, t.ValueWorkedOut):
@@ -115,12 +127,16 @@ def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events:
             if kind is not None and kind.kind in CALCULATED and not isinstance(body, n.ReasonsSet):
                 read = frozenset(r.name for r in event.condition.reads)
                 event = event._replace(calculation=f"{event.name} = {formula(model, body, shown)} = {event.shown}{_scales(body, raw, read)}")
-        elif isinstance(event, t.DecisionMade) and event.item is None and event.decided_by is not None:
+        elif isinstance(event, t.DecisionMade) and event.decided_by is not None:
             decision = model.decisions.get(event.decision)
             if decision is not None and decision.value_type is not None and event.value != "undetermined":
                 rule = model.rules[event.decided_by]
-                written = formula(model, rule.conclusion, shown)
-                event = event._replace(calculation=f"{event.decision} = {written} = {event.value}{_scales(rule.conclusion, raw)}")
+                item, fields = None, None
+                if event.item is not None and decision.for_each is not None:
+                    item, fields = decision.for_each.item, per_item.get(_item_key(event.item), {})
+                written = formula(model, rule.conclusion, shown, item, fields)
+                scales = _scales(rule.conclusion, raw) if event.item is None else ""
+                event = event._replace(calculation=f"{event.decision} = {written} = {event.value}{scales}")
         out.append(event)
     return tuple(out)
 
@@ -159,3 +175,30 @@ def _scales(body: object, raw: Mapping[str, Any], read: frozenset[str] | None = 
         if isinstance(scale, Scale) and amount is not None:
             found.append(explained(applied.scale.name, scale, amount))
     return "".join(f"; {text}" for text in found)
+
+
+def _item_key(item: str) -> str:
+    """``elements[0]`` of a decision's item as the trace names it (``elements[0] (Ramp)``)."""
+    return item.split(" ", 1)[0]
+
+
+def _per_item_values(model: PolicyModel, events: tuple[t.Event, ...], facts: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """For each item a decision was made for (``elements[0]``), its fields and the decisions made for it, as an officer reads them."""
+    found: dict[str, dict[str, str]] = {}
+    for event in events:
+        if not (isinstance(event, t.DecisionMade) and event.item is not None):
+            continue
+        key = _item_key(event.item)
+        if key not in found:
+            collection, _, index = key.rstrip("]").partition("[")
+            items = facts.get(collection, ())
+            record_type = model.records.get(model.fact_types.get(collection, ERROR).record or "")
+            values: dict[str, str] = {}
+            if record_type is not None and index.isdigit() and int(index) < len(items):
+                record = items[int(index)]
+                for field in record_type.fields:
+                    if field.name in record:
+                        values[field.name] = format_value(record[field.name], field.type.kind)
+            found[key] = values
+        found[key][event.decision] = event.value
+    return found

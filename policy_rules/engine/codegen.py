@@ -88,8 +88,6 @@ APPLY = {
     "empty": "(len({0}) == 0)",
     "not empty": "(len({0}) != 0)",
     "length": "D(len({0}))",
-    "greater": "GREATER({0}, {1})",
-    "smaller": "SMALLER({0}, {1})",
     "scale": "SCALE({0}, {1})",
     **{
         f"rounded {direction} {unit}": f"ROUND({{0}}, {exponent!r}, {rounding!r})"
@@ -97,6 +95,17 @@ APPLY = {
         for unit, exponent in amounts.UNITS.items()
     },
 }
+#: Operators that take any number of operands (``the greater of [A, B, C]``): the helper each calls, with all of them.
+VARIADIC = {"greater": "GREATER", "smaller": "SMALLER"}
+
+
+def applied(op: str, operands: Sequence[str]) -> str:
+    """Python applying operator ``op`` of ``ir.Apply`` to operands already written."""
+    if op in VARIADIC:
+        return f"{VARIADIC[op]}({', '.join(operands)})"
+    return APPLY[op].format(*operands)
+
+
 #: Operators whose first operand takes part in arithmetic (``TwoValued`` computes in ``Decimal``, as the reference does).
 ARITHMETIC = frozenset({"+", "-", "*", "/", "neg"})
 
@@ -192,7 +201,7 @@ class CodeGenerator(abc.ABC):
         operands = [self.expr(x, scope, record) for x in e.operands]
         if e.op in ARITHMETIC:
             operands[0] = self.number(operands[0])
-        return APPLY[e.op].format(*operands)
+        return applied(e.op, operands)
 
     def member(self, e: ir.Apply, scope: dict[str, Any], record: bool) -> str:
         operand, *options = e.operands
@@ -414,6 +423,8 @@ class TwoValued(CodeGenerator):
             return self.params_used[slot.name]
         if kind == "today":
             return "as_of"
+        if kind == "item decision":
+            return f"{self.locals['@' + slot.name]}({scope[slot.item or '']})"
         return self.locals[slot.name]
 
     def known(self, slot: ir.Slot, negated: bool, scope: dict[str, Any]) -> str:
@@ -473,7 +484,15 @@ class TwoValued(CodeGenerator):
                 out = self.rule(decision.root, {}, 1)
                 self.locals[name] = out.value
                 self.locals["@" + name] = out.decider
-            elif name == lowered.element_outcomes:
+                continue
+            if name in self.model.item_decisions.values():
+                # Read for one item (``part.part_cost``): a function of the item, called where it is read.
+                fn, var = self.fresh("E"), self.fresh("e")
+                self.emit(f"def {fn}({var}):")
+                out = self.rule(decision.root, {decision.per_item[0]: var}, 2)
+                self.emit(f"return {out.value}", 2)
+                self.locals["@" + name] = fn
+            if name == lowered.element_outcomes:
                 item, collection = decision.per_item
                 var, results = self.fresh("e"), self.fresh("l")
                 self.emit(f"{results} = []")
@@ -510,6 +529,7 @@ class Traced(CodeGenerator):
         self.fact_index = {name: i for i, name in enumerate(lowered.facts)}
         self.functions: dict[str, str] = {}
         self.memo_names: list[tuple[str, str, str]] = []  # (function, memo variable, read variable)
+        self.item_memos: list[str] = []  # the value each decision made for each item has for each index decided, by index
         self.bodies: list[list[str]] = []
         self.infos: dict[str, str] = {}
 
@@ -539,6 +559,13 @@ class Traced(CodeGenerator):
             return f"PV({self.const(name)}, as_of)"
         if kind == "today":
             return "as_of"
+        if kind == "item decision":
+            item, index, collection = scope[slot.item or ""]
+            fn = self.per_item(name)
+            if record:
+                shown = self.model.name_types[name].kind
+                return f"ID(A, {fn}, {index}, {item}, {self.const(f'{name}')}, {collection}, {self.const(shown)})"
+            return f"{fn}({index}, {item})"
         fn, read = self.define(name) if kind == "define" else self.decision(name)
         return f"({fn}(), A({read}))[0]" if record else f"{fn}()"
 
@@ -605,15 +632,22 @@ class Traced(CodeGenerator):
         return self.once(name, "C", kind.kind if kind else "one of", work)
 
     def per_item(self, name: str) -> str:
+        """The function that makes a decision for one item of its list (``fn(index, record)``), once for each item however often it is read."""
+        if name in self.functions:
+            return self.functions[name]
         decision = self.lowered.decisions[name]
         assert decision.per_item is not None
         item, collection = decision.per_item
         fn, record, index = self.fresh("E"), self.fresh("i"), self.fresh("n")
+        self.functions[name] = fn
+        self.item_memos.append("m" + fn)
         where = self.const(collection.name)
         saved, self.lines = self.lines, []
+        self.emit(f"if {index} in m{fn}: return m{fn}[{index}]", 1)
         out = self.rule(decision.root, {item: (record, index, where)}, 1)
         self.emit(f"if {out.value} is NONE: raise CannotDecide", 1)
         self.emit(f"M.append(MADE({self.const(name)}, ITEM({where}, {index}, {record}), {out.value}, {out.decider}, {out.event}))", 1)
+        self.emit(f"m{fn}[{index}] = {out.value}", 1)
         self.emit(f"return {out.value}", 1)
         body, self.lines = self.lines, saved
         self.bodies.append([f"def {fn}({index}, {record}):", *body])
@@ -817,7 +851,7 @@ class ThreeValued(CodeGenerator):
             return self.member(e, scope)
         mark = self.leaf() if e.op in LEAVES else None
         operands = [self.expr(x, scope) for x in e.operands]
-        value = APPLY[e.op].format(*operands)
+        value = applied(e.op, operands)
         if e.op == "/":
             # By zero: an error the officer is shown, with where the calculation is.
             value = f"DIVIDE({operands[0]}, {operands[1]}, env, {self.const(str(e.source.span))})"
@@ -920,6 +954,9 @@ class ThreeValued(CodeGenerator):
             self.put(f"{v} = env.parameter({key})")
         elif kind == "today":
             return "env.as_of"
+        elif kind == "item decision":
+            _collection, index, _record = self.item(slot.item or "", scope)
+            self.put(f"{v} = env.item_decision({key}, {index})")
         else:
             self.put(f"{v} = env.items[{key}]")
         return v

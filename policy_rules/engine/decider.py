@@ -200,6 +200,7 @@ class Decider:
             raise conflict_error(compiled, first.conflict, service)
         outcome, priority, elements, values = first.outcome, first.priority, first.elements, first.values
         needed: list[str] = []
+        results_needed: list[str] = []
         exact = True
         if is_open(first):
             found = search(compiled, facts, as_of, first, env, service, self._exact_search)
@@ -214,6 +215,10 @@ class Decider:
             )
             values = tuple(_single({r.values[i] if r.conflict is None and i < len(r.values) else UNKNOWN for r in possible}) for i in range(len(first.values)))
             needed = needed_fact_names(compiled, found)
+            if found.decision_vars is not None:
+                # The outcome's needed facts apart from the results': an unknown result does not leave the decision open.
+                every, needed = needed, needed_fact_names(compiled, found, found.decision_vars)
+                results_needed = [name for name in every if name not in needed]
             exact = found.exact
         reasons = _reasons(env) if model.reasons else ()
         events: tuple[t.Event, ...] = ()
@@ -238,6 +243,7 @@ class Decider:
                 as_of.isoformat(),
                 decided_by,
                 self._results(values),
+                tuple(results_needed),
             )
         )
 
@@ -266,7 +272,7 @@ class Decider:
         for made in env.decisions_made:
             if made.decision == model.outcome and made.item is None:
                 decided_by = made.decided_by
-        return with_calculations(model, self._compiled.parameters, tuple(events), as_of), decided_by
+        return with_calculations(model, self._compiled.parameters, tuple(events), as_of, facts), decided_by
 
     def _traced_decision(self, facts: Mapping[str, Any], service: str | None, as_of: date, recorded: tuple[Any, ...]) -> Decision:
         outcome, priority, elements, reasons, reads, worked_out, made, values = recorded
@@ -278,12 +284,13 @@ class Decider:
         for event in made:
             if event.decision == model.outcome and event.item is None:
                 decided_by = event.decided_by
-        trace = with_calculations(model, self._compiled.parameters, (t.FactsGiven(given, missing, when), *worked_out, *made), as_of)
+        trace = with_calculations(model, self._compiled.parameters, (t.FactsGiven(given, missing, when), *worked_out, *made), as_of, facts)
         priority = str(priority) if model.priority else None
         elements = self._elements(facts, elements)
         shown = self._outcome_shown(outcome)
         results = self._results(values)
-        return self._make((service, shown, priority, reasons if model.reasons else (), elements, (), (), True, trace, self.info, when, decided_by, results))
+        reasons = reasons if model.reasons else ()
+        return self._make((service, shown, priority, reasons, elements, (), (), True, trace, self.info, when, decided_by, results, ()))
 
     def _elements(self, facts: Mapping[str, Any], values: tuple[Any, ...]) -> tuple[ElementOutcome, ...]:
         if not self._element_collection:

@@ -51,7 +51,8 @@ class Decision(NamedTuple):
 
     ``outcome`` and ``priority`` are outcome names or ``"undetermined"``;
     ``needed_facts`` lists exactly the missing facts whose values could change
-    the outcome, the priority or an element outcome.
+    the outcome, the priority or an element outcome; ``results_needed`` the
+    further ones that could change only one of the header's ``results``.
 
     A decision is an immutable named tuple: registers make one for every row,
     and a tuple is the cheapest immutable value Python builds (the generated
@@ -72,6 +73,8 @@ class Decision(NamedTuple):
     decided_by: str | None = None
     #: The header's ``results``: each name, its value as the JSON decision gives it (null when unknown), and as shown (``£9,500``).
     results: tuple[tuple[str, Any, str], ...] = ()
+    #: The missing facts that could change a result but not the outcome, the priority or an element outcome (those are ``needed_facts``).
+    results_needed: tuple[str, ...] = ()
 
     @property
     def undetermined(self) -> bool:
@@ -93,5 +96,5 @@ class Decision(NamedTuple):
             "trace": [e.to_dict() for e in self.trace],
             "policy": self.policy.to_dict(),
             "schema_version": DECISION_SCHEMA_VERSION,
-            **({"results": {name: value for name, value, _shown in self.results}} if self.results else {}),
+            **({"results": {name: value for name, value, _shown in self.results}, "results_needed": list(self.results_needed)} if self.results else {}),
         }

@@ -99,6 +99,8 @@ class Env:
         "items",
         "looked_up",
         "memo",
+        "outcome_facts",
+        "outcome_looked",
         "raw",
         "read_cache",
         "reads",
@@ -106,6 +108,7 @@ class Env:
         "tracing",
         "unknown_vars",
         "value_facts",
+        "value_looked",
         "worked_out",
     )
 
@@ -129,6 +132,10 @@ class Env:
         self.looked_up: list[tuple[tuple, Any]] = []
         self.unknown_vars: set[tuple] = set()
         self.value_facts: list[str] = []
+        self.value_looked: list[tuple[tuple, Any]] = []
+        #: The same, for the outcome alone (when it is a valued decision): the facts the decision needs, apart from the results'.
+        self.outcome_facts: list[str] = []
+        self.outcome_looked: list[tuple[tuple, Any]] = []
         self.atom_facts: dict[tuple, tuple[str, ...]] = {}
         self.constants: dict[str, set[Any]] = {}
         self.tracing = tracing
@@ -286,6 +293,14 @@ class Env:
             self.read("decision", name, value, _kind_of(self.compiled, name))
         return value
 
+    def item_decision(self, name: str, index: int) -> Any:
+        """A decision made for each item of a list, for the item at ``index`` (``part.part_cost``): made once for each item, read as a decision."""
+        decision = self.compiled.decisions[name]
+        value = element_outcome(self, decision, index)
+        if self.reads is not None:
+            self.read("decision", f"{decision.collection}[{index}].{name}", value, _kind_of(self.compiled, name))
+        return value
+
     def value_of(self, name: str) -> Any:
         """A value the decision reports (the outcome, or one of the header's ``results``): a decision or a defined value.
 
@@ -293,10 +308,15 @@ class Env:
         answered (an amount worked out from a missing amount) are kept in
         ``value_facts``: the value is worked out from them, so they are needed.
         """
-        start = len(self.raw)
+        start, looked = len(self.raw), len(self.looked_up)
         value = self.defined(name) if name in self.compiled.model.defines else self.decision(name)
         if value is UNKNOWN:
             self.value_facts.extend(self.raw[start:])
+            # The assumed values it was worked out under: under others it may be another unknown amount (``part.cost * 120%``, not ``part.cost``).
+            self.value_looked.extend(self.looked_up[looked:])
+            if name == self.compiled.model.outcome:
+                self.outcome_facts.extend(self.raw[start:])
+                self.outcome_looked.extend(self.looked_up[looked:])
         return value
 
     def _decide(self, decision: CompiledDecision) -> Any:
@@ -511,6 +531,8 @@ def element_outcome(env: Env, decision: CompiledDecision, index: int) -> Any:
     def compute() -> Any:
         assert decision.item is not None and decision.collection is not None
         saved = dict(env.items)
+        # Only its own item is in scope, wherever it is first read from: its atoms are named the same way every time.
+        env.items.clear()
         env.items[decision.item] = (decision.collection, index, record)
         try:
             return env._decide(decision)
@@ -538,6 +560,9 @@ class Search:
     needed_vars: tuple[tuple, ...]
     atom_facts: dict[tuple, tuple[str, ...]]
     exact: bool
+    #: Those of ``needed_vars`` that could change the outcome, the priority or an element outcome (the rest only a result);
+    #: ``None`` when that is not told apart (all of them then count as needed by the decision).
+    decision_vars: tuple[tuple, ...] | None = None
 
 
 class _Diagram:
@@ -666,7 +691,51 @@ def search(
         else:
             needed.add(node[1])
             stack.extend(node[2])
-    return Search(frozenset(results), tuple(sorted(needed, key=lambda v: var_order(compiled, v))), run.atom_facts, exact)
+    decision_needed = _decision_vars(diagram, root)
+    if not exact and not run.stopped:
+        decision_needed.update(first_env.unknown_vars)
+
+    def ordered(found: set[tuple]) -> tuple[tuple, ...]:
+        return tuple(sorted(found, key=lambda v: var_order(compiled, v)))
+
+    return Search(frozenset(results), ordered(needed), run.atom_facts, exact, ordered(decision_needed & needed) if compiled.model.results else None)
+
+
+def _decision_vars(diagram: _Diagram, root: int) -> set[tuple]:
+    """The variables the decision itself (outcome, priority, element outcomes) depends on: those labelling a node of the diagram
+    with the header's results left out of its terminals, built from the full one (equal sub-diagrams shared, so it is reduced too)."""
+    projected = _Diagram()
+    memo: dict[int, int] = {}
+    needed: set[tuple] = set()
+
+    def visit(node_id: int) -> int:
+        found = memo.get(node_id)
+        if found is not None:
+            return found
+        node = diagram.nodes[node_id]
+        if node[0] == "node":
+            children = tuple(visit(c) for c in node[2])
+            found = children[0] if all(c == children[0] for c in children) else projected.make(("node", node[1], children))
+        elif node[0] == "value" and node[1].outcome is UNKNOWN:
+            # A valued outcome worked out from missing amounts: it needs them.
+            result = node[1]
+            found = projected.make(("value", (result.outcome, result.priority, result.elements), node[4], node[5]))
+        elif node[0] in ("leaf", "value"):
+            result = node[1]
+            found = projected.make(("leaf", (result.outcome, result.priority, result.elements, result.conflict)))
+        else:
+            found = projected.make(node)
+        memo[node_id] = found
+        return found
+
+    visit(root)
+    for node in projected.nodes:
+        if node[0] == "node":
+            needed.add(node[1])
+    for node in projected.nodes:
+        if node[0] in ("value", "open"):
+            needed.update(node[2] if node[0] == "value" else node[1])
+    return needed
 
 
 class _Run:
@@ -723,7 +792,8 @@ class _Run:
         if not env.unknown_vars:
             # Nothing left to branch on: a value worked out from missing amounts. It is
             # unknown, and needs the missing facts it is worked out from.
-            node = diagram.make(("value", result, _value_vars(compiled, env)))
+            outcome = (_value_vars(compiled, env, env.outcome_facts), frozenset(env.outcome_looked))
+            node = diagram.make(("value", result, _value_vars(compiled, env, env.value_facts), frozenset(env.value_looked), *outcome))
             self.cache[key] = node
             return node
         if self.evaluations >= self.limit or len(assume) >= MAX_SEARCH_DEPTH:
@@ -744,7 +814,7 @@ class _Run:
         return node
 
 
-def _value_vars(compiled: CompiledPolicy, env: Env) -> tuple[tuple, ...]:
+def _value_vars(compiled: CompiledPolicy, env: Env, names: list[str]) -> tuple[tuple, ...]:
     """The missing facts (and fields) an unknown reported value is worked out from, as variables of the search.
 
     Those read only by a test the search answered (an atom or a bound whose
@@ -756,7 +826,7 @@ def _value_vars(compiled: CompiledPolicy, env: Env) -> tuple[tuple, ...]:
         if var[0] in ("a", "v"):
             answered.update(env.atom_facts.get(var, ()))
     found: dict[tuple, None] = {}
-    for name in env.value_facts:
+    for name in names:
         if name in answered:
             continue
         base, _, rest = name.partition("[")
@@ -807,10 +877,10 @@ def _days_around(day: date) -> list[date]:
     return found
 
 
-def needed_fact_names(compiled: CompiledPolicy, found: Search) -> list[str]:
-    """The needed variables as fact names: ``safeguarding_concern``, ``elements[1].specialist``."""
+def needed_fact_names(compiled: CompiledPolicy, found: Search, variables: tuple[tuple, ...] | None = None) -> list[str]:
+    """The needed variables (all of them, or ``variables``) as fact names: ``safeguarding_concern``, ``elements[1].specialist``."""
     names: dict[str, None] = {}
-    for var in found.needed_vars:
+    for var in found.needed_vars if variables is None else variables:
         if var[0] == "f":
             names[var[1]] = None
         elif var[0] == "i":

@@ -36,7 +36,11 @@ from policy_rules.values.types import DATE
 
 @attrs.frozen
 class Slot:
-    """A resolved name: ``kind`` is fact, define, parameter, decision, item or field; a field names its ``item``."""
+    """A resolved name: ``kind`` is fact, define, parameter, decision, item, field or item decision; a field names its ``item``.
+
+    An ``item decision`` is a decision made for each item of a list read for one item (``part.part_cost``): ``name`` is the decision,
+    ``item`` the item it is read for.
+    """
 
     kind: str
     name: str
@@ -248,6 +252,9 @@ class _Lowering:
                 return self.const(ref.name, e)
             return Read(self.slot(e), source=e)
         if isinstance(e, n.Field):
+            decision = self.model.item_decisions.get(id(e))
+            if decision is not None:
+                return Read(Slot("item decision", decision, e.item), source=e)
             return Read(self.slot(e), source=e)
         if isinstance(e, n.Not):
             return Apply("not", (self.expr(e.operand),), source=e)

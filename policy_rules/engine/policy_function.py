@@ -403,7 +403,7 @@ class PolicyFunction:
         if outcome_kind is not None:
             outcome = f"{w.const(outcome_kind)}({outcome})"
         shown_results = "".join(f"{w.const(result_for(name, kind))}({v}), " for (name, kind), v in zip(result_kinds, results, strict=True))
-        w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}, ({shown_results})))")
+        w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}, ({shown_results}), ()))")
         body = w.lines
         w.lines = []
         self._write_reading(w, model)

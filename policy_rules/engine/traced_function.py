@@ -100,14 +100,16 @@ class TracedPath:
         for _fn, memo, read in w.memo_names:
             lines.append(f"    {memo} = NONE")
             lines.append(f"    {read} = None")
+        lines.extend(f"    {memo} = {{}}" for memo in w.item_memos)
         for body in w.bodies:
             lines.extend("    " + line for line in body)
         lines.append(f"    o = {outcome}()")
         lines.append(f"    p = {priority}")
         lines.append(f"    l = {elements}")
-        lines.append(f"    s = {reasons}")
+        # The results before the reasons, as the full path works them out: a value first worked out by either is recorded there.
         results = w.fresh("x")
         lines.append(f"    {results} = ({values})")
+        lines.append(f"    s = {reasons}")
         lines.append(f"    return o, p, l, s, FR, W, M, {results}")
         self.source = "\n".join(lines) + "\n"
         self.constants = tuple(w.constants)
@@ -183,6 +185,15 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
         append(found)
         return value
 
+    def item_decision(append: Any, decide: Any, index: int, record: Mapping[str, Any], name: str, collection: str, kind: str | None) -> Any:
+        value = decide(index, record)
+        key = ("decision", collection, index, name, value)
+        found = fields.get(key)
+        if found is None:
+            found = _store(fields, key, new_read("decision", f"{collection}[{index}].{name}", kind, value))
+        append(found)
+        return value
+
     def parameter(append: Any, name: str, info: tuple[str, str, str | None, dict[Any, t.Read]], as_of: date) -> Any:
         value = param(name, as_of)
         append(read(info, value))
@@ -251,6 +262,7 @@ def _runtime(compiled: CompiledPolicy) -> dict[str, Any]:
     return {
         "READ": read,
         "FD": field,
+        "ID": item_decision,
         "PA": parameter,
         "PV": param,
         "CONDITION": condition,

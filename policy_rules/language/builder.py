@@ -286,10 +286,16 @@ class _Builder(Transformer):
         return c[0]  # type: ignore[no-any-return]
 
     def greater_of(self, meta: Meta, c: list[Any]) -> n.Extreme:
-        return n.Extreme("greater", tuple(c), span=self._span(meta))
+        return n.Extreme("greater", tuple(c), False, span=self._span(meta))
 
     def smaller_of(self, meta: Meta, c: list[Any]) -> n.Extreme:
-        return n.Extreme("smaller", tuple(c), span=self._span(meta))
+        return n.Extreme("smaller", tuple(c), False, span=self._span(meta))
+
+    def greater_of_list(self, meta: Meta, c: list[Any]) -> n.Extreme:
+        return n.Extreme("greater", tuple(c), True, span=self._span(meta))
+
+    def smaller_of_list(self, meta: Meta, c: list[Any]) -> n.Extreme:
+        return n.Extreme("smaller", tuple(c), True, span=self._span(meta))
 
     def round_unit(self, meta: Meta, c: list[Token]) -> str:
         return " ".join(str(t) for t in c)

@@ -68,6 +68,8 @@ class PolicyModel:
     priority: str | None = None
     reasons: str | None = None
     element_outcomes: str | None = None
+    #: Each ``item.NAME`` that reads a decision made for each item of a list (``part.part_cost``), by the id of its ``Field`` node: the decision's name.
+    item_decisions: dict[int, str] = attrs.Factory(dict)
     #: The values every decision reports (``results grant, contribution``), in the order the header names them.
     results: tuple[str, ...] = ()
     service_name: str | None = None
@@ -394,6 +396,8 @@ _KINDS_OF_NAME = {"define": "a defined value", "parameter": "a parameter", "deci
 class _Scope:
     items: dict[str, Type]
     context: str
+    #: The list fact each item in ``items`` is an item of.
+    lists: dict[str, str] = attrs.Factory(dict)
 
 
 class _Typer:
@@ -414,7 +418,8 @@ class _Typer:
                 m.refs[id(name)] = Ref(kind, name.name)
                 m.used.add(name.name)
                 if kind == "decision" and m.decisions[name.name].for_each is not None:
-                    m.error(name.span, f"`{name.name}` is decided for each item of a list, so it has no single value here")
+                    advice = _per_item_advice(m, name.name, scope)
+                    m.error(name.span, f"`{name.name}` is decided for each item of a list, so it has no single value here; {advice}")
                     return ERROR
                 if kind == "define" and name.name not in m.name_types:
                     self.define_type(name.name)
@@ -494,8 +499,7 @@ class _Typer:
             for f in record.fields:
                 if f.name == e.field:
                     return self.note(e, type_from_ref(f.type))
-            m.error(e.span, f"{_article(record.name)} has no field `{e.field}`{did_you_mean(e.field, [f.name for f in record.fields])}")
-            return self.note(e, ERROR)
+            return self.note(e, self.item_decision(e, scope, record))
         if isinstance(e, n.Not):
             self.condition(e.operand, scope, "`not`")
             return self.note(e, YES_NO)
@@ -583,18 +587,7 @@ class _Typer:
         """The forms that work out an amount: the greater or smaller of two, rounding, a value chosen by a condition, a total over a list."""
         m = self.model
         if isinstance(e, n.Extreme):
-            a, b = (self.expr(x, scope) for x in e.operands)
-            if ERROR in (a, b):
-                return ERROR
-            if not _comparable(a, b, "<") or a.kind in ("yes/no", "text", "one of"):
-                left, right = e.operands
-                m.error(
-                    e.span,
-                    f"`the {e.which} of` compares two numbers, amounts of money or dates, "
-                    f"but {_text(m, left)} is {_words(a)} and {_text(m, right)} is {_words(b)}",
-                )
-                return ERROR
-            return a if a == b else NUMBER if a.is_numeric else a
+            return self.extreme(e, scope)
         if isinstance(e, n.Rounded):
             t = self.expr(e.operand, scope)
             if t is ERROR:
@@ -657,6 +650,46 @@ class _Typer:
             return ERROR
         return scales.applied_type(t, amount)
 
+    def item_decision(self, e: n.Field, scope: _Scope, record: n.RecordDecl) -> Type:
+        """``part.part_cost`` where ``part_cost`` is decided for each item of the list ``part`` is an item of: that item's value."""
+        m = self.model
+        collection = scope.lists.get(e.item)
+        decision = m.decisions.get(e.field)
+        if decision is not None and decision.for_each is not None and decision.for_each.collection.name == collection:
+            m.item_decisions[id(e)] = decision.name
+            m.used.add(decision.name)
+            return m.name_types.get(decision.name, ERROR)
+        if decision is not None and decision.for_each is not None:
+            made = decision.for_each.collection.name
+            found = f"`{e.field}` is decided for each item of `{made}`, and `{e.item}` is an item of `{collection}`"
+            m.error(e.span, f"{found}; look at the items of `{made}` instead")
+        elif decision is not None:
+            m.error(e.span, f"`{e.field}` is decided once for the service, not for each item; write `{e.field}` without `{e.item}.`")
+        else:
+            per_item = [d for d, decl in m.decisions.items() if decl.for_each is not None and decl.for_each.collection.name == collection]
+            fields = [f.name for f in record.fields]
+            m.error(e.span, f"{_article(record.name)} has no field `{e.field}`{did_you_mean(e.field, [*fields, *per_item])}")
+        return ERROR
+
+    def extreme(self, e: n.Extreme, scope: _Scope) -> Type:
+        """``the greater of A and B`` or of a bracketed list: numbers, amounts of money or dates, all of one kind."""
+        m = self.model
+        types = [self.expr(x, scope) for x in e.operands]
+        if ERROR in types:
+            return ERROR
+        what = "two" if not e.listed else "its"
+        for left, a, right, b in zip(e.operands, types, e.operands[1:], types[1:], strict=False):
+            if not _comparable(a, b, "<") or a.kind in ("yes/no", "text", "one of"):
+                advice = "; write every amount of money as money, like £0" if MONEY in (a, b) and (a.is_numeric or b.is_numeric) else ""
+                m.error(
+                    e.span,
+                    f"`the {e.which} of` compares {what} numbers, amounts of money or dates, "
+                    f"but {_text(m, left)} is {_words(a)} and {_text(m, right)} is {_words(b)}{advice}",
+                )
+                return ERROR
+        first = types[0]
+        return first if all(t == first for t in types) else NUMBER if first.is_numeric else first
+
     def items_of(self, e: n.Over | n.Total, scope: _Scope, why_not: str) -> _Scope:
         """The scope inside a form that looks at each item of a list in turn: the item is one of the list's records."""
         m = self.model
@@ -667,15 +700,18 @@ class _Typer:
             ct = ERROR
         if e.item in m.name_types:
             m.error(e.span, f"`{e.item}` is already the name of a {_decl_kind(_declaration(m, e.item))}; call the item something else")
-        return _Scope({**scope.items, e.item: Type("item", record=ct.record) if ct is not ERROR else ERROR}, scope.context)
+        lists = {**scope.lists, e.item: e.collection.name}
+        return _Scope({**scope.items, e.item: Type("item", record=ct.record) if ct is not ERROR else ERROR}, scope.context, lists)
 
     def known(self, e: n.Test, scope: _Scope) -> None:
         """``x is known`` asks whether a fact was given: only a fact or an item's field can be."""
         m = self.model
         operand = e.operand
-        if isinstance(operand, n.Field):
-            return
         what = "not a fact"
+        if isinstance(operand, n.Field):
+            if id(operand) not in m.item_decisions:
+                return
+            what = "a decision made for each item"
         if isinstance(operand, n.Name):
             ref = m.refs.get(id(operand))
             if ref is None:  # not declared: already reported
@@ -735,6 +771,21 @@ class _Typer:
             m.error(e.span, f"cannot {verb} {_text(m, e.left)} ({_words(lt)}) and {_text(m, e.right)} ({_words(rt)}){hint}")
             return ERROR
         return result
+
+
+def _per_item_advice(m: PolicyModel, name: str, scope: _Scope) -> str:
+    """How to read a decision made for each item: as the field of an item in scope, or in a total over its list."""
+    for_each = m.decisions[name].for_each
+    assert for_each is not None
+    collection = for_each.collection.name
+    item = next((i for i, listed in scope.lists.items() if listed == collection), None)
+    if item is not None:
+        return f"read the value for this item as `{item}.{name}`"
+    item, t = for_each.item, m.name_types.get(name, ERROR)
+    if t.is_numeric or t == MONEY:
+        return f"read it for each item, like `total of {item}.{name} for each {item} in {collection}`"
+    example = f"{item}.{name} is {t.values[0]}" if t.kind == "one of" and t.values else f"{item}.{name}"
+    return f"read it for each item, like `any {item} in {collection} where {example}`"
 
 
 def _declaration(m: PolicyModel, name: str) -> n.Declaration:
@@ -805,7 +856,8 @@ def check_expressions(model: PolicyModel, files: list[n.RuleFile]) -> None:
         if decision.for_each is not None:
             ct = model.fact_types.get(decision.for_each.collection.name, ERROR)
             items[decision.for_each.item] = Type("item", record=ct.record) if ct.kind == "list" else ERROR
-        scope = _Scope(items, f"rule `{rule.label}`")
+        lists = {decision.for_each.item: decision.for_each.collection.name} if decision.for_each is not None else {}
+        scope = _Scope(items, f"rule `{rule.label}`", lists)
         if rule.condition is not None:
             typer.condition(rule.condition, scope, "`when`")
         outcome_type = model.name_types.get(decision.name, ERROR)
@@ -867,6 +919,10 @@ def _names_in(model: PolicyModel, e: object) -> Iterable[str]:
             ref = model.refs.get(id(x))
             if ref is not None and ref.kind in ("define", "decision"):
                 yield ref.name
+            continue
+        if isinstance(x, n.Field):
+            if id(x) in model.item_decisions:
+                yield model.item_decisions[id(x)]
             continue
         for name in _child_fields(type(x)):
             value = getattr(x, name)
@@ -1066,9 +1122,13 @@ def check_header(model: PolicyModel, files: list[n.RuleFile]) -> None:
         elif ref.name in model.defines or (valued is not None and valued.value_type is not None and valued.for_each is None):
             results.append(ref.name)
             model.used.add(ref.name)
+        elif valued is not None and valued.for_each is not None:
+            each = valued.for_each
+            advice = f"report their total instead: `define total_{ref.name} as total of {each.item}.{ref.name} for each {each.item} in {each.collection.name}`"
+            model.error(ref.span, f"decision `{ref.name}` is made for each item of a list, so it has no one value to report; {advice}")
         elif valued is not None:
-            why = "is made for each item of a list" if valued.for_each is not None else "gives an outcome, not an amount"
-            model.error(ref.span, f"decision `{ref.name}` {why}; a result is a defined value or a decision with a type (`decision {ref.name} is money`)")
+            advice = f"a result is a defined value or a decision with a type (`decision {ref.name} is money`)"
+            model.error(ref.span, f"decision `{ref.name}` gives an outcome, not an amount; {advice}")
         else:
             candidates = [*model.defines, *(d for d, decl in model.decisions.items() if decl.value_type is not None)]
             model.error(ref.span, f"there is no defined value or valued decision called `{ref.name}`{did_you_mean(ref.name, candidates)}")

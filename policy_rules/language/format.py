@@ -49,7 +49,7 @@ _TOKEN = re.compile(
   | (?P<percent>\d+(\.\d+)?%)
   | (?P<number>\d+(\.\d+)?)
   | (?P<word>yes/no|[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op><>|<=|>=|[-+*/=<>(),.])
+  | (?P<op><>|<=|>=|[-+*/=<>(),.\[\]])
   | (?P<other>\S)
     """,
     re.VERBOSE,
@@ -113,7 +113,7 @@ def _joined(tokens: list[tuple[str, str]]) -> str:
     for i, (kind, text) in enumerate(tokens):
         if previous is not None:
             pt = previous[1]
-            tight = pt == "(" or text in (")", ",") or text == "." or pt == "." or (pt == "-" and _negation(tokens, i - 1))
+            tight = pt in ("(", "[") or text in (")", "]", ",") or text == "." or pt == "." or (pt == "-" and _negation(tokens, i - 1))
             out.append("" if tight else " ")
         out.append(text)
         previous = (kind, text)
@@ -126,7 +126,7 @@ def _negation(tokens: list[tuple[str, str]], at: int) -> bool:
         return True
     kind, text = tokens[at - 1]
     if kind == "op":
-        return text != ")"
+        return text not in (")", "]")
     return kind == "word" and text in _BEFORE_NEGATION
 
 
@@ -138,7 +138,7 @@ def _lines(text: str) -> list[_Line]:
             lines.append(_Line("", comment, None, kind="comment" if comment else "blank"))
             continue
         first = tokens[0][1] if tokens[0][0] == "word" else None
-        brackets = "".join(t for k, t in tokens if k == "op" and t in "()")
+        brackets = "".join(t for k, t in tokens if k == "op" and t in "()[]")
         lines.append(_Line(_joined(tokens), comment, first, brackets))
     return lines
 
@@ -154,7 +154,7 @@ def _indent(lines: list[_Line]) -> None:
             continue
         word = line.first
         if open_at and line.first not in DECLARATION_KEYWORDS:
-            line.indent = open_at[-1] + (0 if line.code.startswith(")") else 2)
+            line.indent = open_at[-1] + (0 if line.code.startswith((")", "]")) else 2)
             _brackets(line, open_at)
             continue
         open_at.clear()
@@ -169,9 +169,14 @@ def _indent(lines: list[_Line]) -> None:
             clause = (line.indent, word or "")
 
 
+def _open_brackets(brackets: str) -> int:
+    """How many of a line's brackets, round or square, it leaves open."""
+    return sum(brackets.count(b) for b in "([") - sum(brackets.count(b) for b in ")]")
+
+
 def _brackets(line: _Line, open_at: list[int]) -> None:
     for b in line.brackets:
-        if b == "(":
+        if b in "([":
             open_at.append(line.indent)
         elif open_at:
             open_at.pop()
@@ -228,7 +233,7 @@ def _blank_lines(lines: list[_Line]) -> list[_Line]:
 
 def _one_line_alike(previous: _Line, line: _Line) -> bool:
     """Whether ``previous`` is a whole declaration of one line of the same kind as ``line``: a list of short facts may go without blank lines."""
-    return previous.first == line.first and previous.indent == 0 and not previous.brackets.count("(") - previous.brackets.count(")")
+    return previous.first == line.first and previous.indent == 0 and not _open_brackets(previous.brackets)
 
 
 def _rendered(lines: list[_Line]) -> str:

@@ -189,10 +189,12 @@ class Length:
 
 @attrs.frozen
 class Extreme:
-    """``the greater of A and B`` (``which`` is "greater") or ``the smaller of A and B``."""
+    """``the greater of A and B`` (``which`` is "greater") or ``the smaller of A and B``, or of a bracketed list ``[A, B, C]``."""
 
     which: str  # "greater" | "smaller"
     operands: tuple[Expr, ...]
+    #: Written as a bracketed list (``the greater of [A, B, C]``), which may hold two or more values.
+    listed: bool = False
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 

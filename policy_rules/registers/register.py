@@ -70,9 +70,9 @@ class OutcomeTotal:
     results: dict[str, Decimal] = attrs.Factory(dict)
 
     def add_results(self, results: tuple[tuple[str, Any, str], ...]) -> None:
-        """Add a decision's money results (those shown as money, ``£...``) to the totals."""
+        """Add a decision's money results (those shown as money, ``£...`` or ``-£...``) to the totals."""
         for name, value, shown in results:
-            if value is not None and shown.startswith("£"):
+            if value is not None and shown.startswith(("£", "-£")):
                 self.results[name] = self.results.get(name, Decimal(0)) + Decimal(value)
 
 
@@ -313,7 +313,7 @@ class DecisionRows:
     def write(self, decision: Decision, spend: Decimal | None, spend_text: str | None = None) -> None:
         """The row of a decided service; ``spend_text``, when given, is how the spend is written (the cell as the register gave it)."""
         if self.kind == ".csv":
-            service, outcome, priority, reasons, elements, needed, _questions, _exact, _trace, policy, as_of, decided_by, _results = decision
+            service, outcome, priority, reasons, elements, needed, _questions, _exact, _trace, policy, as_of, decided_by, _results, _results_needed = decision
             key = (outcome, priority, reasons, decided_by, as_of, policy)
             shared = self._cells.get(key)
             if shared is None:

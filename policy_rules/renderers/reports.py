@@ -85,6 +85,8 @@ def summary_text(decision: Decision, *, color: bool = False) -> str:
     if decision.results:
         lines.append("  Results:")
         lines.extend(f"    {_t(name)}: {_t(shown)}" for name, _value, shown in decision.results)
+        if decision.results_needed:
+            lines.append(f"    (the results also need: {', '.join(_t(f) for f in decision.results_needed)})")
     if decision.needed_facts:
         lines.append("  Needed facts:")
         lines.extend(f"    {_t(q.fact)}: {_t(q.question)}" for q in decision.questions)
@@ -262,6 +264,9 @@ def markdown_report(decision: Decision) -> str:
         lines.append("|---|---|")
         lines.extend(f"| `{_code(name)}` | {_md(shown)} |" for name, _value, shown in decision.results)
         lines.append("")
+        if decision.results_needed:
+            lines.append("The results also need: " + ", ".join(f"`{_code(f)}`" for f in decision.results_needed) + ".")
+            lines.append("")
         calculations = _calculations(decision)
         if calculations:
             lines.append("How they were worked out:")
@@ -332,6 +337,8 @@ def html_report(decision: Decision) -> str:
     if decision.results:
         rows = "".join(f"<tr><td><code>{e(name)}</code></td><td>{e(shown)}</td></tr>" for name, _value, shown in decision.results)
         body.append(f"<h2>Results</h2><table><tr><th>result</th><th>value</th></tr>{rows}</table>")
+        if decision.results_needed:
+            body.append("<p>The results also need: " + ", ".join(f"<code>{e(f)}</code>" for f in decision.results_needed) + ".</p>")
         calculations = _calculations(decision)
         if calculations:
             body.append("<p>How they were worked out:</p><ul>" + "".join(f"<li><code>{e(c)}</code></li>" for c in calculations) + "</ul>")
@@ -541,6 +548,19 @@ def summary_markdown(summary: Any, limit: int = 50) -> str:
         lines.append("|---|---:|")
         lines.extend(f"| `{code(outcome)}` | {tot.services:,} |" for outcome, tot in rows)
     lines.append("")
+    totals = sorted({name for tot in summary.by_outcome.values() for name in tot.results})
+    if totals:
+        lines.append("## Money results by outcome")
+        lines.append("")
+        lines.append("Each result totalled over the services of each outcome it is known for.")
+        lines.append("")
+        lines.append("| outcome | " + " | ".join(f"`{code(n)}`" for n in totals) + " |")
+        lines.append("|---|" + "---:|" * len(totals))
+        for outcome, tot in sorted(summary.by_outcome.items()):
+            lines.append(f"| `{code(outcome)}` | " + " | ".join(md(format_value(tot.results[n], "money")) if n in tot.results else "" for n in totals) + " |")
+        every = [format_value(sum((t.results.get(n, 0) for t in summary.by_outcome.values()), Decimal(0)), "money") for n in totals]
+        lines.append("| **all** | " + " | ".join(f"**{md(x)}**" for x in every) + " |")
+        lines.append("")
     if summary.by_priority:
         lines.append("## Priority")
         lines.append("")

@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 CASE_KEYS = ("name", "facts", "expect", "as_of")
 FILE_KEYS = ("cases", "as_of")
-EXPECT_KEYS = ("outcome", "priority", "reasons", "needed_facts", "decided_by", "elements", "results", "tolerance")
+EXPECT_KEYS = ("outcome", "priority", "reasons", "needed_facts", "decided_by", "elements", "results", "tolerance", "results_needed")
 ELEMENT_KEYS = ("name", "outcome")
 #: Expected lists compared whatever their order: the order of reasons and needed facts says nothing about the decision.
-UNORDERED = frozenset({"reasons", "needed_facts"})
+UNORDERED = frozenset({"reasons", "needed_facts", "results_needed"})
 
 
 class CaseFileError(PolicyError):
@@ -269,6 +269,8 @@ def _amount(value: Any) -> Any:
             return Decimal(text[:-1]) / 100
         if text.startswith("£"):
             return Decimal(text[1:].strip())
+        if text.startswith("-£"):  # a negative amount, as the engine shows one (-£100,000)
+            return -Decimal(text[2:].strip())
         if len(text) == 10 and text[4] == "-":
             return date.fromisoformat(text)
         return Decimal(text)

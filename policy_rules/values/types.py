@@ -131,7 +131,7 @@ def format_value(value: Any, kind: str | None = None) -> str:
         return "no"
     if isinstance(value, Decimal):
         if kind == "money":
-            return "£" + _grouped(value)
+            return "-£" + _grouped(-value) if value < 0 else "£" + _grouped(value)
         if kind == "percentage":
             return _plain(value * 100) + "%"
         return _plain(value)

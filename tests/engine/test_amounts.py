@@ -143,16 +143,26 @@ def test_an_unknown_amount_is_null_and_needs_the_facts_it_is_worked_out_from(tmp
     decision = _every_mode(policy, missing)
     assert decision["outcome"] == "eligible"
     assert decision["results"] == {"grant": None, "contribution": None, "works_total": "12000.00"}
-    assert decision["needed_facts"] == ["income"]
+    # the outcome is settled: the income is needed by the results alone
+    assert decision["needed_facts"] == []
+    assert decision["results_needed"] == ["income"]
     # on a passport benefit the income does not matter
     decision = _every_mode(policy, {**missing, "passport_benefit": True})
     assert decision["results"]["grant"] == "12000.00"
-    assert decision["needed_facts"] == []
+    assert decision["needed_facts"] == decision["results_needed"] == []
     # an item's missing cost leaves the total unknown and is needed; an ineligible item's cost is not
     works = [{"cost": 12000, "eligible": True}, {"eligible": False}, {"eligible": True}]
     decision = _every_mode(policy, {**FULL, "works": works})
     assert decision["results"]["works_total"] is None
+    # the outcome asks whether the total is at most £0, which the engine leaves to the cost: the decision needs it
+    assert decision["outcome"] == "undetermined"
     assert decision["needed_facts"] == ["works[2].cost"]
+    assert decision["results_needed"] == []
+    # once the outcome is settled by another fact, the cost is needed by the results alone
+    policy = _policy(tmp_path, GRANT.replace("when works_total is at most £0", "when passport_benefit and income is above £1,000,000"))
+    decision = _every_mode(policy, {**FULL, "works": works})
+    assert decision["outcome"] == "eligible"
+    assert (decision["needed_facts"], decision["results_needed"]) == ([], ["works[2].cost"])
 
 
 BRUTE = """
@@ -188,7 +198,8 @@ DOMAINS = {"a": (True, False), "b": (True, False), "x": (Decimal(2), Decimal(7),
 
 @pytest.mark.parametrize("known", [dict(zip(DOMAINS, values, strict=True)) for values in itertools.product(*((None, *d) for d in DOMAINS.values()))][::7])
 def test_needed_facts_are_exact_against_brute_force(tmp_path: Path, known: dict[str, Any]) -> None:
-    """Every completion of the missing facts decided: a fact is needed exactly when some change of it alone changes the outcome or the amount."""
+    """Every completion of the missing facts decided: a fact is needed by the decision exactly when some change of it alone changes the outcome,
+    and by the results when it changes the amount but never the outcome."""
     policy = _policy(tmp_path, BRUTE)
     given = {k: v for k, v in known.items() if v is not None}
     missing = [k for k in DOMAINS if k not in given]
@@ -196,13 +207,19 @@ def test_needed_facts_are_exact_against_brute_force(tmp_path: Path, known: dict[
     for values in itertools.product(*(DOMAINS[k] for k in missing)):
         d = policy.evaluate({**given, **dict(zip(missing, values, strict=True))}, AS_OF, trace=False)
         results[values] = (d.outcome, d.to_dict()["results"]["amount"])
-    needed = []
-    for i, name in enumerate(missing):
-        others = [DOMAINS[k] for j, k in enumerate(missing) if j != i]
-        if any(len({results[(*rest[:i], v, *rest[i:])] for v in DOMAINS[name]}) > 1 for rest in itertools.product(*others)):
-            needed.append(name)
+
+    def changing(part: slice) -> list[str]:
+        found = []
+        for i, name in enumerate(missing):
+            others = [DOMAINS[k] for j, k in enumerate(missing) if j != i]
+            if any(len({results[(*rest[:i], v, *rest[i:])][part] for v in DOMAINS[name]}) > 1 for rest in itertools.product(*others)):
+                found.append(name)
+        return found
+
+    needed = changing(slice(0, 1))
     decision = _every_mode(policy, given)
     assert decision["needed_facts"] == needed
+    assert decision["results_needed"] == [name for name in changing(slice(0, 2)) if name not in needed]
     outcomes = {r[0] for r in results.values()}
     amounts = {r[1] for r in results.values()}
     assert decision["outcome"] == (outcomes.pop() if len(outcomes) == 1 else "undetermined")

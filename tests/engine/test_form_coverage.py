@@ -142,6 +142,8 @@ def expected_variants() -> set[tuple[str, ...]]:
         domains.get(cls_name, {}).pop(field_name, None)
     domains["Arith"] = {"op": _grammar_operators("ADD_OP") | _grammar_operators("MUL_OP")}
     domains["Name"] = {"ref": _reference_kinds()}
+    # ``item.NAME`` is a field of the item, or a decision made for each item read for it (``part.part_cost``): the checker tells which.
+    domains["Field"] = {"reads": {"field", "decision"}}
     variants: set[tuple[str, ...]] = set()
     for cls in expression_classes():
         fields = domains.get(cls.__name__, {})
@@ -179,8 +181,10 @@ def variant_of(e: Any, model: Any) -> tuple[str, ...]:
         return (name, e.op)
     if isinstance(e, n.Over):
         return (name, e.quantifier)
+    if isinstance(e, n.Field):
+        return (name, f"reads={'decision' if id(e) in model.item_decisions else 'field'}")
     if isinstance(e, n.Extreme):
-        return (name, f"which={e.which}")
+        return (name, f"listed={e.listed}", f"which={e.which}")
     if isinstance(e, n.Total):
         return (name, f"condition={'given' if e.condition is not None else 'none'}")
     return (name,)
@@ -339,7 +343,10 @@ def test_the_enumeration_finds_what_the_builder_makes() -> None:
     assert {v[1] for v in variants if v[0] == "Name"} == {f"ref={k}" for k in ("fact", "define", "parameter", "decision", "value", "item")}
     kinds = {"yes/no", "money", "percentage", "date", "period", "number", "whole number", "text", "list"}
     assert {v[1] for v in variants if v[0] == "Literal"} == {f"kind={k}" for k in kinds}
-    assert {v for v in variants if v[0] in ("Not", "Neg", "Field", "Length")} == {("Not",), ("Neg",), ("Field",), ("Length",)}
+    assert {v for v in variants if v[0] in ("Not", "Neg", "Length")} == {("Not",), ("Neg",), ("Length",)}
+    assert {v for v in variants if v[0] == "Field"} == {("Field", "reads=field"), ("Field", "reads=decision")}
+    extremes = {("Extreme", f"listed={listed}", f"which={which}") for listed in (False, True) for which in ("greater", "smaller")}
+    assert {v for v in variants if v[0] == "Extreme"} == extremes
     assert {v[0] for v in variants} == {c.__name__ for c in expression_classes()}
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from policy_rules import load_policy
 from policy_rules.engine import lowering as ir
-from policy_rules.engine.codegen import APPLY
+from policy_rules.engine.codegen import APPLY, VARIADIC
 from policy_rules.engine.lowering import _Lowering, lower
 from policy_rules.language import nodes as n
 from policy_rules.values.dates import Period
@@ -41,7 +41,8 @@ def _expected(e: Any, model: Any, lowering: _Lowering) -> tuple[type, Any]:
         ref = model.refs[id(e)]
         return (ir.Const, ref.name) if ref.kind == "value" else (ir.Read, ir.Slot(ref.kind, ref.name))
     if isinstance(e, n.Field):
-        return ir.Read, ir.Slot("field", e.field, e.item)
+        decision = model.item_decisions.get(id(e))
+        return ir.Read, ir.Slot("item decision", decision, e.item) if decision is not None else ir.Slot("field", e.field, e.item)
     if isinstance(e, n.Compare | n.Arith):
         return ir.Apply, e.op
     if isinstance(e, n.Not):
@@ -119,7 +120,7 @@ def test_every_operator_lowered_has_one_template_in_the_generator(folder: Path) 
             for rule in _rules(decision.root):
                 for root in (*(rule.condition.parts if rule.condition else ()), rule.conclusion):
                     ops |= {x.op for x in ir.walk(root) if isinstance(x, ir.Apply)}
-    assert ops == set(APPLY) | {"in", "not in"}
+    assert ops == set(APPLY) | set(VARIADIC) | {"in", "not in"}
 
 
 def _rules(rule: ir.Rule) -> list[ir.Rule]:
@@ -185,7 +186,7 @@ def test_constants_are_kept_once_in_the_table() -> None:
     lowered = lower(load_policy(HARINGEY).model)
     keys = [(type(c), c) for c in lowered.constants]
     assert len(keys) == len(set(keys))
-    assert lowered.order[-1] in (lowered.outcome, lowered.priority, lowered.element_outcomes, lowered.reasons)
+    assert lowered.order[-1] in (lowered.outcome, lowered.priority, lowered.element_outcomes, lowered.reasons, *lowered.model.results)
 
 
 def test_reads_that_may_repeat_are_known_from_the_tree() -> None:

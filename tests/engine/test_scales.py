@@ -213,7 +213,9 @@ def test_every_mode_gives_the_same_values_and_outcome(policy: Any) -> None:
 def test_an_unknown_amount_leaves_the_scale_unknown_and_is_needed(policy: Any) -> None:
     decision = _every_mode(policy, {"person": "A", "exempt": True, "salary": "1000"})
     assert decision["results"] == {"contribution_due": "25.00", "reduction_rate": "0", "allowance_due": None}
-    assert decision["needed_facts"] == ["income"]
+    assert decision["outcome"] != "undetermined"
+    assert decision["needed_facts"] == []
+    assert decision["results_needed"] == ["income"]
     decision = _every_mode(policy, {"person": "A", "exempt": True, "income": "10"})
     assert decision["outcome"] == "undetermined"
     assert decision["results"]["contribution_due"] is None
@@ -296,7 +298,7 @@ DOMAINS = {"a": (True, False), "x": (Decimal(2), Decimal(15), Decimal(20)), "y":
 
 @pytest.mark.parametrize("known", [dict(zip(DOMAINS, values, strict=True)) for values in itertools.product(*((None, *d) for d in DOMAINS.values()))])
 def test_needed_facts_are_exact_against_brute_force(tmp_path: Path, known: dict[str, Any]) -> None:
-    """Every completion decided: a fact is needed exactly when some change of it alone changes the outcome or the amount."""
+    """Every completion decided: a fact is needed when a change of it alone changes the outcome, and needed for the results when it changes only the amount."""
     policy = _policy(tmp_path, BRUTE)
     given = {k: v for k, v in known.items() if v is not None}
     missing = [k for k in DOMAINS if k not in given]
@@ -304,13 +306,16 @@ def test_needed_facts_are_exact_against_brute_force(tmp_path: Path, known: dict[
     for values in itertools.product(*(DOMAINS[k] for k in missing)):
         d = policy.evaluate({**given, **dict(zip(missing, values, strict=True))}, date(2025, 1, 1), trace=False)
         results[values] = (d.outcome, d.to_dict()["results"]["amount"])
-    needed = []
-    for i, name in enumerate(missing):
+
+    def changes(name: str, i: int, part: slice) -> bool:
         others = [DOMAINS[k] for j, k in enumerate(missing) if j != i]
-        if any(len({results[(*rest[:i], v, *rest[i:])] for v in DOMAINS[name]}) > 1 for rest in itertools.product(*others)):
-            needed.append(name)
+        return any(len({results[(*rest[:i], v, *rest[i:])][part] for v in DOMAINS[name]}) > 1 for rest in itertools.product(*others))
+
+    needed = [name for i, name in enumerate(missing) if changes(name, i, slice(0, 1))]
+    results_needed = [name for i, name in enumerate(missing) if name not in needed and changes(name, i, slice(0, 2))]
     decision = policy.evaluate(given, date(2025, 1, 1), trace=True).to_dict()
     assert decision["needed_facts"] == needed
+    assert decision["results_needed"] == results_needed
     outcomes = {r[0] for r in results.values()}
     amounts = {r[1] for r in results.values()}
     assert decision["outcome"] == (outcomes.pop() if len(outcomes) == 1 else "undetermined")

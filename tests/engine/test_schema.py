@@ -36,7 +36,7 @@ def test_the_schema_is_a_draft_2020_12_schema_with_an_id_and_a_version() -> None
     assert schema["$id"] == f"urn:policy-rules:schema:decision:{DECISION_SCHEMA_VERSION}"
     assert schema["properties"]["schema_version"] == {"description": "The version of this schema the object follows.", "const": DECISION_SCHEMA_VERSION}
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == set(schema["properties"]) - {"results"}  # present when the policy names results
+    assert set(schema["required"]) == set(schema["properties"]) - {"results", "results_needed"}  # present when the policy names results
 
 
 @pytest.mark.parametrize(("facts",), [(c[1],) for c in WORKED_EXAMPLES], ids=[c[0] for c in WORKED_EXAMPLES])

@@ -576,7 +576,8 @@ def test_a_decision_for_each_item_reads_the_item_in_its_rules(errors: Find) -> N
         'rule specialist exception to per_part_default when part.specialist then per_part is external because "b" cites guide section "Scope"',
         line,
     )
-    assert errors(text) == [f"{at(14, line, 'per_part')}: error: `per_part` is decided for each item of a list, so it has no single value here"]
+    advice = "read it for each item, like `any part in elements where part.per_part is x`"
+    assert errors(text) == [f"{at(14, line, 'per_part')}: error: `per_part` is decided for each item of a list, so it has no single value here; {advice}"]
 
 
 @pytest.mark.parametrize(

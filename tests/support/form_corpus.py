@@ -306,7 +306,7 @@ AMOUNTS = """
 policy "amount forms"
   service name service
   outcome plan
-  results grant, doubled, works, biggest, levied
+  results grant, doubled, works, biggest, levied, part_values
 
 record part
   field cost is money
@@ -370,6 +370,21 @@ define a_round_whole as (ratio / 3 rounded to the nearest whole number) + (ratio
   + (ratio / 3 rounded up to the whole number) > 1
 define a_total as (total of p.cost for each p in parts where (p.spare)) > £10 and works > £10
 define a_total_all as (total of p.cost for each p in parts) >= £500 and everything >= £500
+define part_values as total of p.part_value for each p in parts
+define a_item as (total of p.part_value for each p in parts where (p.part_value > £100)) > £200 and part_values > £10
+define a_listed as (the greater of [amount, limit, £5]) > £100 or (the smaller of [amount, limit, count * £1]) < £0
+
+decision part_value for each p in parts is money
+rule part_value_cost
+  by default part_value is p.cost
+rule part_value_spare
+  exception to part_value_cost
+  when p.spare
+  then part_value is p.cost * 50%
+rule part_value_spare_nothing
+  exception to part_value_cost
+  when p.spare and p.cost = £0
+  then part_value is £0
 
 decision grant is money
 rule grant_default
@@ -394,7 +409,7 @@ rule keep_default
   by default plan is keep
 rule grow_when_greater
   exception to keep_default
-  when a_greater and a_if
+  when (a_greater or a_listed) and a_if
   then plan is grow
 rule cut_when_smaller
   exception to keep_default
@@ -402,7 +417,7 @@ rule cut_when_smaller
   then plan is cut
 rule pause_on_totals
   exception to cut_when_smaller
-  when a_total or a_round_whole or a_scale
+  when a_total or a_round_whole or a_scale or a_item
   then plan is pause
 """
 
@@ -702,6 +717,9 @@ class Oracle:
         if isinstance(e, n.Name):
             return self.name(e, items)
         if isinstance(e, n.Field):
+            decision = self.model.item_decisions.get(id(e))
+            if decision is not None:
+                return self.rule(self.model.default_rule[decision], {self.model.decisions[decision].for_each.item: items[e.item]})[1]
             return items[e.item][2].get(e.field, UNKNOWN)
         if isinstance(e, n.Not | n.Neg | n.Length):
             v = self.value(e.operand if not isinstance(e, n.Length) else e.collection, items)
@@ -758,10 +776,10 @@ class Oracle:
             conditions = self.model.defines[e.reasons.name].body.members if e.reasons is not None else e.conditions
             return self.kleene(e.quantifier, [self.value(c, items) for c in conditions], int(e.at_least))
         if isinstance(e, n.Extreme):
-            a, b = (self.value(x, items) for x in e.operands)
-            if UNKNOWN in (a, b):
+            values = [self.value(x, items) for x in e.operands]
+            if UNKNOWN in values:
                 return UNKNOWN
-            return (max if e.which == "greater" else min)(a, b)
+            return (max if e.which == "greater" else min)(values)
         if isinstance(e, n.Rounded):
             v = self.value(e.operand, items)
             if v is UNKNOWN:
@@ -830,11 +848,11 @@ class Oracle:
             values = [self.value(m, {}) for m in body.members]
             held = tuple(m.name for m, v in zip(body.members, values, strict=True) if v is True)
             return UNKNOWN if UNKNOWN in values and not held else held
-        return self.rule(self.model.default_rule[ref.name])[1]
+        return self.rule(self.model.default_rule[ref.name], {})[1]
 
-    def rule(self, label: str) -> tuple[str, Any]:
-        """Catala's default logic: ("v", value) applies, ("e", None) does not, ("m", value) may."""
-        results = [self.rule(child) for child in self.model.children.get(label, [])]
+    def rule(self, label: str, items: Mapping[str, Any]) -> tuple[str, Any]:
+        """Catala's default logic: ("v", value) applies, ("e", None) does not, ("m", value) may; ``items`` holds the item a per-item decision is for."""
+        results = [self.rule(child, items) for child in self.model.children.get(label, [])]
         applied = [v for kind, v in results if kind == "v"]
         maybes = [v for kind, v in results if kind == "m"]
         if len({v for v in applied if v is not UNKNOWN}) > 1:
@@ -843,8 +861,8 @@ class Oracle:
             together = set(applied) | set(maybes)
             return ("v", next(iter(together)) if len(together) == 1 else UNKNOWN)
         decl = self.model.rules[label]
-        holds = True if decl.condition is None else self.value(decl.condition, {})
-        own = ("e", None) if holds is False else ("v" if holds is True else "m", self.value(decl.conclusion, {}))
+        holds = True if decl.condition is None else self.value(decl.condition, items)
+        own = ("e", None) if holds is False else ("v" if holds is True else "m", self.value(decl.conclusion, items))
         if not maybes:
             return own
         values = set(maybes) | ({own[1]} if own[0] != "e" else set())

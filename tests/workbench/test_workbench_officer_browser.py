@@ -465,7 +465,8 @@ def test_the_interview_shows_results_and_calculations_and_the_impact_shows_money
         page.get_by_text("Started from mrs-a.yaml: 9 fact(s) given.").wait_for()
         results = decision.get_by_role("list", name="Results")
         results.get_by_text("grant amount: £9,500").wait_for()
-        assert results.get_by_role("listitem").all_inner_texts() == ["grant amount: £9,500", "repayment: £0"]
+        shown = ["grant amount: £9,500", "repayment: £0", "covered works cost: unknown", "payable works: unknown"]
+        assert results.get_by_role("listitem").all_inner_texts() == shown
         calculation = page.get_by_role("region", name="Explanation").locator(".calculation").filter(has_text="grant_amount =")
         assert calculation.inner_text() == (
             "grant_amount = the smaller of (if means_test_exempt no then cost_of_works £12,000 else cost_of_works £12,000"
@@ -485,9 +486,14 @@ def test_the_interview_shows_results_and_calculations_and_the_impact_shows_money
         page.get_by_role("status").filter(has_text="2 of 4 services decided differently").wait_for()
         totals = page.get_by_role("table", name="Money results over the register, saved rules to draft rules").locator("tbody tr")
         assert [totals.nth(i).locator("td").all_inner_texts() for i in range(totals.count())] == [
-            ["grant amount", "£69,500", "£79,500", "+£10,000"],
-            ["repayment", "£7,000", "£7,000", "+£0"],
+            ["grant amount", "£69,500", "£79,500", "+£10,000", "0"],
+            ["repayment", "£7,000", "£7,000", "+£0", "0"],
+            ["covered works cost", "£50,000", "£50,000", "+£0", "1"],
+            ["payable works", "£42,000", "£47,000", "+£5,000", "2"],
         ]
         changes = page.get_by_role("table", name="Services decided differently").locator("tbody tr")
-        assert changes.nth(0).locator("td").all_inner_texts()[2:] == ["grant amount: £30,000, repayment: £0", "grant amount: £35,000, repayment: £0"]
+        assert changes.nth(0).locator("td").all_inner_texts()[2:] == [
+            "grant amount: £30,000, repayment: £0, covered works cost: £38,000, payable works: £30,000",
+            "grant amount: £35,000, repayment: £0, covered works cost: £38,000, payable works: £35,000",
+        ]
         no_serious_violations(page)

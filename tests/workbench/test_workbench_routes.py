@@ -104,5 +104,10 @@ def test_impact_of_a_valued_policy_gives_money_totals_before_after_and_the_chang
     assert summary["totals"] == {
         "grant_amount": {"before": "69500.00", "after": "79500.00", "change": "10000.00"},
         "repayment": {"before": "7000.00", "after": "7000.00", "change": "0.00"},
+        "covered_works_cost": {"before": "50000.00", "after": "50000.00", "change": "0.00", "unknown_before": 1, "unknown_after": 1},
+        "payable_works": {"before": "42000.00", "after": "47000.00", "change": "5000.00", "unknown_before": 2, "unknown_after": 2},
     }
-    assert [c["after"]["results"] for c in answer.json()["changes"]] == [{"grant_amount": "35000.00", "repayment": "0.00"}] * 2
+    assert [c["after"]["results"] for c in answer.json()["changes"]] == [
+        {"grant_amount": "35000.00", "repayment": "0.00", "covered_works_cost": "38000.00", "payable_works": "35000.00"},
+        {"grant_amount": "35000.00", "repayment": "0.00", "covered_works_cost": None, "payable_works": None},
+    ]

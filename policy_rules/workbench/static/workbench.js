@@ -741,6 +741,8 @@ async function runImpact(event) {
     row.appendChild(el("td", pounds(total.before)));
     row.appendChild(el("td", pounds(total.after)));
     row.appendChild(el("td", signedPounds(total.change)));
+    const before = total.unknown_before || 0, after = total.unknown_after || 0;
+    row.appendChild(el("td", before === after ? String(before) : `${before} saved, ${after} draft`));
     totals.appendChild(row);
   }
   $("impact-totals").hidden = money.length === 0;
