@@ -51,7 +51,13 @@ def services(count: int, seed: int = 27) -> list[dict[str, Any]]:
             "assessed_contribution": rng.choice((0, 500, 2500, 12000)),
             "cost_of_works": rng.choice((4000, 12000, 30000, 45000)),
             "works": [
-                {"name": f"item {j}", "purpose": rng.choice(PURPOSES), "recommended": rng.random() < 0.8, "practicable": rng.random() < 0.9}
+                {
+                    "name": f"item {j}",
+                    "cost": rng.choice((800, 2500, 9000, 18000)),
+                    "purpose": rng.choice(PURPOSES),
+                    "recommended": rng.random() < 0.8,
+                    "practicable": rng.random() < 0.9,
+                }
                 for j in range(rng.randrange(1, 3))
             ],
             "completion_date": completion.isoformat(),
@@ -76,7 +82,7 @@ MONEY = ("assessed_contribution", "cost_of_works", "grant_paid")
 TENURES = frozenset(("owner_occupier", "private_tenant", "housing_association_tenant", "council_tenant"))
 ALL_PURPOSES = frozenset(("getting_in_and_out", "rooms_and_garden", "caring_for_others", "safety", "washing_facilities", "heating_and_controls", "other"))
 DECLARED = frozenset(("application", *YES_NO, *MONEY, "tenure", "date_of_birth", "works", "completion_date", "disposal_date"))
-Answer = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], str, str]
+Answer = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], str, str, str, str]
 
 
 _YES_NO_OF = operator.itemgetter(*YES_NO)
@@ -106,13 +112,14 @@ def checked(f: dict[str, Any]) -> bool:
     for w in works:
         if type(w) is not dict or type(w.get("name")) is not str or w.get("purpose") not in ALL_PURPOSES:
             return False
-        if type(w.get("recommended")) is not bool or type(w.get("practicable")) is not bool:
+        if type(w.get("recommended")) is not bool or type(w.get("practicable")) is not bool or type(w.get("cost")) is not int or w["cost"] < 0:
             return False
     return True
 
 
 def handwritten_amounts(f: dict[str, Any], as_of: date = AS_OF) -> Answer:
-    """The whole reading (rules/hillingdon-dfg/SOURCE.md) written directly: outcome, means-test exemptions, each item's outcome, grant paid, repayment.
+    """The whole reading (rules/hillingdon-dfg/SOURCE.md) written directly: outcome, means-test exemptions, each item's outcome, grant paid,
+    repayment, the covered items' total cost and that total capped.
 
     The money results as the JSON decision gives them (``"9500.00"``);
     dates read from their ISO text, as the engine reads them.
@@ -140,11 +147,13 @@ def handwritten_amounts(f: dict[str, Any], as_of: date = AS_OF) -> Answer:
         for w in works
     )
     covered_kind = [w for w in works if w["recommended"] and w["purpose"] != "other"]
+    covered = sum(w["cost"] for w, (_name, decided) in zip(works, items, strict=True) if decided == "covered")
+    by_item = f"{covered}.00", f"{min(covered, cost, MAXIMUM_GRANT)}.00"
     if "disposal_date" in f:
         completion, disposal = date.fromisoformat(f["completion_date"]), date.fromisoformat(f["disposal_date"])
         paid = f["grant_paid"]
         if tenure == "owner_occupier" and paid > 5000 and completion <= disposal <= _ten_years_on(completion):
-            return "repay_part", reasons, items, "0.00", f"{min(paid - 5000, 10_000)}.00"
+            return "repay_part", reasons, items, "0.00", f"{min(paid - 5000, 10_000)}.00", *by_item
         outcome = "nothing_to_repay"
     elif (
         not f["disabled_person"]
@@ -160,8 +169,8 @@ def handwritten_amounts(f: dict[str, Any], as_of: date = AS_OF) -> Answer:
     else:
         due = cost if exempt else cost - contribution
         outcome = "maximum_grant" if due > MAXIMUM_GRANT else "full_grant" if exempt or contribution == 0 else "grant_with_contribution"
-        return outcome, reasons, items, f"{min(due, MAXIMUM_GRANT)}.00", "0.00"
-    return outcome, reasons, items, "0.00", "0.00"
+        return outcome, reasons, items, f"{min(due, MAXIMUM_GRANT)}.00", "0.00", *by_item
+    return outcome, reasons, items, "0.00", "0.00", *by_item
 
 
 def _engine(policy: Any) -> Callable[[list[dict[str, Any]]], None]:
@@ -186,7 +195,8 @@ def _handwritten_checked(rows: list[dict[str, Any]]) -> None:
 def _answer(decision: Any) -> Answer:
     results = {name: value for name, value, _shown in decision.results}
     elements = tuple((e.name, e.outcome) for e in decision.elements)
-    return decision.outcome, decision.reasons, elements, results["grant_amount"], results["repayment"]
+    amounts = results["grant_amount"], results["repayment"], results["covered_works_cost"], results["payable_works"]
+    return decision.outcome, decision.reasons, elements, *amounts
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ ISO, yes/no as booleans, unknown as null.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
@@ -91,6 +92,10 @@ def result_for(name: str, kind: str | None) -> Callable[[Any], tuple[str, Any, s
     Money that is a whole number of pounds, the common case, is written
     without ``Decimal`` rounding, and the last few such results are kept:
     the same amount recurs from case to case (``£0``, the maximum grant).
+    The function's ``kept`` looks a kept result up by its amount (C calls
+    only; an equal whole ``Decimal`` finds it too), so generated code can find
+    one before calling; a negative zero must not be looked up, as it would not
+    show as zero does.
     """
     if kind != "money":
         return lambda value: result(name, Decimal(value) if type(value) is int else value, kind)
@@ -111,6 +116,7 @@ def result_for(name: str, kind: str | None) -> Callable[[Any], tuple[str, Any, s
             found = kept[value] = (name, f"{value}.00", f"-£{-value:,}" if value < 0 else f"£{value:,}")
         return found
 
+    money.kept = functools.partial(dict.get, kept)  # type: ignore[attr-defined]
     return money
 
 

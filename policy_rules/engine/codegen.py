@@ -36,6 +36,7 @@ from __future__ import annotations
 import abc
 import itertools
 import operator
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -100,10 +101,21 @@ VARIADIC = {"greater": "GREATER", "smaller": "SMALLER"}
 
 
 def applied(op: str, operands: Sequence[str]) -> str:
-    """Python applying operator ``op`` of ``ir.Apply`` to operands already written."""
+    """Python applying operator ``op`` of ``ir.Apply`` to operands already written.
+
+    ``between`` reads its operands in their written order through a lambda;
+    when the value and the lower bound are plain variables (nothing to run,
+    nothing that can fail), the chained comparison reads them in that same
+    order without the call, which a register pays for on every case.
+    """
     if op in VARIADIC:
         return f"{VARIADIC[op]}({', '.join(operands)})"
+    if op == "between" and all(_PLAIN.fullmatch(x) for x in operands[:2]):
+        return f"({operands[1]} <= {operands[0]} <= {operands[2]})"
     return APPLY[op].format(*operands)
+
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 #: Operators whose first operand takes part in arithmetic (``TwoValued`` computes in ``Decimal``, as the reference does).

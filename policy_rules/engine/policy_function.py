@@ -402,7 +402,14 @@ class PolicyFunction:
             elements = values
         if outcome_kind is not None:
             outcome = f"{w.const(outcome_kind)}({outcome})"
-        shown_results = "".join(f"{w.const(result_for(name, kind))}({v}), " for (name, kind), v in zip(result_kinds, results, strict=True))
+        shown = []
+        for (name, kind), v in zip(result_kinds, results, strict=True):
+            write = result_for(name, kind)
+            kept = getattr(write, "kept", None)
+            # An amount already written is found without a Python call: cases repeat a few amounts (£0, the maximum).
+            found = f"({w.const(kept)}({v}) if type({v}) is int or not {v}.is_signed() else None) or " if kept is not None and v.isidentifier() else ""
+            shown.append(f"{found}{w.const(write)}({v}), ")
+        shown_results = "".join(shown)
         w.emit(f"return BUILD((name, {outcome}, {priority}, {reasons}, {elements}, (), (), True, (), INFO, shown, {decider}, ({shown_results}), ()))")
         body = w.lines
         w.lines = []

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy_rules import load_policy
@@ -471,3 +471,36 @@ def test_money_results_written_per_result_agree_with_the_full_path(value: int | 
     write = amounts.result_for("grant", "money")
     for number in (value, value):  # the second call may come from what the first kept
         assert write(number) == amounts.result("grant", Decimal(number), "money")
+
+
+NEGATED = """
+policy "negated"
+  outcome d
+  results owed, back
+fact x is money
+decision d
+  outcomes done
+rule done_default
+  by default d is done
+decision owed is money
+rule owed_is_x
+  by default owed is x
+decision back is money
+rule back_is_minus_x
+  by default back is -x
+"""
+
+
+@given(st.lists(st.one_of(st.integers(min_value=0, max_value=40_000), st.sampled_from(["0", "0.00", "1000.50", "£30,000"])), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_results_found_among_those_already_written_are_what_the_full_path_writes(tmp_path: Path, amounts_given: list[Any]) -> None:
+    """The generated function looks an amount up among the results it kept before writing it: the same results as the full path writes."""
+    policy = _policy(tmp_path, NEGATED)
+    batch = [{"x": x} for x in amounts_given * 2]  # each amount again, once the first has been kept
+    found = [d.to_dict()["results"] for d in policy.evaluate_many(batch, AS_OF)]
+    expected = []
+    for facts in batch:
+        typed, service = policy.facts_of(facts)
+        expected.append(policy.decide_in_full(typed, service, AS_OF, trace=False).to_dict()["results"])
+    assert found == expected
+    assert [d.results for d in policy.evaluate_many(batch, AS_OF)] == [policy.decide_in_full(*policy.facts_of(f), AS_OF, trace=False).results for f in batch]
