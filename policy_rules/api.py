@@ -98,6 +98,8 @@ class Policy:
             return self._function.source
         if mode == "traced":
             return self._traced.source
+        if mode == "columnar":
+            return self._columnar_function().source or f"# not generated: {self._columnar_function().unsupported}"
         raise PolicyError(f"there is no mode `{mode}`; the modes are {', '.join(MODES)}")
 
     def facts_of(self, raw: Mapping[str, Any], *, path: str = "<facts>", index: int = 0) -> tuple[dict[str, Any], str | None]:
@@ -148,6 +150,27 @@ class Policy:
                     continue
             typed, service = self.facts_of(raw, path=path, index=index)
             yield self.decide(typed, service, when, trace=trace)
+
+    def decide_columns(self, table: Any, as_of: date) -> Any:
+        """Decide a register given as an Arrow table (one column per fact, nulls unknown) by the columnar mode, in order.
+
+        Rows that mode leaves open, or that raise, are decided here by ``evaluate``
+        and merged back in place (a conflict raises as ``evaluate`` raises); the
+        schema's metadata ``row_path`` says how many, ``columnar.decide_columns``
+        also gives why. See ``policy_rules.engine.columnar``.
+        """
+        from policy_rules.engine import columnar
+
+        return columnar.decide_columns(self, table, as_of)[0]
+
+    def _columnar_function(self) -> Any:
+        """The columnar function, generated on first use (registers only need it)."""
+        found = self.__dict__.get("_columnar")
+        if found is None:
+            from policy_rules.engine.columnar import ColumnarFunction
+
+            found = self.__dict__["_columnar"] = ColumnarFunction(self._lowered, self._compiled.parameters)
+        return found
 
     def _date(self, as_of: date | str) -> tuple[date, str]:
         """The date a decision is made on and its ISO text, kept per value given (as a ``date`` or as text)."""
