@@ -40,6 +40,7 @@ from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import APPLY, ARITHMETIC, CannotDecide
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import _namespace
+from policy_rules.registers.facts import MISSING_WORDS
 
 #: Comparisons with a pyarrow kernel; the Kleene result (null when an operand is) is the three-valued mode's.
 COMPARE = {"=": "equal", "<>": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
@@ -166,13 +167,22 @@ class Runtime:
         found = pc.if_else(pc.is_valid(x), found, pa.scalar(None, pa.bool_()))
         return pc.invert(found) if negated else found
 
+    def compare(self, name: str, a: Any, b: Any) -> Any:
+        """Two numbers compared; decimals too wide to be brought to one 38-digit type are compared as 76-digit ones."""
+        try:
+            return getattr(pc, name)(a, b)
+        except pa.ArrowInvalid:
+            scale = max(x.type.scale if pa.types.is_decimal(x.type) else 0 for x in (a, b))
+            wide = pa.decimal256(76, scale)
+            return getattr(pc, name)(a.cast(wide), b.cast(wide))
+
     def choose(self, condition: Any, then: Any, otherwise: Any) -> Any:
         """``if C then A else B``; with ``C`` unknown the value is null (the row path decides whether both agree)."""
         return pc.if_else(condition, then, otherwise)
 
     def python(self, fn: Callable[..., Any], operands: list[Any], m: int, parent: np.ndarray | None, out: pa.DataType | None) -> pa.Array:
         """An operator by the row path's own Python helper, once per distinct combination of operand values; nulls stay null."""
-        columns = [(x.as_py(),) * m if isinstance(x, pa.Scalar) else x.to_pylist() for x in operands]
+        columns = [x.to_pylist() if isinstance(x, pa.Array) else (x.as_py() if isinstance(x, pa.Scalar) else x,) * m for x in operands]
         memo: dict[tuple[Any, ...], Any] = {}
         failed = np.zeros(m, dtype=bool)
         values: list[Any] = []
@@ -187,6 +197,8 @@ class Runtime:
                 except (CannotDecide, ArithmeticError, ValueError, OverflowError):
                     memo[key] = _FAILED
             v = memo[key]
+            if isinstance(v, Decimal | int) and not isinstance(v, bool) and _too_long(v):
+                v = _FAILED  # beyond what one decimal column holds: the row path works it out
             if v is _FAILED:
                 failed[i] = True
                 v = None
@@ -199,6 +211,12 @@ class Runtime:
 _FAILED = object()
 
 
+def _too_long(value: Decimal | int) -> bool:
+    """More than 56 digits before the point or 20 after it (so any two fit one 76-digit column), or not finite."""
+    t = Decimal(value).normalize().as_tuple()
+    return not isinstance(t.exponent, int) or len(t.digits) + t.exponent > 56 or -t.exponent > 20
+
+
 def _array(value: Any, m: int) -> pa.Array:
     if isinstance(value, pa.Scalar):
         return pa.repeat(value, m) if value.is_valid else pa.nulls(m, value.type)
@@ -206,14 +224,22 @@ def _array(value: Any, m: int) -> pa.Array:
 
 
 def _decimals(values: list[Any]) -> pa.Array:
-    """Python numbers as a decimal column wide enough for every one of them (ints kept exact)."""
-    scale = 0
+    """Python numbers as a decimal column wide enough for every one of them, exactly; ``Unsupported`` beyond 76 digits."""
+    scale = whole = 0
     for v in values:
         if v is not None:
-            exponent = Decimal(v).as_tuple().exponent
-            if isinstance(exponent, int):
-                scale = max(scale, -exponent)
-    return pa.array([None if v is None else Decimal(v) for v in values], type=pa.decimal128(38, min(scale, 30)))
+            t = Decimal(v).normalize().as_tuple()
+            if not isinstance(t.exponent, int):
+                raise Unsupported("a number that is not finite")
+            scale = max(scale, -t.exponent)
+            whole = max(whole, len(t.digits) + t.exponent)
+    if whole + scale <= 38:
+        typ = pa.decimal128(38, scale)
+    elif whole + scale <= 76:
+        typ = pa.decimal256(76, scale)
+    else:
+        raise Unsupported("a number longer than 76 digits")
+    return pa.array([None if v is None else Decimal(v) for v in values], type=typ)
 
 
 def _typed(values: list[Any], out: pa.DataType | None) -> pa.Array:
@@ -283,7 +309,10 @@ class Columnar:
             value = self.lowered.constants[e.index]
             if isinstance(value, tuple):
                 raise Unsupported("a list constant")
-            return self.const(pa.scalar(value))
+            try:
+                return self.const(pa.scalar(value))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return self.const(value)  # a period: only the row path's date helpers read it
         if isinstance(e, ir.Read):
             return self.read(e.slot, scope)
         if isinstance(e, ir.Apply):
@@ -326,14 +355,16 @@ class Columnar:
             return self.put(f"pc.invert({v})") if e.op == "not in" else v  # type: ignore[return-value]
         operands = [self.expr(x, scope) for x in e.operands]
         if e.op in COMPARE and self.comparable(e):
+            if self.kind(e.operands[0]) == "number":
+                return self.put(f"R.compare({self.const(COMPARE[e.op])}, {operands[0]}, {operands[1]})")
             return self.put(f"pc.{COMPARE[e.op]}({operands[0]}, {operands[1]})")
         if e.op == "not":
             return self.put(f"pc.invert({operands[0]})")
         if e.op in ("empty", "not empty"):
             return self.put(f"pc.{'equal' if e.op == 'empty' else 'not_equal'}(pc.list_value_length({operands[0]}), 0)")
         if e.op == "between" and self.comparable(e):
-            low = self.put(f"pc.less_equal({operands[1]}, {operands[0]})")
-            high = self.put(f"pc.less_equal({operands[0]}, {operands[2]})")
+            low = self.put(f"R.compare('less_equal', {operands[1]}, {operands[0]})")
+            high = self.put(f"R.compare('less_equal', {operands[0]}, {operands[2]})")
             return self.put(f"pc.and_kleene({low}, {high})")
         names = [f"x{i}" for i in range(len(operands))]
         written = [f"D({x})" if e.op in ARITHMETIC and i == 0 else x for i, x in enumerate(names)]
@@ -544,7 +575,8 @@ class Batch:
                 raise Unsupported(function.unsupported)
             given, facts = self.columns()
             self.outputs = function(facts, given, n, as_of, self.runtime)
-        except Unsupported as why:
+        except (Unsupported, pa.ArrowInvalid) as why:
+            # ArrowInvalid: a value beyond what Arrow's kernels take (a decimal wider than 76 digits); the row path has no such limit.
             self.runtime.send[:] = 4
             self.unsupported: str | None = str(why)
         else:
@@ -563,6 +595,10 @@ class Batch:
                 record = {f.name for f in model.records[t.record or ""].fields}
                 if any(f.name not in record for f in column.type.value_type):
                     raise Unsupported(f"column `{name}` has a field its record does not declare")
+                flat, parent = pc.list_flatten(column), np.asarray(pc.list_parent_indices(column).to_numpy(), dtype=np.int64)
+                for f in model.records[t.record or ""].fields:
+                    if column.type.value_type.get_field_index(f.name) >= 0:
+                        self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent)
                 if decl.default is not None:
                     column = pc.if_else(pc.is_valid(column), column, pa.scalar([], column.type))
             else:
@@ -577,6 +613,10 @@ class Batch:
         bad = None
         if bound is not None:
             bad = pc.less(column, pa.scalar(bound[0]))
+        if t.kind in ("text", "one of"):
+            # Text the row path reads as a missing value ("n/a", blank): it decides those rows.
+            missing = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=pa.array(sorted(MISSING_WORDS)))
+            bad = missing if bad is None else pc.or_(bad, missing)
         if t.kind == "one of":
             outside = pc.invert(pc.is_in(column, value_set=pa.array(list(t.values))))
             bad = outside if bad is None else pc.or_(bad, outside)
@@ -584,7 +624,7 @@ class Batch:
             broken = pc.not_equal(column, pc.round(column, 0))
             bad = broken if bad is None else pc.or_(bad, broken)
         if bad is not None:
-            self.runtime.flag(pc.fill_null(bad, False), None, 3)
+            self.runtime.flag(pc.fill_null(bad, False), parent, 3)
 
     # --- the columns out ---
 
@@ -610,10 +650,15 @@ class Batch:
         return pa.table(out)
 
     def service(self) -> pa.Array:
+        """Each row's service: its name when that is text other than spaces, otherwise ``#N`` (its place, from 1), as the row path names it."""
         name = self.model.service_name
-        if name and name in self.table.column_names:
-            return self.table.column(name).combine_chunks().cast(pa.string())
-        return pa.nulls(self.n, pa.string())
+        n = self.n
+        names = self.table.column(name).combine_chunks().cast(pa.string()) if name and name in self.table.column_names else pa.nulls(n, pa.string())
+        named = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(names), ""), False)
+        if pc.all(named).as_py() is not False and n:
+            return names
+        places = pc.binary_join_element_wise("#", pa.array(np.arange(1, n + 1)).cast(pa.string()), "")
+        return pc.if_else(named, names, places)
 
     def reasons(self, reasons: tuple[list[str], list[Any]]) -> pa.Array:
         """The reasons that hold for each row, in their written order; a row where one is unknown is sent."""
@@ -662,7 +707,7 @@ def result_column(value: pa.Array, kind: str | None) -> pa.Array:
 
     encoded = [None if v is None else encode(v, kind) for v in value.to_pylist()]
     if kind == "money":
-        return pa.array([None if v is None else Decimal(v) for v in encoded], pa.decimal128(38, 2))
+        return _money([None if v is None else Decimal(v) for v in encoded])
     if kind == "whole number":
         return pa.array(encoded, pa.int64())
     if kind == "date":
@@ -686,11 +731,17 @@ def output_schema(policy: Any) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _plain(value: Any) -> Any:
-    """An Arrow cell as the row path reads facts: nulls left out, list items without their null fields."""
+def _plain(value: Any, kind: str) -> Any:
+    """An Arrow cell as the row path reads facts: nulls left out, list items without their null fields, a percentage as its text (``25%``)."""
     if isinstance(value, list):
         return [{k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item for item in value]
+    if kind == "percentage" and isinstance(value, Decimal):
+        return f"{value * 100:f}%"
     return value
+
+
+def _facts(row: dict[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
+    return {k: _plain(v, kinds[k]) for k, v in row.items() if v is not None}
 
 
 def decisions_table(policy: Any, decisions: list[Any]) -> pa.Table:
@@ -711,11 +762,27 @@ def decisions_table(policy: Any, decisions: list[Any]) -> pa.Table:
     for f in schema:
         values = rows[f.name]
         if pa.types.is_decimal(f.type):
-            values = [None if v is None else Decimal(v) for v in values]
-        elif pa.types.is_date32(f.type):
+            arrays.append(_money([None if v is None else Decimal(v) for v in values]))
+            continue
+        if pa.types.is_date32(f.type):
             values = [None if v is None else date.fromisoformat(v) for v in values]
         arrays.append(pa.array(values, f.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, names=schema.names)
+
+
+def _money(values: list[Any]) -> pa.Array:
+    """Money to the penny: decimal128(38, 2), or decimal256(76, 2) for an amount beyond 36 digits of pounds."""
+    try:
+        return pa.array(values, pa.decimal128(38, 2))
+    except pa.ArrowInvalid:
+        return pa.array(values, pa.decimal256(76, 2))
+
+
+def _unified(a: pa.Table, b: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The two tables in one schema: a money column wide in either is wide in both."""
+    fields = [fa if pa.types.is_decimal256(fa.type) else fb for fa, fb in zip(a.schema, b.schema, strict=True)]
+    schema = pa.schema(fields)
+    return a.cast(schema), b.cast(schema)
 
 
 def decide_columns(policy: Any, table: pa.Table, as_of: date) -> tuple[pa.Table, dict[str, int]]:
@@ -738,14 +805,17 @@ def decide_columns(policy: Any, table: pa.Table, as_of: date) -> tuple[pa.Table,
     if len(rows):
         given = [c for c in table.column_names if c in policy.model.fact_types]
         raw = table.select(given).take(pa.array(rows)).to_pylist()
-        decided = [policy.evaluate({k: _plain(v) for k, v in r.items() if v is not None}, as_of, trace=False) for r in raw]
+        kinds = {name: t.kind for name, t in policy.model.fact_types.items()}
+        decided = [policy.evaluate(_facts(r, kinds), as_of, trace=False, index=int(i)) for i, r in zip(rows, raw, strict=True)]
         sent = decisions_table(policy, decided)
     else:
         sent = schema.empty_table()
     if kept is None:
         out = sent
     else:
-        kept = kept.cast(schema)
+        typed = [kept.column(f.name) if pa.types.is_decimal(f.type) else kept.column(f.name).cast(f.type) for f in schema]
+        kept = pa.Table.from_arrays(typed, names=schema.names)
+        kept, sent = _unified(kept, sent)
         order = np.arange(n, dtype=np.int64)
         order[rows] = n + np.arange(len(rows))
         out = pa.concat_tables([kept, sent]).take(pa.array(order)) if len(rows) else kept
@@ -758,12 +828,12 @@ def arrow_type(model: Any, name: str) -> pa.DataType:
     if t.kind == "list":
         record = model.records[t.record or ""]
         return pa.list_(pa.struct([(f.name, _field_type(model, record.name, f.name)) for f in record.fields]))
-    return pa.decimal128(20, 2) if t.kind in NUMERIC else _fact_type(t.kind)
+    return pa.decimal128(30, 10) if t.kind in NUMERIC else _fact_type(t.kind)
 
 
 def _field_type(model: Any, record: str, field: str) -> pa.DataType:
     kind = next(f for f in model.records[record].fields if f.name == field).type.kind
-    return pa.decimal128(20, 2) if kind in NUMERIC else _fact_type(kind)
+    return pa.decimal128(30, 10) if kind in NUMERIC else _fact_type(kind)
 
 
 def table_of(model: Any, rows: list[Mapping[str, Any]]) -> pa.Table:
@@ -772,14 +842,26 @@ def table_of(model: Any, rows: list[Mapping[str, Any]]) -> pa.Table:
     for name in model.fact_types:
         typ = arrow_type(model, name)
         values = [_cell(r.get(name), typ) for r in rows]
-        columns[name] = pa.array(values, typ)
+        try:
+            columns[name] = pa.array(values, typ)
+        except pa.ArrowInvalid:
+            # An amount too long for 30 digits (the corpus's edges): 76 digits, 10 after the point, still exact.
+            columns[name] = pa.array(values, pa.decimal256(76, 10) if pa.types.is_decimal(typ) else _wide(typ))
     return pa.table(columns)
+
+
+def _wide(typ: pa.DataType) -> pa.DataType:
+    return pa.list_(pa.struct([(f.name, pa.decimal256(76, 10) if pa.types.is_decimal(f.type) else f.type) for f in typ.value_type]))
 
 
 def _cell(value: Any, typ: pa.DataType) -> Any:
     if value is None:
         return None
+    if pa.types.is_decimal(typ) and isinstance(value, str) and value.strip().endswith("%"):
+        return Decimal(value.strip()[:-1]) / 100
     if pa.types.is_decimal(typ):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            raise ValueError(f"{value!r} is not an amount")
         return Decimal(str(value))
     if pa.types.is_date32(typ) and isinstance(value, str):
         return date.fromisoformat(value)
