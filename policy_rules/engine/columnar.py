@@ -262,6 +262,7 @@ class Columnar:
         self.facts: list[str] = []
         self.params: list[str] = []
         self.records: dict[str, str] = {}
+        self.read_facts: set[str] = set()
 
     def const(self, value: Any) -> str:
         self.constants.append(value)
@@ -411,6 +412,7 @@ class Columnar:
     def read(self, slot: ir.Slot, scope: Any) -> str:
         kind = slot.kind
         if kind == "fact":
+            self.read_facts.add(slot.name)
             return self.lift(f"F[{self.const(slot.name)}]", scope)
         if kind == "field":
             if scope is None or scope[0] != slot.item:
@@ -504,6 +506,7 @@ class ColumnarFunction:
         self.parameters = parameters
         self.unsupported: str | None = None
         self.source = ""
+        self.read_facts: frozenset[str] = frozenset()
         gen = Columnar(lowered)
         try:
             self.source = gen.generate()
@@ -511,6 +514,8 @@ class ColumnarFunction:
             self.unsupported = str(why)
             return
         self.params = tuple(gen.params)
+        #: The facts the function reads: only their text cells can be read differently by the row path (``n/a`` as missing).
+        self.read_facts = frozenset(gen.read_facts)
         namespace = {"pc": pc, "pa": pa, "K": gen.constants, "K_TRUE": pa.scalar(True), "K_FALSE": pa.scalar(False), "K_NULL": pa.scalar(None)}
         code = compile(self.source, "<columnar policy>", "exec")
         exec(code, namespace)
@@ -573,7 +578,7 @@ class Batch:
         try:
             if function.unsupported is not None:
                 raise Unsupported(function.unsupported)
-            given, facts = self.columns()
+            given, facts = self.columns(function.read_facts)
             self.outputs = function(facts, given, n, as_of, self.runtime)
         except (Unsupported, pa.ArrowInvalid) as why:
             # ArrowInvalid: a value beyond what Arrow's kernels take (a decimal wider than 76 digits); the row path has no such limit.
@@ -582,7 +587,7 @@ class Batch:
         else:
             self.unsupported = None
 
-    def columns(self) -> tuple[dict[str, pa.Array], dict[str, pa.Array]]:
+    def columns(self, read: frozenset[str]) -> tuple[dict[str, pa.Array], dict[str, pa.Array]]:
         """Each declared fact's column as given (for ``is known``) and with its default in place of a null; cells outside their declaration are sent."""
         model, n = self.model, self.n
         given: dict[str, pa.Array] = {}
@@ -598,22 +603,22 @@ class Batch:
                 flat, parent = pc.list_flatten(column), np.asarray(pc.list_parent_indices(column).to_numpy(), dtype=np.int64)
                 for f in model.records[t.record or ""].fields:
                     if column.type.value_type.get_field_index(f.name) >= 0:
-                        self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent)
+                        self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent, read=True)
                 if decl.default is not None:
-                    column = pc.if_else(pc.is_valid(column), column, pa.scalar([], column.type))
+                    column = _empty_for_null(column)
             else:
-                self.check_cells(column, t, model.minimums.get(name), None)
+                self.check_cells(column, t, model.minimums.get(name), None, read=name in read)
                 if decl.default is not None:
                     column = pc.fill_null(column, pa.scalar(decl.default.value, column.type))
             facts[name] = column
         return given, facts
 
-    def check_cells(self, column: pa.Array, t: Any, bound: Any, parent: Any) -> None:
+    def check_cells(self, column: pa.Array, t: Any, bound: Any, parent: Any, *, read: bool) -> None:
         """Send the rows whose cell the row path refuses: below the fact's least, not among its values, a whole number with a fraction."""
         bad = None
         if bound is not None:
             bad = pc.less(column, pa.scalar(bound[0]))
-        if t.kind in ("text", "one of"):
+        if t.kind in ("text", "one of") and read:
             # Text the row path reads as a missing value ("n/a", blank): it decides those rows.
             missing = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=pa.array(sorted(MISSING_WORDS)))
             bad = missing if bad is None else pc.or_(bad, missing)
@@ -654,7 +659,7 @@ class Batch:
         name = self.model.service_name
         n = self.n
         names = self.table.column(name).combine_chunks().cast(pa.string()) if name and name in self.table.column_names else pa.nulls(n, pa.string())
-        named = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(names), ""), False)
+        named = pc.fill_null(pc.and_(pc.greater(pc.utf8_length(names), 0), pc.invert(pc.utf8_is_space(names))), False)
         if pc.all(named).as_py() is not False and n:
             return names
         places = pc.binary_join_element_wise("#", pa.array(np.arange(1, n + 1)).cast(pa.string()), "")
@@ -689,16 +694,30 @@ class Batch:
         m = len(flat)
         outcome = pc.fill_null(_array(values, m).cast(pa.string()), "undetermined")
         index = np.arange(m) - offsets[:-1][parent]
-        fallback = pc.binary_join_element_wise(pa.scalar(f"{collection}["), pa.array(index).cast(pa.string()), pa.scalar("]"), "")
-        if flat.type.get_field_index("name") >= 0 and pa.types.is_string(flat.type.field("name").type):
-            names = pc.coalesce(pc.struct_field(flat, "name"), fallback)
-        else:
-            names = fallback
+        names = pc.struct_field(flat, "name") if flat.type.get_field_index("name") >= 0 and pa.types.is_string(flat.type.field("name").type) else None
+        if names is None or names.null_count:
+            fallback = pc.binary_join_element_wise(pa.scalar(f"{collection}["), pa.array(index).cast(pa.string()), pa.scalar("]"), "")
+            names = fallback if names is None else pc.coalesce(names, fallback)
         return pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays([names, outcome], ["name", "outcome"]))
 
     def runtime_column(self, collection: str) -> pa.Array:
-        column = _column(self.table, collection, self.n, "list")
-        return pc.if_else(pc.is_valid(column), column, pa.scalar([], column.type)) if column.null_count else column
+        return _empty_for_null(_column(self.table, collection, self.n, "list"))
+
+
+def _empty_for_null(column: pa.Array) -> pa.Array:
+    """A list column with its nulls read as empty lists (a list fact's ``default empty``).
+
+    Null slots of a list column built by Arrow hold no items, so dropping the
+    validity bitmap leaves them empty; a column whose null slots do hold items
+    takes the general (and much slower, on nested types) ``if_else``.
+    """
+    if not column.null_count:
+        return column
+    offsets = np.asarray(column.offsets.to_numpy(zero_copy_only=False))
+    nulls = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if np.any(offsets[1:][nulls] != offsets[:-1][nulls]):
+        return pc.if_else(pc.is_valid(column), column, pa.scalar([], column.type))
+    return pa.ListArray.from_arrays(column.offsets, column.values, type=column.type)
 
 
 def result_column(value: pa.Array, kind: str | None) -> pa.Array:
