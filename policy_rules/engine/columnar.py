@@ -341,7 +341,7 @@ class Columnar:
             condition = self.expr(e.condition, inner) if e.condition is not None else "None"
             value = self.expr(e.value, inner)
             return self.put(f"R.total({value}, {condition}, {inner[2]}, {inner[3]})")
-        raise Unsupported(type(e).__name__)
+        raise Unsupported(f"the form {type(e).__name__}")
 
     def apply(self, e: ir.Apply, scope: Any) -> str:
         if e.op in ("in", "not in") and all(isinstance(x, ir.Const) for x in e.operands[1:]):
@@ -430,7 +430,7 @@ class Columnar:
             raise Unsupported("a list item itself")
         found = self.locals.get(slot.name)
         if found is None:
-            raise Unsupported(f"{slot.name} read before it is worked out")
+            raise Unsupported("a value read before it is worked out")
         return self.lift(found, scope)
 
     # --- default logic ---
