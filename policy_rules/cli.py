@@ -145,7 +145,8 @@ def _parser() -> argparse.ArgumentParser:
         help="print the Python the engine generates for a policy (for debugging the engine)",
         description=(
             "Print the Python source the engine generates for the policy in RULES, in one mode (two_valued: decisions "
-            "without a trace, every fact known; traced: the explanation recorded). Names in it are numbered and every "
+            "without a trace, every fact known; traced: the explanation recorded; columnar: a batch of services as Arrow "
+            "columns). Names in it are numbered and every "
             "name, string and value of the rule files is an index into a table of constants (K[n], cn) passed in when "
             "the source is run, so no text of a rule file appears in it."
         ),
@@ -154,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     compile_.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
     # The modes are written out, not imported from the engine, which every command would then load to print its help.
-    compile_.add_argument("--mode", metavar="MODE", default="two_valued", help="one of two_valued, traced (default: two_valued)")
+    compile_.add_argument("--mode", metavar="MODE", default="two_valued", help="one of two_valued, traced, columnar (default: two_valued)")
     from policy_rules.analysis.commands import add_parsers as add_analysis_parsers
 
     add_analysis_parsers(commands, fmt)
