@@ -46,6 +46,7 @@ from policy_rules.engine.values import UNKNOWN, Type
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
 from policy_rules.language.checker import PolicyModel, type_from_ref
 from policy_rules.registers.facts import (
+    READ_CHUNK,
     FactsStream,
     _at_least,
     _csv_header,
@@ -80,7 +81,7 @@ DecideStep = Callable[[Policy, pa.Table, date], pa.Table]
 
 
 class NotColumnar(Exception):
-    """The columnar reader cannot read this file as the row reader would (a malformed CSV): the caller reads it by rows, for the row reader's error."""
+    """Arrow cannot read this CSV file as the row reader would (a malformed file): it is read on by rows, for the row reader's error at its line."""
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -259,9 +260,9 @@ def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.
     with file:
         start = 3 if file.read(3) == codecs.BOM_UTF8 else 0
         file.seek(start)
-        head = file.read(1 << 16)
+        head = file.read(READ_CHUNK)
         try:
-            text = head.decode("utf-8")
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < READ_CHUNK)
         except UnicodeDecodeError:
             raise NotColumnar from None
         first_line = text.split("\n", 1)[0]
@@ -323,10 +324,7 @@ def _string_batches(path: str, kind: str, model: PolicyModel, rows: int) -> Iter
         for batch, header in _csv_batches(path, model, rows):
             yield _not_blank(batch), header
         return
-    if kind == ".parquet":
-        yield from _parquet_batches(path, model, rows)
-        return
-    raise AssertionError(kind)
+    yield from _parquet_batches(path, model, rows)
 
 
 def _parquet_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
@@ -348,11 +346,12 @@ def _parquet_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple
             raise FactsError("the Parquet file has columns but no services", path=path)
 
 
-def _jsonl_batches(path: str, model: PolicyModel, rows: int) -> Iterator[Batch]:
-    """JSON Lines read by the row reader (its errors at their lines), a service's values then converted column by column."""
+def _row_batches(path: str, model: PolicyModel, rows: int, skip: int = 0) -> Iterator[Batch]:
+    """A register read by the row reader (JSON Lines, or a CSV file Arrow cannot read as it does), its errors at their lines; each batch's values
+    then converted column by column. ``skip`` services already given are read past."""
     with FactsStream(path, known=model.fact_types) as stream:
-        services = iter(stream)
-        first = 0
+        services = itertools.islice(stream, skip, None)
+        first = skip
         while chunk := list(itertools.islice(services, rows)):
             yield _batch_of_mappings([s.raw for s in chunk], model, path, first)
             first += len(chunk)
@@ -437,26 +436,30 @@ def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names:
 def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[Batch]:
     """The register at ``path`` (``.csv``, ``.jsonl``, ``.parquet``) in batches of typed facts, each row's bad cell located as the row reader locates it.
 
-    Raises ``NotColumnar`` (before or while reading) for a CSV file whose text
-    Arrow would read otherwise than the row reader (a row with too few cells,
-    an unclosed quote, a NUL byte, text that is not UTF-8): the caller reads
-    such a file by rows, which reports the problem at its line.
+    A CSV file whose text Arrow would read otherwise than the row reader (a
+    row with too few cells, an unclosed quote, a NUL byte, text that is not
+    UTF-8, an odd header) is read on by the row reader from where Arrow
+    stopped, which reports the problem at its line as it always has.
     """
     model = policy.model
     kind = Path(path).suffix.lower()
     if kind == ".jsonl":
-        yield from _jsonl_batches(path, model, rows)
+        yield from _row_batches(path, model, rows)
         return
     first = 0
-    for batch, header in _string_batches(path, kind, model, rows):
-        count = batch.num_rows
-        named = {h: i for i, h in enumerate(header) if h}
-        raw_names = batch.column(named[model.service_name]).to_pylist() if model.service_name in named else []
-        converter = _Converter(model, path, first, count, raw_names)
-        names = [converter.name(i) for i in range(count)]
-        columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}
-        yield _finish(model, columns, count, names, converter.errors, first)
-        first += count
+    try:
+        for batch, header in _string_batches(path, kind, model, rows):
+            count = batch.num_rows
+            named = {h: i for i, h in enumerate(header) if h}
+            raw_names = batch.column(named[model.service_name]).to_pylist() if model.service_name in named else []
+            converter = _Converter(model, path, first, count, raw_names)
+            names = [converter.name(i) for i in range(count)]
+            columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}
+            yield _finish(model, columns, count, names, converter.errors, first)
+            first += count
+    except NotColumnar:
+        yield from _row_batches(path, model, rows, skip=first)
+        return
     if not first and kind == ".csv":
         raise FactsError("the CSV file has a header row but no services", path=path)
 
@@ -513,10 +516,19 @@ def _typed_row(row: dict[str, Any]) -> dict[str, Any]:
 def decide_by_rows(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
     """The decide step by rows: each row by the generated function, or by the three-valued evaluator when it cannot; a row that cannot be decided
     (a conflict between rules, a calculation that fails) has ``error`` set. The columnar mode sends here the rows it cannot decide."""
-    when = as_of
+    schema = output_schema(policy)
+    pieces = [_decide_rows(policy, table.slice(at, _ROWS_AT_ONCE), as_of, at) for at in range(0, table.num_rows, _ROWS_AT_ONCE)]
+    return pa.concat_tables(pieces) if pieces else schema.empty_table()
+
+
+#: Rows turned into Python values at a time by ``decide_by_rows``: their dictionaries are the largest thing a run holds.
+_ROWS_AT_ONCE = 4096
+
+
+def _decide_rows(policy: Policy, table: pa.Table, when: date, first: int) -> pa.Table:
     model = policy.model
     columns: dict[str, list[Any]] = {f.name: [] for f in output_schema(policy)}
-    for index, row in enumerate(table.to_pylist()):
+    for index, row in enumerate(table.to_pylist(), start=first):
         facts = _typed_row(row)
         try:
             decision = policy.decide_fast(facts, when, index=index)
@@ -666,7 +678,8 @@ def _high(part: Summary, kept: pa.Table, spend: pa.ChunkedArray | pa.Array) -> N
             pa.table({"spend": pc.fill_null(rows.column("spend"), 0), "service": rows.column("service")}),
             sort_keys=[("spend", "descending"), ("service", "ascending")],
         )
-        rows = rows.take(pc.sort_indices(order.slice(0, LISTED)))
+        kept = order.slice(0, LISTED)
+        rows = rows.take(pc.take(kept, pc.sort_indices(kept)))
     part.high_priority = [(r["service"] or "(unnamed)", r["outcome"], r["spend"], tuple(r["reasons"] or ())) for r in rows.to_pylist()]
 
 
@@ -1036,12 +1049,11 @@ def run_columns(
     return summary.finish()
 
 
-def reads_in_columns(facts: str, output: str | None, *, jobs: int, with_trace: bool) -> bool:
-    """Whether ``evaluate --output`` reads and writes this register in columns: CSV, JSON Lines and Parquet, unless ``--jobs`` or a trace asks for rows.
+def reads_in_columns(facts: str, output: str | None) -> bool:
+    """Whether ``evaluate --output`` reads and writes this register in columns: when the register or the decisions file is Parquet.
 
-    A Parquet register or decisions file is always read or written in columns.
+    CSV and JSON Lines keep the row path by default: with the row-path decide
+    step, reading in columns is not yet faster than reading by rows (see
+    benchmarks/README.md), so it waits for the columnar decide step.
     """
-    ins, outs = Path(facts).suffix.lower(), Path(output or "").suffix.lower()
-    if ".parquet" in (ins, outs):
-        return True
-    return ins in COLUMN_REGISTERS and outs in COLUMN_OUTPUTS and jobs <= 1 and not with_trace
+    return ".parquet" in (Path(facts).suffix.lower(), Path(output or "").suffix.lower())
