@@ -766,19 +766,24 @@ def _facts(row: dict[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
     return {k: _plain(v, kinds[k]) for k, v in row.items() if v is not None}
 
 
+def add_decision(rows: dict[str, list[Any]], d: Any) -> None:
+    """One decision's cells appended to the columns of ``output_schema`` (a register's writer adds its own further columns)."""
+    rows["service"].append(d.service)
+    rows["outcome"].append(d.outcome)
+    rows["priority"].append(d.priority)
+    rows["reasons"].append(list(d.reasons))
+    rows["elements"].append([{"name": e.name, "outcome": e.outcome} for e in d.elements])
+    for name, value, _shown in d.results:
+        rows[name].append(value)
+    rows["needed_facts"].append(list(d.needed_facts))
+    rows["exact"].append(d.needed_facts_exact)
+
+
 def decisions_table(policy: Any, decisions: list[Any]) -> pa.Table:
     """Decisions of the row path as rows of the output table."""
     rows: dict[str, list[Any]] = {f.name: [] for f in output_schema(policy)}
     for d in decisions:
-        rows["service"].append(d.service)
-        rows["outcome"].append(d.outcome)
-        rows["priority"].append(d.priority)
-        rows["reasons"].append(list(d.reasons))
-        rows["elements"].append([{"name": e.name, "outcome": e.outcome} for e in d.elements])
-        for name, value, _shown in d.results:
-            rows[name].append(value)
-        rows["needed_facts"].append(list(d.needed_facts))
-        rows["exact"].append(d.needed_facts_exact)
+        add_decision(rows, d)
     schema = output_schema(policy)
     arrays = []
     for f in schema:
