@@ -135,6 +135,10 @@ class Policy:
         """As ``decide_columns``, with how many rows the columnar mode sent to the row path, by why (``engine.columnar.WHY``): what a run reports."""
         return self._engine.decide_columns(table, parse_as_of(as_of), path=path)
 
+    def decide_columns_kept(self, table: Any, as_of: date) -> tuple[Any, Any, dict[str, int]]:
+        """The columnar mode's own decisions and the places of the rows it leaves to the caller's row path (a register's, which records errors)."""
+        return self._engine.decide_columns_kept(table, as_of)
+
     @property
     def result_kinds(self) -> tuple[tuple[str, str | None], ...]:
         """Each result's name and kind, in the order decisions give them (the result columns of a register's output)."""

@@ -64,6 +64,8 @@ class Runtime:
         self.send = np.zeros(n, dtype=np.int8)  # 0 kept, else an index into WHY
         self.namespace = namespace
         self.lists: dict[str, tuple[pa.Array, np.ndarray]] = {}
+        #: The label of the rule deciding each row's outcome (a column, or a scalar when one rule decides them all); None without an outcome.
+        self.decided_by: Any = None
 
     # --- rows sent ---
 
@@ -264,6 +266,8 @@ class Columnar:
         self.locals: dict[str, str] = {}
         self.facts: list[str] = []
         self.params: list[str] = []
+        #: Each rule's applies column (with its exceptions), by the rule's id: what ``decider`` chooses the deciding rule by.
+        self.applies_of: dict[int, str] = {}
         self.records: dict[str, str] = {}
         self.read_facts: set[str] = set()
 
@@ -442,6 +446,7 @@ class Columnar:
         """A rule's (applies, value) columns: applies is Kleene (null when unknown); exceptions override, and rows where they conflict or may apply are sent."""
         applies = self.expr(rule.condition.whole, scope) if rule.condition is not None else "K_TRUE"
         value = self.expr(rule.conclusion, scope)
+        self.applies_of[id(rule)] = applies
         if not rule.exceptions:
             return applies, value
         results = [self.rule(x, scope) for x in rule.exceptions]
@@ -458,8 +463,15 @@ class Columnar:
                 for b, w in results[i + 1 :]:
                     clash = self.put(f"pc.and_kleene(pc.and_kleene({a}, {b}), pc.not_equal({v}, {w}))")
                     self.lines.append(f"    R.flag(pc.fill_null({clash}, False), {parent}, 2)")
-        applies = self.put(f"pc.or_kleene({taken}, {applies})")
+        applies = self.applies_of[id(rule)] = self.put(f"pc.or_kleene({taken}, {applies})")
         return applies, value
+
+    def decider(self, rule: ir.Rule) -> str:
+        """The column of the rule that decides each row (the deepest exception that applies, else the rule): the row path's ``decided_by``."""
+        decider = self.const(pa.scalar(rule.label, pa.string()))
+        for x in reversed(rule.exceptions):
+            decider = self.put(f"pc.if_else(pc.fill_null({self.applies_of[id(x)]}, False), {self.decider(x)}, {decider})")
+        return decider
 
     def decision(self, decision: ir.Decision, scope: Any) -> str:
         applies, value = self.rule(decision.root, scope)
@@ -485,6 +497,8 @@ class Columnar:
             decision = lowered.decisions[name]
             if decision.per_item is None:
                 self.locals[name] = self.decision(decision, None)
+                if name == lowered.outcome:
+                    self.lines.append(f"    R.decided_by = {self.decider(decision.root)}")
             elif name == lowered.element_outcomes:
                 item, collection = decision.per_item
                 inner = self.bind(item, collection, None)
@@ -817,18 +831,9 @@ def decide_columns(policy: Any, table: pa.Table, as_of: date, *, path: str = "<f
 
     Gives the table and how many rows took the row path, by why (the keys of ``WHY``).
     """
-    batch = Batch(policy, table, as_of)
+    kept, rows, stats = decide_kept(policy, table, as_of)
     n = table.num_rows
     schema = output_schema(policy)
-    kept = None
-    if batch.outputs is not None:
-        try:
-            kept = batch.kept()
-        except Unsupported:
-            batch.runtime.send[:] = 4
-    send = batch.runtime.send
-    rows = np.nonzero(send)[0]
-    stats = {why: int((send == i).sum()) for i, why in enumerate(WHY) if why is not None}
     if len(rows):
         given = [c for c in table.column_names if c in policy.model.fact_types]
         raw = table.select(given).take(pa.array(rows)).to_pylist()
@@ -848,6 +853,30 @@ def decide_columns(policy: Any, table: pa.Table, as_of: date, *, path: str = "<f
         order[rows] = n + np.arange(len(rows))
         out = pa.concat_tables([kept, sent]).take(pa.array(order)) if len(rows) else kept
     return out.replace_schema_metadata({"row_path": str(sum(stats.values()))}), stats
+
+
+def decide_kept(policy: Any, table: pa.Table, as_of: date) -> tuple[pa.Table | None, np.ndarray, dict[str, int]]:
+    """The columnar mode alone: its decisions (a ``decided_by`` column added; the rows it sends hold placeholders), the places of the rows it
+    sends and how many, by why. For a caller with its own row path (a register writes each row's error where ``decide_columns`` raises)."""
+    batch = Batch(policy, table, as_of)
+    kept = None
+    if batch.outputs is not None:
+        try:
+            kept = batch.kept()
+        except Unsupported:
+            batch.runtime.send[:] = 4
+    send = batch.runtime.send
+    stats = {why: int((send == i).sum()) for i, why in enumerate(WHY) if why is not None}
+    if kept is not None:
+        decided_by = batch.runtime.decided_by
+        if decided_by is None:
+            column = pa.nulls(batch.n, pa.string())
+        elif isinstance(decided_by, pa.Scalar):
+            column = pa.repeat(decided_by, batch.n)
+        else:
+            column = _array(decided_by, batch.n).cast(pa.string())
+        kept = kept.append_column("decided_by", column)
+    return kept, np.nonzero(send)[0], stats
 
 
 def arrow_type(model: Any, name: str) -> pa.DataType:

@@ -151,6 +151,12 @@ class Decider:
 
         return columnar.decide_columns(self, table, as_of, path=path)
 
+    def decide_columns_kept(self, table: Any, as_of: date) -> tuple[Any, Any, dict[str, int]]:
+        """The columnar mode's own decisions and the places of the rows it leaves (``engine.columnar.decide_kept``), for a caller deciding those."""
+        from policy_rules.engine import columnar
+
+        return columnar.decide_kept(self, table, as_of)
+
     def source(self, mode: str = "two_valued") -> str:
         """The Python source generated for one mode (``two_valued``: decisions without a trace; ``traced``: with it), for whoever debugs it."""
         if mode == "two_valued":

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -526,10 +527,28 @@ def decide_by_rows(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
 _ROWS_AT_ONCE = 4096
 
 
-def _decide_rows(policy: Policy, table: pa.Table, when: date, first: int) -> pa.Table:
+def decide_by_columns(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
+    """The decide step in columns: the columnar mode decides what it can; the rows it leaves (open, conflicting, erring, outside a declaration)
+    are decided by rows as ``decide_by_rows`` decides them, errors recorded, and put back in their places."""
+    kept, rows, _stats = policy.decide_columns_kept(table, as_of)
+    schema = output_schema(policy)
+    n = table.num_rows
+    sent = _decide_rows(policy, table.take(pa.array(rows, pa.int64())), as_of, 0, [int(i) for i in rows]) if len(rows) else schema.empty_table()
+    if kept is None:
+        return sent
+    filled = {"questions": pa.nulls(n, _QUESTIONS).fill_null(pa.scalar([], _QUESTIONS)), "error": pa.nulls(n, _ERROR)}
+    ours = pa.Table.from_arrays([filled[f.name] if f.name in filled else kept.column(f.name).cast(f.type) for f in schema], schema=schema)
+    if not len(rows):
+        return ours
+    order = np.arange(n, dtype=np.int64)
+    order[rows] = n + np.arange(len(rows))
+    return pa.concat_tables([ours, sent]).take(pa.array(order))
+
+
+def _decide_rows(policy: Policy, table: pa.Table, when: date, first: int, places: Sequence[int] | None = None) -> pa.Table:
     model = policy.model
     columns: dict[str, list[Any]] = {f.name: [] for f in output_schema(policy)}
-    for index, row in enumerate(table.to_pylist(), start=first):
+    for index, row in zip(places if places is not None else itertools.count(first), table.to_pylist(), strict=False):
         facts = _typed_row(row)
         try:
             decision = policy.decide_fast(facts, when, index=index)

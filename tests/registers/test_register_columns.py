@@ -40,13 +40,22 @@ def in_columns(policy, register: Path, out: Path, decider=None) -> dict:  # type
     return summary.to_dict()
 
 
+@pytest.mark.parametrize("step", [columns.decide_by_rows, columns.decide_by_columns], ids=["by-rows", "by-columns"])
 @pytest.mark.parametrize("register", REGISTERS, ids=lambda p: p.name)
 @pytest.mark.parametrize("kind", [".csv", ".jsonl", ".json"])
-def test_the_bundled_registers_give_the_bytes_and_summary_of_the_row_writer(policy, tmp_path: Path, register: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_bundled_registers_give_the_bytes_and_summary_of_the_row_writer(policy, tmp_path: Path, register: Path, kind: str, step) -> None:  # type: ignore[no-untyped-def]
     rows = by_rows(policy, register, tmp_path / f"rows{kind}")
-    cols = in_columns(policy, register, tmp_path / f"cols{kind}")
+    cols = in_columns(policy, register, tmp_path / f"cols{kind}", columns.decided_here(policy, AS_OF, step))
     assert (tmp_path / f"cols{kind}").read_bytes() == (tmp_path / f"rows{kind}").read_bytes()
     assert cols == rows
+
+
+def test_the_columnar_step_decides_rows_itself_and_sends_the_rest(policy) -> None:  # type: ignore[no-untyped-def]
+    """The bundled register decided in columns: the columnar mode keeps some rows and sends others, and the merged table is the row step's."""
+    batch = next(iter(columns.ColumnRegister(str(REGISTERS[1]), policy)))
+    kept, sent, stats = policy.decide_columns_kept(batch.facts, AS_OF)
+    assert kept is not None and 0 < len(sent) < batch.facts.num_rows and sum(stats.values()) == len(sent)
+    assert columns.decide_by_columns(policy, batch.facts, AS_OF).equals(columns.decide_by_rows(policy, batch.facts, AS_OF))
 
 
 BAD = (
@@ -68,6 +77,8 @@ def test_bad_cells_are_error_rows_with_the_row_readers_messages_csv_jsonl_parque
     assert summary["error_count"] == 5
     assert in_columns(policy, csv_file, tmp_path / "cols.jsonl") == summary
     assert (tmp_path / "cols.jsonl").read_bytes() == expected.read_bytes()
+    assert in_columns(policy, csv_file, tmp_path / "by-columns.jsonl", columns.decided_here(policy, AS_OF, columns.decide_by_columns)) == summary
+    assert (tmp_path / "by-columns.jsonl").read_bytes() == expected.read_bytes()
     lines = [json.loads(line) for line in expected.read_text(encoding="utf-8").splitlines()]
     assert lines[1]["error"] == {
         "message": '"lots" is not money; write an amount such as 1200000 or £1,200,000',
