@@ -2,7 +2,7 @@
 
 A register in columns is decided a batch at a time, and deciding a batch is
 a pure map from a table of facts to a table of decisions
-(``columns.decide_by_rows`` or the columnar mode). So the run reads and
+(``columns.decide_by_columns``: the columnar mode, its rows left decided by rows). So the run reads and
 writes the register here, in order, and hands batches out: to worker
 processes, or to the workers of an existing Dask cluster
 (``distributed.Client.submit``, at most ``2 * workers`` batches in flight,
@@ -69,10 +69,10 @@ def from_ipc(data: bytes) -> pa.Table:
 
 def decide_ipc(sources: Mapping[str, str], title: str, as_of: str, facts: bytes) -> bytes:
     """A worker's task: the decisions of a batch of facts, both as Arrow IPC bytes, by the policy built here from the rules' text."""
-    from policy_rules.registers.columns import decide_by_rows
+    from policy_rules.registers.columns import decide_by_columns
 
     policy = _policy(sources, title)
-    return to_ipc(decide_by_rows(policy, from_ipc(facts), date.fromisoformat(as_of)))
+    return to_ipc(decide_by_columns(policy, from_ipc(facts), date.fromisoformat(as_of)))
 
 
 def _in_order(submit: Callable[[bytes], Future[bytes] | Any], window: int) -> Decider:
