@@ -9,7 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from benchmarks.haringey_services import generate, write_csv
 from policy_rules.api import load_policy
 from policy_rules.registers import columns
 from policy_rules.registers.facts import FactsStream
@@ -139,3 +142,27 @@ def test_a_local_dask_cluster_gives_the_bytes_of_a_run_here(policy, tmp_path: Pa
         there = in_columns(policy, register, tmp_path / "there.csv", decider=on_cluster(client, read_sources([str(HARINGEY)]), "haringey", AS_OF))
     assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
     assert there == here
+
+
+BAD_CELLS = ["lots", "-5", "perhaps", "2025-02-30", "n/a", "£1,2", "  ", "=1+1"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    missing=st.sampled_from([0.0, 0.1, 0.4]),
+    spoiled=st.lists(st.tuples(st.integers(0, 59), st.sampled_from(BAD_CELLS)), max_size=6),
+)
+def test_generated_registers_with_blank_and_bad_cells_give_the_row_paths_bytes_by_columns(policy, tmp_path: Path, seed: int, missing: float, spoiled) -> None:  # type: ignore[no-untyped-def]
+    """Generated Haringey registers, blank cells and bad cells in them: the columnar step writes the row writer's bytes and summary, CSV and JSON Lines."""
+    services = generate(60, seed=seed, missing=missing)
+    names = sorted({k for s in services for k in s if k != "service"})
+    for at, cell in spoiled:
+        services[at][names[(at * 7 + len(cell)) % len(names)]] = cell
+    register = tmp_path / f"gen-{seed}.csv"
+    write_csv(services, str(register))
+    for kind in (".csv", ".jsonl"):
+        rows = by_rows(policy, register, tmp_path / f"rows-{seed}{kind}")
+        cols = in_columns(policy, register, tmp_path / f"cols-{seed}{kind}", columns.decided_here(policy, AS_OF, columns.decide_by_columns))
+        assert (tmp_path / f"cols-{seed}{kind}").read_bytes() == (tmp_path / f"rows-{seed}{kind}").read_bytes()
+        assert cols == rows
