@@ -361,6 +361,9 @@ def main() -> int:
     parser.add_argument("--register-only", action="store_true", help="measure only the register run (with --jobs 1 and 2), then stop")
     parser.add_argument("--large-rules", type=int, default=2000, help="rules of the generated policy whose load and explanation are timed (default 2,000)")
     parser.add_argument("--large-only", action="store_true", help="measure only the generated large policy, then stop")
+    parser.add_argument(
+        "--columnar-rows", type=int, default=1_000_000, help="generated services decided in both modes by benchmarks/bench_columnar.py (default 1,000,000)"
+    )
     args = parser.parse_args()
 
     from policy_rules import load_policy
@@ -467,6 +470,10 @@ def main() -> int:
     load = median_time(args.repeat, lambda: load_policy(rules)) * 1000
     print(f"load and check rules/haringey (warm, in process): {load:.1f} ms")
     large_policy_figures(args.large_rules, 200, args.repeat)
+    from benchmarks.bench_columnar import figures as columnar_figures
+
+    if not columnar_figures(args.columnar_rows, min(args.repeat, 3)):
+        return 1
 
     if not args.skip_cli:
         # As ``pip install`` does, compile the package first: a process that has to

@@ -127,6 +127,28 @@ class Policy:
         """Decide many services, in order; the trace is off unless asked for."""
         yield from self._engine.evaluate_many(rows, parse_as_of(as_of), trace=trace, path=path)
 
+    def decide_columns(self, table: Any, as_of: date | str, *, path: str = "<facts>") -> Any:
+        """Decide a register given as an Arrow table (one column per fact, nulls unknown) by the columnar mode: its decisions as a table, in order."""
+        return self._engine.decide_columns(table, parse_as_of(as_of), path=path)[0]
+
+    def decide_columns_counted(self, table: Any, as_of: date | str, *, path: str = "<facts>") -> tuple[Any, dict[str, int]]:
+        """As ``decide_columns``, with how many rows the columnar mode sent to the row path, by why (``engine.columnar.WHY``): what a run reports."""
+        return self._engine.decide_columns(table, parse_as_of(as_of), path=path)
+
+    def decide_columns_kept(self, table: Any, as_of: date) -> tuple[Any, Any, dict[str, int]]:
+        """The columnar mode's own decisions and the places of the rows it leaves to the caller's row path (a register's, which records errors)."""
+        return self._engine.decide_columns_kept(table, as_of)
+
+    @property
+    def result_kinds(self) -> tuple[tuple[str, str | None], ...]:
+        """Each result's name and kind, in the order decisions give them (the result columns of a register's output)."""
+        return self._engine.result_kinds
+
+    @property
+    def outcome_kind(self) -> str | None:
+        """The kind of a valued outcome (``money``...), None when the outcome is one of its named values."""
+        return self._engine.outcome_kind
+
     def _date(self, as_of: date | str) -> tuple[date, str]:
         """The date a decision is made on and its ISO text, kept per value given (as a ``date`` or as text)."""
         when = parse_as_of(as_of)

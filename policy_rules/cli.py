@@ -106,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--no-color", action="store_true", help="no colour, even on a terminal (the NO_COLOR variable does the same)")
         if name == "evaluate":
             sub.add_argument("--format", choices=("text", "json", "markdown", "html"), default="text", help="how to print each decision (default: text)")
-            sub.add_argument("--output", metavar="FILE", help="write the decisions to FILE (.csv, .jsonl or .json) and print a summary of the register instead")
+            sub.add_argument(
+                "--output", metavar="FILE", help="write the decisions to FILE (.csv, .jsonl, .json or .parquet) and print a summary of the register instead"
+            )
             sub.add_argument("--report", metavar="FILE", help="with --output: also write a summary report (.md or .html) with a chart of spend by outcome")
             sub.add_argument("--spend", metavar="FACT", help="the money fact that gives a service's annual spend in summaries (default: annual_spend)")
             sub.add_argument("--with-trace", action="store_true", help="with --output to .jsonl or .json: include each decision's trace")
@@ -121,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
                 metavar="N",
                 type=_jobs,
                 help="with --output: decide the register in N processes (0 or auto: one per core); the decisions file is the same (default: 1)",
+            )
+            sub.add_argument(
+                "--cluster",
+                metavar="ADDRESS",
+                help="with --output: decide the register on a Dask cluster (a tcp://HOST:PORT scheduler; needs '.[cluster]'); the same decisions file",
             )
 
     test = commands.add_parser(
@@ -145,7 +152,8 @@ def _parser() -> argparse.ArgumentParser:
         help="print the Python the engine generates for a policy (for debugging the engine)",
         description=(
             "Print the Python source the engine generates for the policy in RULES, in one mode (two_valued: decisions "
-            "without a trace, every fact known; traced: the explanation recorded). Names in it are numbered and every "
+            "without a trace, every fact known; traced: the explanation recorded; columnar: a batch of services as Arrow "
+            "columns). Names in it are numbered and every "
             "name, string and value of the rule files is an index into a table of constants (K[n], cn) passed in when "
             "the source is run, so no text of a rule file appears in it."
         ),
@@ -154,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     compile_.add_argument("rules", metavar="RULES", help="a rule file or a folder of them")
     # The modes are written out, not imported from the engine, which every command would then load to print its help.
-    compile_.add_argument("--mode", metavar="MODE", default="two_valued", help="one of two_valued, traced (default: two_valued)")
+    compile_.add_argument("--mode", metavar="MODE", default="two_valued", help="one of two_valued, traced, columnar (default: two_valued)")
     from policy_rules.analysis.commands import add_parsers as add_analysis_parsers
 
     add_analysis_parsers(commands, fmt)
@@ -438,8 +446,8 @@ def _decide(args: argparse.Namespace, explain: bool) -> int:
     from policy_rules.registers.facts import read_facts_file
     from policy_rules.values.dates import parse_as_of
 
-    if not explain and args.output is None and (args.report or args.with_trace or args.jobs is not None):
-        raise UsageError("--report, --with-trace and --jobs go with --output FILE", "arguments")
+    if not explain and args.output is None and (args.report or args.with_trace or args.jobs is not None or args.cluster is not None):
+        raise UsageError("--report, --with-trace, --jobs and --cluster go with --output FILE", "arguments")
     if not explain and args.output is not None and args.record is not None:
         raise UsageError("--record records decisions printed here; give it without --output", "--record")
     if not explain and args.by is not None and args.record is None:
@@ -510,10 +518,11 @@ def _refuse_unsafe_outputs(args: argparse.Namespace) -> None:
     """Before anything is read: outputs of a kind that can be written, none of them an input or each other."""
     from pathlib import Path
 
+    from policy_rules.registers.columns import output_kind
     from policy_rules.registers.register import decisions_kind
     from policy_rules.safety.outputs import refuse_overwriting_inputs
 
-    decisions_kind(args.output)
+    (output_kind if args.output.lower().endswith(".parquet") else decisions_kind)(args.output)
     outputs = [("--output", args.output)]
     if args.report is not None:
         report_kind = Path(args.report).suffix.lower()
@@ -528,6 +537,7 @@ def _register(args: argparse.Namespace) -> int:
     from policy_rules.api import load_policy, policy_from_sources
     from policy_rules.language.checker import default_title
     from policy_rules.language.loader import read_sources
+    from policy_rules.registers.columns import ColumnRegister, ColumnWriter, reads_in_columns, run_columns
     from policy_rules.registers.facts import FactsStream
     from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, run_register, spend_fact_of
     from policy_rules.renderers import reports as render
@@ -536,15 +546,24 @@ def _register(args: argparse.Namespace) -> int:
 
     jobs = args.jobs or 1
     workers = None
-    if jobs > 1:
+    if jobs > 1 or args.cluster is not None:
         sources = read_sources([args.rules])
         policy = policy_from_sources(sources, default_title(args.rules))
     else:
         policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of)
     spend_fact = spend_fact_of(policy, args.spend)
-    if jobs > 1:
+    if jobs > 1 and not reads_in_columns(args.facts, args.output) and args.cluster is None:
         workers = Workers(jobs, policy_from_sources, sources, default_title(args.rules), as_of, spend_fact, decisions_kind(args.output), args.with_trace)
+    decider = None
+    if args.cluster is not None:
+        from policy_rules.cluster import on_cluster
+
+        decider = on_cluster(args.cluster, sources, default_title(args.rules), as_of)
+    elif jobs > 1:
+        from policy_rules.cluster import in_processes
+
+        decider = in_processes(jobs, sources, default_title(args.rules), as_of)
     errors_shown = 0
 
     def on_error(message: str) -> None:
@@ -555,13 +574,20 @@ def _register(args: argparse.Namespace) -> int:
         elif errors_shown == 21:
             print("... more services that could not be decided; the summary counts them all and the decisions file has a row for each", file=sys.stderr)
 
-    writer: DecisionWriter | None = None
+    writer: DecisionWriter | ColumnWriter | None = None
     report: AtomicFile | None = None
+    in_columns = reads_in_columns(args.facts, args.output) or args.cluster is not None
     with FactsStream(args.facts, known=policy.model.fact_types) as services:
         progress = Progress(services.size, lambda: services.bytes_read)
         try:
-            writer = DecisionWriter(args.output, args.with_trace)
-            summary = run_register(policy, services, as_of, writer=writer, spend_fact=spend_fact, progress=progress, on_error=on_error, workers=workers)
+            if in_columns:
+                register = ColumnRegister(args.facts, policy)
+                progress = Progress(register.size, lambda: register.bytes_read)
+                writer = ColumnWriter(args.output, policy, as_of, spend_fact)
+                summary = run_columns(policy, register, as_of, writer=writer, spend_fact=spend_fact, progress=progress, on_error=on_error, decider=decider)
+            else:
+                writer = DecisionWriter(args.output, args.with_trace)
+                summary = run_register(policy, services, as_of, writer=writer, spend_fact=spend_fact, progress=progress, on_error=on_error, workers=workers)
             progress.finish()
             if args.report is not None:
                 report = AtomicFile(args.report)

@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("registers and renderers", ("registers", "renderers")),
     ("analysis and the planner", ("analysis", "planner")),
     ("the facade", ("api", "")),
-    ("the service, workbench and command line", ("service", "workbench", "store", "cli", "docs", "lsp", "testing", "commands")),
+    ("the service, workbench and command line", ("service", "workbench", "store", "cli", "docs", "lsp", "testing", "commands", "cluster")),
 )
 
 

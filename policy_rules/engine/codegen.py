@@ -47,7 +47,8 @@ from policy_rules.engine import lowering as ir
 from policy_rules.engine.lowering import Lowered
 from policy_rules.values import dates
 
-MODES = ("two_valued", "traced")
+#: ``columnar`` (a batch of rows as Arrow columns) is written by ``engine.columnar`` from the same lowered form.
+MODES = ("two_valued", "traced", "columnar")
 
 
 class CannotDecide(Exception):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policy_rules.engine import trace as t
 from policy_rules.engine.amounts import encode, result
@@ -47,6 +47,9 @@ from policy_rules.engine.traced_function import TracedPath
 from policy_rules.errors import PolicyError
 from policy_rules.language.checker import PolicyModel
 from policy_rules.values.types import UNKNOWN
+
+if TYPE_CHECKING:
+    from policy_rules.engine.columnar import ColumnarFunction
 
 #: The one way a ``Decision`` is made when no other is given, by the generated code and the full path alike: from the tuple of its
 #: fields in order. ``tuple.__new__`` runs in C, without a Python frame: the generated code makes a decision for every service of a register.
@@ -86,6 +89,7 @@ class Decider:
         self._function = PolicyFunction(self._lowered, compiled.parameters, make, info, self._element_outcomes, outcome_kind, self._result_kinds)
         self._decide_fast = self._function._decide
         self._traced_path: TracedPath | None = None
+        self._columnar: ColumnarFunction | None = None
 
     @property
     def traced(self) -> TracedPath:
@@ -117,12 +121,50 @@ class Decider:
     def model(self) -> PolicyModel:
         return self._compiled.model
 
+    @property
+    def result_kinds(self) -> tuple[tuple[str, str | None], ...]:
+        """Each result's name and kind (``money``..., None for a named value), in the order decisions give them: the columns a register writes."""
+        return self._result_kinds
+
+    @property
+    def outcome_kind(self) -> str | None:
+        """The kind of a valued outcome (``money``...), None when the outcome is one of its named values."""
+        return self._outcome_kind
+
+    @property
+    def columnar(self) -> ColumnarFunction:
+        """The columnar mode's function, generated on first use (only registers decided as columns need it); two threads may both build it."""
+        found = self._columnar
+        if found is None:
+            # pyarrow is imported only here: a policy deciding rows never pays for loading it.
+            from policy_rules.engine.columnar import ColumnarFunction
+
+            found = self._columnar = ColumnarFunction(self._lowered, self._compiled.parameters)
+        return found
+
+    def decide_columns(self, table: Any, as_of: date, *, path: str = "<facts>") -> tuple[Any, dict[str, int]]:
+        """Decide a register given as an Arrow table (one column per fact, nulls unknown) as columns, in order, and how many rows took the row path, by why.
+
+        See ``engine.columnar.decide_columns``.
+        """
+        from policy_rules.engine import columnar
+
+        return columnar.decide_columns(self, table, as_of, path=path)
+
+    def decide_columns_kept(self, table: Any, as_of: date) -> tuple[Any, Any, dict[str, int]]:
+        """The columnar mode's own decisions and the places of the rows it leaves (``engine.columnar.decide_kept``), for a caller deciding those."""
+        from policy_rules.engine import columnar
+
+        return columnar.decide_kept(self, table, as_of)
+
     def source(self, mode: str = "two_valued") -> str:
         """The Python source generated for one mode (``two_valued``: decisions without a trace; ``traced``: with it), for whoever debugs it."""
         if mode == "two_valued":
             return self._function.source
         if mode == "traced":
             return self.traced.source
+        if mode == "columnar":
+            return self.columnar.source or f"# not generated: {self.columnar.unsupported}"
         raise PolicyError(f"there is no mode `{mode}`; the modes are {', '.join(MODES)}")
 
     def evaluate(self, raw: Mapping[str, Any], as_of: date, shown: str, *, trace: bool, path: str, index: int) -> Decision:

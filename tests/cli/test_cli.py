@@ -87,7 +87,7 @@ def test_markdown_and_html_formats() -> None:
         ),
         (
             ("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--report", "x.md"),
-            "arguments: error: --report, --with-trace and --jobs go with --output FILE",
+            "arguments: error: --report, --with-trace, --jobs and --cluster go with --output FILE",
         ),
         (
             ("evaluate", "rules/haringey", "examples/facilities-management.yaml", "--output", "out.txt"),

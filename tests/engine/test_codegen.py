@@ -42,14 +42,16 @@ def siblings(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
 
 def test_every_mode_shows_its_source() -> None:
     policy = load_policy(HARINGEY)
-    assert MODES == ("two_valued", "traced")
+    assert MODES == ("two_valued", "traced", "columnar")
     assert policy.source() == policy.source("two_valued") == policy._function.source
     assert policy.source("traced") == policy._traced.source
     assert policy.source("two_valued").startswith("def make(K):\n")
     assert policy.source("traced").startswith("def traced(f, as_of):\n")
+    assert policy.source("columnar") == policy._engine.columnar.source
+    assert policy.source("columnar").startswith("def decide(R, F, G, P, AS_OF):\n")
     with pytest.raises(PolicyError) as raised:
         policy.source("three_valued")
-    assert str(raised.value) == "error: there is no mode `three_valued`; the modes are two_valued, traced"
+    assert str(raised.value) == "error: there is no mode `three_valued`; the modes are two_valued, traced, columnar"
 
 
 @pytest.mark.parametrize(

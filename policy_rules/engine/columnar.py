@@ -1,0 +1,935 @@
+"""The columnar mode of the code generator: a batch of services decided as Apache Arrow columns.
+
+Place in the pipeline: lowering (``engine.lowering``) -> this generator -> one
+Python function over whole columns; ``decide_columns`` (through
+``Decider.decide_columns``, which the facade's ``Policy.decide_columns`` routes
+to) calls it and merges back, in place, the rows it sends to the row path
+(``Decider.evaluate``). ``policy`` below is the engine's ``Decider``; the
+output's shape needs only its ``result_kinds``, which the facade also gives.
+
+The function is straight-line code: each node of the lowered form becomes one
+column, worked out for every row at once by ``pyarrow.compute`` kernels
+(Kleene ``and``/``or``, comparisons, membership) or numpy reductions (the
+quantifiers over list columns, ``at least N of``). Unknown cells are nulls.
+
+Exactness is kept by sending rows, never by approximating them. A row goes to
+the row path when a decision it reports is left null (its facts leave it open:
+the row path then works out the needed facts), when default logic meets a
+conflict or an unknown exception (the row path raises or searches exactly as it
+does today), when a strict operator raises in the row path's own helpers (a
+division by zero, a date outside the calendar), or when a cell breaks a
+declaration (an amount below its least, a value not among a fact's values).
+A policy with a form this mode does not cover (``Unsupported``) sends every row.
+
+Operators without a vectorised template (arithmetic, dates, rounding) are
+applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
+each distinct combination of operand values: the calendar arithmetic of
+``engine.dates`` and the ``Decimal`` arithmetic of the row path, exactly, at the
+cost of one Python call per distinct value rather than per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from policy_rules.engine import lowering as ir
+from policy_rules.engine.codegen import ARITHMETIC, CannotDecide, applied
+from policy_rules.engine.facts import MISSING_WORDS
+from policy_rules.engine.lowering import Lowered
+from policy_rules.engine.policy_function import _namespace
+
+#: Comparisons with a pyarrow kernel; the Kleene result (null when an operand is) is the three-valued mode's.
+COMPARE = {"=": "equal", "<>": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+NUMERIC = frozenset({"money", "number", "whole number", "percentage"})
+#: Why a row went to the row path, as the stats name it.
+OPEN, ERROR, CELL, FORM = "open", "conflict or evaluation error", "cell outside its declaration", "form not covered"
+
+
+class Unsupported(Exception):
+    """A form of the policy that the columnar mode does not cover: every row takes the row path."""
+
+
+class Runtime:
+    """The helpers generated code calls, for one batch: ``n`` rows, and the rows sent to the row path (``send``) with why."""
+
+    def __init__(self, n: int, namespace: dict[str, Any]) -> None:
+        self.n = n
+        self.send = np.zeros(n, dtype=np.int8)  # 0 kept, else an index into WHY
+        self.namespace = namespace
+        self.lists: dict[str, tuple[pa.Array, np.ndarray]] = {}
+        #: The label of the rule deciding each row's outcome (a column, or a scalar when one rule decides them all); None without an outcome.
+        self.decided_by: Any = None
+
+    # --- rows sent ---
+
+    def flag(self, mask: Any, parent: np.ndarray | None, why: int) -> None:
+        """Send the rows where ``mask`` holds (item-level masks are mapped to their rows through ``parent``)."""
+        if isinstance(mask, pa.Scalar):
+            if mask.as_py():
+                self.send[self.send == 0] = why
+            return
+        m = np.asarray(pc.fill_null(mask, True).to_numpy(zero_copy_only=False), dtype=bool)
+        rows = parent[m] if parent is not None else np.nonzero(m)[0]
+        fresh = rows[self.send[rows] == 0]
+        self.send[fresh] = why
+
+    def open_(self, value: Any, parent: np.ndarray | None) -> None:
+        """A reported or default-logic value left null: its rows need the row path."""
+        if isinstance(value, pa.Scalar):
+            if not value.is_valid:
+                self.send[self.send == 0] = 1
+            return
+        if value.null_count:
+            self.flag(pc.is_null(value), parent, 1)
+
+    # --- lists ---
+
+    def items(self, name: str, column: pa.Array) -> tuple[pa.Array, np.ndarray]:
+        """The items of a list column, flattened, and the row of each."""
+        found = self.lists.get(name)
+        if found is None:
+            found = self.lists[name] = (pc.list_flatten(column), np.asarray(pc.list_parent_indices(column).to_numpy(), dtype=np.int64))
+        return found
+
+    def field(self, flat: pa.Array, name: str, default: pa.Scalar | None) -> pa.Array:
+        """A field of every item; a field not given is null, or its declared default."""
+        if flat.type.get_field_index(name) < 0:
+            values = pa.nulls(len(flat), default.type if default is not None else pa.null())
+        else:
+            values = pc.struct_field(flat, name)
+        return pc.fill_null(values, default) if default is not None else values
+
+    def given(self, flat: pa.Array, name: str) -> pa.Array:
+        """Whether each item's field was given."""
+        if flat.type.get_field_index(name) < 0:
+            return pa.repeat(pa.scalar(False), len(flat))
+        return pc.is_valid(pc.struct_field(flat, name))
+
+    def take(self, value: Any, parent: np.ndarray) -> Any:
+        """A row-level value, repeated for each item of its row."""
+        return value if isinstance(value, pa.Scalar) else value.take(pa.array(parent))
+
+    def reduce(self, quantifier: str, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
+        """``any``/``every``/``no``/``count`` over each row's items, in Kleene's logic: an unknown item leaves it open unless another settles it."""
+        if isinstance(condition, pa.Scalar):
+            condition = pa.repeat(condition, m) if condition.is_valid else pa.nulls(m, pa.bool_())
+        valid = np.asarray(pc.is_valid(condition).to_numpy(zero_copy_only=False), dtype=bool)
+        true = np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False), dtype=bool) & valid
+        tr = np.bincount(parent[true], minlength=self.n)
+        un = np.bincount(parent[~valid], minlength=self.n)
+        fa = np.bincount(parent[valid & ~true], minlength=self.n)
+        if quantifier == "any":
+            return pa.array(tr > 0, mask=(tr == 0) & (un > 0))
+        if quantifier == "every":
+            return pa.array(fa == 0, mask=(fa == 0) & (un > 0))
+        if quantifier == "no":
+            return pa.array(tr == 0, mask=(tr == 0) & (un > 0))
+        return pa.array([Decimal(int(x)) for x in tr], type=pa.decimal128(20, 0), mask=un > 0)
+
+    def total(self, value: Any, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
+        """``total of``: the sum over the items whose condition holds; null when an item's condition, or a counted value, is."""
+        values = value.to_pylist() if not isinstance(value, pa.Scalar) else [value.as_py()] * m
+        holds = [True] * m if condition is None else (condition.to_pylist() if not isinstance(condition, pa.Scalar) else [condition.as_py()] * m)
+        sums: list[Any] = [Decimal(0)] * self.n
+        for i, row in enumerate(parent.tolist()):
+            if holds[i] is False or sums[row] is None:
+                continue
+            sums[row] = None if holds[i] is None or values[i] is None else sums[row] + values[i]
+        return _decimals(sums)
+
+    # --- logic ---
+
+    def count_of(self, quantifier: str, parts: list[Any], at_least: int, m: int) -> Any:
+        """``any``/``all``/``none``/``at least N of``: Kleene's value from how many conditions are true and false."""
+        if not parts:
+            return pa.scalar({"any": False, "all": True, "none": True}.get(quantifier, at_least <= 0))
+        tr = np.zeros(m, dtype=np.int64)
+        fa = np.zeros(m, dtype=np.int64)
+        for p in parts:
+            p = _array(p, m)
+            tr += np.asarray(pc.fill_null(p, False).to_numpy(zero_copy_only=False), dtype=bool)
+            fa += np.asarray(pc.fill_null(pc.invert(p), False).to_numpy(zero_copy_only=False), dtype=bool)
+        total = len(parts)
+        open_ = tr + fa < total
+        if quantifier == "any":
+            return pa.array(tr > 0, mask=(tr == 0) & open_)
+        if quantifier == "all":
+            return pa.array(fa == 0, mask=(fa == 0) & open_)
+        if quantifier == "none":
+            return pa.array(tr == 0, mask=(tr == 0) & open_)
+        return pa.array(tr >= at_least, mask=(tr < at_least) & (total - fa >= at_least))
+
+    def member(self, x: Any, options: pa.Array, negated: bool) -> Any:
+        """``x is (not) one of`` constant options; unknown when ``x`` is."""
+        found = pc.is_in(x, value_set=options)
+        found = pc.if_else(pc.is_valid(x), found, pa.scalar(None, pa.bool_()))
+        return pc.invert(found) if negated else found
+
+    def compare(self, name: str, a: Any, b: Any) -> Any:
+        """Two numbers compared; decimals too wide to be brought to one 38-digit type are compared as 76-digit ones."""
+        try:
+            return getattr(pc, name)(a, b)
+        except pa.ArrowInvalid:
+            scale = max(x.type.scale if pa.types.is_decimal(x.type) else 0 for x in (a, b))
+            wide = pa.decimal256(76, scale)
+            return getattr(pc, name)(a.cast(wide), b.cast(wide))
+
+    def choose(self, condition: Any, then: Any, otherwise: Any) -> Any:
+        """``if C then A else B``; with ``C`` unknown the value is null (the row path decides whether both agree)."""
+        return pc.if_else(condition, then, otherwise)
+
+    def python(self, fn: Callable[..., Any], operands: list[Any], m: int, parent: np.ndarray | None, out: pa.DataType | None) -> pa.Array:
+        """An operator by the row path's own Python helper, once per distinct combination of operand values; nulls stay null."""
+        columns = [x.to_pylist() if isinstance(x, pa.Array) else (x.as_py() if isinstance(x, pa.Scalar) else x,) * m for x in operands]
+        memo: dict[tuple[Any, ...], Any] = {}
+        failed = np.zeros(m, dtype=bool)
+        values: list[Any] = []
+        for i, args in enumerate(zip(*columns, strict=True)):
+            if None in args:
+                values.append(None)
+                continue
+            key = tuple((type(a), a) for a in args)
+            if key not in memo:
+                try:
+                    memo[key] = fn(*args)
+                except (CannotDecide, ArithmeticError, ValueError, OverflowError):
+                    memo[key] = _FAILED
+            v = memo[key]
+            if isinstance(v, Decimal | int) and not isinstance(v, bool) and _too_long(v):
+                v = _FAILED  # beyond what one decimal column holds: the row path works it out
+            if v is _FAILED:
+                failed[i] = True
+                v = None
+            values.append(v)
+        if failed.any():
+            self.flag(pa.array(failed), parent, 2)
+        return _typed(values, out)
+
+
+_FAILED = object()
+
+
+def _too_long(value: Decimal | int) -> bool:
+    """More than 56 digits before the point or 20 after it (so any two fit one 76-digit column), or not finite."""
+    t = Decimal(value).normalize().as_tuple()
+    return not isinstance(t.exponent, int) or len(t.digits) + t.exponent > 56 or -t.exponent > 20
+
+
+def _array(value: Any, m: int) -> pa.Array:
+    if isinstance(value, pa.Scalar):
+        return pa.repeat(value, m) if value.is_valid else pa.nulls(m, value.type)
+    return value
+
+
+def _decimals(values: list[Any]) -> pa.Array:
+    """Python numbers as a decimal column wide enough for every one of them, exactly; ``Unsupported`` beyond 76 digits."""
+    scale = whole = 0
+    for v in values:
+        if v is not None:
+            t = Decimal(v).normalize().as_tuple()
+            if not isinstance(t.exponent, int):
+                raise Unsupported("a number that is not finite")
+            scale = max(scale, -t.exponent)
+            whole = max(whole, len(t.digits) + t.exponent)
+    if whole + scale <= 38:
+        typ = pa.decimal128(38, scale)
+    elif whole + scale <= 76:
+        typ = pa.decimal256(76, scale)
+    else:
+        raise Unsupported("a number longer than 76 digits")
+    return pa.array([None if v is None else Decimal(v) for v in values], type=typ)
+
+
+def _typed(values: list[Any], out: pa.DataType | None) -> pa.Array:
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, Decimal | int) and not isinstance(sample, bool):
+        return _decimals(values)
+    return pa.array(values, type=out)
+
+
+class Columnar:
+    """The generator: writes ``decide(R, F, P)``, a function of the runtime, the fact columns and the parameters' values, from the lowered form."""
+
+    def __init__(self, lowered: Lowered) -> None:
+        self.lowered = lowered
+        self.model = lowered.model
+        self.lines: list[str] = []
+        self.constants: list[Any] = []
+        self.counter = 0
+        self.locals: dict[str, str] = {}
+        self.facts: list[str] = []
+        self.params: list[str] = []
+        #: Each rule's applies column (with its exceptions), by the rule's id: what ``decider`` chooses the deciding rule by.
+        self.applies_of: dict[int, str] = {}
+        self.records: dict[str, str] = {}
+        self.read_facts: set[str] = set()
+
+    def const(self, value: Any) -> str:
+        self.constants.append(value)
+        return f"K[{len(self.constants) - 1}]"
+
+    def fresh(self) -> str:
+        self.counter += 1
+        return f"v{self.counter}"
+
+    def put(self, code: str) -> str:
+        v = self.fresh()
+        self.lines.append(f"    {v} = {code}")
+        return v
+
+    # --- scopes: None is the rows; otherwise (item name, flat items, parent rows, count, collection) ---
+
+    def lift(self, v: str, scope: tuple[str, str, str, str] | None) -> str:
+        """A row-level column seen from an item scope."""
+        return v if scope is None else self.put(f"R.take({v}, {scope[2]})")
+
+    def size(self, scope: Any) -> str:
+        return "R.n" if scope is None else scope[3]
+
+    def parent(self, scope: Any) -> str:
+        return "None" if scope is None else scope[2]
+
+    def bind(self, item: str, collection: ir.Slot, scope: Any) -> tuple[str, str, str, str]:
+        if scope is not None or collection.kind != "fact":
+            raise Unsupported("a list read inside a list")
+        column = self.read(collection, None)
+        self.records[item] = self.model.fact_types[collection.name].record
+        flat, parent, m = self.fresh(), self.fresh(), self.fresh()
+        self.lines.append(f"    {flat}, {parent} = R.items({self.const(collection.name)}, {column})")
+        self.lines.append(f"    {m} = len({flat})")
+        return (item, flat, parent, m)
+
+    def field_decl(self, scope: Any, name: str) -> Any:
+        record = self.model.records[self.records[scope[0]]]
+        return next(f for f in record.fields if f.name == name)
+
+    # --- expressions ---
+
+    def expr(self, e: ir.Expr, scope: Any) -> str:
+        if isinstance(e, ir.Const):
+            value = self.lowered.constants[e.index]
+            if isinstance(value, tuple):
+                raise Unsupported("a list constant")
+            try:
+                return self.const(pa.scalar(value))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return self.const(value)  # a period: only the row path's date helpers read it
+        if isinstance(e, ir.Read):
+            return self.read(e.slot, scope)
+        if isinstance(e, ir.Apply):
+            return self.apply(e, scope)
+        if isinstance(e, ir.Logic):
+            parts = [self.expr(x, scope) for x in e.operands]
+            v = parts[0]
+            for p in parts[1:]:
+                v = self.put(f"pc.{e.op}_kleene({v}, {p})")
+            return v
+        if isinstance(e, ir.Known):
+            return self.known(e, scope)
+        if isinstance(e, ir.Quantify):
+            inner = self.bind(e.item, e.collection, scope)
+            condition = self.expr(e.condition, inner)
+            return self.put(f"R.reduce({self.const(e.quantifier)}, {condition}, {inner[2]}, {inner[3]})")
+        if isinstance(e, ir.CountOf):
+            parts = [self.expr(c, scope) for c in e.conditions]
+            return self.put(f"R.count_of({self.const(e.quantifier)}, [{', '.join(parts)}], {e.at_least}, {self.size(scope)})")
+        if isinstance(e, ir.Choose):
+            c, a, b = (self.expr(x, scope) for x in (e.condition, e.then, e.otherwise))
+            return self.put(f"R.choose({c}, {a}, {b})")
+        if isinstance(e, ir.Total):
+            inner = self.bind(e.item, e.collection, scope)
+            condition = self.expr(e.condition, inner) if e.condition is not None else "None"
+            value = self.expr(e.value, inner)
+            return self.put(f"R.total({value}, {condition}, {inner[2]}, {inner[3]})")
+        raise Unsupported(f"the form {type(e).__name__}")
+
+    def apply(self, e: ir.Apply, scope: Any) -> str:
+        if e.op in ("in", "not in") and all(isinstance(x, ir.Const) for x in e.operands[1:]):
+            options = [self.lowered.constants[x.index] for x in e.operands[1:]]  # type: ignore[union-attr]
+            return self.put(f"R.member({self.expr(e.operands[0], scope)}, {self.const(pa.array(options))}, {e.op == 'not in'})")
+        if e.op in ("in", "not in"):
+            x = self.expr(e.operands[0], scope)
+            v = None
+            for option in e.operands[1:]:
+                eq = self.put(f"pc.equal({x}, {self.expr(option, scope)})")
+                v = eq if v is None else self.put(f"pc.or_kleene({v}, {eq})")
+            return self.put(f"pc.invert({v})") if e.op == "not in" else v  # type: ignore[return-value]
+        operands = [self.expr(x, scope) for x in e.operands]
+        if e.op in COMPARE and self.comparable(e):
+            if self.kind(e.operands[0]) == "number":
+                return self.put(f"R.compare({self.const(COMPARE[e.op])}, {operands[0]}, {operands[1]})")
+            return self.put(f"pc.{COMPARE[e.op]}({operands[0]}, {operands[1]})")
+        if e.op == "not":
+            return self.put(f"pc.invert({operands[0]})")
+        if e.op in ("empty", "not empty"):
+            return self.put(f"pc.{'equal' if e.op == 'empty' else 'not_equal'}(pc.list_value_length({operands[0]}), 0)")
+        if e.op == "between" and self.comparable(e):
+            low = self.put(f"R.compare('less_equal', {operands[1]}, {operands[0]})")
+            high = self.put(f"R.compare('less_equal', {operands[0]}, {operands[2]})")
+            return self.put(f"pc.and_kleene({low}, {high})")
+        names = [f"x{i}" for i in range(len(operands))]
+        written = [f"D({x})" if e.op in ARITHMETIC and i == 0 else x for i, x in enumerate(names)]
+        template = applied(e.op, written)
+        fn = self.const(eval(f"lambda {', '.join(names)}: {template}", self.namespace()))
+        out = self.const(pa.bool_() if e.op in ("within",) else None)
+        return self.put(f"R.python({fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
+
+    def comparable(self, e: ir.Apply) -> bool:
+        """Whether the operands' values compare in Arrow as in Python: numbers with numbers, texts, dates, yes/no."""
+        kinds = {self.kind(x) for x in e.operands}
+        return (len(kinds) == 1 and None not in kinds) or kinds <= {"number"}
+
+    def kind(self, e: ir.Expr) -> str | None:
+        if e.source is None:
+            return None
+        t = self.model.type_of(e.source)
+        kind = getattr(t, "kind", None)
+        if kind in NUMERIC:
+            return "number"
+        if kind in ("text", "one of", "outcome"):
+            return "text"
+        return kind if kind in ("date", "yes/no") else None
+
+    def namespace(self) -> dict[str, Any]:
+        if not hasattr(self, "_namespace"):
+            self._namespace = _namespace(self.lowered.constants, {})
+        return self._namespace
+
+    def known(self, e: ir.Known, scope: Any) -> str:
+        if e.slot.kind == "field":
+            item = scope
+            if item is None or item[0] != e.slot.item:
+                raise Unsupported("a field of an item outside its quantifier")
+            if self.field_decl(item, e.slot.name).default is not None:
+                return self.const(pa.scalar(not e.negated))
+            given = self.put(f"R.given({item[1]}, {self.const(e.slot.name)})")
+            return self.put(f"pc.invert({given})") if e.negated else given
+        if self.model.facts[e.slot.name].default is not None:
+            return self.const(pa.scalar(not e.negated))
+        v = self.lift(f"G[{self.const(e.slot.name)}]", scope)
+        return self.put(f"pc.{'is_null' if e.negated else 'is_valid'}({v})")
+
+    def read(self, slot: ir.Slot, scope: Any) -> str:
+        kind = slot.kind
+        if kind == "fact":
+            self.read_facts.add(slot.name)
+            return self.lift(f"F[{self.const(slot.name)}]", scope)
+        if kind == "field":
+            if scope is None or scope[0] != slot.item:
+                raise Unsupported("a field of an item outside its quantifier")
+            default = self.field_decl(scope, slot.name).default
+            written = self.const(None if default is None else pa.scalar(default.value))
+            return self.put(f"R.field({scope[1]}, {self.const(slot.name)}, {written})")
+        if kind == "parameter":
+            if slot.name not in self.params:
+                self.params.append(slot.name)
+            return self.lift(f"P[{self.const(slot.name)}]", scope)
+        if kind == "today":
+            return "AS_OF"
+        if kind == "item":
+            raise Unsupported("a list item itself")
+        if kind == "item decision":
+            raise Unsupported("a value decided for each item of a list")
+        found = self.locals.get(slot.name)
+        if found is None:
+            raise Unsupported("a value read before it is worked out")
+        return self.lift(found, scope)
+
+    # --- default logic ---
+
+    def rule(self, rule: ir.Rule, scope: Any) -> tuple[str, str]:
+        """A rule's (applies, value) columns: applies is Kleene (null when unknown); exceptions override, and rows where they conflict or may apply are sent."""
+        applies = self.expr(rule.condition.whole, scope) if rule.condition is not None else "K_TRUE"
+        value = self.expr(rule.conclusion, scope)
+        self.applies_of[id(rule)] = applies
+        if not rule.exceptions:
+            return applies, value
+        results = [self.rule(x, scope) for x in rule.exceptions]
+        parent = self.parent(scope)
+        for a, _v in results:
+            # An exception that may apply: the row path works out whether it does (and what then follows).
+            self.lines.append(f"    R.flag(pc.is_null({a}), {parent}, 1)")
+        taken = "K_FALSE"
+        for a, v in reversed(results):
+            taken = self.put(f"pc.or_kleene({a}, {taken})")
+            value = self.put(f"pc.if_else(pc.fill_null({a}, False), {v}, {value})")
+        if len(results) > 1:
+            for i, (a, v) in enumerate(results):
+                for b, w in results[i + 1 :]:
+                    clash = self.put(f"pc.and_kleene(pc.and_kleene({a}, {b}), pc.not_equal({v}, {w}))")
+                    self.lines.append(f"    R.flag(pc.fill_null({clash}, False), {parent}, 2)")
+        applies = self.applies_of[id(rule)] = self.put(f"pc.or_kleene({taken}, {applies})")
+        return applies, value
+
+    def decider(self, rule: ir.Rule) -> str:
+        """The column of the rule that decides each row (the deepest exception that applies, else the rule): the row path's ``decided_by``."""
+        decider = self.const(pa.scalar(rule.label, pa.string()))
+        for x in reversed(rule.exceptions):
+            decider = self.put(f"pc.if_else(pc.fill_null({self.applies_of[id(x)]}, False), {self.decider(x)}, {decider})")
+        return decider
+
+    def decision(self, decision: ir.Decision, scope: Any) -> str:
+        applies, value = self.rule(decision.root, scope)
+        out = self.put(f"pc.if_else(pc.fill_null({applies}, False), {value}, K_NULL)")
+        self.lines.append(f"    R.open_({out}, {self.parent(scope)})")
+        return out
+
+    def generate(self) -> str:
+        lowered = self.lowered
+        results: dict[str, str] = {}
+        elements = "None"
+        for name in lowered.order:
+            if name in lowered.defines:
+                body = lowered.defines[name].body
+                if isinstance(body, ir.Reasons):
+                    parts = [self.expr(x, None) for _i, x in body.members]
+                    names = self.const([lowered.constants[i] for i, _x in body.members])
+                    v = self.put(f"({names}, [{', '.join(parts)}])")
+                else:
+                    v = self.expr(body, None)
+                self.locals[name] = v
+                continue
+            decision = lowered.decisions[name]
+            if decision.per_item is None:
+                self.locals[name] = self.decision(decision, None)
+                if name == lowered.outcome:
+                    self.lines.append(f"    R.decided_by = {self.decider(decision.root)}")
+            elif name == lowered.element_outcomes:
+                item, collection = decision.per_item
+                inner = self.bind(item, collection, None)
+                elements = f"({self.decision(decision, inner)}, {self.const(collection.name)})"
+            else:
+                raise Unsupported("a decision for each item that another value reads")
+        for name in self.model.results:
+            results[name] = self.locals[name]
+        outcome = self.locals.get(lowered.outcome or "", "None")
+        priority = self.locals.get(lowered.priority or "", "None")
+        reasons = self.locals.get(lowered.reasons or "", "None")
+        listed = ", ".join(f"{self.const(k)}: {v}" for k, v in results.items())
+        head = ["def decide(R, F, G, P, AS_OF):"]
+        return "\n".join([*head, *self.lines, f"    return {outcome}, {priority}, {reasons}, {elements}, {{{listed}}}"])
+
+
+class ColumnarFunction:
+    """The generated columnar function of one policy, or why there is none (``unsupported``)."""
+
+    def __init__(self, lowered: Lowered, parameters: Mapping[str, Any]) -> None:
+        self.lowered = lowered
+        self.parameters = parameters
+        self.unsupported: str | None = None
+        self.source = ""
+        self.read_facts: frozenset[str] = frozenset()
+        gen = Columnar(lowered)
+        try:
+            self.source = gen.generate()
+        except Unsupported as why:
+            self.unsupported = str(why)
+            return
+        self.params = tuple(gen.params)
+        #: The facts the function reads: only their text cells can be read differently by the row path (``n/a`` as missing).
+        self.read_facts = frozenset(gen.read_facts)
+        namespace = {"pc": pc, "pa": pa, "K": gen.constants, "K_TRUE": pa.scalar(True), "K_FALSE": pa.scalar(False), "K_NULL": pa.scalar(None)}
+        code = compile(self.source, "<columnar policy>", "exec")
+        exec(code, namespace)
+        self._decide = namespace["decide"]
+        self._param = _namespace(lowered.constants, parameters)["param"]
+
+    def __call__(self, facts: Mapping[str, pa.Array], given: Mapping[str, pa.Array], n: int, as_of: date, runtime: Runtime) -> Any:
+        try:
+            params = {name: pa.scalar(self._param(name, as_of)) for name in self.params}
+        except CannotDecide:
+            runtime.send[:] = 2
+            return None
+        return self._decide(runtime, facts, given, params, pa.scalar(as_of))
+
+
+# --- a batch: columns in, the row path's rows merged back, columns out ---------------------------------------
+
+WHY = (None, OPEN, ERROR, CELL, FORM)
+
+
+def _fact_type(kind: str) -> pa.DataType:
+    return {"yes/no": pa.bool_(), "date": pa.date32(), "text": pa.string(), "one of": pa.string()}.get(kind, pa.decimal128(20, 0))
+
+
+def _column(table: pa.Table, name: str, n: int, kind: str) -> pa.Array:
+    """A declared fact's column in the type this mode computes with; ``Unsupported`` when its Arrow type is not one it reads exactly."""
+    if name not in table.column_names:
+        return pa.nulls(n, _fact_type(kind)) if kind != "list" else pa.nulls(n, pa.list_(pa.struct([])))
+    column = table.column(name).combine_chunks()
+    t = column.type
+    if pa.types.is_null(t):
+        return pa.nulls(n, _fact_type(kind)) if kind != "list" else pa.nulls(n, pa.list_(pa.struct([])))
+    if kind == "yes/no" and pa.types.is_boolean(t):
+        return column
+    if kind in NUMERIC and pa.types.is_integer(t):
+        return column.cast(pa.decimal128(20, 0))
+    if kind in NUMERIC and pa.types.is_decimal(t):
+        return column
+    if kind == "date" and pa.types.is_date32(t):
+        return column
+    if kind in ("text", "one of") and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return column.cast(pa.string())
+    if kind == "list" and (pa.types.is_list(t) or pa.types.is_large_list(t)) and pa.types.is_struct(t.value_type):
+        return column.cast(pa.list_(t.value_type)) if pa.types.is_large_list(t) else column
+    raise Unsupported(f"column `{name}` is {t}, which the columnar mode does not read as {kind}")
+
+
+class Batch:
+    """One call of the columnar function over a table, with the rows it leaves to the row path and why."""
+
+    def __init__(self, policy: Any, table: pa.Table, as_of: date) -> None:
+        self.policy = policy
+        self.model = policy.model
+        self.table = table
+        self.n = n = table.num_rows
+        self.as_of = as_of
+        self.runtime = Runtime(n, {})
+        function: ColumnarFunction = policy.columnar
+        self.outputs: Any = None
+        try:
+            if function.unsupported is not None:
+                raise Unsupported(function.unsupported)
+            given, facts = self.columns(function.read_facts)
+            self.outputs = function(facts, given, n, as_of, self.runtime)
+        except (Unsupported, pa.ArrowInvalid) as why:
+            # ArrowInvalid: a value beyond what Arrow's kernels take (a decimal wider than 76 digits); the row path has no such limit.
+            self.runtime.send[:] = 4
+            self.unsupported: str | None = str(why)
+        else:
+            self.unsupported = None
+
+    def columns(self, read: frozenset[str]) -> tuple[dict[str, pa.Array], dict[str, pa.Array]]:
+        """Each declared fact's column as given (for ``is known``) and with its default in place of a null; cells outside their declaration are sent."""
+        model, n = self.model, self.n
+        given: dict[str, pa.Array] = {}
+        facts: dict[str, pa.Array] = {}
+        for name, t in model.fact_types.items():
+            column = _column(self.table, name, n, t.kind)
+            given[name] = column
+            decl = model.facts[name]
+            if t.kind == "list":
+                record = {f.name for f in model.records[t.record or ""].fields}
+                if any(f.name not in record for f in column.type.value_type):
+                    raise Unsupported(f"column `{name}` has a field its record does not declare")
+                flat, parent = pc.list_flatten(column), np.asarray(pc.list_parent_indices(column).to_numpy(), dtype=np.int64)
+                for f in model.records[t.record or ""].fields:
+                    if column.type.value_type.get_field_index(f.name) >= 0:
+                        self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent, read=True)
+                if decl.default is not None:
+                    column = _empty_for_null(column)
+            else:
+                self.check_cells(column, t, model.minimums.get(name), None, read=name in read)
+                if decl.default is not None:
+                    column = pc.fill_null(column, pa.scalar(decl.default.value, column.type))
+            facts[name] = column
+        return given, facts
+
+    def check_cells(self, column: pa.Array, t: Any, bound: Any, parent: Any, *, read: bool) -> None:
+        """Send the rows whose cell the row path refuses: below the fact's least, not among its values, a whole number with a fraction."""
+        bad = None
+        if bound is not None:
+            bad = pc.less(column, pa.scalar(bound[0]))
+        if t.kind in ("text", "one of") and read:
+            # Text the row path reads as a missing value ("n/a", blank): it decides those rows.
+            missing = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=pa.array(sorted(MISSING_WORDS)))
+            bad = missing if bad is None else pc.or_(bad, missing)
+        if t.kind == "one of":
+            outside = pc.invert(pc.is_in(column, value_set=pa.array(list(t.values))))
+            bad = outside if bad is None else pc.or_(bad, outside)
+        if t.kind == "whole number" and pa.types.is_decimal(column.type) and column.type.scale > 0:
+            broken = pc.not_equal(column, pc.round(column, 0))
+            bad = broken if bad is None else pc.or_(bad, broken)
+        if bad is not None:
+            self.runtime.flag(pc.fill_null(bad, False), parent, 3)
+
+    # --- the columns out ---
+
+    def kept(self) -> pa.Table:
+        """The output columns as the columnar function decided them (rows it sent hold placeholders, replaced in ``decide_columns``)."""
+        model, n = self.model, self.n
+        outcome, priority, reasons, elements, results = self.outputs
+        runtime = self.runtime
+        out: dict[str, pa.Array] = {"service": self.service()}
+        if self.policy.outcome_kind is not None:
+            raise Unsupported("a valued outcome")
+        out["outcome"] = pc.fill_null(_array(outcome, n).cast(pa.string()), "undetermined") if outcome is not None else pa.repeat(pa.scalar("undetermined"), n)
+        out["priority"] = _array(priority, n).cast(pa.string()) if priority is not None else pa.nulls(n, pa.string())
+        out["reasons"] = self.reasons(reasons) if reasons is not None else pa.array([[]] * n, pa.list_(pa.string()))
+        out["elements"] = self.elements(elements)
+        for name, kind in self.policy.result_kinds:
+            value = _array(results[name], n)
+            runtime.open_(value, None)
+            out[name] = result_column(value, kind)
+        out["needed_facts"] = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
+        out["exact"] = pa.repeat(pa.scalar(True), n)
+        if self.policy.result_kinds:
+            out["results_needed"] = out["needed_facts"]  # a row kept here has every result known
+        del model
+        return pa.table(out)
+
+    def service(self) -> pa.Array:
+        """Each row's service: its name when that is text other than spaces, otherwise ``#N`` (its place, from 1), as the row path names it."""
+        name = self.model.service_name
+        n = self.n
+        names = self.table.column(name).combine_chunks().cast(pa.string()) if name and name in self.table.column_names else pa.nulls(n, pa.string())
+        named = pc.fill_null(pc.and_(pc.greater(pc.utf8_length(names), 0), pc.invert(pc.utf8_is_space(names))), False)
+        if pc.all(named).as_py() is not False and n:
+            return names
+        places = pc.binary_join_element_wise("#", pa.array(np.arange(1, n + 1)).cast(pa.string()), "")
+        return pc.if_else(named, names, places)
+
+    def reasons(self, reasons: tuple[list[str], list[Any]]) -> pa.Array:
+        """The reasons that hold for each row, in their written order; a row where one is unknown is sent."""
+        names, parts = reasons
+        n = self.n
+        held = np.zeros((n, len(names)), dtype=bool)
+        for j, p in enumerate(parts):
+            p = _array(p, n)
+            self.runtime.open_(p, None)
+            held[:, j] = np.asarray(pc.fill_null(p, False).to_numpy(zero_copy_only=False), dtype=bool)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(held.sum(axis=1), out=offsets[1:])
+        which = np.nonzero(held)[1]
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(names, pa.string()).take(pa.array(which)))
+
+    def elements(self, elements: tuple[Any, str] | None) -> pa.Array:
+        """Each row's element outcomes: the item's ``name`` (or ``collection[index]`` without one) and its outcome."""
+        n = self.n
+        typ = pa.list_(pa.struct([("name", pa.string()), ("outcome", pa.string())]))
+        if elements is None:
+            return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], typ.value_type))
+        values, collection = elements
+        flat, parent = self.runtime.lists[collection]
+        column = self.runtime_column(collection)
+        lengths = np.asarray(pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        m = len(flat)
+        outcome = pc.fill_null(_array(values, m).cast(pa.string()), "undetermined")
+        index = np.arange(m) - offsets[:-1][parent]
+        names = pc.struct_field(flat, "name") if flat.type.get_field_index("name") >= 0 and pa.types.is_string(flat.type.field("name").type) else None
+        if names is None or names.null_count:
+            fallback = pc.binary_join_element_wise(pa.scalar(f"{collection}["), pa.array(index).cast(pa.string()), pa.scalar("]"), "")
+            names = fallback if names is None else pc.coalesce(names, fallback)
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays([names, outcome], ["name", "outcome"]))
+
+    def runtime_column(self, collection: str) -> pa.Array:
+        return _empty_for_null(_column(self.table, collection, self.n, "list"))
+
+
+def _empty_for_null(column: pa.Array) -> pa.Array:
+    """A list column with its nulls read as empty lists (a list fact's ``default empty``).
+
+    Null slots of a list column built by Arrow hold no items, so dropping the
+    validity bitmap leaves them empty; a column whose null slots do hold items
+    takes the general (and much slower, on nested types) ``if_else``.
+    """
+    if not column.null_count:
+        return column
+    offsets = np.asarray(column.offsets.to_numpy(zero_copy_only=False))
+    nulls = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if np.any(offsets[1:][nulls] != offsets[:-1][nulls]):
+        return pc.if_else(pc.is_valid(column), column, pa.scalar([], column.type))
+    return pa.ListArray.from_arrays(column.offsets, column.values, type=column.type)
+
+
+def result_column(value: pa.Array, kind: str | None) -> pa.Array:
+    """A result typed as its JSON encoding says: money to the penny, whole numbers as integers, dates, yes/no; other numbers as their decimal text."""
+    from policy_rules.engine.amounts import encode
+
+    encoded = [None if v is None else encode(v, kind) for v in value.to_pylist()]
+    if kind == "money":
+        return _money([None if v is None else Decimal(v) for v in encoded])
+    if kind == "whole number":
+        return pa.array(encoded, pa.int64())
+    if kind == "date":
+        return pa.array([None if v is None else date.fromisoformat(v) for v in encoded], pa.date32())
+    if kind == "yes/no":
+        return pa.array(encoded, pa.bool_())
+    return pa.array(encoded, pa.string())
+
+
+def output_schema(policy: Any) -> pa.Schema:
+    fields = [
+        ("service", pa.string()),
+        ("outcome", pa.string()),
+        ("priority", pa.string()),
+        ("reasons", pa.list_(pa.string())),
+        ("elements", pa.list_(pa.struct([("name", pa.string()), ("outcome", pa.string())]))),
+    ]
+    types = {"money": pa.decimal128(38, 2), "whole number": pa.int64(), "date": pa.date32(), "yes/no": pa.bool_()}
+    fields += [(name, types.get(kind or "", pa.string())) for name, kind in policy.result_kinds]
+    fields += [("needed_facts", pa.list_(pa.string())), ("exact", pa.bool_())]
+    if policy.result_kinds:
+        fields.append(("results_needed", pa.list_(pa.string())))
+    return pa.schema(fields)
+
+
+def _plain(value: Any, kind: str) -> Any:
+    """An Arrow cell as the row path reads facts: nulls left out, list items without their null fields, a percentage as its text (``25%``)."""
+    if isinstance(value, list):
+        return [{k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item for item in value]
+    if kind == "percentage" and isinstance(value, Decimal):
+        return f"{value * 100:f}%"
+    return value
+
+
+def _facts(row: dict[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
+    return {k: _plain(v, kinds[k]) for k, v in row.items() if v is not None}
+
+
+def add_decision(rows: dict[str, list[Any]], d: Any) -> None:
+    """One decision's cells appended to the columns of ``output_schema`` (a register's writer adds its own further columns)."""
+    rows["service"].append(d.service)
+    rows["outcome"].append(d.outcome)
+    rows["priority"].append(d.priority)
+    rows["reasons"].append(list(d.reasons))
+    rows["elements"].append([{"name": e.name, "outcome": e.outcome} for e in d.elements])
+    for name, value, _shown in d.results:
+        rows[name].append(value)
+    rows["needed_facts"].append(list(d.needed_facts))
+    rows["exact"].append(d.needed_facts_exact)
+    if "results_needed" in rows:
+        rows["results_needed"].append(list(d.results_needed))
+
+
+def decisions_table(policy: Any, decisions: list[Any]) -> pa.Table:
+    """Decisions of the row path as rows of the output table."""
+    rows: dict[str, list[Any]] = {f.name: [] for f in output_schema(policy)}
+    for d in decisions:
+        add_decision(rows, d)
+    schema = output_schema(policy)
+    arrays = []
+    for f in schema:
+        values = rows[f.name]
+        if pa.types.is_decimal(f.type):
+            arrays.append(_money([None if v is None else Decimal(v) for v in values]))
+            continue
+        if pa.types.is_date32(f.type):
+            values = [None if v is None else date.fromisoformat(v) for v in values]
+        arrays.append(pa.array(values, f.type))
+    return pa.Table.from_arrays(arrays, names=schema.names)
+
+
+def _money(values: list[Any]) -> pa.Array:
+    """Money to the penny: decimal128(38, 2), or decimal256(76, 2) for an amount beyond 36 digits of pounds."""
+    try:
+        return pa.array(values, pa.decimal128(38, 2))
+    except pa.ArrowInvalid:
+        return pa.array(values, pa.decimal256(76, 2))
+
+
+def _unified(a: pa.Table, b: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The two tables in one schema: a money column wide in either is wide in both."""
+    fields = [fa if pa.types.is_decimal256(fa.type) else fb for fa, fb in zip(a.schema, b.schema, strict=True)]
+    schema = pa.schema(fields)
+    return a.cast(schema), b.cast(schema)
+
+
+def decide_columns(policy: Any, table: pa.Table, as_of: date, *, path: str = "<facts>") -> tuple[pa.Table, dict[str, int]]:
+    """Decide every row of ``table``; the rows the columnar function leaves are decided by ``policy.evaluate`` and merged back in place.
+
+    Gives the table and how many rows took the row path, by why (the keys of ``WHY``).
+    """
+    kept, rows, stats = decide_kept(policy, table, as_of)
+    n = table.num_rows
+    schema = output_schema(policy)
+    if len(rows):
+        given = [c for c in table.column_names if c in policy.model.fact_types]
+        raw = table.select(given).take(pa.array(rows)).to_pylist()
+        kinds = {name: t.kind for name, t in policy.model.fact_types.items()}
+        shown = as_of.isoformat()
+        decided = [policy.evaluate(_facts(r, kinds), as_of, shown, trace=False, path=path, index=int(i)) for i, r in zip(rows, raw, strict=True)]
+        sent = decisions_table(policy, decided)
+    else:
+        sent = schema.empty_table()
+    if kept is None:
+        out = sent
+    else:
+        typed = [kept.column(f.name) if pa.types.is_decimal(f.type) else kept.column(f.name).cast(f.type) for f in schema]
+        kept = pa.Table.from_arrays(typed, names=schema.names)
+        kept, sent = _unified(kept, sent)
+        order = np.arange(n, dtype=np.int64)
+        order[rows] = n + np.arange(len(rows))
+        out = pa.concat_tables([kept, sent]).take(pa.array(order)) if len(rows) else kept
+    return out.replace_schema_metadata({"row_path": str(sum(stats.values()))}), stats
+
+
+def decide_kept(policy: Any, table: pa.Table, as_of: date) -> tuple[pa.Table | None, np.ndarray, dict[str, int]]:
+    """The columnar mode alone: its decisions (a ``decided_by`` column added; the rows it sends hold placeholders), the places of the rows it
+    sends and how many, by why. For a caller with its own row path (a register writes each row's error where ``decide_columns`` raises)."""
+    batch = Batch(policy, table, as_of)
+    kept = None
+    if batch.outputs is not None:
+        try:
+            kept = batch.kept()
+        except Unsupported:
+            batch.runtime.send[:] = 4
+    send = batch.runtime.send
+    stats = {why: int((send == i).sum()) for i, why in enumerate(WHY) if why is not None}
+    if kept is not None:
+        decided_by = batch.runtime.decided_by
+        if decided_by is None:
+            column = pa.nulls(batch.n, pa.string())
+        elif isinstance(decided_by, pa.Scalar):
+            column = pa.repeat(decided_by, batch.n)
+        else:
+            column = _array(decided_by, batch.n).cast(pa.string())
+        kept = kept.append_column("decided_by", column)
+    return kept, np.nonzero(send)[0], stats
+
+
+def arrow_type(model: Any, name: str) -> pa.DataType:
+    """The Arrow type a fact's column is given in: yes/no bool, amounts decimal, dates date32, text string, lists of records list<struct>."""
+    t = model.fact_types[name]
+    if t.kind == "list":
+        record = model.records[t.record or ""]
+        return pa.list_(pa.struct([(f.name, _field_type(model, record.name, f.name)) for f in record.fields]))
+    return pa.decimal128(30, 10) if t.kind in NUMERIC else _fact_type(t.kind)
+
+
+def _field_type(model: Any, record: str, field: str) -> pa.DataType:
+    kind = next(f for f in model.records[record].fields if f.name == field).type.kind
+    return pa.decimal128(30, 10) if kind in NUMERIC else _fact_type(kind)
+
+
+def table_of(model: Any, rows: list[Mapping[str, Any]]) -> pa.Table:
+    """Facts mappings as typed Arrow columns (a missing fact a null): how tests and benchmarks give a register to ``decide_columns``."""
+    columns = {}
+    for name in model.fact_types:
+        typ = arrow_type(model, name)
+        values = [_cell(r.get(name), typ) for r in rows]
+        try:
+            columns[name] = pa.array(values, typ)
+        except pa.ArrowInvalid:
+            # An amount too long for 30 digits (the corpus's edges): 76 digits, 10 after the point, still exact.
+            columns[name] = pa.array(values, pa.decimal256(76, 10) if pa.types.is_decimal(typ) else _wide(typ))
+    return pa.table(columns)
+
+
+def _wide(typ: pa.DataType) -> pa.DataType:
+    return pa.list_(pa.struct([(f.name, pa.decimal256(76, 10) if pa.types.is_decimal(f.type) else f.type) for f in typ.value_type]))
+
+
+def _cell(value: Any, typ: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_decimal(typ) and isinstance(value, str) and value.strip().endswith("%"):
+        return Decimal(value.strip()[:-1]) / 100
+    if pa.types.is_decimal(typ):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            raise ValueError(f"{value!r} is not an amount")
+        return Decimal(str(value))
+    if pa.types.is_date32(typ) and isinstance(value, str):
+        return date.fromisoformat(value)
+    if pa.types.is_list(typ):
+        return [{f.name: _cell(item.get(f.name), f.type) for f in typ.value_type} for item in value]
+    return value

@@ -1,0 +1,1082 @@
+"""Registers as Arrow tables: CSV, JSON Lines and Parquet read into typed columns, decided a batch at a time, written from columns.
+
+This is the register path of ``policy-rules evaluate --output`` (``register``
+keeps the row path for YAML, JSON, workbooks and traces). A
+register is read in batches (``read_batches``): each cell is converted to its
+fact's Arrow type column by column (bool for yes/no, ``decimal128`` for
+amounts and numbers, int64 for whole numbers, date32 for dates, strings for
+text and listed values, ``list<struct>`` for lists of records; null for
+unknown). Only cells in their plainest forms are converted by Arrow's kernels;
+every other cell is read by ``facts.convert`` itself, so a cell means exactly
+what the row reader makes of it and a bad one gets the row reader's located
+``FactsError``, word for word. A row with a bad cell is not decided: it is an
+error row, as today.
+
+The decide step is one parameter, ``decide(policy, facts, as_of) -> table``:
+``decide_by_columns`` by default (the columnar mode of the code generator,
+the rows it leaves decided by ``decide_by_rows``: each row through the
+generated function or the three-valued evaluator). Its output has one row per input row: ``service``, ``outcome``,
+``priority``, ``reasons``, ``elements``, a column per header result,
+``needed_facts`` and ``exact``; optionally ``decided_by``, ``questions`` and
+``error`` (a row the step could not decide). The writers turn that into the
+bytes ``DecisionRows`` writes, or into Parquet.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from policy_rules.engine.columnar import add_decision
+from policy_rules.engine.decision import DECISION_SCHEMA_VERSION
+from policy_rules.engine.facts import _at_least, convert, service_name
+from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
+from policy_rules.language.checker import PolicyModel, type_from_ref
+from policy_rules.registers.facts import (
+    READ_CHUNK,
+    FactsStream,
+    _csv_header,
+    _delimiter,
+    _open_regular,
+    check_columns,
+)
+from policy_rules.registers.register import (
+    CSV_COLUMNS,
+    LISTED,
+    OutcomeTotal,
+    Summary,
+    _csv_quoted,
+    _csv_text,
+    _num,
+)
+from policy_rules.safety.escape import for_csv_cell
+from policy_rules.safety.outputs import AtomicFile
+from policy_rules.values.types import UNKNOWN, Type
+
+if TYPE_CHECKING:
+    from policy_rules.api import Policy
+
+#: Rows decided and written at a time: large enough for Arrow's kernels to pay, small enough that memory stays flat.
+BATCH_ROWS = 65_536
+#: The register endings read in columns.
+COLUMN_REGISTERS = (".csv", ".jsonl", ".parquet")
+#: The decisions files written from columns.
+COLUMN_OUTPUTS = (".csv", ".jsonl", ".json", ".parquet")
+_MONEY_SCALE = 2
+_MAX_PRECISION = 38
+
+DecideStep = Callable[["Policy", pa.Table, date], pa.Table]
+
+
+class NotColumnar(Exception):
+    """Arrow cannot read this CSV file as the row reader would (a malformed file): it is read on by rows, for the row reader's error at its line."""
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Batch:
+    """Rows of a register read into columns: the typed facts of the rows that could be read, and every row's name and error.
+
+    ``facts`` holds the rows without an error, in order; ``names`` and
+    ``errors`` (None for a row read whole) cover every row; ``first`` is the
+    number of services before the batch.
+    """
+
+    facts: pa.Table
+    names: list[str]
+    errors: list[FactsError | None]
+    first: int
+
+    @property
+    def rows(self) -> int:
+        return len(self.names)
+
+
+def arrow_type(typ: Type, model: PolicyModel, scale: int = _MONEY_SCALE) -> pa.DataType:
+    """The Arrow type a fact of this type is read into (amounts with ``scale`` places)."""
+    kind = typ.kind
+    if kind == "yes/no":
+        return pa.bool_()
+    if kind in ("money", "number", "percentage"):
+        return pa.decimal128(_MAX_PRECISION, scale)
+    if kind == "whole number":
+        return pa.int64()
+    if kind == "date":
+        return pa.date32()
+    if kind == "list":
+        record = model.records[typ.record or ""]
+        return pa.list_(pa.struct([(f.name, arrow_type(type_from_ref(f.type), model, scale)) for f in record.fields]))
+    return pa.string()
+
+
+class _Converter:
+    """Converts one batch's raw cells into typed columns, collecting each row's first bad cell (in column order) as the row reader would."""
+
+    def __init__(self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any]) -> None:
+        self.model = model
+        self.path = path
+        self.first = first
+        self.count = count
+        self.raw_names = raw_names
+        self.errors: list[FactsError | None] = [None] * count
+
+    def name(self, row: int) -> str:
+        raw = self.raw_names[row] if self.raw_names else None
+        return service_name(self.model, {self.model.service_name: raw} if self.model.service_name else {}, self.first + row)
+
+    def column(self, fact: str, cells: pa.Array | list[Any]) -> pa.Array:
+        """The typed column of a fact; a cell that is not in a plain form goes through ``convert`` (and ``_at_least``), as in ``validate``.
+
+        ``cells`` are strings (a CSV file's, or a Parquet file's text column), or Python values (JSON, or a Parquet column of another type).
+        """
+        typ = self.model.fact_types[fact]
+        if isinstance(cells, pa.Array) and not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+            cells = cells.to_pylist()
+        if isinstance(cells, list):
+            typed, raws = None, cells
+            slow_rows = [i for i, v in enumerate(cells) if v is not None]
+        else:
+            typed, slow = self._plain(typ, cells.cast(pa.string()))
+            raws = None
+            slow_rows = [i for i, s in enumerate(slow.to_pylist()) if s] if slow is not None else []
+            if not slow_rows:
+                return self._bounded(fact, typed, cells)
+            raws = cells.to_pylist()
+        values: list[Any] = typed.to_pylist() if typed is not None else [None] * len(raws)
+        for row in slow_rows:
+            raw = raws[row]
+            if self.errors[row] is not None:
+                values[row] = None
+                continue
+            try:
+                value = convert(raw, typ, self.model, path=self.path, service=self.name(row), fact=fact)
+                if value is not UNKNOWN:
+                    _at_least(value, raw, fact, self.model.minimums.get(fact), path=self.path, service=self.name(row), fact=fact)
+            except FactsError as error:
+                self.errors[row] = error
+                value = UNKNOWN
+            values[row] = None if value is UNKNOWN else value
+        return _typed_array(values, typ, self.model)
+
+    def _bounded(self, fact: str, typed: pa.Array, cells: pa.Array) -> pa.Array:
+        """A column converted by kernels, with the cells below the fact's least value refused as ``_at_least`` refuses them."""
+        bound = self.model.minimums.get(fact)
+        if bound is None or not typed.null_count < len(typed):
+            return typed
+        below = pc.fill_null(pc.less(typed, pa.scalar(bound[0], typed.type) if pa.types.is_decimal(typed.type) else int(bound[0])), False)
+        rows = [i for i, b in enumerate(below.to_pylist()) if b]
+        for row in rows:
+            if self.errors[row] is None:
+                raw = cells[row].as_py()
+                try:
+                    _at_least(Decimal(typed[row].as_py()), raw, fact, bound, path=self.path, service=self.name(row), fact=fact)
+                except FactsError as error:
+                    self.errors[row] = error
+        return typed
+
+    def _plain(self, typ: Type, cells: pa.Array) -> tuple[pa.Array | None, pa.Array | None]:
+        """Cells in their plainest forms converted by kernels, and a mask of the cells left to ``convert`` (None: every cell done)."""
+        kind = typ.kind
+        trimmed = pc.utf8_trim_whitespace(cells)
+        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING), True)
+        if kind == "text":
+            return pc.if_else(missing, pa.scalar(None, pa.string()), cells), None
+        if kind == "yes/no":
+            lower = pc.utf8_lower(trimmed)
+            yes, no = pc.is_in(lower, value_set=_YES), pc.is_in(lower, value_set=_NO)
+            typed = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
+            return typed, pc.invert(pc.or_(missing, pc.or_(yes, no)))
+        if kind == "one of":
+            known = pc.is_in(trimmed, value_set=pa.array(typ.values, pa.string()))
+            return pc.if_else(known, trimmed, pa.scalar(None, pa.string())), pc.invert(pc.or_(missing, known))
+        if kind in ("money", "number", "whole number"):
+            pattern = _PLAIN_MONEY if kind == "money" else _PLAIN_WHOLE if kind == "whole number" else _PLAIN_NUMBER
+            plain = pc.match_substring_regex(trimmed, pattern)
+            digits = pc.replace_substring_regex(pc.if_else(plain, trimmed, "0"), "[£,]", "")
+            target = pa.int64() if kind == "whole number" else pa.decimal128(_MAX_PRECISION, _MONEY_SCALE)
+            typed = pc.if_else(plain, pc.cast(digits, target), pa.scalar(None, target))
+            return typed, pc.invert(pc.or_(missing, plain))
+        if kind == "date":
+            plain = pc.match_substring_regex(trimmed, r"^\d{4}-\d{2}-\d{2}$")
+            parsed = pc.strptime(pc.if_else(plain, trimmed, "1970-01-01"), format="%Y-%m-%d", unit="s", error_is_null=True)
+            same = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), trimmed), False)  # 2020-02-30 is not read as 1 March
+            plain = pc.and_(plain, same)
+            typed = pc.if_else(plain, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
+            return typed, pc.invert(pc.or_(missing, plain))
+        return None, pc.invert(missing)  # percentages and lists: every given cell is read by ``convert``
+
+
+_MISSING = pa.array(["", "unknown", "n/a", "?"])
+_YES = pa.array(["yes", "true", "y"])
+_NO = pa.array(["no", "false", "n"])
+#: Amounts a kernel reads exactly as ``_number`` does: not negative, at most 2 places, at most 30 digits before the point.
+_PLAIN_MONEY = r"^£?(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
+_PLAIN_NUMBER = r"^(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
+_PLAIN_WHOLE = r"^(\d{1,3}(,\d{3}){0,5}|\d{1,18})$"
+
+
+def _scale_of(values: list[Any]) -> int:
+    scale = _MONEY_SCALE
+    for value in values:
+        if isinstance(value, Decimal):
+            exponent = value.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > scale:
+                scale = -exponent
+        elif isinstance(value, Mapping):
+            scale = max(scale, _scale_of(list(value.values())))
+        elif isinstance(value, (list, tuple)):
+            scale = max(scale, _scale_of(list(value)))
+    return min(scale, _MAX_PRECISION)
+
+
+def _typed_array(values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
+    """Typed Python values (as ``convert`` gives them) as an Arrow column; amounts keep every place they were written with."""
+    if typ.kind == "whole number":
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    if typ.kind == "list":
+        values = [None if v is None else [dict(item) for item in v] for v in values]
+    return pa.array(values, arrow_type(typ, model, _scale_of(values)))
+
+
+def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
+    """A CSV register's cells as batches of strings, with its header as the row reader reads it; ``NotColumnar`` where Arrow would read it otherwise."""
+    import pyarrow.csv as pcsv
+
+    file, _info = _open_regular(Path(path), path)
+    with file:
+        start = 3 if file.read(3) == codecs.BOM_UTF8 else 0
+        file.seek(start)
+        head = file.read(READ_CHUNK)
+        try:
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < READ_CHUNK)
+        except UnicodeDecodeError:
+            raise NotColumnar from None
+        first_line = text.split("\n", 1)[0]
+        if "\n" not in text or not first_line.strip() or '"' in first_line or "\x00" in text:
+            raise NotColumnar  # an odd header, or a file too short to matter: the row reader gives its exact error or reading
+        delimiter = _delimiter(first_line + "\n")
+        header = _csv_header(csv.reader([first_line + "\n"], delimiter=delimiter, strict=True), path)
+        check_columns(header, model.fact_types, path)
+        raw_names = next(csv.reader([first_line], delimiter=delimiter))
+        file.seek(start + len(first_line.encode("utf-8")) + 1)
+        columns = [f"c{i}" for i in range(len(raw_names))]
+        options = (
+            pcsv.ReadOptions(column_names=columns, block_size=1 << 22, use_threads=True),
+            pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
+            pcsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        try:
+            reader = pcsv.open_csv(file, read_options=options[0], parse_options=options[1], convert_options=options[2])
+            pending: list[pa.RecordBatch] = []
+            size = 0
+            for batch in reader:
+                pending.append(batch)
+                size += batch.num_rows
+                if size >= rows:
+                    yield from _cut(pending, rows, header)
+                    size = sum(b.num_rows for b in pending)
+            if pending:
+                yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0], header
+        except pa.ArrowInvalid:
+            raise NotColumnar from None
+
+
+def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
+    table = pa.Table.from_batches(pending).combine_chunks()
+    pending.clear()
+    at = 0
+    while table.num_rows - at >= rows:
+        yield table.slice(at, rows).to_batches()[0], header
+        at += rows
+    if at < table.num_rows:
+        pending.extend(table.slice(at).to_batches())
+
+
+def _not_blank(batch: pa.RecordBatch, delimiter_checked: bool = True) -> pa.RecordBatch:
+    """The rows that hold something: a row of blank cells is skipped, as the row reader skips it. A NUL byte is the row reader's to report."""
+    keep = None
+    for column in batch.columns:
+        if pc.any(pc.match_substring(column, "\x00")).as_py():
+            raise NotColumnar
+        filled = pc.not_equal(pc.utf8_trim_whitespace(column), "")
+        keep = filled if keep is None else pc.or_(keep, filled)
+    if keep is None or pc.all(keep).as_py():
+        return batch
+    return batch.filter(keep)
+
+
+def _string_batches(path: str, kind: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
+    if kind == ".csv":
+        for batch, header in _csv_batches(path, model, rows):
+            yield _not_blank(batch), header
+        return
+    yield from _parquet_batches(path, model, rows)
+
+
+def _parquet_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
+    import pyarrow.parquet as pq
+
+    file, _info = _open_regular(Path(path), path)
+    with file:
+        try:
+            parquet = pq.ParquetFile(file)
+        except (pa.ArrowInvalid, OSError):
+            raise FactsError("this is not a Parquet file; save the register as Parquet, or as CSV with a .csv name", path=path) from None
+        header = tuple(parquet.schema_arrow.names)
+        check_columns(header, model.fact_types, path)
+        count = 0
+        for batch in parquet.iter_batches(batch_size=rows):
+            count += batch.num_rows
+            yield batch, header
+        if not count:
+            raise FactsError("the Parquet file has columns but no services", path=path)
+
+
+def _row_batches(path: str, model: PolicyModel, rows: int, skip: int = 0) -> Iterator[Batch]:
+    """A register read by the row reader (JSON Lines, or a CSV file Arrow cannot read as it does), its errors at their lines; each batch's values
+    then converted column by column. ``skip`` services already given are read past."""
+    with FactsStream(path, known=model.fact_types) as stream:
+        services = itertools.islice(stream, skip, None)
+        first = skip
+        while chunk := list(itertools.islice(services, rows)):
+            yield _batch_of_mappings([s.raw for s in chunk], model, path, first)
+            first += len(chunk)
+
+
+def _batch_of_mappings(raws: list[Any], model: PolicyModel, path: str, first: int) -> Batch:
+    errors: list[FactsError | None] = [None] * len(raws)
+    known = model.fact_types
+    for at, raw in enumerate(raws):
+        if not isinstance(raw, Mapping):
+            errors[at] = FactsError(f"a service must be a mapping of fact names to values, not {_shown(raw)}", path=path, service=f"#{first + at + 1}")
+            continue
+        for key in raw:
+            if not isinstance(key, str) or key not in known:
+                from policy_rules.errors import did_you_mean
+
+                name = service_name(model, raw, first + at)
+                errors[at] = FactsError(
+                    f"there is no fact called `{key}` in this policy{did_you_mean(str(key), known)}", path=path, service=name, fact=str(key)
+                )
+                break
+    names = [service_name(model, raw, first + at) if isinstance(raw, Mapping) else f"#{first + at + 1}" for at, raw in enumerate(raws)]
+    columns = {}
+    present = [fact for fact in known if any(isinstance(r, Mapping) and fact in r for r in raws)]
+    raw_names = [r.get(model.service_name) if isinstance(r, Mapping) and model.service_name else None for r in raws]
+    converter = _Converter(model, path, first, len(raws), raw_names)
+    converter.errors = errors
+    for fact in present:
+        # a service's facts are checked in the order it gives them; a row with two bad cells reports its first
+        values = [r.get(fact) if isinstance(r, Mapping) else None for r in raws]
+        columns[fact] = converter.column(fact, pa.array(values, pa.string()) if all(v is None or type(v) is str for v in values) else values)
+    _first_in_order(raws, present, converter, model, path, first)
+    return _finish(model, columns, len(raws), names, converter.errors, first)
+
+
+def _first_in_order(raws: list[Any], present: list[str], converter: _Converter, model: PolicyModel, path: str, first: int) -> None:
+    """A mapping with two bad values reports the first it gives, as ``validate`` does: re-read the rows with an error in their own order."""
+    for at, error in enumerate(converter.errors):
+        raw = raws[at]
+        if error is None or not isinstance(raw, Mapping) or error.fact is None:
+            continue
+        for key, value in raw.items():
+            if key == error.fact.split("[")[0]:
+                break
+            try:
+                typed = convert(value, model.fact_types[key], model, path=path, service=converter.name(at), fact=key)
+                if typed is not UNKNOWN:
+                    _at_least(typed, value, key, model.minimums.get(key), path=path, service=converter.name(at), fact=key)
+            except FactsError as earlier:
+                converter.errors[at] = earlier
+                break
+
+
+def _shown(value: Any) -> str:
+    from policy_rules.engine.facts import _shown as shown
+
+    return shown(value)
+
+
+def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names: list[str], errors: list[FactsError | None], first: int) -> Batch:
+    """The batch's facts table: the rows read whole, each fact's defaults filled in where it is unknown (as ``validate`` fills them)."""
+    keep = pa.array([e is None for e in errors])
+    arrays, fields = [], []
+    for fact, decl in model.facts.items():
+        typ = model.fact_types[fact]
+        column = columns.get(fact)
+        if column is None:
+            column = pa.nulls(count, arrow_type(typ, model))
+        if decl.default is not None and column.null_count:
+            default = decl.default.value if decl.default.kind != "list" else []
+            if typ.kind == "whole number":
+                default = int(default)
+            column = pc.fill_null(column, pa.scalar(default, column.type))
+        arrays.append(column)
+        fields.append(pa.field(fact, column.type))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields)) if arrays else pa.table({"_": pa.nulls(count)}).drop_columns(["_"])
+    if not pc.all(keep).as_py():
+        table = table.filter(keep)
+    return Batch(table, names, errors, first)
+
+
+def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[Batch]:
+    """The register at ``path`` (``.csv``, ``.jsonl``, ``.parquet``) in batches of typed facts, each row's bad cell located as the row reader locates it.
+
+    A CSV file whose text Arrow would read otherwise than the row reader (a
+    row with too few cells, an unclosed quote, a NUL byte, text that is not
+    UTF-8, an odd header) is read on by the row reader from where Arrow
+    stopped, which reports the problem at its line as it always has.
+    """
+    model = policy.model
+    kind = Path(path).suffix.lower()
+    if kind == ".jsonl":
+        yield from _row_batches(path, model, rows)
+        return
+    first = 0
+    try:
+        for batch, header in _string_batches(path, kind, model, rows):
+            count = batch.num_rows
+            named = {h: i for i, h in enumerate(header) if h}
+            raw_names = batch.column(named[model.service_name]).to_pylist() if model.service_name in named else []
+            converter = _Converter(model, path, first, count, raw_names)
+            names = [converter.name(i) for i in range(count)]
+            columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}
+            yield _finish(model, columns, count, names, converter.errors, first)
+            first += count
+    except NotColumnar:
+        yield from _row_batches(path, model, rows, skip=first)
+        return
+    if not first and kind == ".csv":
+        raise FactsError("the CSV file has a header row but no services", path=path)
+
+
+# --- the row path as a decide step -----------------------------------------------------------
+
+
+def output_schema(policy: Policy) -> pa.Schema:
+    """The columns a decide step gives (the optional ``decided_by``, ``questions`` and ``error`` included)."""
+    results = [pa.field(name, _result_type(kind)) for name, kind in policy.result_kinds]
+    return pa.schema(
+        [
+            pa.field("service", pa.string()),
+            pa.field("outcome", pa.string()),
+            pa.field("priority", pa.string()),
+            pa.field("reasons", pa.list_(pa.string())),
+            pa.field("elements", _ELEMENTS),
+            *results,
+            pa.field("needed_facts", pa.list_(pa.string())),
+            pa.field("exact", pa.bool_()),
+            *([pa.field("results_needed", pa.list_(pa.string()))] if results else []),
+            pa.field("decided_by", pa.string()),
+            pa.field("questions", _QUESTIONS),
+            pa.field("error", _ERROR),
+        ]
+    )
+
+
+_ELEMENTS = pa.list_(pa.struct([("name", pa.string()), ("outcome", pa.string())]))
+_QUESTIONS = pa.list_(pa.struct([("fact", pa.string()), ("question", pa.string())]))
+_ERROR = pa.struct([("kind", pa.string()), ("message", pa.string()), ("location", pa.string()), ("text", pa.string())])
+
+
+def _result_type(kind: str | None) -> pa.DataType:
+    """A result's column: money in pence exactly, whole numbers, dates and yes/no typed; other numbers as the decimal text the JSON decision gives."""
+    return {"money": pa.decimal128(_MAX_PRECISION, _MONEY_SCALE), "whole number": pa.int64(), "date": pa.date32(), "yes/no": pa.bool_()}.get(
+        kind or "", pa.string()
+    )
+
+
+def _typed_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the facts table as ``validate`` gives facts: unknown facts and fields left out, lists as tuples, whole numbers as ``Decimal``."""
+    typed = {}
+    for key, value in row.items():
+        if value is None:
+            continue
+        if type(value) is list:
+            value = tuple({k: v for k, v in item.items() if v is not None} for item in value)
+        elif type(value) is int:
+            value = Decimal(value)
+        typed[key] = value
+    return typed
+
+
+def decide_by_rows(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
+    """The decide step by rows: each row by the generated function, or by the three-valued evaluator when it cannot; a row that cannot be decided
+    (a conflict between rules, a calculation that fails) has ``error`` set. The columnar mode sends here the rows it cannot decide."""
+    schema = output_schema(policy)
+    pieces = [_decide_rows(policy, table.slice(at, _ROWS_AT_ONCE), as_of, at) for at in range(0, table.num_rows, _ROWS_AT_ONCE)]
+    return pa.concat_tables(pieces) if pieces else schema.empty_table()
+
+
+#: Rows turned into Python values at a time by ``decide_by_rows``: their dictionaries are the largest thing a run holds.
+_ROWS_AT_ONCE = 4096
+
+
+def decide_by_columns(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
+    """The decide step in columns: the columnar mode decides what it can; the rows it leaves (open, conflicting, erring, outside a declaration)
+    are decided by rows as ``decide_by_rows`` decides them, errors recorded, and put back in their places."""
+    kept, rows, _stats = policy.decide_columns_kept(table, as_of)
+    schema = output_schema(policy)
+    n = table.num_rows
+    places = [int(i) for i in rows]
+    pieces = [
+        _decide_rows(policy, table.take(pa.array(places[at : at + _ROWS_AT_ONCE], pa.int64())), as_of, 0, places[at : at + _ROWS_AT_ONCE])
+        for at in range(0, len(places), _ROWS_AT_ONCE)
+    ]
+    sent = pa.concat_tables(pieces) if pieces else schema.empty_table()
+    if kept is None:
+        return sent
+    filled = {"questions": pa.nulls(n, _QUESTIONS).fill_null(pa.scalar([], _QUESTIONS)), "error": pa.nulls(n, _ERROR)}
+    ours = pa.Table.from_arrays([filled[f.name] if f.name in filled else kept.column(f.name).cast(f.type) for f in schema], schema=schema)
+    if not len(rows):
+        return ours
+    order = np.arange(n, dtype=np.int64)
+    order[rows] = n + np.arange(len(rows))
+    return pa.concat_tables([ours, sent]).take(pa.array(order))
+
+
+def _decide_rows(policy: Policy, table: pa.Table, when: date, first: int, places: Sequence[int] | None = None) -> pa.Table:
+    model = policy.model
+    columns: dict[str, list[Any]] = {f.name: [] for f in output_schema(policy)}
+    for index, row in zip(places if places is not None else itertools.count(first), table.to_pylist(), strict=False):
+        facts = _typed_row(row)
+        try:
+            decision = policy.decide_fast(facts, when, index=index)
+            if decision is None:
+                decision = policy.decide(facts, service_name(model, facts, index), when, trace=False)
+        except PolicyError as error:
+            kind = "facts" if isinstance(error, FactsError) else "conflict" if isinstance(error, ConflictError) else "evaluation"
+            for name in columns:
+                columns[name].append(None)
+            columns["service"][-1] = service_name(model, facts, index)
+            columns["error"][-1] = {"kind": kind, "message": error.message, "location": error.location, "text": str(error)}
+            continue
+        add_decision(columns, decision)
+        columns["decided_by"].append(decision.decided_by)
+        columns["questions"].append([{"fact": q.fact, "question": q.question} for q in decision.questions])
+        columns["error"].append(None)
+    schema = output_schema(policy)
+    kinds = dict(policy.result_kinds)
+    arrays = [_results_array(columns[f.name], kinds[f.name]) if f.name in kinds else pa.array(columns[f.name], f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _results_array(values: list[Any], kind: str | None) -> pa.Array:
+    typ = _result_type(kind)
+    if pa.types.is_decimal(typ):
+        return pa.array([None if v is None else Decimal(v) for v in values], typ)
+    if pa.types.is_date32(typ):
+        return pa.array([None if v is None else date.fromisoformat(v) for v in values], typ)
+    if pa.types.is_string(typ):
+        return pa.array([None if v is None else str(v) for v in values], typ)
+    return pa.array(values, typ)
+
+
+# --- decided batches -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Decided:
+    """A batch of the register and its decisions: ``decided`` has a row for each row of ``batch.facts`` (the rows read whole), in order."""
+
+    batch: Batch
+    decided: pa.Table
+
+    def rows(self) -> Iterator[tuple[int, int | None, FactsError | None]]:
+        """Each row of the batch: its place in the batch, its place in ``decided`` (None for a bad cell) and its reading error."""
+        at = 0
+        for row, error in enumerate(self.batch.errors):
+            if error is None:
+                yield row, at, None
+                at += 1
+            else:
+                yield row, None, error
+
+
+def decide_batch(policy: Policy, batch: Batch, as_of: date, decide: DecideStep = decide_by_columns) -> Decided:
+    """The decide step over a batch's rows read whole."""
+    return named(batch, decide(policy, batch.facts, as_of))
+
+
+def named(batch: Batch, decided: pa.Table) -> Decided:
+    """A batch's decisions, their ``service`` column replaced by the names the reader gave (``#N`` counted in the whole register)."""
+    if decided.num_rows != batch.facts.num_rows:
+        raise AssertionError(f"the decide step gave {decided.num_rows} rows for {batch.facts.num_rows}")
+    names = pa.array([n for n, e in zip(batch.names, batch.errors, strict=True) if e is None], pa.string())
+    return Decided(batch, decided.set_column(decided.schema.get_field_index("service"), "service", names))
+
+
+def _error_of(decided: pa.Table, at: int) -> dict[str, str] | None:
+    if "error" not in decided.column_names:
+        return None
+    return decided.column("error")[at].as_py()
+
+
+def _error_fields(error: FactsError | dict[str, str]) -> tuple[str, str, str, str]:
+    """An error's kind, message, location and full text, from the reader's ``FactsError`` or a decide step's ``error`` cell."""
+    if isinstance(error, FactsError):
+        return "facts", error.message, error.location, str(error)
+    return error["kind"], error["message"], error["location"], error["text"]
+
+
+def summarise(summary: Summary, done: Decided, spend_fact: str | None, policy: Policy) -> list[str]:
+    """Add a decided batch to the summary, column by column, as ``Summary.add`` would row by row; the messages of the rows not decided, in order."""
+    part = Summary(summary.policy, summary.version, summary.digest, summary.as_of, summary.spend_fact)
+    decided = done.decided
+    part.services = done.batch.rows
+    messages: list[str] = []
+    errors = pc.is_valid(decided.column("error")) if "error" in decided.column_names else None
+    for _row, at, error in done.rows():
+        found: FactsError | dict[str, str] | None = error if at is None else _error_of(decided, at) if errors is not None and errors[at].as_py() else None
+        if found is None:
+            continue
+        kind, _message, _location, text = _error_fields(found)
+        messages.append(text)
+        part.error_count += 1
+        if len(part.errors) < LISTED:
+            part.errors.append(text)
+        if kind == "facts":
+            part.facts_errors += 1
+        elif kind == "conflict":
+            part.rule_conflicts += 1
+        else:
+            part.evaluation_errors += 1
+    spend = done.batch.facts.column(spend_fact) if spend_fact else pa.nulls(decided.num_rows, pa.decimal128(_MAX_PRECISION, _MONEY_SCALE))
+    table = pa.table({"outcome": decided.column("outcome"), "spend": spend, "priority": decided.column("priority")})
+    money = [name for name, kind in policy.result_kinds if kind == "money"]
+    for name in money:
+        table = table.append_column(name, decided.column(name))
+    if errors is not None:
+        table = table.filter(pc.invert(errors))
+        kept = decided.filter(pc.invert(errors))
+    else:
+        kept = decided
+    part.decided = table.num_rows
+    if table.num_rows:
+        sums = [(name, "sum") for name in money] + [(name, "count") for name in money]
+        grouped = table.group_by("outcome").aggregate([("outcome", "count"), ("spend", "sum"), *sums])
+        for row in grouped.to_pylist():
+            total = part.by_outcome[row["outcome"]] = OutcomeTotal(row["outcome_count"], row["spend_sum"] or Decimal(0))
+            for name in money:
+                if row[f"{name}_count"]:
+                    total.results[name] = row[f"{name}_sum"]
+        counts = pc.value_counts(pc.drop_null(table.column("priority")))
+        part.by_priority = Counter({c["values"]: c["counts"] for c in counts.to_pylist()})
+        _high(part, kept, spend if errors is None else spend.filter(pc.invert(errors)))
+        _undetermined(part, kept)
+    summary.merge(part)
+    return messages
+
+
+def _high(part: Summary, kept: pa.Table, spend: pa.ChunkedArray | pa.Array) -> None:
+    """The high-priority services of the batch: counted, and the ``LISTED`` of highest spend kept in register order (as ``_highest`` keeps them)."""
+    high = pc.fill_null(pc.equal(kept.column("priority"), "high"), False)
+    rows = pa.table({"service": kept.column("service"), "outcome": kept.column("outcome"), "spend": spend, "reasons": kept.column("reasons")}).filter(high)
+    part.high_priority_count = rows.num_rows
+    if not rows.num_rows:
+        return
+    if rows.num_rows > LISTED:
+        order = pc.sort_indices(
+            pa.table({"spend": pc.fill_null(rows.column("spend"), 0), "service": rows.column("service")}),
+            sort_keys=[("spend", "descending"), ("service", "ascending")],
+        )
+        kept = order.slice(0, LISTED)
+        rows = rows.take(pc.take(kept, pc.sort_indices(kept)))
+    part.high_priority = [(r["service"] or "(unnamed)", r["outcome"], r["spend"], tuple(r["reasons"] or ())) for r in rows.to_pylist()]
+
+
+def _undetermined(part: Summary, kept: pa.Table) -> None:
+    """The services with needed facts: counted, the first ``LISTED`` kept, each needed fact counted across them (``elements[].cost``)."""
+    needed = kept.column("needed_facts")
+    lengths = pc.fill_null(pc.list_value_length(needed), 0)
+    some = pc.greater(lengths, 0)
+    part.undetermined_count = pc.sum(some).as_py() or 0
+    if not part.undetermined_count:
+        return
+    first = kept.filter(some).slice(0, LISTED)
+    listed = zip(first.column("service").to_pylist(), first.column("needed_facts").to_pylist(), strict=True)
+    part.undetermined = [(s or "(unnamed)", tuple(n)) for s, n in listed]
+    facts = pc.list_flatten(needed)
+    general = pc.replace_substring_regex(facts, r"^([^\[]*)\[[^\]]*\]", r"\1[]")
+    part.needed_counts = Counter({c["values"]: c["counts"] for c in pc.value_counts(general).to_pylist()})
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def output_kind(path: str) -> str:
+    """The ending of a decisions file written from columns (``.csv``, ``.jsonl``, ``.json``, ``.parquet``), or a ``UsageError``."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in COLUMN_OUTPUTS:
+        raise UsageError(f"cannot write decisions to a `{suffix or 'file without an ending'}` file; use .csv, .jsonl, .json or .parquet", "--output")
+    return suffix
+
+
+_PLAIN = r'^(?:[^=+\-@\t\r,"\n][^,"\n\r]*)?$'
+
+
+def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False) -> pa.Array:
+    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): most are plain and kept; the others escaped one by one."""
+    values = pc.fill_null(values, "")
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    plain = pc.match_substring_regex(values, _PLAIN if not quoted_only else r'^[^,"\n\r]*$')
+    if pc.all(plain).as_py():
+        return values
+    escape = _csv_quoted if quoted_only else _csv_text
+    cells = values.to_pylist()
+    for at, ok in enumerate(plain.to_pylist()):
+        if not ok:
+            cells[at] = escape(cells[at])
+    return pa.array(cells, pa.string())
+
+
+def _joined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A list of text per row joined with ``;`` (an empty or missing list an empty cell)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.fill_null(pc.binary_join(values, ";"), "")
+
+
+def _element_cells(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    items = values.values
+    pairs = pc.binary_join_element_wise(items.field("name"), items.field("outcome"), "=")
+    lists = pa.ListArray.from_arrays(values.offsets, pairs, mask=values.is_null())
+    return _joined(lists)
+
+
+def _spend_cells(spend: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The spend as ``DecisionRows`` writes it: whole pounds without places, other amounts as a float prints them (``_num``)."""
+    if isinstance(spend, pa.ChunkedArray):
+        spend = spend.combine_chunks()
+    if not pa.types.is_decimal(spend.type):
+        return pa.array(["" if v is None else str(_num(Decimal(v))) for v in spend.to_pylist()], pa.string())
+    text = pc.cast(spend, pa.string())
+    text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1"), r"\.$", "")
+    large = pc.fill_null(pc.and_(pc.greater_equal(pc.abs(spend), pa.scalar(Decimal(10**15), spend.type)), pc.match_substring(text, ".")), False)
+    if pc.any(large).as_py():
+        cells = text.to_pylist()
+        for at, (big, value) in enumerate(zip(large.to_pylist(), spend.to_pylist(), strict=True)):
+            if big:
+                cells[at] = str(_num(value))
+        text = pa.array(cells, pa.string())
+    return pc.fill_null(text, "")
+
+
+def _error_csv_row(service: str, text: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow((for_csv_cell(service), *[""] * (len(CSV_COLUMNS) - 3), "error", for_csv_cell(text)))
+    return out.getvalue()
+
+
+class ColumnWriter:
+    """Decided batches written to ``.csv``, ``.jsonl``, ``.json`` or ``.parquet`` under a temporary name until ``close()``.
+
+    CSV and JSON are the bytes ``DecisionWriter`` writes for the same
+    decisions; CSV cells are made column by column. Parquet has the CSV's
+    columns, typed (lists as lists, the spend as an amount, ``as_of`` a date),
+    with ``needed_facts_exact`` and each result as a typed column.
+    """
+
+    def __init__(self, path: str, policy: Policy, as_of: date, spend_fact: str | None) -> None:
+        self.path = path
+        self.kind = output_kind(path)
+        self.policy = policy
+        self.as_of = as_of.isoformat()
+        self.spend_fact = spend_fact
+        self.count = 0
+        self.decided = 0
+        self.out = AtomicFile(path)
+        self._parquet: Any = None
+        info = policy.info
+        self._tail = f"{_csv_quoted(self.as_of)},{_csv_text(info.version)},{_csv_quoted(info.digest)},decided"
+        if self.kind == ".csv":
+            self.out.file.write(",".join(CSV_COLUMNS) + "\n")
+        elif self.kind == ".json":
+            self.out.file.write("[")
+
+    def write(self, done: Decided) -> None:
+        if self.kind == ".csv":
+            self._csv(done)
+        elif self.kind == ".parquet":
+            self._write_parquet(done)
+        else:
+            self._json(done)
+
+    def _csv(self, done: Decided) -> None:
+        decided = done.decided
+        facts = done.batch.facts
+        spend = _spend_cells(facts.column(self.spend_fact)) if self.spend_fact else pa.nulls(decided.num_rows, pa.string()).fill_null("")
+        decided_by = decided.column("decided_by") if "decided_by" in decided.column_names else pa.nulls(decided.num_rows, pa.string())
+        lines = pc.binary_join_element_wise(
+            _text_cells(decided.column("service")),
+            _text_cells(decided.column("outcome")),
+            _text_cells(decided.column("priority")),
+            _text_cells(_joined(decided.column("reasons"))),
+            _text_cells(_element_cells(decided.column("elements"))),
+            _text_cells(_joined(decided.column("needed_facts"))),
+            _text_cells(decided_by),
+            spend,
+            self._tail,
+            "\n",
+            ",",
+        )
+        errors = pc.is_valid(decided.column("error")).to_pylist() if "error" in decided.column_names else None
+        if errors is None and all(e is None for e in done.batch.errors):
+            self.out.file.write("".join(lines.to_pylist()) if len(lines) < 64 else _buffer_text(lines))
+        else:
+            text = lines.to_pylist()
+            parts = []
+            for row, at, error in done.rows():
+                if at is not None and not (errors and errors[at]):
+                    parts.append(text[at])
+                    continue
+                found = error if at is None else _error_of(decided, at)
+                parts.append(_error_csv_row(done.batch.names[row], _error_fields(found)[3]))  # type: ignore[arg-type]
+            self.out.file.write("".join(parts))
+        self._count(done)
+
+    def _count(self, done: Decided) -> None:
+        self.count += done.batch.rows
+        self.decided += done.decided.num_rows - _errors_in(done.decided)
+
+    def _json(self, done: Decided) -> None:
+        info = self.policy.info
+        policy = {"name": info.name, "version": info.version, "digest": info.digest}
+        decided = done.decided
+        columns = {name: decided.column(name).to_pylist() for name in decided.column_names}
+        results = [name for name, _kind in self.policy.result_kinds]
+        questions = columns.get("questions") or self._questions(done)
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        parts = []
+        for row, at, error in done.rows():
+            found = error if at is None else (columns["error"][at] if "error" in columns else None)
+            if found is not None:
+                _kind, message, location, _text = _error_fields(found)
+                data: dict[str, Any] = {"service": done.batch.names[row], "status": "error", "error": {"message": message, "location": location}}
+            else:
+                data = {
+                    "service": columns["service"][at],
+                    "outcome": columns["outcome"][at],
+                    "priority": columns["priority"][at],
+                    "reasons": columns["reasons"][at] or [],
+                    "elements": columns["elements"][at] or [],
+                    "needed_facts": columns["needed_facts"][at] or [],
+                    "questions": questions[at] or [],
+                    "needed_facts_exact": columns["exact"][at],
+                    "decided_by": columns["decided_by"][at] if "decided_by" in columns else None,
+                    "as_of": self.as_of,
+                    "policy": policy,
+                    "schema_version": DECISION_SCHEMA_VERSION,
+                }
+                if results:
+                    data["results"] = {name: _encoded(columns[name][at]) for name in results}
+                    data["results_needed"] = columns["results_needed"][at] or []
+                data["status"] = "decided"
+            text = dumps(data)
+            if self.kind == ".json":
+                parts.append(("," if self.count or parts else "") + "\n" + text)
+            else:
+                parts.append(text + "\n")
+        self.out.file.write("".join(parts))
+        self._count(done)
+
+    def _questions(self, done: Decided) -> list[list[dict[str, str]]]:
+        """The question for each needed fact, when the decide step did not give them: phrased from the declarations and the row's items' names."""
+        needed = done.decided.column("needed_facts").to_pylist()
+        found: list[list[dict[str, str]]] = []
+        for at, facts in enumerate(needed):
+            row = done.batch.facts.slice(at, 1).to_pylist()[0] if facts else {}
+            found.append([{"fact": f, "question": self.policy.question(f, row)} for f in facts or ()])
+        return found
+
+    def _write_parquet(self, done: Decided) -> None:
+        import pyarrow.parquet as pq
+
+        table = self._parquet_table(done)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.out.file.buffer, table.schema)  # type: ignore[attr-defined]
+        self._parquet.write_table(table)
+        self._count(done)
+
+    def _parquet_table(self, done: Decided) -> pa.Table:
+        decided = done.decided
+        rows = list(done.rows())
+        take = pa.array([at for _row, at, _error in rows], pa.int64())
+        errors = [error if at is None else _error_of(decided, at) for _row, at, error in rows]
+        status = pa.array(["decided" if e is None else "error" for e in errors], pa.string())
+        message = pa.array([None if e is None else _error_fields(e)[3] for e in errors], pa.string())
+        bad = pa.array([e is not None for e in errors])
+
+        def column(name: str, typ: pa.DataType) -> pa.Array:
+            values = decided.column(name).combine_chunks() if name in decided.column_names else pa.nulls(decided.num_rows, typ)
+            return pc.if_else(bad, pa.scalar(None, typ), values.take(take))
+
+        spend_type = pa.decimal128(_MAX_PRECISION, _MONEY_SCALE)
+        spend = done.batch.facts.column(self.spend_fact).combine_chunks().take(take) if self.spend_fact else pa.nulls(len(rows), spend_type)
+        if pa.types.is_decimal(spend.type) and spend.type != spend_type:
+            spend = pa.array([None if v is None else Decimal(v) for v in spend.to_pylist()], pa.decimal128(_MAX_PRECISION, max(spend.type.scale, 2)))
+        info = self.policy.info
+        count = len(rows)
+        arrays = {
+            "service": pa.array(done.batch.names, pa.string()),
+            "outcome": column("outcome", pa.string()),
+            "priority": column("priority", pa.string()),
+            "reasons": column("reasons", pa.list_(pa.string())),
+            "elements": column("elements", _ELEMENTS),
+            "needed_facts": column("needed_facts", pa.list_(pa.string())),
+            "needed_facts_exact": column("exact", pa.bool_()),
+            "decided_by": column("decided_by", pa.string()),
+            "annual_spend": pc.if_else(bad, pa.scalar(None, spend.type), spend),
+            "as_of": pa.array([date.fromisoformat(self.as_of)] * count, pa.date32()),
+            "policy_version": pa.array([info.version] * count, pa.string()),
+            "policy_digest": pa.array([info.digest] * count, pa.string()),
+            "status": status,
+            "message": message,
+        }
+        for name, kind in self.policy.result_kinds:
+            arrays.setdefault(name, column(name, _result_type(kind)))
+        if self.policy.result_kinds:
+            arrays.setdefault("results_needed", column("results_needed", pa.list_(pa.string())))
+        return pa.table(arrays)
+
+    def close(self) -> None:
+        """Finish the file and give it its final name."""
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            elif self.kind == ".parquet":
+                self._empty_parquet()
+            if self.kind == ".json":
+                self.out.file.write("\n]\n")
+        except OSError as error:
+            self.discard()
+            raise UsageError(f"cannot write this file ({error.strerror}); nothing was written", self.path) from None
+        self.out.commit()
+
+    def _empty_parquet(self) -> None:
+        import pyarrow.parquet as pq
+
+        empty = Batch(pa.table({}), [], [], 0)
+        schema = self._parquet_table(Decided(empty, output_schema(self.policy).empty_table())).schema
+        pq.ParquetWriter(self.out.file.buffer, schema).close()  # type: ignore[attr-defined]
+
+    def discard(self) -> None:
+        """Drop what was written: the final name keeps whatever it held before."""
+        self.out.discard()
+
+
+def _errors_in(decided: pa.Table) -> int:
+    return decided.num_rows - decided.column("error").null_count if "error" in decided.column_names else 0
+
+
+def _buffer_text(lines: pa.Array) -> str:
+    """A column of lines as one text, from its data buffer: the lines of a column without nulls are its bytes end to end."""
+    offsets = lines.buffers()[1]
+    data = lines.buffers()[2]
+    start, end = (int(x) for x in pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offsets], offset=lines.offset).to_numpy()[[0, -1]])
+    return data.to_pybytes()[start:end].decode("utf-8")
+
+
+def _encoded(value: Any) -> Any:
+    """A result cell as the JSON decision encodes it: money with its two places, dates ISO, others as they are."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- a whole register ------------------------------------------------------------------------
+
+
+class ColumnRegister:
+    """A register to read in columns, with what a progress bar and an interrupted run need: its size, the bytes and services read so far."""
+
+    def __init__(self, path: str, policy: Policy, rows: int = BATCH_ROWS) -> None:
+        self.path = path
+        self.policy = policy
+        self.rows = rows
+        self.size = Path(path).stat().st_size if Path(path).is_file() else 0
+        self.count = 0
+        self.finished = False
+
+    @property
+    def bytes_read(self) -> int:
+        return self.size if self.finished else min(self.size, self.size * self.count // max(self.count + 1, 1))
+
+    def __iter__(self) -> Iterator[Batch]:
+        for batch in read_batches(self.path, self.policy, self.rows):
+            self.count += batch.rows
+            yield batch
+        self.finished = True
+
+
+#: Decided batches in register order, from the batches read: here one after the other, or on a cluster several at once.
+Decider = Callable[[Iterator[Batch]], Iterator[Decided]]
+
+
+def decided_here(policy: Policy, as_of: date, decide: DecideStep = decide_by_columns) -> Decider:
+    """Each batch decided in this process as it is read."""
+
+    def run(batches: Iterator[Batch]) -> Iterator[Decided]:
+        for batch in batches:
+            yield decide_batch(policy, batch, as_of, decide)
+
+    return run
+
+
+def run_columns(
+    policy: Policy,
+    register: ColumnRegister,
+    as_of: date,
+    *,
+    writer: ColumnWriter | None,
+    spend_fact: str | None,
+    progress: Any = None,
+    on_error: Callable[[str], None] | None = None,
+    decider: Decider | None = None,
+) -> Summary:
+    """Decide a register a batch at a time, write each batch's decisions and add it to the summary, as ``run_register`` does a row at a time."""
+    info = policy.info
+    summary = Summary(info.name, info.version, info.digest, as_of.isoformat(), spend_fact)
+    for done in (decider or decided_here(policy, as_of))(iter(register)):
+        messages = summarise(summary, done, spend_fact, policy)
+        if writer is not None:
+            writer.write(done)
+        if on_error is not None:
+            for message in messages:
+                on_error(message)
+        if progress is not None:
+            progress.update(summary.services)
+    return summary.finish()
+
+
+def reads_in_columns(facts: str, output: str | None) -> bool:
+    """Whether ``evaluate --output`` reads and writes this register in columns (decided by ``decide_by_columns``): when the register or the
+    decisions file is Parquet.
+
+    CSV and JSON Lines keep the row path by default: measured on 200,000
+    Haringey rows (benchmarks/README.md) the columns path was no faster end
+    to end (5.7 s against 5.6 s) and its peak memory was 250-390 MB against
+    41 MB, which ``tests/registers/test_streaming.py`` refuses.
+    """
+    return ".parquet" in (Path(facts).suffix.lower(), Path(output or "").suffix.lower())

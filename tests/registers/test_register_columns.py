@@ -1,0 +1,168 @@
+"""Registers in columns (``registers.columns``): Parquet in and out, bad cells located as the row reader locates them, and a Dask cluster."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.haringey_services import generate, write_csv
+from policy_rules.api import load_policy
+from policy_rules.registers import columns
+from policy_rules.registers.facts import FactsStream
+from policy_rules.registers.register import DecisionWriter, run_register
+from tests.support.cli_helpers import HARINGEY, ROOT, run_cli
+
+AS_OF = date(2025, 1, 1)
+REGISTERS = [ROOT / "examples" / "register.csv", ROOT / "examples" / "insourcing-register.csv"]
+
+
+@pytest.fixture(scope="module")
+def policy():  # type: ignore[no-untyped-def]
+    return load_policy(str(HARINGEY))
+
+
+def by_rows(policy, register: Path, out: Path) -> dict:  # type: ignore[no-untyped-def]
+    writer = DecisionWriter(str(out), False)
+    with FactsStream(str(register), known=policy.model.fact_types) as services:
+        summary = run_register(policy, services, AS_OF, writer=writer, spend_fact="annual_spend")
+    writer.close()
+    return summary.to_dict()
+
+
+def in_columns(policy, register: Path, out: Path, decider=None) -> dict:  # type: ignore[no-untyped-def]
+    writer = columns.ColumnWriter(str(out), policy, AS_OF, "annual_spend")
+    summary = columns.run_columns(policy, columns.ColumnRegister(str(register), policy), AS_OF, writer=writer, spend_fact="annual_spend", decider=decider)
+    writer.close()
+    return summary.to_dict()
+
+
+@pytest.mark.parametrize("step", [columns.decide_by_rows, columns.decide_by_columns], ids=["by-rows", "by-columns"])
+@pytest.mark.parametrize("register", REGISTERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("kind", [".csv", ".jsonl", ".json"])
+def test_the_bundled_registers_give_the_bytes_and_summary_of_the_row_writer(policy, tmp_path: Path, register: Path, kind: str, step) -> None:  # type: ignore[no-untyped-def]
+    rows = by_rows(policy, register, tmp_path / f"rows{kind}")
+    cols = in_columns(policy, register, tmp_path / f"cols{kind}", columns.decided_here(policy, AS_OF, step))
+    assert (tmp_path / f"cols{kind}").read_bytes() == (tmp_path / f"rows{kind}").read_bytes()
+    assert cols == rows
+
+
+def test_the_columnar_step_decides_rows_itself_and_sends_the_rest(policy) -> None:  # type: ignore[no-untyped-def]
+    """The bundled register decided in columns: the columnar mode keeps some rows and sends others, and the merged table is the row step's."""
+    batch = next(iter(columns.ColumnRegister(str(REGISTERS[1]), policy)))
+    kept, sent, stats = policy.decide_columns_kept(batch.facts, AS_OF)
+    assert kept is not None and 0 < len(sent) < batch.facts.num_rows and sum(stats.values()) == len(sent)
+    assert columns.decide_by_columns(policy, batch.facts, AS_OF).equals(columns.decide_by_rows(policy, batch.facts, AS_OF))
+
+
+BAD = (
+    "service,annual_spend,nhs_expertise,contract_end_date,staff\n"
+    'Good,"£1,200,000",yes,2025-03-31,12\n'
+    "Bad money,lots,no,2025-03-31,3\n"
+    "Bad date,100,no,2025-02-30,3\n"
+    ",100,perhaps,2025-01-01,4\n"
+    "Negative,-5,no,,\n"
+    "Two bad,lots,perhaps,,\n"
+)
+
+
+def test_bad_cells_are_error_rows_with_the_row_readers_messages_csv_jsonl_parquet(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv_file = tmp_path / "reg.csv"
+    csv_file.write_text(BAD, encoding="utf-8")
+    expected = tmp_path / "rows.jsonl"
+    summary = by_rows(policy, csv_file, expected)
+    assert summary["error_count"] == 5
+    assert in_columns(policy, csv_file, tmp_path / "cols.jsonl") == summary
+    assert (tmp_path / "cols.jsonl").read_bytes() == expected.read_bytes()
+    assert in_columns(policy, csv_file, tmp_path / "by-columns.jsonl", columns.decided_here(policy, AS_OF, columns.decide_by_columns)) == summary
+    assert (tmp_path / "by-columns.jsonl").read_bytes() == expected.read_bytes()
+    lines = [json.loads(line) for line in expected.read_text(encoding="utf-8").splitlines()]
+    assert lines[1]["error"] == {
+        "message": '"lots" is not money; write an amount such as 1200000 or £1,200,000',
+        "location": f"{csv_file}: service 'Bad money': fact 'annual_spend'",
+    }
+    assert lines[3]["service"] == "#4" and lines[3]["error"]["location"] == f"{csv_file}: service '#4': fact 'nhs_expertise'"
+    # JSON Lines and Parquet registers holding the same cells as text give the same rows (their own file named).
+    cells = [dict(zip(BAD.splitlines()[0].split(","), row, strict=True)) for row in __import__("csv").reader(BAD.splitlines()[1:])]
+    jsonl = tmp_path / "reg.jsonl"
+    jsonl.write_text("".join(json.dumps({k: v for k, v in c.items() if v}) + "\n" for c in cells), encoding="utf-8")
+    parquet = tmp_path / "reg.parquet"
+    pq.write_table(pa.table({k: [c[k] for c in cells] for k in cells[0]}), parquet)
+    for register in (jsonl, parquet):
+        by_rows_out = tmp_path / f"rows-{register.suffix[1:]}.jsonl" if register.suffix != ".parquet" else None
+        got = tmp_path / f"cols-{register.suffix[1:]}.jsonl"
+        in_columns(policy, register, got)
+        want = expected.read_text(encoding="utf-8").replace(str(csv_file), str(register))
+        if by_rows_out is not None:
+            by_rows(policy, register, by_rows_out)
+            want = by_rows_out.read_text(encoding="utf-8")
+        assert got.read_text(encoding="utf-8") == want
+
+
+def test_parquet_in_and_out_through_the_command_line(tmp_path: Path) -> None:
+    register = REGISTERS[0]
+    table = pa.csv.read_csv(
+        register,
+        convert_options=pa.csv.ConvertOptions(
+            strings_can_be_null=False, column_types=dict.fromkeys(register.read_text().split("\n")[0].split(","), pa.string())
+        ),
+    )
+    pq.write_table(table, tmp_path / "reg.parquet")
+    from_csv = run_cli("evaluate", str(HARINGEY), str(register), "--output", "a.csv", "--as-of", "2025-01-01", cwd=tmp_path)
+    from_parquet = run_cli("evaluate", str(HARINGEY), "reg.parquet", "--output", "b.csv", "--as-of", "2025-01-01", cwd=tmp_path)
+    assert from_parquet.returncode == from_csv.returncode == 0, from_parquet.stderr
+    assert from_parquet.stdout == from_csv.stdout
+    assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
+    out = run_cli("evaluate", str(HARINGEY), str(register), "--output", "d.parquet", "--as-of", "2025-01-01", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    decided = pq.read_table(tmp_path / "d.parquet")
+    rows = list(__import__("csv").DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
+    assert decided.column("service").to_pylist() == [r["service"] for r in rows]
+    assert decided.column("outcome").to_pylist() == [r["outcome"] for r in rows]
+    assert [";".join(r) for r in decided.column("reasons").to_pylist()] == [r["reasons"] for r in rows]
+    assert decided.schema.field("annual_spend").type == pa.decimal128(38, 2) and decided.schema.field("as_of").type == pa.date32()
+    refused = run_cli("evaluate", str(HARINGEY), "reg.parquet", "--output", "reg.parquet", cwd=tmp_path)
+    assert refused.returncode == 2 and "writing there would destroy it" in refused.stderr
+
+
+def test_a_local_dask_cluster_gives_the_bytes_of_a_run_here(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    distributed = pytest.importorskip("distributed")
+    from policy_rules.cluster import on_cluster
+    from policy_rules.language.loader import read_sources
+
+    register = REGISTERS[1]
+    here = in_columns(policy, register, tmp_path / "here.csv")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        there = in_columns(policy, register, tmp_path / "there.csv", decider=on_cluster(client, read_sources([str(HARINGEY)]), "haringey", AS_OF))
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert there == here
+
+
+BAD_CELLS = ["lots", "-5", "perhaps", "2025-02-30", "n/a", "£1,2", "  ", "=1+1"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    missing=st.sampled_from([0.0, 0.1, 0.4]),
+    spoiled=st.lists(st.tuples(st.integers(0, 59), st.sampled_from(BAD_CELLS)), max_size=6),
+)
+def test_generated_registers_with_blank_and_bad_cells_give_the_row_paths_bytes_by_columns(policy, tmp_path: Path, seed: int, missing: float, spoiled) -> None:  # type: ignore[no-untyped-def]
+    """Generated Haringey registers, blank cells and bad cells in them: the columnar step writes the row writer's bytes and summary, CSV and JSON Lines."""
+    services = generate(60, seed=seed, missing=missing)
+    names = sorted({k for s in services for k in s if k != "service"})
+    for at, cell in spoiled:
+        services[at][names[(at * 7 + len(cell)) % len(names)]] = cell
+    register = tmp_path / f"gen-{seed}.csv"
+    write_csv(services, str(register))
+    for kind in (".csv", ".jsonl"):
+        rows = by_rows(policy, register, tmp_path / f"rows-{seed}{kind}")
+        cols = in_columns(policy, register, tmp_path / f"cols-{seed}{kind}", columns.decided_here(policy, AS_OF, columns.decide_by_columns))
+        assert (tmp_path / f"cols-{seed}{kind}").read_bytes() == (tmp_path / f"rows-{seed}{kind}").read_bytes()
+        assert cols == rows
