@@ -306,7 +306,7 @@ AMOUNTS = """
 policy "amount forms"
   service name service
   outcome plan
-  results grant, doubled, works, biggest
+  results grant, doubled, works, biggest, levied
 
 record part
   field cost is money
@@ -323,6 +323,41 @@ fact ratio is number
 fact flag is yes/no
 fact parts is list of part
 
+parameter levy is a marginal scale
+  bracket
+    threshold £0 from 2020-01-01
+    rate 0% from 2020-01-01
+  bracket
+    threshold £100 from 2020-01-01
+    threshold £50 from 2023-01-01
+    rate 20% from 2020-01-01
+  bracket
+    threshold £200 from 2020-01-01
+    rate 40% from 2020-01-01
+    rate 50% from 2023-01-01
+
+parameter banding is a banded scale of percentage
+  band
+    threshold £0 from 2020-01-01
+    rate 100% from 2020-01-01
+  band
+    threshold £100 from 2020-01-01
+    rate 50% from 2020-01-01
+  band
+    threshold £250 from 2023-01-01
+    rate 0% from 2023-01-01
+
+parameter steps is a banded scale of number
+  band
+    threshold 0 from 2020-01-01
+    amount 1 from 2020-01-01
+  band
+    threshold 2 from 2020-01-01
+    amount 3 from 2020-01-01
+  no value from 2030-01-01
+
+define levied as levy applied to amount
+define a_scale as levied > £20 or (banding applied to limit) = 50% or (steps applied to ratio) > 1
 define works as total of p.cost for each p in parts where (p.spare)
 define everything as total of p.cost for each p in parts
 define biggest as the greater of amount and limit
@@ -367,7 +402,7 @@ rule cut_when_smaller
   then plan is cut
 rule pause_on_totals
   exception to cut_when_smaller
-  when a_total or a_round_whole
+  when a_total or a_round_whole or a_scale
   then plan is pause
 """
 
@@ -755,6 +790,16 @@ class Oracle:
                 v = self.value(e.value, inner)
                 total = UNKNOWN if UNKNOWN in (holds, v, total) else total + v
             return total
+        if isinstance(e, n.ScaleApplied):
+            scale, x = self.name(e.scale, items), self.value(e.amount, items)
+            if x is UNKNOWN:
+                return UNKNOWN
+            if scale.kind == "banded":
+                reached = [v for t, v in zip(scale.thresholds, scale.values, strict=True) if x >= t]
+                return reached[-1] if reached else scale.values[0]
+            tops = [*scale.thresholds[1:], None]
+            parts = (r * max(Decimal(0), (x if top is None else min(x, top)) - t) for t, top, r in zip(scale.thresholds, tops, scale.values, strict=True))
+            return sum(parts, Decimal(0))
         raise AssertionError(f"the oracle has no meaning for {type(e).__name__}")
 
     @staticmethod

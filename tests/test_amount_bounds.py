@@ -126,7 +126,7 @@ def test_the_symbolic_diff_reports_no_change_only_a_negative_amount_reaches(tmp_
 _NOT_INSOURCED = ("partnership_public", "procure_local", "procure")
 
 
-@pytest.mark.parametrize("name", ["haringey", "hillingdon-dfg", "small-example"])
+@pytest.mark.parametrize("name", ["haringey", "hillingdon-dfg", "small-example", "dorset-ctr"])
 def test_the_bundled_policies_pass_their_cases_with_the_bounds(name: str) -> None:
     result = run_cli("test", str(ROOT / "rules" / name), str(ROOT / "cases" / name))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr

@@ -311,7 +311,7 @@ def test_case_files_assert_results_within_a_tolerance(tmp_path: Path) -> None:
     assert "  results.grant: expected £9,000, got £9,500" in failure_text(policy, results[2])
 
 
-@pytest.mark.parametrize("name", ["hillingdon-dfg", "haringey", "small-example"])
+@pytest.mark.parametrize("name", ["hillingdon-dfg", "haringey", "small-example", "dorset-ctr"])
 def test_every_bundled_policys_cases_follow_the_schema(name: str) -> None:
     policy = load_policy(ROOT / "rules" / name)
     folder = ROOT / "cases" / name

@@ -151,7 +151,7 @@ def test_a_fact_kept_for_reference_that_a_rule_reads(tmp_path: Path) -> None:
     assert policy.evaluate(flipped, finding.witness.as_of, trace=False).outcome != decision.outcome  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("name", ["haringey", "hillingdon-dfg", "small-example"])
+@pytest.mark.parametrize("name", ["haringey", "hillingdon-dfg", "small-example", "dorset-ctr"])
 def test_the_bundled_policies_have_no_errors_and_every_warning_is_explained(name: str) -> None:
     folder = ROOT / "rules" / name
     findings = analyse(load_policy(folder))

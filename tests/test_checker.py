@@ -65,6 +65,7 @@ def test_the_checks_run_in_a_fixed_named_order() -> None:
     assert [name for name, _ in CHECKS] == [
         "duplicate-declarations",
         "declared-types",
+        "scales",
         "citations",
         "decision-structure",
         "names-and-types",

@@ -176,7 +176,7 @@ def bundled_site(tmp_path: Path, name: str) -> Path:
 
 
 def test_every_page_opens_from_disk_with_no_console_error_and_no_request_beyond_it(browser: Any, site_folder: Path, tmp_path: Path) -> None:
-    folders = [site_folder, bundled_site(tmp_path, "haringey"), bundled_site(tmp_path, "hillingdon-dfg")]
+    folders = [site_folder, *(bundled_site(tmp_path, name) for name in ("haringey", "hillingdon-dfg", "dorset-ctr"))]
     for folder in folders:
         pages = sorted(folder.glob("*.html"))
         assert len(pages) >= 4
@@ -188,7 +188,8 @@ def test_every_page_opens_from_disk_with_no_console_error_and_no_request_beyond_
             page.on("pageerror", lambda error, problems=problems: problems.append(str(error)))
             page.on("request", lambda request, problems=problems: None if request.url.startswith("file://") else problems.append(request.url))
             page.goto(path.as_uri())
-            assert page.title().endswith(("Grants", "Haringey insourcing policy", "Hillingdon Disabled Facilities Grant"))
+            titles = ("Grants", "Haringey insourcing policy", "Hillingdon Disabled Facilities Grant", "Dorset Council Tax Reduction (working age) 2024 to 2025")
+            assert page.title().endswith(titles)
             for link in page.eval_on_selector_all("nav a", "links => links.map(a => a.href)"):
                 assert link.startswith("file://") and Path(link.removeprefix("file://").split("#")[0]).exists()
             assert problems == [], f"{path}: {problems}"

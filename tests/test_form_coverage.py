@@ -34,7 +34,9 @@ from tests import form_corpus as corpus
 # --- the variants, derived from the code --------------------------------------------------
 
 #: Classes of ``nodes`` that are not expressions; a class in neither list is a new form to cover.
-NOT_EXPRESSIONS = frozenset({"Span", "TypeRef", "Citation", "ReasonsSet", "ForEach", "FieldDecl", "ParameterValue", "RuleFile"})
+NOT_EXPRESSIONS = frozenset(
+    {"Span", "TypeRef", "Citation", "ReasonsSet", "ForEach", "FieldDecl", "ParameterValue", "RuleFile", "NoValue", "ScaleType", "ScaleStep"}
+)
 
 #: Variants that no checked policy can contain, with the rule text that proves the checker refuses it.
 UNREACHABLE = {

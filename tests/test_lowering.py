@@ -66,6 +66,8 @@ def _expected(e: Any, model: Any, lowering: _Lowering) -> tuple[type, Any]:
         return ir.Apply, e.which
     if isinstance(e, n.Rounded):
         return ir.Apply, f"rounded {e.direction} {e.unit}"
+    if isinstance(e, n.ScaleApplied):
+        return ir.Apply, "scale"
     if isinstance(e, n.Conditional):
         return ir.Choose, None
     if isinstance(e, n.Total):

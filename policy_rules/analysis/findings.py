@@ -21,7 +21,20 @@ The findings:
   exactly the same services;
 - ``parameter_gap``: dates between two periods of a dated parameter that
   none covers (a decision dated then fails); overlaps are ``check`` errors;
+- ``parameter_read_outside``: a read of a dated parameter that some service
+  reaches on a date after its first value that none of its periods covers
+  (in a gap, or after ``no value from``), because no date condition keeps
+  the read inside them;
 - ``reference_read``: a fact marked ``kept for reference`` that a rule reads.
+
+A parameter read outside its periods fails where the evaluator reaches it.
+For a policy with a parameter that has no value on some date, the policy is
+encoded so that such a read fails where it is reached, as a conflict is
+(``Encoder(dated_reads=True)``), each read through a variable of its own
+bound to its meaning; the services considered are those the evaluator
+decides without such a failure, rather than those dated where every
+parameter has a value. So a date condition that keeps a read inside its
+periods matters, and a rule for dates outside them can apply.
 """
 
 from __future__ import annotations
@@ -35,9 +48,10 @@ from typing import Any
 import attrs
 import z3
 
-from policy_rules.analysis.symbolic import Encoder, Names, Outcome, SymList, atoms, free_world, not_equal, preferences, same_result, service_of
+from policy_rules.analysis.symbolic import TODAY_RANGE, Encoder, Names, Outcome, SymList, atoms, free_world, not_equal, preferences, same_result, service_of
 from policy_rules.api import Policy
 from policy_rules.engine import lowering as ir
+from policy_rules.engine.compiler import EvaluationError
 from policy_rules.errors import ConflictError, PolicyError, text_lines
 from policy_rules.language.nodes import Span
 
@@ -135,40 +149,54 @@ class Analysis:
         self.model = policy.model
         self.names = Names()
         self.world = free_world(self.model, self.names, "w!", decimals=True)
-        self.encoder = Encoder(self.lowered, self.world, self.names)
+        self.dated = _bounded_parameters(policy._compiled.parameters)
+        self.encoder = Encoder(self.lowered, self.world, self.names, dated_reads=self.dated)
         self.result = self.encoder.result()
-        for name, decision in self.lowered.decisions.items():
-            if decision.per_item is None:
-                self.encoder.decision(name, None)
-            elif name != self.model.element_outcomes:
-                items = self.world.facts[decision.per_item[1].name][0]
-                for i, item in enumerate(items.items):
-                    self.encoder.decision(name, i, {decision.per_item[0]: (items, item)})
+        _every_decision(self.encoder, self.world)
+        self.preferred, implied = preferences(self.world, "analysis")
+        #: Every service, those whose decision fails on a parameter without a value included (``reads_outside`` looks at them).
+        self.open_solver = z3.Solver()
+        self.open_solver.set("timeout", CHECK_MS)
+        self.open_solver.add(*self.world.valid, *self.encoder.valid, *implied, *self.bound_reads())
         self.solver = z3.Solver()
         self.solver.set("timeout", CHECK_MS)
-        self.solver.add(*self.world.valid, *self.encoder.valid)
-        self.preferred, implied = preferences(self.world, "analysis")
-        self.solver.add(*implied)
+        self.solver.add(*self.world.valid, *self.encoder.valid, *implied, *self.bound_reads())
+        if self.dated:
+            self.solver.add(z3.Not(self.reads_fail(self.result.conflict)))
+
+    def bound_reads(self, start: int = 0, encoder: Encoder | None = None) -> list[Any]:
+        """Each parameter read's variable (from the ``start``-th on) bound to its meaning: the date is outside the parameter's periods."""
+        return [failed == meaning for failed, meaning, _node in (encoder or self.encoder).outside[start:]]
+
+    def reads_fail(self, failure: Any, only: Any = None) -> Any:
+        """Whether a failure (a conflict, or reads out of their dates) is a read's and not a conflict's; with ``only``, those reads' alone."""
+        outside = self.encoder.outside
+        calm = z3.substitute(_b(failure), *[(failed, z3.BoolVal(False)) for failed, _m, _n in outside]) if outside else _b(failure)
+        chosen = failure
+        if only is not None and outside:
+            chosen = z3.substitute(_b(failure), *[(failed, z3.BoolVal(False)) for failed, _m, _n in outside if not any(failed.eq(x) for x in only)])
+        return z3.And(_b(chosen), z3.Not(calm))
 
     # --- solving ---------------------------------------------------------------------------
 
-    def model_of(self, *constraints: Any) -> Any:
+    def model_of(self, *constraints: Any, solver: z3.Solver | None = None) -> Any:
         """A service meeting the constraints, with every fact given when there is one (it then shows the finding without unknowns).
 
         None when there is none; ``UNDECIDED`` when the solver could not tell
         within ``CHECK_MS``: no finding is then claimed either way.
         """
         undecided = False
+        solver = solver or self.solver
         for extra in ([self.preferred], []):
-            answer = self.solver.check(*extra, *[_b(c) for c in constraints])
+            answer = solver.check(*extra, *[_b(c) for c in constraints])
             if answer == z3.sat:
-                return self.solver.model()
+                return solver.model()
             undecided = undecided or answer == z3.unknown
         return UNDECIDED if undecided else None
 
-    def possible(self, *constraints: Any) -> bool:
+    def possible(self, *constraints: Any, solver: z3.Solver | None = None) -> bool:
         """Whether some service meets the constraints; when the solver cannot tell, it may."""
-        return self.solver.check(*[_b(c) for c in constraints]) != z3.unsat
+        return (solver or self.solver).check(*[_b(c) for c in constraints]) != z3.unsat
 
     def service(self, m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], date]:
         """The typed facts of a model (for the evaluator), the same as a facts file writes them, and the date."""
@@ -178,7 +206,7 @@ class Analysis:
     def decide(self, typed: dict[str, Any], today: date) -> Any:
         try:
             return self.policy.decide_in_full(typed, typed.get(self.model.service_name or ""), today)
-        except ConflictError as error:
+        except (ConflictError, EvaluationError) as error:
             return error
 
     def witness(self, m: z3.ModelRef, shows: str) -> Witness:
@@ -256,33 +284,41 @@ class Analysis:
     def changes(self, decision: str, rule: ir.Rule) -> z3.ModelRef | None:
         lowered = self.lowered
         dropped = {**lowered.decisions, decision: attrs.evolve(lowered.decisions[decision], root=_drop(lowered.decisions[decision].root, rule.label))}
-        other = Encoder(attrs.evolve(lowered, decisions=dropped), self.world, self.names)
+        other = Encoder(attrs.evolve(lowered, decisions=dropped), self.world, self.names, dated_reads=self.dated)
         result = other.result()
-        return self.model_of(*other.valid, z3.Not(same_result(self.result, result)))
+        return self.model_of(*other.valid, *self.bound_reads(encoder=other), z3.Not(same_result(self.result, result)))
 
     def idle_parts(self) -> Iterator[Finding]:
+        """Parts of conditions without which the condition holds for the same services, and fails for the same ones (a read out of its dates)."""
         seen: set[int] = set()
-        for (label, index), scope in self.encoder.scopes.items():
-            rule = self.encoder.rule_nodes[label]
+        encoder = self.encoder
+        for (label, index), scope in list(encoder.scopes.items()):
+            rule = encoder.rule_nodes[label]
             if rule.condition is None or (label, index) in seen:
                 continue
             whole = rule.condition.whole
-            held, _c = self.encoder.expr(whole, scope)
-            if not self.possible(held):
+            start = len(encoder.outside)
+            held, failed = encoder.expr(whole, scope)
+            runs = [z3.Not(self.reads_fail(failed)), *self.bound_reads(start)] if self.dated else []
+            if not self.possible(held, *runs):
                 continue
             for part, neutral, _ in _parts(whole):
                 if id(part) in seen:
                     continue
-                self.encoder.replace = {id(part): neutral}
+                encoder.replace = {id(part): neutral}
+                again = len(encoder.outside)
                 try:
-                    without, _c = self.encoder.expr(whole, scope)
+                    without, failed_without = encoder.expr(whole, scope)
                 finally:
-                    self.encoder.replace = {}
-                if self.possible(_b(held) != _b(without)):
+                    encoder.replace = {}
+                differs = _b(held) != _b(without)
+                if self.dated:
+                    differs = z3.Or(differs, self.reads_fail(failed_without))
+                if self.possible(differs, *runs, *self.bound_reads(again)):
                     continue
                 seen.add(id(part))
                 text = _text(self.model.sources, part.source.span)
-                m = self.model_of(held)
+                m = self.model_of(held, *runs)
                 m = None if m is UNDECIDED else m
                 message = f"`{text}` never matters in the condition of rule {label}: the condition holds for exactly the same services without it"
                 yield Finding("warning", "part_never_matters", part.source.span, message, self.witness(m, f"the condition of {label} holds") if m else None)
@@ -317,6 +353,37 @@ class Analysis:
             tried.append(z3.Not(z3.And(*[f == m.eval(f, model_completion=True) for f in flags])) if flags else z3.BoolVal(False))
         return None
 
+    def reads_outside(self) -> Iterator[Finding]:
+        """Each read of a parameter that some service reaches on a date after its first value when it has none (a gap, or after ``no value from``).
+
+        Dates before a parameter's first value are left out here: every dated
+        parameter has them, and a policy is not read as deciding cases from
+        before its values began (a guard against them still matters).
+        """
+        if not self.dated:
+            return
+        reads: dict[int, list[Any]] = {}
+        nodes: dict[int, ir.Read] = {}
+        for failed, _term, node in self.encoder.outside:
+            reads.setdefault(id(node), []).append(failed)
+            nodes[id(node)] = node
+        for key, mine in reads.items():
+            node = nodes[key]
+            name = node.slot.name
+            begun = self.world.today.number >= self.encoder.parameters[name][0][0].toordinal()
+            m = self.model_of(self.reads_fail(self.result.conflict, only=mine), begun, solver=self.open_solver)
+            if m is None or m is UNDECIDED:
+                continue
+            _typed, written, today = self.service(m)
+            periods = ", ".join(_period_words(start, until) for start, until, _v in self.encoder.parameters[name])
+            message = (
+                f"`{name}` is read here on dates after its first value when it has none (it has one {periods}), "
+                "and no date condition keeps this read inside them: "
+                f"a decision dated {today}, like the witness, fails; guard the read with a condition on `today`, or give `{name}` a value for those dates"
+            )
+            shows = f"a decision dated {today} fails: {name} has no value then"
+            yield Finding("warning", "parameter_read_outside", node.source.span, message, Witness(written, today, {}, shows))
+
     def reference_reads(self) -> Iterator[Finding]:
         reference = {name for name, decl in self.model.facts.items() if decl.reference}
         if not reference:
@@ -343,8 +410,37 @@ class Analysis:
         return z3.And(*[z3.substitute(v, *pairs) for v in self.world.valid], z3.Not(same_result(mine, changed)))
 
     def findings(self) -> list[Finding]:
-        found = [*self.conflicts(), *self.unused_rules(), *self.idle_parts(), *self.parameter_gaps(), *self.reference_reads()]
+        found = [*self.conflicts(), *self.unused_rules(), *self.idle_parts(), *self.parameter_gaps(), *self.reads_outside(), *self.reference_reads()]
         return sorted(found, key=lambda f: (f.span.path, f.span.line, f.span.column, f.kind))
+
+
+def _every_decision(encoder: Encoder, world: Any) -> None:
+    """Every decision worked out in the encoder, a decision made for each item once for each possible item, so every rule has its terms."""
+    for name, decision in encoder.lowered.decisions.items():
+        if decision.per_item is None:
+            encoder.decision(name, None)
+        elif name != encoder.model.element_outcomes:
+            items = world.facts[decision.per_item[1].name][0]
+            for i, item in enumerate(items.items):
+                encoder.decision(name, i, {decision.per_item[0]: (items, item)})
+
+
+def _bounded_parameters(parameters: Any) -> bool:
+    """Whether some parameter has no value on some date a free world may be dated (``TODAY_RANGE``)."""
+    low, high = (date.fromordinal(d) for d in TODAY_RANGE)
+    for periods in parameters.values():
+        day = low
+        for start, until, _value in periods:
+            if start > day:
+                return True
+            day = date.max if until is None else max(day, until + timedelta(days=1))
+        if day <= high:
+            return True
+    return False
+
+
+def _period_words(start: date, until: date | None) -> str:
+    return f"from {start}" + (f" until {until}" if until is not None else "")
 
 
 def analyse(policy: Policy) -> list[Finding]:

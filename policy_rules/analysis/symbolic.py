@@ -18,7 +18,9 @@ tracked where the evaluator meets it: ``and``/``or`` and the quantifiers stop
 early, and a rule's own condition is read only when none of its exceptions
 applies. A division by zero, or a parameter read on a date none of its
 periods covers, is an error the evaluator reports; such services are left out
-(``World.valid``). A list that is not given has at most ``FREE_ITEMS`` items.
+(``World.valid``). A scale applied to an amount is within linear arithmetic:
+its thresholds and rates are constants on each date, so it is a piecewise
+linear term of the amount (``DatedScale``). A list that is not given has at most ``FREE_ITEMS`` items.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import z3
 
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.dates import Period
-from policy_rules.engine.values import Type
+from policy_rules.engine.values import Scale, Type
 from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
 
 #: How many items a list that is not given may have in a free world.
@@ -448,8 +450,12 @@ class Ruled:
 class Encoder:
     """The terms of one policy in one world. Values are worked out once (defined values, decisions) as the evaluator memoises them."""
 
-    def __init__(self, lowered: ir.Lowered, world: World, names: Names, parameters: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, lowered: ir.Lowered, world: World, names: Names, parameters: Mapping[str, Any] | None = None, *, dated_reads: bool = False) -> None:
         self.lowered = lowered
+        #: With ``dated_reads``, a parameter read on a date none of its periods covers is not ruled out of the world: it fails
+        #: where the evaluator reaches it, as a conflict does, through a variable of its own (``outside``, with its meaning).
+        self.dated_reads = dated_reads
+        self.outside: list[tuple[Any, Any, ir.Read]] = []
         self.model = lowered.model
         self.world = world
         self.names = names
@@ -505,18 +511,27 @@ class Encoder:
         raise AssertionError(f"no read of a {kind}")
 
     def parameter(self, name: str) -> Any:
+        value, covered = self.parameter_and_cover(name)
+        self.valid.append(covered)
+        return value
+
+    def parameter_and_cover(self, name: str) -> tuple[Any, Any]:
+        """A parameter's value in the world, and the term saying the world's date is inside one of its periods."""
         kind = self.model.name_types[name]
         builder = WorldBuilder(self.model, self.names, "")
         today = self.world.today
         value: Any = None
         covered: list[Any] = []
+        dated: list[tuple[Any, Scale]] = []
         for start, until, v in reversed(self.parameters[name]):
             inside = z3.And(today.number >= start.toordinal(), *([today.number <= until.toordinal()] if until else []))
             covered.append(inside)
+            if isinstance(v, Scale):
+                dated.insert(0, (inside, v))
+                continue
             c = builder.constant(v, kind)
             value = c if value is None else _if(inside, c, value)
-        self.valid.append(z3.Or(*covered))
-        return value
+        return (DatedScale(tuple(dated)) if dated else value), z3.Or(*covered)
 
     def define(self, name: str) -> tuple[Any, Any]:
         found = self.defines.get(name)
@@ -607,6 +622,11 @@ class Encoder:
             return self.replace[id(e)], False
         if isinstance(e, ir.Const):
             return self.const(e), False
+        if isinstance(e, ir.Read) and e.slot.kind == "parameter" and self.dated_reads:
+            value, covered = self.parameter_and_cover(e.slot.name)
+            failed = z3.Bool(f"outside!{len(self.outside)}")
+            self.outside.append((failed, z3.Not(covered), e))
+            return value, failed
         if isinstance(e, ir.Read):
             return self.read(e.slot, scope)
         if isinstance(e, ir.Known):
@@ -725,6 +745,8 @@ class Encoder:
             return z3.ToReal(z3.IntVal(xs[0].length)) if isinstance(xs[0].length, int) else z3.ToReal(xs[0].length)
         if op == "neg":
             return -xs[0]
+        if op == "scale":
+            return xs[0].applied(_real(xs[1]))
         if op in ("greater", "smaller"):
             a, b = _numeric(xs[0], xs[1])
             return _if(b > a, b, a) if op == "greater" else _if(b < a, b, a)
@@ -753,6 +775,36 @@ class Encoder:
         if op == "days from":
             return z3.ToReal(xs[1].number - xs[0].number)
         raise AssertionError(f"no term for the operator {op}")
+
+
+@attrs.frozen
+class DatedScale:
+    """A scale parameter in a world: each of its values with the term saying ``today`` is in its period (one of them holds in a valid world)."""
+
+    periods: tuple[tuple[Any, Scale], ...]
+
+    def applied(self, x: Any) -> Any:
+        """``scale applied to x`` as a term: piecewise linear in ``x`` (brackets and bands have constant thresholds and rates), as ``engine.scales``."""
+        value: Any = None
+        for inside, scale in reversed(self.periods):
+            term = _scale_term(scale, x)
+            value = term if value is None else _if(inside, term, value)
+        return value
+
+
+def _scale_term(scale: Scale, x: Any) -> Any:
+    if scale.kind == "banded":
+        value: Any = real(scale.values[0])
+        for threshold, v in zip(scale.thresholds[1:], scale.values[1:], strict=True):
+            value = z3.If(x >= real(threshold), real(v), value)
+        return value
+    total: Any = real(0)
+    tops = (*scale.thresholds[1:], None)
+    for threshold, top, rate in zip(scale.thresholds, tops, scale.values, strict=True):
+        t = real(threshold)
+        part = x - t if top is None else z3.If(x < real(top), x - t, real(top) - t)
+        total = total + real(rate) * z3.If(x <= t, real(0), part)
+    return total
 
 
 def _rounded(x: Any, op: str) -> Any:

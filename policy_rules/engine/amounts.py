@@ -18,6 +18,7 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
+from policy_rules.engine.scales import applied
 from policy_rules.engine.values import UNKNOWN, format_value
 
 #: How each direction of rounding is done: to the nearest (a half goes up, as officers round), down or up.
@@ -74,4 +75,4 @@ def result(name: str, value: Any, kind: str | None) -> tuple[str, Any, str]:
 
 
 #: The names generated code calls these by, in every mode's namespace.
-HELPERS = {"GREATER": greater, "SMALLER": smaller, "ROUND": rounded}
+HELPERS = {"GREATER": greater, "SMALLER": smaller, "ROUND": rounded, "SCALE": applied}

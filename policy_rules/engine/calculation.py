@@ -17,17 +17,19 @@ the meaning of every form stays in the code generator alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from policy_rules.engine import trace as t
-from policy_rules.engine.values import ERROR, format_value
+from policy_rules.engine.scales import explained
+from policy_rules.engine.values import ERROR, Scale, format_value
 from policy_rules.errors import text_lines
 from policy_rules.language import nodes as n
-from policy_rules.language.checker import PolicyModel
+from policy_rules.language.checker import SCALE_KINDS, PolicyModel
 
 _SPACES = re.compile(r"\s+")
 #: Kinds whose values are worked out and so explained as a calculation.
@@ -73,7 +75,7 @@ def formula(model: PolicyModel, node: Any, shown: Mapping[str, str]) -> str:
         ref = model.refs.get(id(name))
         if ref is None or ref.kind not in ("fact", "define", "parameter", "decision") or name.name not in shown:
             continue
-        if model.name_types.get(name.name) is not None and model.name_types[name.name].kind in ("list", "reasons"):
+        if model.name_types.get(name.name) is not None and model.name_types[name.name].kind in ("list", "reasons", *SCALE_KINDS):
             continue
         inserts.append((offset(name.span.end_line, name.span.end_column), " " + shown[name.name]))
     pieces, at = [], begin
@@ -90,28 +92,70 @@ def with_calculations(model: PolicyModel, parameters: Mapping[str, Any], events:
     if not valued and not any(isinstance(e, t.ValueWorkedOut) and model.name_types.get(e.name, ERROR).kind in CALCULATED for e in events):
         return events
     shown: dict[str, str] = {}
+    raw: dict[str, Any] = {}
     for event in events:
         if isinstance(event, t.FactsGiven):
             shown.update((r.name, r.shown) for r in event.given)
+            raw.update((r.name, r.value) for r in event.given)
         elif isinstance(event, t.ValueWorkedOut):
             shown[event.name] = event.shown
+            raw[event.name] = event.value
         elif isinstance(event, t.DecisionMade) and event.item is None:
             shown[event.decision] = event.value
     for name, periods in parameters.items():
         for start, until, value in periods:
             if start <= as_of and (until is None or as_of <= until):
                 shown[name] = format_value(value, model.name_types[name].kind)
+                raw[name] = value
     out: list[t.Event] = []
     for event in events:
         if isinstance(event, t.ValueWorkedOut):
             kind = model.name_types.get(event.name)
             body = model.defines[event.name].body
             if kind is not None and kind.kind in CALCULATED and not isinstance(body, n.ReasonsSet):
-                event = event._replace(calculation=f"{event.name} = {formula(model, body, shown)} = {event.shown}")
+                read = frozenset(r.name for r in event.condition.reads)
+                event = event._replace(calculation=f"{event.name} = {formula(model, body, shown)} = {event.shown}{_scales(body, raw, read)}")
         elif isinstance(event, t.DecisionMade) and event.item is None and event.decided_by is not None:
             decision = model.decisions.get(event.decision)
             if decision is not None and decision.value_type is not None and event.value != "undetermined":
                 rule = model.rules[event.decided_by]
-                event = event._replace(calculation=f"{event.decision} = {formula(model, rule.conclusion, shown)} = {event.value}")
+                written = formula(model, rule.conclusion, shown)
+                event = event._replace(calculation=f"{event.decision} = {written} = {event.value}{_scales(rule.conclusion, raw)}")
         out.append(event)
     return tuple(out)
+
+
+def _scales_in(e: object, read: frozenset[str] | None) -> Iterator[n.ScaleApplied]:
+    """The scales an expression applies, in the order written: those whose parameter was read (``read``), else those outside an ``if``'s branches."""
+    if isinstance(e, n.ScaleApplied) and (read is None or e.scale.name in read):
+        yield e
+    if not attrs.has(type(e)):
+        return
+    for field in attrs.fields(type(e)):
+        if field.name == "span" or (read is None and isinstance(e, n.Conditional) and field.name in ("then", "otherwise")):
+            continue
+        value = getattr(e, field.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            yield from _scales_in(child, read)
+
+
+def _amount(e: n.Expr, raw: Mapping[str, Any]) -> Decimal | None:
+    """The value of a scale's amount when it is a literal or a name the trace gives a value for (from its JSON form, which keeps every digit an amount has)."""
+    if isinstance(e, n.Literal) and isinstance(e.value, Decimal):
+        return e.value
+    value = raw.get(e.name) if isinstance(e, n.Name) else None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(repr(value))
+    return None
+
+
+def _scales(body: object, raw: Mapping[str, Any], read: frozenset[str] | None = None) -> str:
+    """For each scale the formula applied: the part of the amount in each bracket with its rate, or the band reached (``; income_tax on £20,000: ...``)."""
+    found = []
+    for applied in _scales_in(body, read):
+        scale, amount = raw.get(applied.scale.name), _amount(applied.amount, raw)
+        if isinstance(scale, Scale) and amount is not None:
+            found.append(explained(applied.scale.name, scale, amount))
+    return "".join(f"; {text}" for text in found)

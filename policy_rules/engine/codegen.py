@@ -90,6 +90,7 @@ APPLY = {
     "length": "D(len({0}))",
     "greater": "GREATER({0}, {1})",
     "smaller": "SMALLER({0}, {1})",
+    "scale": "SCALE({0}, {1})",
     **{
         f"rounded {direction} {unit}": f"ROUND({{0}}, {exponent!r}, {rounding!r})"
         for direction, rounding in amounts.DIRECTIONS.items()

@@ -282,6 +282,8 @@ class _Lowering:
             return Apply(e.which, tuple(self.expr(x) for x in e.operands), source=e)
         if isinstance(e, n.Rounded):
             return Apply(f"rounded {e.direction} {e.unit}", (self.expr(e.operand),), source=e)
+        if isinstance(e, n.ScaleApplied):
+            return Apply("scale", (Read(self.slot(e.scale), source=e.scale), self.expr(e.amount)), source=e)
         if isinstance(e, n.Conditional):
             return Choose(self.expr(e.condition), self.expr(e.then), self.expr(e.otherwise), source=e)
         if isinstance(e, n.Total):

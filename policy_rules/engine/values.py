@@ -82,7 +82,31 @@ class Type:
             "date": "a date",
             "period": "a period",
             "text": "text",
+            "marginal scale": "a marginal scale",
+            "banded scale": "a banded scale",
         }.get(self.kind, str(self))
+
+
+@attrs.frozen
+class Scale:
+    """A scale's value on one date: its thresholds in rising order, each with its rate (marginal) or what its band gives (banded).
+
+    ``threshold_kind`` and ``value_kind`` say how the thresholds and values are
+    shown (money, number, percentage). What a scale does to an amount is
+    written once, in ``engine.scales``.
+    """
+
+    kind: str  # "marginal" | "banded"
+    thresholds: tuple[Decimal, ...]
+    values: tuple[Decimal, ...]
+    threshold_kind: str
+    value_kind: str
+
+    def __str__(self) -> str:
+        word = "above" if self.kind == "marginal" else "from"
+        return ", ".join(
+            f"{format_value(v, self.value_kind)} {word} {format_value(t, self.threshold_kind)}" for t, v in zip(self.thresholds, self.values, strict=True)
+        )
 
 
 YES_NO = Type("yes/no")
@@ -145,7 +169,7 @@ def json_value(value: Any) -> Any:
         return float(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Period):
+    if isinstance(value, Period | Scale):
         return str(value)
     if isinstance(value, tuple):
         return [json_value(v) for v in value]

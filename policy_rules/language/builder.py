@@ -217,7 +217,33 @@ class _Builder(Transformer):
         found = dict(x for x in c[2:] if isinstance(x, tuple))
         values = tuple(x for x in c[2:] if isinstance(x, n.ParameterValue))
         citations = tuple(x for x in c[2:] if isinstance(x, n.Citation))
-        return n.ParameterDecl(str(c[0]), c[1], found.get("means"), values, citations, span=self._span(meta))
+        ends = tuple(x for x in c[2:] if isinstance(x, n.NoValue))
+        steps = tuple(x for x in c[2:] if isinstance(x, n.ScaleStep))
+        return n.ParameterDecl(str(c[0]), c[1], found.get("means"), values, citations, ends=ends, steps=steps, span=self._span(meta))
+
+    def no_value(self, meta: Meta, c: list[Token]) -> n.NoValue:
+        return n.NoValue(self._date_of(c[0]), span=self._span(meta))
+
+    def marginal_scale(self, meta: Meta, c: list[Any]) -> n.ScaleType:
+        return n.ScaleType("marginal", None, span=self._span(meta))
+
+    def banded_scale(self, meta: Meta, c: list[Any]) -> n.ScaleType:
+        return n.ScaleType("banded", c[0], span=self._span(meta))
+
+    def scale_step(self, meta: Meta, c: list[Any]) -> n.ScaleStep:
+        entries: dict[str, list[n.ParameterValue]] = {"threshold": [], "rate": [], "amount": []}
+        for word, value in c[1:]:
+            entries[word].append(value)
+        return n.ScaleStep(str(c[0]), tuple(entries["threshold"]), tuple(entries["rate"]), tuple(entries["amount"]), span=self._span(meta))
+
+    def step_kind(self, meta: Meta, c: list[Token]) -> str:
+        return str(c[0])
+
+    def entry_kind(self, meta: Meta, c: list[Token]) -> str:
+        return str(c[0])
+
+    def scale_entry(self, meta: Meta, c: list[Any]) -> tuple[str, n.ParameterValue]:
+        return (str(c[0]), self.version_value(meta, c[1:]))
 
     def version_value(self, meta: Meta, c: list[Any]) -> n.ParameterValue:
         span = self._span(meta)
@@ -290,6 +316,9 @@ class _Builder(Transformer):
     def total_of(self, meta: Meta, c: list[Any]) -> n.Total:
         c = [x for x in c if not (isinstance(x, Token) and x.type == "TOTAL")]
         return n.Total(c[0], str(c[1]), self._name(c[2]), c[3] if len(c) > 3 else None, span=self._span(meta))
+
+    def scale_applied(self, meta: Meta, c: list[Any]) -> n.ScaleApplied:
+        return n.ScaleApplied(self._name(c[0]), c[1], span=self._span(meta))
 
     def for_each(self, meta: Meta, c: list[Token]) -> n.ForEach:
         return n.ForEach(str(c[0]), self._name(c[1]), span=self._span(meta))

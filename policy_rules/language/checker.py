@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from policy_rules.engine.values import (
 )
 from policy_rules.errors import Diagnostic, did_you_mean, source_line, text_lines
 from policy_rules.language import nodes as n
+from policy_rules.language import scales
 
 
 @attrs.frozen
@@ -267,6 +268,10 @@ def check_declared_types(model: PolicyModel, files: list[n.RuleFile]) -> None:
                 model.error(fact.default.span, f"the default `{fact.default.text}` is not {_words(t)}, the type of fact `{fact.name}`")
         _check_bound(model, fact, t, f"fact `{fact.name}`", fact.name)
     for param in model.parameters.values():
+        _check_ends(model, param)
+        if isinstance(param.type, n.ScaleType):
+            model.name_types[param.name] = scales.scale_type(param)
+            continue
         t = _check_type_ref(model, param.type)
         model.name_types[param.name] = t
         if t.kind == "list":
@@ -334,15 +339,18 @@ def _valued_decision(model: PolicyModel, decision: n.DecisionDecl) -> None:
 
 
 def parameter_periods(param: n.ParameterDecl) -> tuple[tuple[date, date | None, object], ...]:
-    """A parameter's values as (from, until, value), in date order: a value without `until` runs until the day before the next one starts."""
-    ordered = sorted(param.values, key=lambda v: v.valid_from)
-    periods = []
-    for index, v in enumerate(ordered):
-        until = v.valid_until
-        if until is None and index + 1 < len(ordered):
-            until = ordered[index + 1].valid_from - timedelta(days=1)
-        periods.append((v.valid_from, until, v.value.value))
-    return tuple(periods)
+    """A parameter's values as (from, until, value), in date order: a value without `until` runs until the next one (or `no value from`) starts."""
+    return scales.periods(param)
+
+
+def _check_ends(model: PolicyModel, param: n.ParameterDecl) -> None:
+    """``no value from DATE`` ends a value that is in force then, and is not also the day a value starts."""
+    starts = {v.valid_from for v in param.values} | {th.valid_from for step in param.steps for th in step.thresholds}
+    for end in param.ends:
+        if end.valid_from in starts:
+            model.error(end.span, f"a value of `{param.name}` starts on {end.valid_from}, the day it has no value from; move one of the two dates")
+        elif not any(s < end.valid_from for s in starts):
+            model.error(end.span, f"`{param.name}` has no value before {end.valid_from} to end; put `no value from` after the value it ends")
 
 
 def fits_value(expected: Type, found: Type) -> bool:
@@ -375,6 +383,9 @@ def check_citations(model: PolicyModel, files: list[n.RuleFile]) -> None:
 
 # --- 4. names and types of every expression ----------------------------------------------
 
+
+#: The types of scale parameters, which are read only as ``SCALE applied to AMOUNT``.
+SCALE_KINDS = frozenset({"marginal scale", "banded scale"})
 
 _KINDS_OF_NAME = {"define": "a defined value", "parameter": "a parameter", "decision": "a decision", "item": "an item of a list", "value": "a listed value"}
 
@@ -460,7 +471,11 @@ class _Typer:
             kind = "list" if e.kind == "list" else e.kind
             return self.note(e, Type(kind))
         if isinstance(e, n.Name):
-            return self.note(e, self.resolve(e, scope))
+            t = self.resolve(e, scope)
+            if t.kind in SCALE_KINDS:
+                m.error(e.span, f"`{e.name}` is a scale, which gives a value only applied to an amount: write `{e.name} applied to AMOUNT`")
+                return self.note(e, ERROR)
+            return self.note(e, t)
         if isinstance(e, n.Field):
             it = scope.items.get(e.item)
             if it is None:
@@ -560,6 +575,8 @@ class _Typer:
             return self.note(e, WHOLE)
         if isinstance(e, n.Extreme | n.Rounded | n.Conditional | n.Total):
             return self.note(e, self.amount(e, scope))
+        if isinstance(e, n.ScaleApplied):
+            return self.note(e, self.scale_applied(e, scope))
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
     def amount(self, e: n.Extreme | n.Rounded | n.Conditional | n.Total, scope: _Scope) -> Type:
@@ -614,6 +631,31 @@ class _Typer:
             m.error(e.value.span, f"`total of` adds numbers or amounts of money, and {_text(m, e.value)} is {_words(t)}")
             return ERROR
         return t
+
+    def scale_applied(self, e: n.ScaleApplied, scope: _Scope) -> Type:
+        """``SCALE applied to AMOUNT``: a scale parameter, put to an amount of the kind of its thresholds."""
+        m = self.model
+        t = self.resolve(e.scale, scope)
+        self.note(e.scale, t)
+        amount = self.expr(e.amount, scope)
+        if t is ERROR:
+            return ERROR
+        if t.kind not in SCALE_KINDS:
+            declared = [k for k, v in m.name_types.items() if v.kind in SCALE_KINDS]
+            listed = f"; the scales are {', '.join(f'`{k}`' for k in declared)}" if declared else ""
+            advice = did_you_mean(e.scale.name, declared) or listed or "; declare one with `parameter NAME is a marginal scale` and its brackets"
+            m.error(e.scale.span, f"`{e.scale.name}` is {_words(t)}, not a scale, so it cannot be applied to an amount{advice}")
+            return ERROR
+        if amount is ERROR:
+            return ERROR
+        if not scales.fits_amount(t, amount):
+            want = "an amount of money" if t.values[0] == "money" else "a number"
+            m.error(
+                e.amount.span,
+                f"`{e.scale.name}` is applied to {want}, as its thresholds are, and {_text(m, e.amount)} is {_words(amount)}",
+            )
+            return ERROR
+        return scales.applied_type(t, amount)
 
     def items_of(self, e: n.Over | n.Total, scope: _Scope, why_not: str) -> _Scope:
         """The scope inside a form that looks at each item of a list in turn: the item is one of the list's records."""
@@ -1067,6 +1109,7 @@ def check_unused(model: PolicyModel, files: list[n.RuleFile]) -> None:
 CHECKS: list[tuple[str, Check]] = [
     ("duplicate-declarations", check_duplicates),
     ("declared-types", check_declared_types),
+    ("scales", scales.check_scales),
     ("citations", check_citations),
     ("decision-structure", check_decisions),
     ("names-and-types", check_expressions),

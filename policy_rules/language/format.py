@@ -7,7 +7,8 @@ the text is read line by line, as the parser's own declarations are found
 out again:
 
 - a declaration at the margin, its clauses two spaces in (a table's rows two,
-  their clauses four; a record's fields two, their clauses four);
+  their clauses four; a record's fields two, their clauses four; a scale's
+  brackets or bands two, their thresholds and rates four);
 - a line that goes on with a clause is set under it: a line opening with
   ``and`` or ``or`` ends that word where the clause's first word ends (so the
   conditions read as a column), any other one starts after that word and a
@@ -60,7 +61,7 @@ _CLAUSES: dict[str, frozenset[str]] = {
     "document": frozenset({"sections"}),
     "fact": frozenset({"means", "asks", "default", "kept", "cites", "at", "may"}),
     "record": frozenset({"means", "field"}),
-    "parameter": frozenset({"means", "value", "cites"}),
+    "parameter": frozenset({"means", "value", "no", "bracket", "band", "cites"}),
     "define": frozenset({"because", "cites"}),
     "decision": frozenset({"means", "outcomes"}),
     "rule": frozenset({"by", "exception", "when", "then", "because", "cites"}),
@@ -68,6 +69,7 @@ _CLAUSES: dict[str, frozenset[str]] = {
 }
 _NESTED = {"field": frozenset({"means", "asks", "default", "at", "may"}), "row": frozenset({"when", "then", "because", "cites"})}
 _NESTED["otherwise"] = _NESTED["row"]
+_NESTED["bracket"] = _NESTED["band"] = frozenset({"threshold", "rate", "amount"})
 #: Words after which a minus sign negates what follows rather than subtracts.
 _BEFORE_NEGATION = frozenset(
     {"is", "least", "most", "above", "below", "than", "before", "after", "of", "and", "or", "not", "when", "then", "as", "to", "from"}

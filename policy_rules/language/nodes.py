@@ -245,6 +245,15 @@ class Total:
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 
+@attrs.frozen
+class ScaleApplied:
+    """``SCALE applied to AMOUNT``: a marginal scale's total over its brackets, or the rate or amount of the band a banded scale's amount reaches."""
+
+    scale: Name
+    amount: Expr
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
 Expr = (
     Literal
     | Name
@@ -267,6 +276,7 @@ Expr = (
     | Rounded
     | Conditional
     | Total
+    | ScaleApplied
 )
 
 
@@ -350,12 +360,44 @@ class ParameterValue:
 
 
 @attrs.frozen
+class NoValue:
+    """``no value from DATE``: the parameter has no value from that date (until a later value starts)."""
+
+    valid_from: date
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class ScaleType:
+    """``a marginal scale`` or ``a banded scale of TYPE``: a parameter whose value is a scale (``of`` is the type a band gives)."""
+
+    kind: str  # "marginal" | "banded"
+    of: TypeRef | None
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class ScaleStep:
+    """One ``bracket`` (of a marginal scale) or ``band`` (of a banded one): its dated thresholds, and its dated rates or amounts."""
+
+    kind: str  # "bracket" | "band"
+    thresholds: tuple[ParameterValue, ...]
+    rates: tuple[ParameterValue, ...]
+    amounts: tuple[ParameterValue, ...]
+    span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
 class ParameterDecl:
     name: str
-    type: TypeRef
+    type: TypeRef | ScaleType
     means: str | None
     values: tuple[ParameterValue, ...]
     citations: tuple[Citation, ...]
+    #: ``no value from DATE``: the dates from which the parameter has no value.
+    ends: tuple[NoValue, ...] = attrs.field(default=(), kw_only=True)
+    #: A scale's brackets or bands, in the order written.
+    steps: tuple[ScaleStep, ...] = attrs.field(default=(), kw_only=True)
     span: Span = attrs.field(default=NO_SPAN, eq=False, hash=False, repr=False, kw_only=True)
 
 

@@ -52,7 +52,7 @@ _LITERALS = {"MONEY", "PERCENT", "DATE", "NUMBER", "STRING"}
 # The words of the types: listed together as "a type".
 _TYPE_WORDS = {"yes/no", "number", "whole", "money", "percentage", "date", "text", "one", "list"}
 # Operators that may follow a value: listed together as "an operator".
-_OPERATOR_WORDS = {"+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=", "and", "or", "rounded"}
+_OPERATOR_WORDS = {"+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">=", "and", "or", "rounded", "applied"}
 _OPERATORS = {"ADD_OP", "MUL_OP"}
 _ONE_VALUE = {
     "NAME": "a name",

@@ -50,13 +50,14 @@ OPERATORS = (
     "nearest",
     "down",
     "up",
+    "applied",
 )
 CLAUSES = (
     "version", "service", "name", "outcome", "outcomes", "priority", "reasons", "element", "sections", "section", "paragraph", "cites",
     "means", "asks", "default", "kept", "for", "reference", "value", "from", "until", "as", "those", "of", "that", "hold", "each",
     "by", "exception", "to", "when", "then", "because", "first", "applies", "any", "all", "none", "every", "at",
     "day", "days", "week", "weeks", "month", "months", "year", "years", "results", "may", "be", "negative", "a",
-    "penny", "pound",
+    "penny", "pound", "marginal", "banded", "scale", "bracket", "band", "threshold", "rate", "amount",
 )  # fmt: skip
 GROUPS = {
     "keyword.declaration.policy-rules": DECLARATIONS,

@@ -393,6 +393,14 @@ def decision_is(policy_scenario: PolicyScenario, name: str, value: str) -> None:
     assert made[name] == value, f"the decision {name} is {made[name]}, not {value}{_summary(decision)}"
 
 
+@then(parsers.re(r"the result (?P<name>\w+) is (?P<value>.+)"))
+def result_is(policy_scenario: PolicyScenario, name: str, value: str) -> None:
+    """One of the values the policy header's ``results`` names, as an officer reads it (``£1,480``, ``80%``, ``unknown``)."""
+    shown = {result: text for result, _value, text in policy_scenario.decision.results}
+    assert name in shown, f"the policy reports no result {name}; its results are {', '.join(shown) or 'none'}{did_you_mean(name, shown)}"
+    assert shown[name] == value.strip(), f"the result {name} is {shown[name]}, not {value.strip()}{_summary(policy_scenario.decision)}"
+
+
 # --- Then: why ------------------------------------------------------------------------------------
 
 
