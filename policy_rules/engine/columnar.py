@@ -18,8 +18,12 @@ division by zero, a date outside the calendar), or when a cell breaks a
 declaration (an amount below its least, a value not among a fact's values).
 A policy with a form this mode does not cover (``Unsupported``) sends every row.
 
-Operators without a vectorised template (arithmetic, dates, rounding) are
-applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
+Money and number arithmetic (``+``, ``-``, ``*``, negation), the greater/smaller
+of two amounts and the roundings are Arrow decimal kernels on operands narrowed
+to the digits their values use (``_tight``), when the result type holds at most
+the 28 significant digits of the row path's ``Decimal`` context, so both give the
+same value; wider results, division (rounded by that context) and the operators
+without a vectorised template (dates, periods) are applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
 each distinct combination of operand values: the calendar arithmetic of
 ``engine.dates`` and the ``Decimal`` arithmetic of the row path, exactly, at the
 cost of one Python call per distinct value rather than per row.
@@ -36,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from policy_rules.engine import amounts
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import APPLY, ARITHMETIC, CannotDecide
 from policy_rules.engine.lowering import Lowered
@@ -207,8 +212,79 @@ class Runtime:
             self.flag(pa.array(failed), parent, 2)
         return _typed(values, out)
 
+    def exact(self, op: str, fn: Callable[..., Any], operands: list[Any], m: int, parent: np.ndarray | None, out: pa.DataType | None) -> Any:
+        """Arithmetic, greater/smaller and rounding by decimal kernels when they give the row path's ``Decimal`` values exactly; else ``python``."""
+        try:
+            value = _vectorised(op, [_tight(x) for x in operands])
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            value = None
+        return self.python(fn, operands, m, parent, out) if value is None else value
+
 
 _FAILED = object()
+#: The row path's ``Decimal`` context rounds a result to 28 significant digits; a kernel result whose type holds at most 28 is exact in both.
+DECIMAL_DIGITS = 28
+KERNELS = {"+": "add", "-": "subtract", "*": "multiply"}
+#: ``decimal`` roundings as Arrow's round modes: half up is away from zero; floor and ceiling are down and up.
+ROUND_MODES = {"ROUND_HALF_UP": "half_towards_infinity", "ROUND_FLOOR": "down", "ROUND_CEILING": "up"}
+ROUNDINGS = {
+    f"rounded {direction} {unit}": (-Decimal(exponent).as_tuple().exponent, ROUND_MODES[rounding])
+    for direction, rounding in amounts.DIRECTIONS.items()
+    for unit, exponent in amounts.UNITS.items()
+}
+VECTORISED = frozenset({*KERNELS, "neg", "greater", "smaller", *ROUNDINGS})
+
+
+def _tight(x: Any) -> Any:
+    """A number column or constant as the narrowest decimal type holding its values (so kernel result types stay within 28 digits); else as it is."""
+    if isinstance(x, pa.Scalar):
+        if not x.is_valid or not (pa.types.is_decimal(x.type) or pa.types.is_integer(x.type)):
+            return x
+        x = pa.array([x.as_py()], pa.decimal128(38, x.type.scale if pa.types.is_decimal(x.type) else 0))
+        return _tight(x)[0]
+    if not isinstance(x, pa.Array) or not (pa.types.is_decimal(x.type) or pa.types.is_integer(x.type)):
+        return x
+    scale = x.type.scale if pa.types.is_decimal(x.type) else 0
+    largest = pc.max(pc.abs(x)).as_py()
+    whole = 1 if largest is None else max(Decimal(largest).adjusted() + 1, 1)
+    if whole + scale > 38:
+        raise pa.ArrowInvalid("too wide for one decimal128 column")
+    for fewer in range(min(scale, 2), scale):
+        try:
+            return x.cast(pa.decimal128(whole + fewer, fewer))  # a safe cast refuses to drop a digit: the values have at most ``fewer`` places
+        except pa.ArrowInvalid:
+            continue
+    return x.cast(pa.decimal128(whole + scale, scale))
+
+
+def _exact_type(value: Any) -> bool:
+    return pa.types.is_decimal(value.type) and value.type.precision <= DECIMAL_DIGITS and value.type.scale <= 20
+
+
+def _vectorised(op: str, operands: list[Any]) -> Any:
+    """The kernel result of ``op``, or ``None`` when a kernel would not give the row path's value exactly (a type too wide, not numbers)."""
+    for x in operands:
+        if not isinstance(x, pa.Array | pa.Scalar) or not pa.types.is_decimal(x.type) or (isinstance(x, pa.Scalar) and not x.is_valid):
+            return None
+    if not any(isinstance(x, pa.Array) for x in operands):
+        return None
+    if op in KERNELS or op == "neg":
+        value = pc.negate(operands[0]) if op == "neg" else getattr(pc, KERNELS[op])(*operands)
+        return value if _exact_type(value) else None
+    if op in ("greater", "smaller"):
+        a, b = operands
+        scale = max(a.type.scale, b.type.scale)
+        whole = max(a.type.precision - a.type.scale, b.type.precision - b.type.scale)
+        typ = pa.decimal128(whole + scale, scale)
+        kernel = pc.max_element_wise if op == "greater" else pc.min_element_wise
+        return kernel(a.cast(typ), b.cast(typ), skip_nulls=False)
+    digits, mode = ROUNDINGS[op]
+    (x,) = operands
+    whole = x.type.precision - x.type.scale + 1
+    if whole + max(x.type.scale, digits) > 38:
+        return None
+    widened = x.cast(pa.decimal128(whole + x.type.scale, x.type.scale))
+    return pc.round(widened, ndigits=digits, round_mode=mode).cast(pa.decimal128(whole + digits, digits))
 
 
 def _too_long(value: Decimal | int) -> bool:
@@ -372,6 +448,8 @@ class Columnar:
         template = APPLY[e.op].format(*written)
         fn = self.const(eval(f"lambda {', '.join(names)}: {template}", self.namespace()))
         out = self.const(pa.bool_() if e.op in ("within",) else None)
+        if e.op in VECTORISED:
+            return self.put(f"R.exact({self.const(e.op)}, {fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
         return self.put(f"R.python({fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
 
     def comparable(self, e: ir.Apply) -> bool:
