@@ -28,7 +28,7 @@ policy "Amounts"
   version "1"
   service name service
   outcome verdict
-  results net, capped, works, near, down, up, whole, by_choice, wide
+  results net, capped, works, near, down, up, whole, by_choice, wide, taxed, band_rate
 
 fact service is text
 fact income is money
@@ -39,6 +39,30 @@ fact rate is number
 fact flag is yes/no
 fact parts is list of part
   default empty
+
+parameter tax is a marginal scale
+  bracket
+    threshold £0 from 2015-01-01
+    rate 0% from 2015-01-01
+  bracket
+    threshold £12,570 from 2015-01-01
+    threshold £12,750.50 from 2025-01-01
+    rate 20% from 2015-01-01
+  bracket
+    threshold £50,270 from 2015-01-01
+    rate 40% from 2015-01-01
+    rate 42.5% from 2025-01-01
+
+parameter band is a banded scale of percentage
+  band
+    threshold £0 from 2015-01-01
+    rate 100% from 2015-01-01
+  band
+    threshold £100 from 2015-01-01
+    rate 75% from 2015-01-01
+  band
+    threshold £200.01 from 2015-01-01
+    rate 0% from 2015-01-01
 
 record part
   field name is text
@@ -100,6 +124,16 @@ decision wide is money
 
 rule wide_rule
   by default wide is rate * rate * rate * rate * income
+
+decision taxed is money
+
+rule taxed_rule
+  by default taxed is tax applied to income
+
+decision band_rate is percentage
+
+rule band_rule
+  by default band_rate is band applied to allowance
 """
 
 AS_OF = date(2025, 1, 1)
@@ -135,11 +169,11 @@ def known(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(ROW, min_size=1, max_size=25))
-def test_amounts_decided_in_columns_equal_the_row_path_row_by_row(policy: Policy, rows: list[dict[str, Any]]) -> None:
+@given(st.lists(ROW, min_size=1, max_size=25), st.sampled_from([date(2024, 12, 31), AS_OF]))
+def test_amounts_decided_in_columns_equal_the_row_path_row_by_row(policy: Policy, rows: list[dict[str, Any]], as_of: date) -> None:
     rows = [known(row) for row in rows]
-    table, _stats = columnar.decide_columns(policy, columnar.table_of(policy.model, rows), AS_OF)
-    assert table.to_pylist() == [row_path(policy, raw, AS_OF, index) for index, raw in enumerate(rows)]
+    table, _stats = columnar.decide_columns(policy, columnar.table_of(policy.model, rows), as_of)
+    assert table.to_pylist() == [row_path(policy, raw, as_of, index) for index, raw in enumerate(rows)]
 
 
 def test_the_kernels_decide_amounts_without_the_per_value_python(policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,7 @@ from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import APPLY, ARITHMETIC, CannotDecide
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import _namespace
+from policy_rules.engine.values import Scale
 from policy_rules.registers.facts import MISSING_WORDS
 
 #: Comparisons with a pyarrow kernel; the Kleene result (null when an operand is) is the three-valued mode's.
@@ -232,7 +233,43 @@ ROUNDINGS = {
     for direction, rounding in amounts.DIRECTIONS.items()
     for unit, exponent in amounts.UNITS.items()
 }
-VECTORISED = frozenset({*KERNELS, "neg", "greater", "smaller", *ROUNDINGS})
+VECTORISED = frozenset({*KERNELS, "neg", "greater", "smaller", "scale", *ROUNDINGS})
+
+
+def _parameter(value: Any) -> Any:
+    """A parameter's value on the batch's date: a scale stays the row path's ``Scale`` (the scale template reads it), others are Arrow scalars."""
+    return value if isinstance(value, Scale) else pa.scalar(value)
+
+
+def _number_scalar(value: Decimal) -> pa.Scalar:
+    return _tight(pa.scalar(value, pa.decimal128(38, max(-value.as_tuple().exponent, 0))))  # type: ignore[operator]
+
+
+def _scale(scale: Scale, x: pa.Array) -> Any:
+    """``scale applied to x`` as ``engine.scales.applied`` works it out, by kernels: each bracket's part (0 below its threshold) at its rate, summed."""
+    thresholds = [_number_scalar(t) for t in scale.thresholds]
+    values = [_number_scalar(v) for v in scale.values]
+    if scale.kind == "banded":
+        reached: Any = _tight(pc.if_else(pc.is_valid(x), values[0], pa.scalar(None, values[0].type)))
+        for threshold, value in zip(thresholds[1:], values[1:], strict=True):
+            common = _vectorised("greater", [value, reached])
+            if common is None:
+                return None
+            reached = _tight(pc.if_else(pc.greater_equal(x, threshold), value.cast(common.type), reached.cast(common.type)))
+        return reached
+    total: Any = None
+    zero = pa.scalar(Decimal(0), pa.decimal128(1, 0))
+    for threshold, top, rate in zip(thresholds, (*thresholds[1:], None), values, strict=True):
+        capped = x if top is None else _vectorised("smaller", [x, top])
+        below = None if capped is None else _vectorised("-", [_tight(capped), threshold])
+        part = None if below is None else _vectorised("greater", [_tight(below), zero])
+        gives = None if part is None else _vectorised("*", [_tight(part), rate])
+        if gives is None:
+            return None
+        total = gives if total is None else _vectorised("+", [_tight(total), _tight(gives)])
+        if total is None:
+            return None
+    return total
 
 
 def _tight(x: Any) -> Any:
@@ -263,6 +300,9 @@ def _exact_type(value: Any) -> bool:
 
 def _vectorised(op: str, operands: list[Any]) -> Any:
     """The kernel result of ``op``, or ``None`` when a kernel would not give the row path's value exactly (a type too wide, not numbers)."""
+    if op == "scale":
+        scale, x = operands
+        return _scale(scale, x) if isinstance(scale, Scale) and isinstance(x, pa.Array) and pa.types.is_decimal(x.type) else None
     for x in operands:
         if not isinstance(x, pa.Array | pa.Scalar) or not pa.types.is_decimal(x.type) or (isinstance(x, pa.Scalar) and not x.is_valid):
             return None
@@ -602,7 +642,7 @@ class ColumnarFunction:
 
     def __call__(self, facts: Mapping[str, pa.Array], given: Mapping[str, pa.Array], n: int, as_of: date, runtime: Runtime) -> Any:
         try:
-            params = {name: pa.scalar(self._param(name, as_of)) for name in self.params}
+            params = {name: _parameter(self._param(name, as_of)) for name in self.params}
         except CannotDecide:
             runtime.send[:] = 2
             return None
