@@ -114,8 +114,8 @@ class Runtime:
         return pc.is_valid(pc.struct_field(flat, name))
 
     def take(self, value: Any, parent: np.ndarray) -> Any:
-        """A row-level value, repeated for each item of its row."""
-        return value if isinstance(value, pa.Scalar) else value.take(pa.array(parent))
+        """A row-level value, repeated for each item of its row (a constant, a parameter or a scale is the same for every item)."""
+        return value.take(pa.array(parent)) if isinstance(value, pa.Array) else value
 
     def reduce(self, quantifier: str, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``any``/``every``/``no``/``count`` over each row's items, in Kleene's logic: an unknown item leaves it open unless another settles it."""
