@@ -318,12 +318,13 @@ def _tight(x: Any) -> Any:
     whole = 1 if largest is None else max(Decimal(largest).adjusted() + 1, 1)
     if whole + scale > 38:
         raise pa.ArrowInvalid("too wide for one decimal128 column")
-    for fewer in range(min(scale, 2), scale):
+    if scale > 2:
         try:
-            return x.cast(pa.decimal128(whole + fewer, fewer))  # a safe cast refuses to drop a digit: the values have at most ``fewer`` places
+            return x.cast(pa.decimal128(whole + 2, 2))  # a safe cast refuses to drop a digit: amounts in pennies take two places
         except pa.ArrowInvalid:
-            continue
-    return x.cast(pa.decimal128(whole + scale, scale))
+            pass
+    typ = pa.decimal128(whole + scale, scale)
+    return x if x.type == typ else x.cast(typ)
 
 
 def _exact_type(value: Any) -> bool:
