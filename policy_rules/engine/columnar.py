@@ -323,7 +323,11 @@ def _tight(x: Any) -> Any:
             return x.cast(pa.decimal128(whole + 2, 2))  # a safe cast refuses to drop a digit: amounts in pennies take two places
         except pa.ArrowInvalid:
             pass
-    typ = pa.decimal128(whole + scale, scale)
+    return _as(x, pa.decimal128(whole + scale, scale))
+
+
+def _as(x: Any, typ: pa.DataType) -> Any:
+    """``x`` cast to ``typ``, without a pass over the column when it already is that type."""
     return x if x.type == typ else x.cast(typ)
 
 
@@ -350,13 +354,13 @@ def _vectorised(op: str, operands: list[Any]) -> Any:
         whole = max(a.type.precision - a.type.scale, b.type.precision - b.type.scale)
         typ = pa.decimal128(whole + scale, scale)
         kernel = pc.max_element_wise if op == "greater" else pc.min_element_wise
-        return kernel(a.cast(typ), b.cast(typ), skip_nulls=False)
+        return kernel(_as(a, typ), _as(b, typ), skip_nulls=False)
     digits, mode = ROUNDINGS[op]
     (x,) = operands
     whole = x.type.precision - x.type.scale + 1
     if whole + max(x.type.scale, digits) > 38:
         return None
-    widened = x.cast(pa.decimal128(whole + x.type.scale, x.type.scale))
+    widened = _as(x, pa.decimal128(whole + x.type.scale, x.type.scale))
     return pc.round(widened, ndigits=digits, round_mode=mode).cast(pa.decimal128(whole + digits, digits))
 
 
