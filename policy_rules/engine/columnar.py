@@ -21,10 +21,14 @@ division by zero, a date outside the calendar), or when a cell breaks a
 declaration (an amount below its least, a value not among a fact's values).
 A policy with a form this mode does not cover (``Unsupported``) sends every row.
 
-Operators without a vectorised template (arithmetic, dates, rounding) are
-applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
+Money and number arithmetic (``+``, ``-``, ``*``, negation), the greater/smaller
+of two amounts and the roundings are Arrow decimal kernels on operands narrowed
+to the digits their values use (``_tight``), when the result type holds at most
+the 28 significant digits of the row path's ``Decimal`` context, so both give the
+same value; wider results, division (rounded by that context) and the operators
+without a vectorised template (dates, periods) are applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
 each distinct combination of operand values: the calendar arithmetic of
-``engine.dates`` and the ``Decimal`` arithmetic of the row path, exactly, at the
+``values.dates`` and the ``Decimal`` arithmetic of the row path, exactly, at the
 cost of one Python call per distinct value rather than per row.
 """
 
@@ -39,11 +43,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from policy_rules.engine import amounts
 from policy_rules.engine import lowering as ir
 from policy_rules.engine.codegen import ARITHMETIC, CannotDecide, applied
 from policy_rules.engine.facts import MISSING_WORDS
 from policy_rules.engine.lowering import Lowered
 from policy_rules.engine.policy_function import _namespace
+from policy_rules.values.types import Scale
 
 #: Comparisons with a pyarrow kernel; the Kleene result (null when an operand is) is the three-valued mode's.
 COMPARE = {"=": "equal", "<>": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
@@ -113,8 +119,8 @@ class Runtime:
         return pc.is_valid(pc.struct_field(flat, name))
 
     def take(self, value: Any, parent: np.ndarray) -> Any:
-        """A row-level value, repeated for each item of its row."""
-        return value if isinstance(value, pa.Scalar) else value.take(pa.array(parent))
+        """A row-level value, repeated for each item of its row (a constant, a parameter or a scale is the same for every item)."""
+        return value.take(pa.array(parent)) if isinstance(value, pa.Array) else value
 
     def reduce(self, quantifier: str, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``any``/``every``/``no``/``count`` over each row's items, in Kleene's logic: an unknown item leaves it open unless another settles it."""
@@ -135,6 +141,9 @@ class Runtime:
 
     def total(self, value: Any, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``total of``: the sum over the items whose condition holds; null when an item's condition, or a counted value, is."""
+        summed = _grouped_sum(value, condition, parent, self.n)
+        if summed is not None:
+            return summed
         values = value.to_pylist() if not isinstance(value, pa.Scalar) else [value.as_py()] * m
         holds = [True] * m if condition is None else (condition.to_pylist() if not isinstance(condition, pa.Scalar) else [condition.as_py()] * m)
         sums: list[Any] = [Decimal(0)] * self.n
@@ -212,8 +221,152 @@ class Runtime:
             self.flag(pa.array(failed), parent, 2)
         return _typed(values, out)
 
+    def exact(self, op: str, fn: Callable[..., Any], operands: list[Any], m: int, parent: np.ndarray | None, out: pa.DataType | None) -> Any:
+        """Arithmetic, greater/smaller and rounding by decimal kernels when they give the row path's ``Decimal`` values exactly; else ``python``."""
+        try:
+            value = _vectorised(op, [_tight(x) for x in operands])
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            value = None
+        return self.python(fn, operands, m, parent, out) if value is None else value
+
 
 _FAILED = object()
+#: The row path's ``Decimal`` context rounds a result to 28 significant digits; a kernel result whose type holds at most 28 is exact in both.
+DECIMAL_DIGITS = 28
+KERNELS = {"+": "add", "-": "subtract", "*": "multiply"}
+#: ``decimal`` roundings as Arrow's round modes: half up is away from zero; floor and ceiling are down and up.
+ROUND_MODES = {"ROUND_HALF_UP": "half_towards_infinity", "ROUND_FLOOR": "down", "ROUND_CEILING": "up"}
+ROUNDINGS = {
+    f"rounded {direction} {unit}": (-Decimal(exponent).as_tuple().exponent, ROUND_MODES[rounding])
+    for direction, rounding in amounts.DIRECTIONS.items()
+    for unit, exponent in amounts.UNITS.items()
+}
+VECTORISED = frozenset({*KERNELS, "neg", "greater", "smaller", "scale", *ROUNDINGS})
+
+
+def _grouped_sum(value: Any, condition: Any, parent: np.ndarray, n: int) -> pa.Array | None:
+    """``total of`` by a grouped sum, when every row's sum fits 28 digits (so adding in ``Decimal`` would be exact too); else ``None``.
+
+    An item whose condition is false adds 0; one whose condition is unknown, or whose counted value is, makes its row's total unknown.
+    """
+    if not isinstance(value, pa.Array) or not pa.types.is_decimal(value.type) or (condition is not None and not isinstance(condition, pa.Array)):
+        return None
+    tight = _tight(value)
+    counts = np.bincount(parent, minlength=n) if len(parent) else np.zeros(n, dtype=np.int64)
+    digits = len(str(int(counts.max()))) if n else 1
+    if tight.type.precision + digits > DECIMAL_DIGITS:
+        return None
+    if condition is not None:
+        tight = pc.if_else(condition, tight, pa.scalar(Decimal(0), tight.type))
+    typ = pa.decimal128(tight.type.precision + digits, tight.type.scale)
+    items = pa.table({"row": pa.array(parent, pa.int64()), "v": tight.cast(typ)})
+    grouped = items.group_by("row").aggregate([("v", "sum", pc.ScalarAggregateOptions(skip_nulls=False, min_count=0))])
+    sums = pa.repeat(pa.scalar(Decimal(0), typ), n)
+    if n and len(grouped):
+        at = np.zeros(n, dtype=np.int64)
+        present = np.zeros(n, dtype=bool)
+        rows = grouped.column("row").to_numpy()
+        at[rows] = np.arange(len(rows))
+        present[rows] = True
+        taken = grouped.column("v_sum").combine_chunks().cast(typ).take(pa.array(at))
+        sums = pc.if_else(pa.array(present), taken, sums)
+    return sums
+
+
+def _parameter(value: Any) -> Any:
+    """A parameter's value on the batch's date: a scale stays the row path's ``Scale`` (the scale template reads it), others are Arrow scalars."""
+    return value if isinstance(value, Scale) else pa.scalar(value)
+
+
+def _number_scalar(value: Decimal) -> pa.Scalar:
+    return _tight(pa.scalar(value, pa.decimal128(38, max(-value.as_tuple().exponent, 0))))  # type: ignore[operator]
+
+
+def _scale(scale: Scale, x: pa.Array) -> Any:
+    """``scale applied to x`` as ``engine.scales.applied`` works it out, by kernels: each bracket's part (0 below its threshold) at its rate, summed."""
+    thresholds = [_number_scalar(t) for t in scale.thresholds]
+    values = [_number_scalar(v) for v in scale.values]
+    if scale.kind == "banded":
+        reached: Any = _tight(pc.if_else(pc.is_valid(x), values[0], pa.scalar(None, values[0].type)))
+        for threshold, value in zip(thresholds[1:], values[1:], strict=True):
+            common = _vectorised("greater", [value, reached])
+            if common is None:
+                return None
+            reached = _tight(pc.if_else(pc.greater_equal(x, threshold), value.cast(common.type), reached.cast(common.type)))
+        return reached
+    total: Any = None
+    zero = pa.scalar(Decimal(0), pa.decimal128(1, 0))
+    for threshold, top, rate in zip(thresholds, (*thresholds[1:], None), values, strict=True):
+        capped = x if top is None else _vectorised("smaller", [x, top])
+        below = None if capped is None else _vectorised("-", [_tight(capped), threshold])
+        part = None if below is None else _vectorised("greater", [_tight(below), zero])
+        gives = None if part is None else _vectorised("*", [_tight(part), rate])
+        if gives is None:
+            return None
+        total = gives if total is None else _vectorised("+", [_tight(total), _tight(gives)])
+        if total is None:
+            return None
+    return total
+
+
+def _tight(x: Any) -> Any:
+    """A number column or constant as the narrowest decimal type holding its values (so kernel result types stay within 28 digits); else as it is."""
+    if isinstance(x, pa.Scalar):
+        if not x.is_valid or not (pa.types.is_decimal(x.type) or pa.types.is_integer(x.type)):
+            return x
+        x = pa.array([x.as_py()], pa.decimal128(38, x.type.scale if pa.types.is_decimal(x.type) else 0))
+        return _tight(x)[0]
+    if not isinstance(x, pa.Array) or not (pa.types.is_decimal(x.type) or pa.types.is_integer(x.type)):
+        return x
+    scale = x.type.scale if pa.types.is_decimal(x.type) else 0
+    largest = pc.max(pc.abs(x)).as_py()
+    whole = 1 if largest is None else max(Decimal(largest).adjusted() + 1, 1)
+    if whole + scale > 38:
+        raise pa.ArrowInvalid("too wide for one decimal128 column")
+    if scale > 2:
+        try:
+            return x.cast(pa.decimal128(whole + 2, 2))  # a safe cast refuses to drop a digit: amounts in pennies take two places
+        except pa.ArrowInvalid:
+            pass
+    return _as(x, pa.decimal128(whole + scale, scale))
+
+
+def _as(x: Any, typ: pa.DataType) -> Any:
+    """``x`` cast to ``typ``, without a pass over the column when it already is that type."""
+    return x if x.type == typ else x.cast(typ)
+
+
+def _exact_type(value: Any) -> bool:
+    return pa.types.is_decimal(value.type) and value.type.precision <= DECIMAL_DIGITS and value.type.scale <= 20
+
+
+def _vectorised(op: str, operands: list[Any]) -> Any:
+    """The kernel result of ``op``, or ``None`` when a kernel would not give the row path's value exactly (a type too wide, not numbers)."""
+    if op == "scale":
+        scale, x = operands
+        return _scale(scale, x) if isinstance(scale, Scale) and isinstance(x, pa.Array) and pa.types.is_decimal(x.type) else None
+    for x in operands:
+        if not isinstance(x, pa.Array | pa.Scalar) or not pa.types.is_decimal(x.type) or (isinstance(x, pa.Scalar) and not x.is_valid):
+            return None
+    if not any(isinstance(x, pa.Array) for x in operands):
+        return None
+    if op in KERNELS or op == "neg":
+        value = pc.negate(operands[0]) if op == "neg" else getattr(pc, KERNELS[op])(*operands)
+        return value if _exact_type(value) else None
+    if op in ("greater", "smaller"):
+        a, b = operands
+        scale = max(a.type.scale, b.type.scale)
+        whole = max(a.type.precision - a.type.scale, b.type.precision - b.type.scale)
+        typ = pa.decimal128(whole + scale, scale)
+        kernel = pc.max_element_wise if op == "greater" else pc.min_element_wise
+        return kernel(_as(a, typ), _as(b, typ), skip_nulls=False)
+    digits, mode = ROUNDINGS[op]
+    (x,) = operands
+    whole = x.type.precision - x.type.scale + 1
+    if whole + max(x.type.scale, digits) > 38:
+        return None
+    widened = _as(x, pa.decimal128(whole + x.type.scale, x.type.scale))
+    return pc.round(widened, ndigits=digits, round_mode=mode).cast(pa.decimal128(whole + digits, digits))
 
 
 def _too_long(value: Decimal | int) -> bool:
@@ -379,6 +532,8 @@ class Columnar:
         template = applied(e.op, written)
         fn = self.const(eval(f"lambda {', '.join(names)}: {template}", self.namespace()))
         out = self.const(pa.bool_() if e.op in ("within",) else None)
+        if e.op in VECTORISED:
+            return self.put(f"R.exact({self.const(e.op)}, {fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
         return self.put(f"R.python({fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
 
     def comparable(self, e: ir.Apply) -> bool:
@@ -543,7 +698,7 @@ class ColumnarFunction:
 
     def __call__(self, facts: Mapping[str, pa.Array], given: Mapping[str, pa.Array], n: int, as_of: date, runtime: Runtime) -> Any:
         try:
-            params = {name: pa.scalar(self._param(name, as_of)) for name in self.params}
+            params = {name: _parameter(self._param(name, as_of)) for name in self.params}
         except CannotDecide:
             runtime.send[:] = 2
             return None
@@ -745,6 +900,13 @@ def result_column(value: pa.Array, kind: str | None) -> pa.Array:
     """A result typed as its JSON encoding says: money to the penny, whole numbers as integers, dates, yes/no; other numbers as their decimal text."""
     from policy_rules.engine.amounts import encode
 
+    if kind == "money" and pa.types.is_decimal(value.type):
+        try:
+            pennies = _vectorised("rounded nearest penny", [_tight(value)])
+        except pa.ArrowInvalid:
+            pennies = None
+        if pennies is not None:
+            return pennies.cast(pa.decimal128(38, 2))
     encoded = [None if v is None else encode(v, kind) for v in value.to_pylist()]
     if kind == "money":
         return _money([None if v is None else Decimal(v) for v in encoded])
