@@ -142,3 +142,5 @@ def record_override(page: Any, decision: str, outcome: str, reason: str, by: str
     override.get_by_label("Decided by").fill(by)
     override.get_by_role("button", name="Record the override").click()
     page.get_by_text("Override recorded for decision").wait_for()
+    # The decision's overrides are fetched again after the message: wait until the new one is listed.
+    page.locator("#overrides li").filter(has_text=f"by {by}:").first.wait_for()
