@@ -210,3 +210,32 @@ def test_the_readmes_diff_of_the_example_register_totals_money_before_after_and_
     assert "  grant_amount: total £69,500 before, £79,500 after, change +£10,000\n" in shown
     as_json = json.loads(run_cli("diff", "rules/hillingdon-dfg", str(new), "examples/hillingdon-register.yaml", "--format", "json").stdout)
     assert as_json["summary"]["totals"]["grant_amount"] == {"before": "69500.00", "after": "79500.00", "change": "10000.00"}
+
+
+GRANT = """policy "g"
+  outcome d
+  results grant
+fact x is money
+decision d
+  outcomes done
+rule done_default
+  by default d is done
+decision grant is money
+rule grant_rule
+  by default grant is {formula}
+"""
+
+
+def test_a_money_total_says_for_how_many_services_the_result_is_unknown_before_and_after(tmp_path: Path) -> None:
+    # Before, the grant is the amount given and unknown without it; after, a fixed £100 that every service knows.
+    for name, formula in (("old", "x"), ("new", "£100")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.rules").write_text(GRANT.format(formula=formula), encoding="utf-8")
+    facts = tmp_path / "register.yaml"
+    facts.write_text("as_of: 2025-01-15\nservices:\n  - {x: 40}\n  - {}\n  - {}\n", encoding="utf-8")
+    text = run_cli("diff", str(tmp_path / "old"), str(tmp_path / "new"), str(facts))
+    assert "  grant: total £40 before, £300 after, change +£260; not counted where unknown: 2 services before and 0 after\n" in text.stdout
+    data = json.loads(run_cli("diff", str(tmp_path / "old"), str(tmp_path / "new"), str(facts), "--format", "json").stdout)
+    assert data["summary"]["totals"] == {"grant": {"before": "40.00", "after": "300.00", "change": "260.00", "unknown_before": 2, "unknown_after": 0}}
+    same = json.loads(run_cli("diff", str(tmp_path / "new"), str(tmp_path / "new"), str(facts), "--format", "json").stdout)
+    assert same["summary"]["totals"] == {"grant": {"before": "300.00", "after": "300.00", "change": "0.00"}}
