@@ -36,7 +36,6 @@ from __future__ import annotations
 import abc
 import itertools
 import operator
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -111,12 +110,9 @@ def applied(op: str, operands: Sequence[str]) -> str:
     """
     if op in VARIADIC:
         return f"{VARIADIC[op]}({', '.join(operands)})"
-    if op == "between" and all(_PLAIN.fullmatch(x) for x in operands[:2]):
+    if op == "between" and all(x.isidentifier() for x in operands[:2]):
         return f"({operands[1]} <= {operands[0]} <= {operands[2]})"
     return APPLY[op].format(*operands)
-
-
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 #: Operators whose first operand takes part in arithmetic (``TwoValued`` computes in ``Decimal``, as the reference does).
