@@ -483,8 +483,8 @@ const interview = {
       const found = await call("POST", "/workbench/facts", { name: file.name, text: await file.text() });
       this.given = found.facts;
       this.answers = [];
+      await this.step();
       $("facts-status").textContent = `Started from ${file.name}: ${Object.keys(found.facts).length} fact(s) given.`;
-      this.step();
     } catch (error) {
       $("facts-status").textContent = "Cannot start from this file: " + error.message;
     }
