@@ -34,7 +34,10 @@ cost of one Python call per distinct value rather than per row.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -81,7 +84,8 @@ class Runtime:
             if mask.as_py():
                 self.send[self.send == 0] = why
             return
-        m = np.asarray(pc.fill_null(mask, True).to_numpy(zero_copy_only=False), dtype=bool)
+        true, known = _truth(mask, len(mask))
+        m = true | ~known
         rows = parent[m] if parent is not None else np.nonzero(m)[0]
         fresh = rows[self.send[rows] == 0]
         self.send[fresh] = why
@@ -120,24 +124,26 @@ class Runtime:
 
     def take(self, value: Any, parent: np.ndarray) -> Any:
         """A row-level value, repeated for each item of its row (a constant, a parameter or a scale is the same for every item)."""
+        if isinstance(value, np.ndarray):
+            return value[parent]
         return value.take(pa.array(parent)) if isinstance(value, pa.Array) else value
 
     def reduce(self, quantifier: str, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``any``/``every``/``no``/``count`` over each row's items, in Kleene's logic: an unknown item leaves it open unless another settles it."""
         if isinstance(condition, pa.Scalar):
             condition = pa.repeat(condition, m) if condition.is_valid else pa.nulls(m, pa.bool_())
-        valid = np.asarray(pc.is_valid(condition).to_numpy(zero_copy_only=False), dtype=bool)
-        true = np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False), dtype=bool) & valid
-        tr = np.bincount(parent[true], minlength=self.n)
-        un = np.bincount(parent[~valid], minlength=self.n)
-        fa = np.bincount(parent[valid & ~true], minlength=self.n)
-        if quantifier == "any":
-            return pa.array(tr > 0, mask=(tr == 0) & (un > 0))
+        true, valid = _truth(condition, m)
+        n = self.n
+        un = None if valid.all() else _rows_with(parent, ~valid, n)
+        if quantifier == "count":
+            return pa.array(np.bincount(parent[true], minlength=n), mask=un).cast(pa.decimal128(20, 0))
         if quantifier == "every":
-            return pa.array(fa == 0, mask=(fa == 0) & (un > 0))
-        if quantifier == "no":
-            return pa.array(tr == 0, mask=(tr == 0) & (un > 0))
-        return pa.array([Decimal(int(x)) for x in tr], type=pa.decimal128(20, 0), mask=un > 0)
+            fa = _rows_with(parent, valid & ~true, n)
+            return _kleene(~fa, None if un is None else ~fa & un)
+        tr = _rows_with(parent, true, n)
+        if quantifier == "any":
+            return _kleene(tr, None if un is None else ~tr & un)
+        return _kleene(~tr, None if un is None else ~tr & un)
 
     def total(self, value: Any, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``total of``: the sum over the items whose condition holds; null when an item's condition, or a counted value, is."""
@@ -159,27 +165,80 @@ class Runtime:
         """``any``/``all``/``none``/``at least N of``: Kleene's value from how many conditions are true and false."""
         if not parts:
             return pa.scalar({"any": False, "all": True, "none": True}.get(quantifier, at_least <= 0))
-        tr = np.zeros(m, dtype=np.int64)
-        fa = np.zeros(m, dtype=np.int64)
-        for p in parts:
-            p = _array(p, m)
-            tr += np.asarray(pc.fill_null(p, False).to_numpy(zero_copy_only=False), dtype=bool)
-            fa += np.asarray(pc.fill_null(pc.invert(p), False).to_numpy(zero_copy_only=False), dtype=bool)
         total = len(parts)
+        counter = np.int8 if total < 127 else np.int64
+        tr = np.zeros(m, dtype=counter)
+        fa = np.zeros(m, dtype=counter)
+        for p in parts:
+            true, known = _truth(p, m)
+            tr += true
+            fa += known & ~true
         open_ = tr + fa < total
         if quantifier == "any":
-            return pa.array(tr > 0, mask=(tr == 0) & open_)
+            return _kleene(tr > 0, (tr == 0) & open_)
         if quantifier == "all":
-            return pa.array(fa == 0, mask=(fa == 0) & open_)
+            return _kleene(fa == 0, (fa == 0) & open_)
         if quantifier == "none":
-            return pa.array(tr == 0, mask=(tr == 0) & open_)
-        return pa.array(tr >= at_least, mask=(tr < at_least) & (total - fa >= at_least))
+            return _kleene(tr == 0, (tr == 0) & open_)
+        return _kleene(tr >= at_least, (tr < at_least) & (total - fa >= at_least))
 
     def member(self, x: Any, options: pa.Array, negated: bool) -> Any:
         """``x is (not) one of`` constant options; unknown when ``x`` is."""
         found = pc.is_in(x, value_set=options)
         found = pc.if_else(pc.is_valid(x), found, pa.scalar(None, pa.bool_()))
         return pc.invert(found) if negated else found
+
+    # --- coded values: a decision whose values are all named constants (an outcome, a priority, a rule's label) ---
+    # is computed as numpy integer codes into the function's ``LABELS`` (0 for unknown), chosen row by row without
+    # building text; it becomes text again (``decode``) where a value is reported or read by a form without codes.
+
+    def pick(self, condition: Any, then: Any, otherwise: Any) -> Any:
+        """Where ``condition`` is true, ``then``, elsewhere (false or unknown) ``otherwise``: default logic's choice, on codes."""
+        if isinstance(condition, pa.Scalar):
+            return then if condition.as_py() is True else otherwise
+        true, _known = _truth(condition, len(condition))
+        return np.where(true, CODE(then) if isinstance(then, int) else then, CODE(otherwise) if isinstance(otherwise, int) else otherwise)
+
+    def open_codes(self, value: Any, parent: np.ndarray | None) -> None:
+        """A coded decision left unknown (code 0): its rows need the row path."""
+        if isinstance(value, np.ndarray):
+            unknown = value == 0
+            if unknown.any():
+                rows = parent[unknown] if parent is not None else np.nonzero(unknown)[0]
+                self.send[rows[self.send[rows] == 0]] = 1
+        elif value == 0:
+            self.send[self.send == 0] = 1
+
+    def clash(self, a: Any, b: Any, v: Any, w: Any, parent: np.ndarray | None) -> None:
+        """Two exceptions that both apply with different known values: a conflict, which the row path reports."""
+        if not isinstance(v, np.ndarray) and not isinstance(w, np.ndarray) and (v == w or 0 in (v, w)):
+            return
+        m = len(a) if isinstance(a, pa.Array) else len(b) if isinstance(b, pa.Array) else len(v) if isinstance(v, np.ndarray) else len(w)
+        both = _truth(a, m)[0] & _truth(b, m)[0] & (np.asarray(v) != np.asarray(w)) & (np.asarray(v) != 0) & (np.asarray(w) != 0)
+        if both.any():
+            rows = parent[both] if parent is not None else np.nonzero(both)[0]
+            self.send[rows[self.send[rows] == 0]] = 2
+
+    def same(self, a: Any, b: Any, negated: bool, m: int) -> Any:
+        """``=`` (``<>`` when ``negated``) of two coded values, in Kleene's logic: unknown when either is."""
+        if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
+            return pa.scalar(None, pa.bool_()) if 0 in (a, b) else pa.scalar((a == b) != negated)
+        a, b = np.broadcast_to(a, m), np.broadcast_to(b, m)
+        return _kleene((a == b) != negated, (a == 0) | (b == 0))
+
+    def member_codes(self, x: Any, options: tuple[int, ...], negated: bool, m: int) -> Any:
+        """``x is (not) one of`` named constants, on codes; unknown when ``x`` is."""
+        if not isinstance(x, np.ndarray):
+            return pa.scalar(None, pa.bool_()) if x == 0 else pa.scalar((x in options) != negated)
+        among = np.full(int(x.max(initial=0)) + 1, negated)
+        among[[o for o in options if o < len(among)]] = not negated
+        return _kleene(among[x], x == 0)
+
+    def decode(self, labels: pa.Array, value: Any, m: int) -> pa.Array:
+        """Codes as the text they stand for (null for 0)."""
+        if not isinstance(value, np.ndarray):
+            return pa.repeat(labels[value], m) if value else pa.nulls(m, pa.string())
+        return labels.take(pa.array(value))
 
     def compare(self, name: str, a: Any, b: Any) -> Any:
         """Two numbers compared; decimals too wide to be brought to one 38-digit type are compared as 76-digit ones."""
@@ -242,6 +301,53 @@ ROUNDINGS = {
     for unit, exponent in amounts.UNITS.items()
 }
 VECTORISED = frozenset({*KERNELS, "neg", "greater", "smaller", "scale", *ROUNDINGS})
+
+
+#: The numpy type of codes: room for every named constant and rule label of a policy (``Columnar.code`` refuses more).
+CODE = np.int16
+
+
+def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """A bitmap of Arrow as numpy booleans (a copy, free to change)."""
+    return np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), count=offset + n, bitorder="little")[offset:].view(bool)
+
+
+def _truth(x: Any, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """A Kleene column (or constant) as two numpy masks: where it is true, and where it is known.
+
+    Read straight from the column's bitmaps: a condition's rows are counted and
+    chosen by numpy without ``fill_null`` and ``to_numpy`` passes.
+    """
+    if isinstance(x, pa.Scalar):
+        value = x.as_py() if x.is_valid else None
+        return np.full(m, value is True), np.full(m, value is not None)
+    if isinstance(x, pa.ChunkedArray):
+        x = x.combine_chunks()
+    if pa.types.is_null(x.type):
+        return np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
+    validity, data = x.buffers()[:2]
+    true = _bits(data, x.offset, len(x))
+    if not x.null_count:
+        return true, np.ones(len(x), dtype=bool)
+    known = _bits(validity, x.offset, len(x))
+    return true & known, known
+
+
+def _rows_with(parent: np.ndarray, items: np.ndarray, n: int) -> np.ndarray:
+    """The rows (of ``n``) with at least one of the ``items`` marked: a scatter, cheaper than counting."""
+    rows = np.zeros(n, dtype=bool)
+    rows[parent[items]] = True
+    return rows
+
+
+def _kleene(value: np.ndarray, unknown: np.ndarray | None) -> pa.Array:
+    """numpy booleans as a Kleene column, null where ``unknown``: its bitmaps packed directly (``pa.array`` with a mask is far slower)."""
+    n = len(value)
+    data = pa.py_buffer(np.packbits(value, bitorder="little"))
+    nulls = 0 if unknown is None else int(np.count_nonzero(unknown))
+    if not nulls:
+        return pa.Array.from_buffers(pa.bool_(), n, [None, data], null_count=0)
+    return pa.Array.from_buffers(pa.bool_(), n, [pa.py_buffer(np.packbits(~unknown, bitorder="little")), data], null_count=nulls)
 
 
 def _grouped_sum(value: Any, condition: Any, parent: np.ndarray, n: int) -> pa.Array | None:
@@ -423,10 +529,26 @@ class Columnar:
         self.applies_of: dict[int, str] = {}
         self.records: dict[str, str] = {}
         self.read_facts: set[str] = set()
+        #: The texts coded values stand for, by code (0 is unknown), and the code of each.
+        self.labels: list[str | None] = [None]
+        self.codes: dict[str, int] = {}
+        #: Decisions computed as codes, by name, and the variables holding codes.
+        self.coded_names: set[str] = set()
+        self.coded_vars: set[str] = set()
+        self.decoded: dict[tuple[str, str], str] = {}
 
     def const(self, value: Any) -> str:
         self.constants.append(value)
         return f"K[{len(self.constants) - 1}]"
+
+    def code(self, text: str) -> int:
+        found = self.codes.get(text)
+        if found is None:
+            if len(self.labels) > np.iinfo(CODE).max:
+                raise Unsupported("more named values and rules than codes")
+            found = self.codes[text] = len(self.labels)
+            self.labels.append(text)
+        return found
 
     def fresh(self) -> str:
         self.counter += 1
@@ -504,6 +626,12 @@ class Columnar:
         raise Unsupported(f"the form {type(e).__name__}")
 
     def apply(self, e: ir.Apply, scope: Any) -> str:
+        if e.op in ("=", "<>", "in", "not in") and all(self.coded_form(x) for x in e.operands) and not all(isinstance(x, ir.Const) for x in e.operands):
+            x, *options = (self.coded(o, scope) for o in e.operands)
+            if e.op in ("=", "<>") and not isinstance(e.operands[1], ir.Const):
+                return self.put(f"R.same({x}, {options[0]}, {e.op == '<>'}, {self.size(scope)})")
+            if all(isinstance(o, ir.Const) for o in e.operands[1:]):
+                return self.put(f"R.member_codes({x}, ({''.join(o + ', ' for o in options)}), {e.op in ('<>', 'not in')}, {self.size(scope)})")
         if e.op in ("in", "not in") and all(isinstance(x, ir.Const) for x in e.operands[1:]):
             options = [self.lowered.constants[x.index] for x in e.operands[1:]]  # type: ignore[union-attr]
             return self.put(f"R.member({self.expr(e.operands[0], scope)}, {self.const(pa.array(options))}, {e.op == 'not in'})")
@@ -595,46 +723,97 @@ class Columnar:
         found = self.locals.get(slot.name)
         if found is None:
             raise Unsupported("a value read before it is worked out")
+        if found in self.coded_vars:
+            return self.plain(found, scope)
         return self.lift(found, scope)
+
+    # --- coded values (``Runtime.pick``) ---
+
+    def plain(self, var: str, scope: Any) -> str:
+        """A coded variable as text, for a form that reads text: decoded once for each scope it is read in."""
+        key = (var, self.parent(scope))
+        if key not in self.decoded:
+            self.decoded[key] = self.put(f"R.decode(LABELS, {self.lift(var, scope)}, {self.size(scope)})")
+        return self.decoded[key]
+
+    def codable(self, decision: ir.Decision) -> bool:
+        """Whether every value the decision's rules can give is a named constant or another coded decision."""
+
+        def each(rule: ir.Rule) -> bool:
+            return self.coded_form(rule.conclusion) and all(each(x) for x in rule.exceptions)
+
+        return each(decision.root)
+
+    def coded_form(self, e: ir.Expr) -> bool:
+        if isinstance(e, ir.Const):
+            return isinstance(self.lowered.constants[e.index], str)
+        return isinstance(e, ir.Read) and e.slot.kind in ("decision", "define") and e.slot.name in self.coded_names
+
+    def coded(self, e: ir.Expr, scope: Any) -> str:
+        """A coded form's codes: an integer for a constant, else the decision's codes seen from ``scope``."""
+        if isinstance(e, ir.Const):
+            return str(self.code(self.lowered.constants[e.index]))
+        assert isinstance(e, ir.Read)
+        return self.lift(self.locals[e.slot.name], scope)
 
     # --- default logic ---
 
-    def rule(self, rule: ir.Rule, scope: Any) -> tuple[str, str]:
-        """A rule's (applies, value) columns: applies is Kleene (null when unknown); exceptions override, and rows where they conflict or may apply are sent."""
+    def rule(self, rule: ir.Rule, scope: Any, coded: bool = False) -> tuple[str, str]:
+        """A rule's (applies, value) columns: applies is Kleene (null when unknown); exceptions override, and rows where they conflict or may apply are sent.
+
+        ``coded``: the values are codes (``Runtime.pick`` chooses among them); else Arrow columns.
+        """
         applies = self.expr(rule.condition.whole, scope) if rule.condition is not None else "K_TRUE"
-        value = self.expr(rule.conclusion, scope)
+        value = self.coded(rule.conclusion, scope) if coded else self.expr(rule.conclusion, scope)
         self.applies_of[id(rule)] = applies
         if not rule.exceptions:
             return applies, value
-        results = [self.rule(x, scope) for x in rule.exceptions]
+        results = [self.rule(x, scope, coded) for x in rule.exceptions]
         parent = self.parent(scope)
         for a, _v in results:
             # An exception that may apply: the row path works out whether it does (and what then follows).
-            self.lines.append(f"    R.flag(pc.is_null({a}), {parent}, 1)")
+            self.lines.append(f"    R.open_({a}, {parent})")
         taken = "K_FALSE"
         for a, v in reversed(results):
-            taken = self.put(f"pc.or_kleene({a}, {taken})")
-            value = self.put(f"pc.if_else(pc.fill_null({a}, False), {v}, {value})")
+            taken = a if taken == "K_FALSE" else self.put(f"pc.or_kleene({a}, {taken})")  # unknown or false is unknown: ``a`` itself
+            value = self.put(f"R.pick({a}, {v}, {value})" if coded else f"pc.if_else(pc.fill_null({a}, False), {v}, {value})")
         if len(results) > 1:
             for i, (a, v) in enumerate(results):
                 for b, w in results[i + 1 :]:
+                    if coded:
+                        self.lines.append(f"    R.clash({a}, {b}, {v}, {w}, {parent})")
+                        continue
                     clash = self.put(f"pc.and_kleene(pc.and_kleene({a}, {b}), pc.not_equal({v}, {w}))")
                     self.lines.append(f"    R.flag(pc.fill_null({clash}, False), {parent}, 2)")
-        applies = self.applies_of[id(rule)] = self.put(f"pc.or_kleene({taken}, {applies})")
+        applies = "K_TRUE" if applies == "K_TRUE" else self.put(f"pc.or_kleene({taken}, {applies})")
+        self.applies_of[id(rule)] = applies
         return applies, value
 
     def decider(self, rule: ir.Rule) -> str:
         """The column of the rule that decides each row (the deepest exception that applies, else the rule): the row path's ``decided_by``."""
-        decider = self.const(pa.scalar(rule.label, pa.string()))
+        decider = str(self.code(rule.label))
         for x in reversed(rule.exceptions):
-            decider = self.put(f"pc.if_else(pc.fill_null({self.applies_of[id(x)]}, False), {self.decider(x)}, {decider})")
+            decider = self.put(f"R.pick({self.applies_of[id(x)]}, {self.decider(x)}, {decider})")
         return decider
 
     def decision(self, decision: ir.Decision, scope: Any) -> str:
-        applies, value = self.rule(decision.root, scope)
-        out = self.put(f"pc.if_else(pc.fill_null({applies}, False), {value}, K_NULL)")
+        """The decision's column (its codes when ``codable``): the value of the rule deciding each row, unknown where none applies."""
+        coded = self.codable(decision)
+        applies, value = self.rule(decision.root, scope, coded)
+        if coded:
+            out = value if applies == "K_TRUE" and value.isidentifier() else self.put(value if applies == "K_TRUE" else f"R.pick({applies}, {value}, 0)")
+            self.lines.append(f"    R.open_codes({out}, {self.parent(scope)})")
+            self.coded_vars.add(out)
+            if scope is None:
+                self.coded_names.add(decision.name)
+            return out
+        out = value if applies == "K_TRUE" else self.put(f"pc.if_else(pc.fill_null({applies}, False), {value}, K_NULL)")
         self.lines.append(f"    R.open_({out}, {self.parent(scope)})")
         return out
+
+    def reported(self, var: str, scope: Any) -> str:
+        """An output column (of the rows, or of ``scope``'s items) as text where it is coded."""
+        return self.put(f"R.decode(LABELS, {var}, {self.size(scope)})") if var in self.coded_vars else var
 
     def generate(self) -> str:
         lowered = self.lowered
@@ -655,17 +834,17 @@ class Columnar:
             if decision.per_item is None:
                 self.locals[name] = self.decision(decision, None)
                 if name == lowered.outcome:
-                    self.lines.append(f"    R.decided_by = {self.decider(decision.root)}")
+                    self.lines.append(f"    R.decided_by = R.decode(LABELS, {self.decider(decision.root)}, R.n)")
             elif name == lowered.element_outcomes:
                 item, collection = decision.per_item
                 inner = self.bind(item, collection, None)
-                elements = f"({self.decision(decision, inner)}, {self.const(collection.name)})"
+                elements = f"({self.reported(self.decision(decision, inner), inner)}, {self.const(collection.name)})"
             else:
                 raise Unsupported("a decision for each item that another value reads")
         for name in self.model.results:
-            results[name] = self.locals[name]
-        outcome = self.locals.get(lowered.outcome or "", "None")
-        priority = self.locals.get(lowered.priority or "", "None")
+            results[name] = self.reported(self.locals[name], None)
+        outcome = self.reported(self.locals.get(lowered.outcome or "", "None"), None)
+        priority = self.reported(self.locals.get(lowered.priority or "", "None"), None)
         reasons = self.locals.get(lowered.reasons or "", "None")
         listed = ", ".join(f"{self.const(k)}: {v}" for k, v in results.items())
         head = ["def decide(R, F, G, P, AS_OF):"]
@@ -691,6 +870,7 @@ class ColumnarFunction:
         #: The facts the function reads: only their text cells can be read differently by the row path (``n/a`` as missing).
         self.read_facts = frozenset(gen.read_facts)
         namespace = {"pc": pc, "pa": pa, "K": gen.constants, "K_TRUE": pa.scalar(True), "K_FALSE": pa.scalar(False), "K_NULL": pa.scalar(None)}
+        namespace["LABELS"] = pa.array(gen.labels, pa.string())
         code = compile(self.source, "<columnar policy>", "exec")
         exec(code, namespace)
         self._decide = namespace["decide"]
@@ -792,18 +972,32 @@ class Batch:
         bad = None
         if bound is not None:
             bad = pc.less(column, pa.scalar(bound[0]))
-        if t.kind in ("text", "one of") and read:
-            # Text the row path reads as a missing value ("n/a", blank): it decides those rows.
-            missing = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=pa.array(sorted(MISSING_WORDS)))
-            bad = missing if bad is None else pc.or_(bad, missing)
-        if t.kind == "one of":
-            outside = pc.invert(pc.is_in(column, value_set=pa.array(list(t.values))))
-            bad = outside if bad is None else pc.or_(bad, outside)
+        if t.kind in ("text", "one of") and (read or t.kind == "one of"):
+            outside = self.refused_texts(column, t, read)
+            if outside is not None:
+                bad = outside if bad is None else pc.or_(bad, outside)
         if t.kind == "whole number" and pa.types.is_decimal(column.type) and column.type.scale > 0:
             broken = pc.not_equal(column, pc.round(column, 0))
             bad = broken if bad is None else pc.or_(bad, broken)
         if bad is not None:
             self.runtime.flag(pc.fill_null(bad, False), parent, 3)
+
+    def refused_texts(self, column: pa.Array, t: Any, read: bool) -> Any:
+        """Where a text cell is one the row path reads as missing (``n/a``, blank; when the rules read the fact) or, for ``one of``, not
+        among the values. Judged once for each distinct text when the texts repeat, as a register's do, by the row path's own test."""
+        distinct = pc.unique(column)
+        if len(distinct) > 4096:
+            missing = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=pa.array(sorted(MISSING_WORDS))) if read else None
+            if t.kind != "one of":
+                return missing
+            outside = pc.invert(pc.is_in(column, value_set=pa.array(list(t.values))))
+            return outside if missing is None else pc.or_(missing, outside)
+        refused = [
+            text
+            for text in distinct.to_pylist()
+            if text is not None and ((read and text.strip().lower() in MISSING_WORDS) or (t.kind == "one of" and text not in t.values))
+        ]
+        return pc.is_in(column, value_set=pa.array(refused, pa.string())) if refused else None
 
     # --- the columns out ---
 
@@ -845,11 +1039,21 @@ class Batch:
         """The reasons that hold for each row, in their written order; a row where one is unknown is sent."""
         names, parts = reasons
         n = self.n
+        for p in parts:
+            self.runtime.open_(p, None)
+        if len(names) <= 16:
+            # Each row's set of reasons as a number (one bit a reason): the few sets that occur are built once and taken for every row.
+            sets = np.zeros(n, dtype=np.int32)
+            for j, p in enumerate(parts):
+                sets |= _truth(p, n)[0].astype(np.int32) << j
+            occurring = np.nonzero(np.bincount(sets, minlength=1 << len(names)))[0]
+            place = np.zeros(1 << len(names), dtype=np.int32)
+            place[occurring] = np.arange(len(occurring), dtype=np.int32)
+            lists = pa.array([[x for j, x in enumerate(names) if c >> j & 1] for c in occurring.tolist()], pa.list_(pa.string()))
+            return lists.take(pa.array(place[sets]))
         held = np.zeros((n, len(names)), dtype=bool)
         for j, p in enumerate(parts):
-            p = _array(p, n)
-            self.runtime.open_(p, None)
-            held[:, j] = np.asarray(pc.fill_null(p, False).to_numpy(zero_copy_only=False), dtype=bool)
+            held[:, j] = _truth(p, n)[0]
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(held.sum(axis=1), out=offsets[1:])
         which = np.nonzero(held)[1]
@@ -1025,9 +1229,51 @@ def decide_columns(policy: Any, table: pa.Table, as_of: date, *, path: str = "<f
     return out.replace_schema_metadata({"row_path": str(sum(stats.values()))}), stats
 
 
+#: Rows below which a table is decided on one thread: the fixed cost of a call outweighs what a second core saves.
+SLICE_ROWS = 32_768
+_pool: tuple[ThreadPoolExecutor, int] | None = None
+_pool_lock = threading.Lock()
+
+
+def threads() -> int:
+    """How many threads decide a large table: ``POLICY_RULES_THREADS``, else the cores this process may run on."""
+    given = os.environ.get("POLICY_RULES_THREADS", "")
+    if given.strip().isdigit() and int(given) > 0:
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _threads_pool(workers: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[1] < workers:
+            _pool = (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policy-rules-columns"), workers)
+        return _pool[0]
+
+
 def decide_kept(policy: Any, table: pa.Table, as_of: date) -> tuple[pa.Table | None, np.ndarray, dict[str, int]]:
     """The columnar mode alone: its decisions (a ``decided_by`` column added; the rows it sends hold placeholders), the places of the rows it
-    sends and how many, by why. For a caller with its own row path (a register writes each row's error where ``decide_columns`` raises)."""
+    sends and how many, by why. For a caller with its own row path (a register writes each row's error where ``decide_columns`` raises).
+
+    A large table is cut into one slice a thread (``threads``): Arrow's and
+    numpy's kernels let go of the interpreter while they work, so the slices
+    are decided side by side in this process, and joined in order.
+    """
+    n = table.num_rows
+    workers = min(threads(), n // SLICE_ROWS)
+    if workers < 2:
+        return _decide_slice(policy, table, as_of)
+    bounds = [n * i // workers for i in range(workers + 1)]
+    parts = list(_threads_pool(workers).map(lambda i: _decide_slice(policy, table.slice(bounds[i], bounds[i + 1] - bounds[i]), as_of), range(workers)))
+    stats = {why: sum(p[2][why] for p in parts) for why in parts[0][2]}
+    sent = np.concatenate([p[1] + start for p, start in zip(parts, bounds, strict=False)])
+    if any(p[0] is None for p in parts):
+        # A slice the mode could not decide at all: every row of the table takes the row path, as one call would send them.
+        return None, np.arange(n), {why: (n if why == FORM else 0) for why in stats}
+    return pa.concat_tables([p[0] for p in parts], promote_options="permissive"), sent, stats
+
+
+def _decide_slice(policy: Any, table: pa.Table, as_of: date) -> tuple[pa.Table | None, np.ndarray, dict[str, int]]:
     batch = Batch(policy, table, as_of)
     kept = None
     if batch.outputs is not None:
