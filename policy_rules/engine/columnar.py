@@ -34,6 +34,7 @@ cost of one Python call per distinct value rather than per row.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -342,6 +343,9 @@ def fixed(x: Any) -> Fixed | None:
         return Fixed(value, places, None, value, value) if _fits(value) else None
     if not isinstance(x, pa.Array) or not pa.types.is_decimal128(x.type):
         return None
+    known = _KNOWN.get(id(x))
+    if known is not None and known[0]() is x:
+        return known[1]
     words = _int64_words(x)
     low, high = words[:, 0], words[:, 1]
     valid = _valid(x)
@@ -368,12 +372,21 @@ def arrow(f: Fixed, typ: pa.DataType | None = None) -> Any:
     if f.constant:
         return pa.scalar(Decimal(f.values).scaleb(-f.places), typ)
     values = f.values
-    words = np.empty((len(values), 2), dtype=np.int64)
+    words = np.zeros((len(values), 2), dtype=np.int64)
     words[:, 0] = values
-    words[:, 1] = values >> 63
+    if f.low < 0:
+        words[:, 1] = values >> 63
     validity = None if f.valid is None else pa.array(f.valid).buffers()[1]
     nulls = 0 if f.valid is None else int(len(values) - np.count_nonzero(f.valid))
-    return pa.Array.from_buffers(typ, len(values), [validity, pa.py_buffer(words)], null_count=nulls)
+    out = pa.Array.from_buffers(typ, len(values), [validity, pa.py_buffer(words)], null_count=nulls)
+    if typ.scale == f.places:
+        key = id(out)
+        _KNOWN[key] = (weakref.ref(out, lambda _ref: _KNOWN.pop(key, None)), f)
+    return out
+
+
+#: The fixed-point value of each decimal column ``arrow`` wrote, while that column lives: the next operation on it reads no buffer again.
+_KNOWN: dict[int, tuple[weakref.ref[pa.Array], Fixed]] = {}
 
 
 def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -446,10 +459,17 @@ def _fixed_extreme(a: Fixed, b: Fixed, greater: bool) -> Fixed | None:
     return Fixed(values, x.places, _both(x.valid, y.valid), pick(x.low, y.low), pick(x.high, y.high))
 
 
-def _rounded_int(v: Any, unit: int, mode: str) -> Any:
-    """Integer division by ``unit`` rounding as ``decimal`` does: half away from zero, floor or ceiling (on an array or a Python int)."""
+def _rounded_int(v: Any, unit: int, mode: str, sign: int) -> Any:
+    """Integer division by ``unit`` rounding as ``decimal`` does: half away from zero, floor or ceiling (an array, or a Python int).
+
+    ``sign`` is that of every value when the bounds say so (1 or -1), else 0: a nearest rounding then needs one branch, not both.
+    """
     if mode == "half_towards_infinity":
         half = unit // 2
+        if sign > 0:
+            return (v + half) // unit
+        if sign < 0:
+            return -((half - v) // unit)
         if isinstance(v, np.ndarray):
             return np.where(v < 0, -((half - v) // unit), (v + half) // unit)
         return -((half - v) // unit) if v < 0 else (v + half) // unit
@@ -464,8 +484,9 @@ def _fixed_round(a: Fixed, digits: int, mode: str) -> Fixed | None:
     unit = 10 ** (a.places - digits)
     if not _fits(a.low - unit, a.high + unit):
         return None
-    values = _rounded_int(a.values, unit, mode)
-    return Fixed(values, digits, a.valid, _rounded_int(a.low, unit, mode), _rounded_int(a.high, unit, mode))
+    sign = 1 if a.low >= 0 else -1 if a.high <= 0 else 0
+    values = _rounded_int(a.values, unit, mode, sign)
+    return Fixed(values, digits, a.valid, _rounded_int(a.low, unit, mode, 0), _rounded_int(a.high, unit, mode, 0))
 
 
 def _fixed_scale(scale: Scale, x: Fixed) -> Fixed | None:
@@ -487,19 +508,28 @@ def _fixed_scale(scale: Scale, x: Fixed) -> Fixed | None:
             reached = np.where(pair[0].values >= pair[1].values, level.values, reached)  # type: ignore[union-attr]
         bounds = [v.values for v in levels]  # type: ignore[union-attr]
         return Fixed(reached, places, x.valid, min(bounds), max(bounds))
+    places = max(x.places, *(t.places for t in thresholds))  # type: ignore[union-attr]
+    at = _at(x, places)
+    tops = [_at(t, places) for t in thresholds]  # type: ignore[arg-type]
+    if at is None or any(t is None for t in tops):
+        return None
     total: Fixed | None = None
-    zero = Fixed(0, 0, None, 0, 0)
-    for threshold, top, rate in zip(thresholds, (*thresholds[1:], None), values, strict=True):
-        capped = x if top is None else _fixed_extreme(x, top, greater=False)
-        below = None if capped is None else _fixed_add(capped, threshold, -1)  # type: ignore[arg-type]
-        part = None if below is None else _fixed_extreme(below, zero, greater=True)
-        gives = None if part is None else _fixed_multiply(part, rate)  # type: ignore[arg-type]
+    for i, rate in enumerate(values):
+        if rate.values == 0:  # type: ignore[union-attr]
+            continue
+        low, high = tops[i].values, tops[i + 1].values if i + 1 < len(tops) else None  # type: ignore[union-attr]
+        if high is not None and not _fits(high - low):
+            return None
+        part = np.maximum(at.values, low) if high is None else np.clip(at.values, low, high)
+        part -= low
+        least, most = (max(b, low) if high is None else min(max(b, low), high) for b in (at.low, at.high))
+        gives = _fixed_multiply(Fixed(part, places, at.valid, least - low, most - low), rate)  # type: ignore[arg-type]
         if gives is None:
             return None
         total = gives if total is None else _fixed_add(total, gives, 1)
         if total is None:
             return None
-    return total
+    return total if total is not None else Fixed(np.zeros(len(at.values), dtype=np.int64), 0, at.valid, 0, 0)
 
 
 def _fixed_apply(op: str, operands: list[Any]) -> Fixed | None:
