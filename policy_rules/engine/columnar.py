@@ -21,15 +21,24 @@ division by zero, a date outside the calendar), or when a cell breaks a
 declaration (an amount below its least, a value not among a fact's values).
 A policy with a form this mode does not cover (``Unsupported``) sends every row.
 
-Money and number arithmetic (``+``, ``-``, ``*``, negation), the greater/smaller
-of two amounts and the roundings are Arrow decimal kernels on operands narrowed
-to the digits their values use (``_tight``), when the result type holds at most
-the 28 significant digits of the row path's ``Decimal`` context, so both give the
-same value; wider results, division (rounded by that context) and the operators
-without a vectorised template (dates, periods) are applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
-each distinct combination of operand values: the calendar arithmetic of
-``values.dates`` and the ``Decimal`` arithmetic of the row path, exactly, at the
-cost of one Python call per distinct value rather than per row.
+Money and number arithmetic (``+``, ``-``, ``*``, negation, division by a
+constant whose quotients end), the greater/smaller of amounts, the roundings,
+scales and ``total of`` are worked out first in int64 fixed point (``Fixed``):
+a decimal128 column's values read from its buffer as multiples of
+``10 ** -places``, with bounds on every value carried from operation to
+operation, so that an operation runs only when its result is proved to fit
+int64. Such a value has at most 19 significant digits, within the 28 of the row
+path's ``Decimal`` context, so the row path's arithmetic on it is exact too and
+both agree. Results are written back as decimal128 columns (the tables in and
+out keep their types). When a batch's bounds do not fit, the operation is an
+Arrow decimal kernel on operands narrowed to the digits their values use
+(``_tight``), when the result type holds at most 28 digits; wider results,
+other division (rounded by that context) and the operators without a
+vectorised template (dates, periods) are applied with the two-valued mode's own
+Python templates (``codegen.APPLY``) to each distinct combination of operand
+values: the calendar arithmetic of ``values.dates`` and the ``Decimal``
+arithmetic of the row path, exactly, at the cost of one Python call per
+distinct value rather than per row.
 """
 
 from __future__ import annotations
@@ -333,14 +342,7 @@ def fixed(x: Any) -> Fixed | None:
     if isinstance(x, Fixed):
         return x
     if isinstance(x, pa.Scalar):
-        if not x.is_valid or not pa.types.is_decimal(x.type):
-            return None
-        t = x.as_py().normalize().as_tuple()
-        places = max(-t.exponent, 0)
-        if places > FIXED_PLACES:
-            return None
-        value = int(x.as_py().scaleb(places))
-        return Fixed(value, places, None, value, value) if _fits(value) else None
+        return _fixed_constant(x.as_py()) if x.is_valid and pa.types.is_decimal(x.type) else None
     if not isinstance(x, pa.Array) or not pa.types.is_decimal128(x.type):
         return None
     known = _KNOWN.get(id(x))
@@ -363,6 +365,21 @@ def fixed(x: Any) -> Fixed | None:
         return None
     least, most = (int(low.min()), int(low.max())) if len(low) else (0, 0)
     return Fixed(low, places, valid, least, most) if _fits(least, most) else None
+
+
+def _fixed_constant(number: Decimal) -> Fixed | None:
+    """A ``Decimal`` at the fewest places it needs, read from its digits (no context: ``normalize`` would round past 28 digits)."""
+    sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or len(digits) + exponent > 19:
+        return None
+    value = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    if exponent >= 0:
+        value, places = value * 10**exponent, 0
+    else:
+        places = -exponent
+        while places and value % 10 == 0:
+            value, places = value // 10, places - 1
+    return Fixed(value, places, None, value, value) if places <= FIXED_PLACES and _fits(value) else None
 
 
 def arrow(f: Fixed, typ: pa.DataType | None = None) -> Any:
@@ -421,11 +438,20 @@ def _fixed_add(a: Fixed, b: Fixed, sign: int) -> Fixed | None:
     return Fixed(values, x.places, _both(x.valid, y.valid), low, high)
 
 
-def _fixed_multiply(a: Fixed, b: Fixed) -> Fixed | None:
+def _narrowed(f: Fixed) -> Fixed:
+    """``f`` at the fewest places its values need (trailing zeros dropped): tried only when a product would not fit otherwise."""
+    values, places = f.values, f.places
+    while places and not np.any(values % 10):
+        values, places = values // 10, places - 1
+    unit = 10 ** (f.places - places)
+    return f if places == f.places else Fixed(values, places, f.valid, f.low // unit, f.high // unit)
+
+
+def _fixed_multiply(a: Fixed, b: Fixed, narrow: bool = True) -> Fixed | None:
     places = a.places + b.places
     corners = [p * q for p in (a.low, a.high) for q in (b.low, b.high)]
     if places > FIXED_PLACES or not _fits(*corners):
-        return None
+        return _fixed_multiply(_narrowed(a), _narrowed(b), narrow=False) if narrow else None
     return Fixed(a.values * b.values, places, _both(a.valid, b.valid), min(corners), max(corners))
 
 
@@ -455,7 +481,7 @@ def _fixed_extreme(a: Fixed, b: Fixed, greater: bool) -> Fixed | None:
         return None
     x, y = pair
     pick = max if greater else min
-    values = (np.maximum if greater else np.minimum)(x.values, y.values)
+    values = pick(x.values, y.values) if x.constant and y.constant else (np.maximum if greater else np.minimum)(x.values, y.values)
     return Fixed(values, x.places, _both(x.valid, y.valid), pick(x.low, y.low), pick(x.high, y.high))
 
 
@@ -491,8 +517,8 @@ def _fixed_round(a: Fixed, digits: int, mode: str) -> Fixed | None:
 
 def _fixed_scale(scale: Scale, x: Fixed) -> Fixed | None:
     """``scale applied to x`` as ``engine.scales.applied`` works it out: each bracket's part (0 below its threshold) at its rate, summed, or the band's."""
-    thresholds = [fixed(_number_scalar(t)) for t in scale.thresholds]
-    values = [fixed(_number_scalar(v)) for v in scale.values]
+    thresholds = [_fixed_constant(t) for t in scale.thresholds]
+    values = [_fixed_constant(v) for v in scale.values]
     if any(t is None for t in thresholds) or any(v is None for v in values):
         return None
     if scale.kind == "banded":
@@ -539,7 +565,7 @@ def _fixed_apply(op: str, operands: list[Any]) -> Fixed | None:
         f = fixed(x) if isinstance(scale, Scale) and isinstance(x, pa.Array) else None
         return None if f is None else _fixed_scale(scale, f)
     found = [fixed(x) for x in operands]
-    if any(f is None for f in found) or all(f.constant for f in found):  # type: ignore[union-attr]
+    if any(f is None for f in found):
         return None
     if op == "neg":
         (a,) = found
