@@ -1248,6 +1248,8 @@ def result_column(value: pa.Array, kind: str | None) -> pa.Array:
     """A result typed as its JSON encoding says: money to the penny, whole numbers as integers, dates, yes/no; other numbers as their decimal text."""
     from policy_rules.engine.amounts import encode
 
+    if kind == "money" and pa.types.is_decimal128(value.type) and value.type.scale == 2:
+        return value.view(pa.decimal128(38, 2))  # pennies already: the same buffers, typed as every money column out is
     if kind == "money" and pa.types.is_decimal(value.type):
         found = fixed(value)
         found = None if found is None else _fixed_round(found, 2, "half_towards_infinity")
