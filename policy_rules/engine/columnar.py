@@ -21,21 +21,31 @@ division by zero, a date outside the calendar), or when a cell breaks a
 declaration (an amount below its least, a value not among a fact's values).
 A policy with a form this mode does not cover (``Unsupported``) sends every row.
 
-Money and number arithmetic (``+``, ``-``, ``*``, negation), the greater/smaller
-of two amounts and the roundings are Arrow decimal kernels on operands narrowed
-to the digits their values use (``_tight``), when the result type holds at most
-the 28 significant digits of the row path's ``Decimal`` context, so both give the
-same value; wider results, division (rounded by that context) and the operators
-without a vectorised template (dates, periods) are applied with the two-valued mode's own Python templates (``codegen.APPLY``) to
-each distinct combination of operand values: the calendar arithmetic of
-``values.dates`` and the ``Decimal`` arithmetic of the row path, exactly, at the
-cost of one Python call per distinct value rather than per row.
+Money and number arithmetic (``+``, ``-``, ``*``, negation, division by a
+constant whose quotients end), the greater/smaller of amounts, the roundings,
+scales and ``total of`` are worked out first in int64 fixed point (``Fixed``):
+a decimal128 column's values read from its buffer as multiples of
+``10 ** -places``, with bounds on every value carried from operation to
+operation, so that an operation runs only when its result is proved to fit
+int64. Such a value has at most 19 significant digits, within the 28 of the row
+path's ``Decimal`` context, so the row path's arithmetic on it is exact too and
+both agree. Results are written back as decimal128 columns (the tables in and
+out keep their types). When a batch's bounds do not fit, the operation is an
+Arrow decimal kernel on operands narrowed to the digits their values use
+(``_tight``), when the result type holds at most 28 digits; wider results,
+other division (rounded by that context) and the operators without a
+vectorised template (dates, periods) are applied with the two-valued mode's own
+Python templates (``codegen.APPLY``) to each distinct combination of operand
+values: the calendar arithmetic of ``values.dates`` and the ``Decimal``
+arithmetic of the row path, exactly, at the cost of one Python call per
+distinct value rather than per row.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -147,6 +157,9 @@ class Runtime:
 
     def total(self, value: Any, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``total of``: the sum over the items whose condition holds; null when an item's condition, or a counted value, is."""
+        found = _fixed_total(value, condition, parent, self.n)
+        if found is not None:
+            return arrow(found)
         summed = _grouped_sum(value, condition, parent, self.n)
         if summed is not None:
             return summed
@@ -281,7 +294,11 @@ class Runtime:
         return _typed(values, out)
 
     def exact(self, op: str, fn: Callable[..., Any], operands: list[Any], m: int, parent: np.ndarray | None, out: pa.DataType | None) -> Any:
-        """Arithmetic, greater/smaller and rounding by decimal kernels when they give the row path's ``Decimal`` values exactly; else ``python``."""
+        """Arithmetic, greater/smaller and rounding in int64 fixed point when its bounds are proved to fit, else by decimal kernels when they give
+        the row path's ``Decimal`` values exactly; else ``python``."""
+        found = _fixed_apply(op, operands)
+        if found is not None:
+            return arrow(found)
         try:
             value = _vectorised(op, [_tight(x) for x in operands])
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
@@ -300,7 +317,7 @@ ROUNDINGS = {
     for direction, rounding in amounts.DIRECTIONS.items()
     for unit, exponent in amounts.UNITS.items()
 }
-VECTORISED = frozenset({*KERNELS, "neg", "greater", "smaller", "scale", *ROUNDINGS})
+VECTORISED = frozenset({*KERNELS, "/", "neg", "greater", "smaller", "scale", *ROUNDINGS})
 
 
 #: The numpy type of codes: room for every named constant and rule label of a policy (``Columnar.code`` refuses more).
@@ -379,6 +396,337 @@ def _grouped_sum(value: Any, condition: Any, parent: np.ndarray, n: int) -> pa.A
     return sums
 
 
+# --- int64 fixed point: the same exact values, without decimal kernels ---------------------------------------
+
+#: The largest magnitude an int64 fixed-point column may hold (the smallest int64 has no negation, so it is left out).
+INT64 = 2**63 - 1
+#: Places after the point a fixed-point column may carry; more would leave few digits before it.
+FIXED_PLACES = 18
+
+
+class Fixed:
+    """A number column as int64 multiples of ``10 ** -places``, with bounds on its values proved before each operation.
+
+    ``values`` is an int64 array (0 in null slots) or, for a constant, a Python
+    int; ``valid`` is None when no value is null. ``low``/``high`` bound every
+    value (exact Python ints, by interval arithmetic from the operands'), so an
+    operation whose bounds fit int64 cannot overflow. A fixed-point value
+    holds at most 19 significant digits, within the row path's 28: the row
+    path's ``Decimal`` arithmetic on the same values is exact, so both agree.
+    """
+
+    __slots__ = ("high", "low", "places", "valid", "values")
+
+    def __init__(self, values: Any, places: int, valid: np.ndarray | None, low: int, high: int) -> None:
+        self.values = values
+        self.places = places
+        self.valid = valid
+        self.low = low
+        self.high = high
+
+    @property
+    def constant(self) -> bool:
+        return not isinstance(self.values, np.ndarray)
+
+
+def _fits(*bounds: int) -> bool:
+    return all(-INT64 <= b <= INT64 for b in bounds)
+
+
+def _int64_words(x: pa.Array) -> np.ndarray:
+    """A decimal128 column's values as (low, high) int64 words, without a copy."""
+    words = np.frombuffer(x.buffers()[1], dtype=np.int64, count=2 * (x.offset + len(x)))
+    return words.reshape(-1, 2)[x.offset :]
+
+
+def _valid(x: pa.Array) -> np.ndarray | None:
+    return np.asarray(pc.is_valid(x).to_numpy(zero_copy_only=False), dtype=bool) if x.null_count else None
+
+
+def fixed(x: Any) -> Fixed | None:
+    """A decimal column or constant in fixed point, at two places when it has more and they are all zero; ``None`` when it does not fit int64."""
+    if isinstance(x, Fixed):
+        return x
+    if isinstance(x, pa.Scalar):
+        return _fixed_constant(x.as_py()) if x.is_valid and pa.types.is_decimal(x.type) else None
+    if not isinstance(x, pa.Array) or not pa.types.is_decimal128(x.type):
+        return None
+    known = _KNOWN.get(id(x))
+    if known is not None and known[0]() is x:
+        return known[1]
+    words = _int64_words(x)
+    low, high = words[:, 0], words[:, 1]
+    valid = _valid(x)
+    if valid is not None:
+        low = np.where(valid, low, 0)
+        high = np.where(valid, high, 0)
+    if not np.array_equal(high, low >> 63):
+        return None
+    places = x.type.scale
+    if places > 2 and len(low):
+        unit = 10 ** (places - 2)
+        if not np.any(low % unit):
+            low, places = low // unit, 2
+    if places > FIXED_PLACES:
+        return None
+    least, most = (int(low.min()), int(low.max())) if len(low) else (0, 0)
+    return Fixed(low, places, valid, least, most) if _fits(least, most) else None
+
+
+def _fixed_constant(number: Decimal) -> Fixed | None:
+    """A ``Decimal`` at the fewest places it needs, read from its digits (no context: ``normalize`` would round past 28 digits)."""
+    sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or len(digits) + exponent > 19:
+        return None
+    value = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    if exponent >= 0:
+        value, places = value * 10**exponent, 0
+    else:
+        places = -exponent
+        while places and value % 10 == 0:
+            value, places = value // 10, places - 1
+    return Fixed(value, places, None, value, value) if places <= FIXED_PLACES and _fits(value) else None
+
+
+def arrow(f: Fixed, typ: pa.DataType | None = None) -> Any:
+    """A fixed-point value as the decimal128 column (or scalar) it stands for, typed as narrow as its bounds allow (or ``typ``, at its places)."""
+    if typ is None:
+        typ = pa.decimal128(max(len(str(max(-f.low, f.high))), f.places, 1), f.places)
+    if f.constant:
+        return pa.scalar(Decimal(f.values).scaleb(-f.places), typ)
+    values = f.values
+    words = np.zeros((len(values), 2), dtype=np.int64)
+    words[:, 0] = values
+    if f.low < 0:
+        words[:, 1] = values >> 63
+    validity = None if f.valid is None else pa.array(f.valid).buffers()[1]
+    nulls = 0 if f.valid is None else int(len(values) - np.count_nonzero(f.valid))
+    out = pa.Array.from_buffers(typ, len(values), [validity, pa.py_buffer(words)], null_count=nulls)
+    if typ.scale == f.places:
+        key = id(out)
+        _KNOWN[key] = (weakref.ref(out, lambda _ref: _KNOWN.pop(key, None)), f)
+    return out
+
+
+#: The fixed-point value of each decimal column ``arrow`` wrote, while that column lives: the next operation on it reads no buffer again.
+_KNOWN: dict[int, tuple[weakref.ref[pa.Array], Fixed]] = {}
+
+
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return a if b is None else b if a is None else a & b
+
+
+def _at(f: Fixed, places: int) -> Fixed | None:
+    """``f`` at more places (its values times a power of ten), when they still fit."""
+    if places == f.places:
+        return f
+    unit = 10 ** (places - f.places)
+    if not _fits(f.low * unit, f.high * unit):
+        return None
+    return Fixed(f.values * unit, places, f.valid, f.low * unit, f.high * unit)
+
+
+def _aligned(a: Fixed, b: Fixed) -> tuple[Fixed, Fixed] | None:
+    places = max(a.places, b.places)
+    x, y = _at(a, places), _at(b, places)
+    return None if x is None or y is None else (x, y)
+
+
+def _fixed_add(a: Fixed, b: Fixed, sign: int) -> Fixed | None:
+    pair = _aligned(a, b)
+    if pair is None:
+        return None
+    x, y = pair
+    low, high = (x.low + y.low, x.high + y.high) if sign > 0 else (x.low - y.high, x.high - y.low)
+    if not _fits(low, high):
+        return None
+    values = x.values + y.values if sign > 0 else x.values - y.values
+    return Fixed(values, x.places, _both(x.valid, y.valid), low, high)
+
+
+def _narrowed(f: Fixed) -> Fixed:
+    """``f`` at the fewest places its values need (trailing zeros dropped): tried only when a product would not fit otherwise."""
+    values, places = f.values, f.places
+    while places and not np.any(values % 10):
+        values, places = values // 10, places - 1
+    unit = 10 ** (f.places - places)
+    return f if places == f.places else Fixed(values, places, f.valid, f.low // unit, f.high // unit)
+
+
+def _fixed_multiply(a: Fixed, b: Fixed, narrow: bool = True) -> Fixed | None:
+    places = a.places + b.places
+    corners = [p * q for p in (a.low, a.high) for q in (b.low, b.high)]
+    if places > FIXED_PLACES or not _fits(*corners):
+        return _fixed_multiply(_narrowed(a), _narrowed(b), narrow=False) if narrow else None
+    return Fixed(a.values * b.values, places, _both(a.valid, b.valid), min(corners), max(corners))
+
+
+def _fixed_divide(a: Fixed, b: Fixed) -> Fixed | None:
+    """``a / b`` by a constant whose quotients all end (its only prime factors 2 and 5): a product by ``10 ** k / b``, exact as the row path's."""
+    if not b.constant or b.values == 0:
+        return None
+    divisor, k = abs(b.values), 0
+    while (10**k) % divisor:
+        k += 1
+        if k > FIXED_PLACES:
+            return None
+    factor = (10**k // divisor) * (1 if b.values > 0 else -1)
+    product = _fixed_multiply(a, Fixed(factor, 0, None, factor, factor))
+    if product is None:
+        return None
+    places = product.places + k - b.places
+    if places > FIXED_PLACES:
+        return None
+    shifted = Fixed(product.values, places, product.valid, product.low, product.high)
+    return _at(shifted, 0) if places < 0 else shifted
+
+
+def _fixed_extreme(a: Fixed, b: Fixed, greater: bool) -> Fixed | None:
+    pair = _aligned(a, b)
+    if pair is None:
+        return None
+    x, y = pair
+    pick = max if greater else min
+    values = pick(x.values, y.values) if x.constant and y.constant else (np.maximum if greater else np.minimum)(x.values, y.values)
+    return Fixed(values, x.places, _both(x.valid, y.valid), pick(x.low, y.low), pick(x.high, y.high))
+
+
+def _rounded_int(v: Any, unit: int, mode: str, sign: int) -> Any:
+    """Integer division by ``unit`` rounding as ``decimal`` does: half away from zero, floor or ceiling (an array, or a Python int).
+
+    ``sign`` is that of every value when the bounds say so (1 or -1), else 0: a nearest rounding then needs one branch, not both.
+    """
+    if mode == "half_towards_infinity":
+        half = unit // 2
+        if sign > 0:
+            return (v + half) // unit
+        if sign < 0:
+            return -((half - v) // unit)
+        if isinstance(v, np.ndarray):
+            return np.where(v < 0, -((half - v) // unit), (v + half) // unit)
+        return -((half - v) // unit) if v < 0 else (v + half) // unit
+    if mode == "down":
+        return v // unit
+    return -((-v) // unit)
+
+
+def _fixed_round(a: Fixed, digits: int, mode: str) -> Fixed | None:
+    if a.places <= digits:
+        return a
+    unit = 10 ** (a.places - digits)
+    if not _fits(a.low - unit, a.high + unit):
+        return None
+    sign = 1 if a.low >= 0 else -1 if a.high <= 0 else 0
+    values = _rounded_int(a.values, unit, mode, sign)
+    return Fixed(values, digits, a.valid, _rounded_int(a.low, unit, mode, 0), _rounded_int(a.high, unit, mode, 0))
+
+
+def _fixed_scale(scale: Scale, x: Fixed) -> Fixed | None:
+    """``scale applied to x`` as ``engine.scales.applied`` works it out: each bracket's part (0 below its threshold) at its rate, summed, or the band's."""
+    thresholds = [_fixed_constant(t) for t in scale.thresholds]
+    values = [_fixed_constant(v) for v in scale.values]
+    if any(t is None for t in thresholds) or any(v is None for v in values):
+        return None
+    if scale.kind == "banded":
+        places = max(v.places for v in values)  # type: ignore[union-attr]
+        levels = [_at(v, places) for v in values]  # type: ignore[arg-type]
+        if any(v is None for v in levels):
+            return None
+        reached = np.full(len(x.values), levels[0].values, dtype=np.int64)  # type: ignore[union-attr]
+        for threshold, level in zip(thresholds[1:], levels[1:], strict=True):
+            pair = _aligned(x, threshold)  # type: ignore[arg-type]
+            if pair is None:
+                return None
+            reached = np.where(pair[0].values >= pair[1].values, level.values, reached)  # type: ignore[union-attr]
+        bounds = [v.values for v in levels]  # type: ignore[union-attr]
+        return Fixed(reached, places, x.valid, min(bounds), max(bounds))
+    places = max(x.places, *(t.places for t in thresholds))  # type: ignore[union-attr]
+    at = _at(x, places)
+    tops = [_at(t, places) for t in thresholds]  # type: ignore[arg-type]
+    if at is None or any(t is None for t in tops):
+        return None
+    total: Fixed | None = None
+    for i, rate in enumerate(values):
+        if rate.values == 0:  # type: ignore[union-attr]
+            continue
+        low, high = tops[i].values, tops[i + 1].values if i + 1 < len(tops) else None  # type: ignore[union-attr]
+        if high is not None and not _fits(high - low):
+            return None
+        part = np.maximum(at.values, low) if high is None else np.clip(at.values, low, high)
+        part -= low
+        least, most = (max(b, low) if high is None else min(max(b, low), high) for b in (at.low, at.high))
+        gives = _fixed_multiply(Fixed(part, places, at.valid, least - low, most - low), rate)  # type: ignore[arg-type]
+        if gives is None:
+            return None
+        total = gives if total is None else _fixed_add(total, gives, 1)
+        if total is None:
+            return None
+    return total if total is not None else Fixed(np.zeros(len(at.values), dtype=np.int64), 0, at.valid, 0, 0)
+
+
+def _fixed_apply(op: str, operands: list[Any]) -> Fixed | None:
+    """``op`` in fixed point, or ``None`` when an operand is not a number in int64 or a bound does not fit (the decimal route then tries)."""
+    if op == "scale":
+        scale, x = operands
+        f = fixed(x) if isinstance(scale, Scale) and isinstance(x, pa.Array) else None
+        return None if f is None else _fixed_scale(scale, f)
+    found = [fixed(x) for x in operands]
+    if any(f is None for f in found):
+        return None
+    if op == "neg":
+        (a,) = found
+        return Fixed(-a.values, a.places, a.valid, -a.high, -a.low)  # type: ignore[union-attr]
+    if op in ROUNDINGS:
+        digits, mode = ROUNDINGS[op]
+        return _fixed_round(found[0], digits, mode)  # type: ignore[arg-type]
+    if op in ("greater", "smaller"):
+        best: Fixed | None = found[0]
+        for f in found[1:]:
+            best = None if best is None else _fixed_extreme(best, f, greater=op == "greater")  # type: ignore[arg-type]
+        return best
+    a, b = found
+    if op in ("+", "-"):
+        return _fixed_add(a, b, 1 if op == "+" else -1)  # type: ignore[arg-type]
+    if op == "*":
+        return _fixed_multiply(a, b)  # type: ignore[arg-type]
+    if op == "/":
+        return _fixed_divide(a, b)  # type: ignore[arg-type]
+    return None
+
+
+def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int) -> Fixed | None:
+    """``total of`` in fixed point: each row's items summed (a false condition adds 0), when every row's sum is proved to fit int64."""
+    f = fixed(value) if isinstance(value, pa.Array) else None
+    if f is None or (condition is not None and not isinstance(condition, pa.Array)):
+        return None
+    counts = np.bincount(parent, minlength=n) if len(parent) else np.zeros(n, dtype=np.int64)
+    most = int(counts.max()) if n else 0
+    low, high = min(f.low, 0) * most, max(f.high, 0) * most
+    if not _fits(low, high):
+        return None
+    values, unknown = f.values, None if f.valid is None else ~f.valid
+    if condition is not None:
+        holds = np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False), dtype=bool)
+        values = np.where(holds, values, 0)
+        open_ = np.asarray(pc.is_null(condition).to_numpy(zero_copy_only=False), dtype=bool) if condition.null_count else None
+        if unknown is not None:
+            unknown &= holds | (open_ if open_ is not None else False)
+        unknown = _either(unknown, open_)
+    # Running sums may wrap around in int64; a difference of two is still each row's exact sum, which is proved to fit.
+    running = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=running[1:])
+    ends = np.cumsum(counts)
+    sums = running[ends] - running[ends - counts]
+    valid = None
+    if unknown is not None and unknown.any():
+        valid = np.bincount(parent[unknown], minlength=n) == 0
+    return Fixed(sums, f.places, valid, low, high)
+
+
+def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return a if b is None else b if a is None else a | b
+
+
 def _parameter(value: Any) -> Any:
     """A parameter's value on the batch's date: a scale stays the row path's ``Scale`` (the scale template reads it), others are Arrow scalars."""
     return value if isinstance(value, Scale) else pa.scalar(value)
@@ -454,7 +802,7 @@ def _vectorised(op: str, operands: list[Any]) -> Any:
     for x in operands:
         if not isinstance(x, pa.Array | pa.Scalar) or not pa.types.is_decimal(x.type) or (isinstance(x, pa.Scalar) and not x.is_valid):
             return None
-    if not any(isinstance(x, pa.Array) for x in operands):
+    if not any(isinstance(x, pa.Array) for x in operands) or op == "/":
         return None
     if op in KERNELS or op == "neg":
         value = pc.negate(operands[0]) if op == "neg" else getattr(pc, KERNELS[op])(*operands)
@@ -1104,7 +1452,14 @@ def result_column(value: pa.Array, kind: str | None) -> pa.Array:
     """A result typed as its JSON encoding says: money to the penny, whole numbers as integers, dates, yes/no; other numbers as their decimal text."""
     from policy_rules.engine.amounts import encode
 
+    if kind == "money" and pa.types.is_decimal128(value.type) and value.type.scale == 2:
+        return value.view(pa.decimal128(38, 2))  # pennies already: the same buffers, typed as every money column out is
     if kind == "money" and pa.types.is_decimal(value.type):
+        found = fixed(value)
+        found = None if found is None else _fixed_round(found, 2, "half_towards_infinity")
+        found = None if found is None else _at(found, 2)
+        if found is not None:
+            return arrow(found, pa.decimal128(38, 2))
         try:
             pennies = _vectorised("rounded nearest penny", [_tight(value)])
         except pa.ArrowInvalid:
