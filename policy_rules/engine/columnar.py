@@ -440,7 +440,7 @@ def _int64_words(x: pa.Array) -> np.ndarray:
 
 
 def _valid(x: pa.Array) -> np.ndarray | None:
-    return np.asarray(pc.is_valid(x).to_numpy(zero_copy_only=False), dtype=bool) if x.null_count else None
+    return _bits(x.buffers()[0], x.offset, len(x)) if x.null_count else None
 
 
 def fixed(x: Any) -> Fixed | None:
@@ -706,9 +706,9 @@ def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int) -> Fixe
         return None
     values, unknown = f.values, None if f.valid is None else ~f.valid
     if condition is not None:
-        holds = np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False), dtype=bool)
+        holds, known = _truth(condition, len(condition))
         values = np.where(holds, values, 0)
-        open_ = np.asarray(pc.is_null(condition).to_numpy(zero_copy_only=False), dtype=bool) if condition.null_count else None
+        open_ = ~known if condition.null_count else None
         if unknown is not None:
             unknown &= holds | (open_ if open_ is not None else False)
         unknown = _either(unknown, open_)
