@@ -113,18 +113,21 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: ERRORS[s] for s in statuses}
 
 
-def _clean(value: Any, where: str) -> None:
-    """Refuse text no database or JSON encoder can keep: NUL characters and unpaired surrogates (``"\\ud800"`` in JSON)."""
+def _clean(value: Any, where: str, status: int = 422) -> None:
+    """Refuse text no database or JSON encoder can keep: NUL characters and unpaired surrogates (``"\\ud800"`` in JSON).
+
+    In a body such text is a field that cannot be used (422); in a query it is a bad query (400), as every other refusal of one.
+    """
     if isinstance(value, str):
         if "\x00" in value or _SURROGATE.search(value):
-            raise Problem(422, "text may not contain NUL characters or unpaired surrogates (\\u0000, \\ud800 to \\udfff)", where)
+            raise Problem(status, "text may not contain NUL characters or unpaired surrogates (\\u0000, \\ud800 to \\udfff)", where)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            _clean(key, where)
-            _clean(item, f"{where}.{key}" if _PLAIN.match(str(key)) else where)
+            _clean(key, where, status)
+            _clean(item, f"{where}.{key}" if _PLAIN.match(str(key)) else where, status)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _clean(item, f"{where}[{index}]")
+            _clean(item, f"{where}[{index}]", status)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -340,7 +343,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
     ) -> JSONResponse:
         for name, value in (("service", service), ("outcome", outcome), ("since", since)):
-            _clean(value, name)
+            _clean(value, name, 400)
         try:
             found = await run_in_threadpool(lambda: register.list(service=service, outcome=outcome, since=since, before=before, limit=limit))
         except PolicyError as error:

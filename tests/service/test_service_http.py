@@ -175,6 +175,8 @@ def test_register_errors(server: Server) -> None:
     assert _error(httpx.get(f"{server.url}/v1/decisions/abc", headers=server.auth), 400)["location"] == "decision_id"
     assert _error(httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"since": "last week"}), 400)["location"] == "since"
     assert _error(httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"limit": 0}), 400)["location"] == "limit"
+    nul = _error(httpx.get(f"{server.url}/v1/decisions", headers=server.auth, params={"outcome": "in\x00house"}), 400)
+    assert nul["location"] == "outcome" and nul["message"].startswith("text may not contain NUL characters")
     overrides = f"{server.url}/v1/decisions/999999/overrides"
     assert _error(httpx.post(overrides, headers=server.auth, json={"outcome": "in_house", "reason": "r", "by": "x"}), 404)["location"] == "decision_id"
     recorded = httpx.post(f"{server.url}/v1/decisions", headers=server.auth, json={"facts": COMPLETE}).json()["id"]
