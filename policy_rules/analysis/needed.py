@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import z3
 
-from policy_rules.analysis.symbolic import Encoder, Names, Outcome, World, atoms, partial_world, renamed, same_result, service_of
+from policy_rules.analysis.symbolic import Encoder, Names, Outcome, Substitution, World, atoms, partial_world, renamed, same_result, service_of
 from policy_rules.engine.lowering import Lowered, lower
 from policy_rules.values.types import UNKNOWN
 
@@ -120,10 +120,13 @@ def _exact(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, serv
     parts = _parts(ra, first)
     needed, pairs = _needed(a, ea, ra, deadline)
     seen_open: set[Any] = set()
-    for m, rb in pairs:
-        for key, term in parts.items():
-            if key not in seen_open and z3.is_expr(term) and not z3.is_true(m.eval(term == _part(rb, key), model_completion=True)):
-                seen_open.add(key)
+    if pairs:
+        rb = pairs[0][1]  # every pair has the one renamed copy of the result
+        equal = {key: term == _part(rb, key) for key, term in parts.items() if z3.is_expr(term)}
+        for m, _rb in pairs:
+            for key, same in equal.items():
+                if key not in seen_open and not z3.is_true(m.eval(same, model_completion=True)):
+                    seen_open.add(key)
     calm = next((m for m, _rb in pairs if not z3.is_true(m.eval(_b(ra.conflict), model_completion=True))), None) or completion(z3.Not(_b(ra.conflict)))
     assert calm is not None
     open_ = seen_open | {key for key, term in parts.items() if key not in seen_open and _differs(completion, ra, term, calm)}
@@ -193,10 +196,11 @@ def _needed(a: World, ea: Encoder, ra: Outcome, deadline: float) -> tuple[list[s
     for label, (va, _given) in a.variables.items():
         copies[label] = [(x, z3.Const(f"b!{x}", x.sort())) for x in atoms(va)]
         pairs.extend(copies[label])
-    rb = renamed(ra, pairs)
+    substitution = Substitution(pairs)
+    rb = renamed(ra, substitution)
     valid = [*a.valid, *ea.valid]
     solver = z3.Solver()
-    solver.add(*valid, *(z3.substitute(v, *pairs) for v in valid))
+    solver.add(*valid, *(substitution(v) for v in valid))
     solver.add(z3.Not(same_result(ra, rb)))
     same: dict[str, Any] = {}
     for label in a.variables:

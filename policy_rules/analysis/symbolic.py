@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 import z3
+from z3.z3 import _to_expr_ref  # the wrapper z3.substitute itself gives its result: the right class for the sort
 
 from policy_rules.engine import lowering as ir
 from policy_rules.language.checker import PolicyModel, parameter_periods, type_from_ref
@@ -893,12 +894,29 @@ def terms(r: Outcome) -> list[Any]:
     return out
 
 
-def renamed(r: Outcome, pairs: list[tuple[Any, Any]]) -> Outcome:
+class Substitution:
+    """``pairs`` (each variable, the variable of the same sort to put in its place) applied to many terms, in z3's C code.
+
+    ``z3.substitute`` checks and copies every pair in Python on each call; a
+    result of a long list has a term per item, each over every item's
+    variables, so the arrays of the pairs are built once here and reused.
+    """
+
+    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
+        assert all(a.sort().eq(b.sort()) for a, b in pairs), "a variable can only be replaced by one of its own sort"
+        self._pairs = pairs  # the arrays below hold pointers into these expressions: keep them alive
+        self._sources = (z3.Ast * len(pairs))(*(a.as_ast() for a, _b in pairs))
+        self._targets = (z3.Ast * len(pairs))(*(b.as_ast() for _a, b in pairs))
+
+    def __call__(self, x: Any) -> Any:
+        if not z3.is_expr(x) or not self._pairs:
+            return x
+        return _to_expr_ref(z3.Z3_substitute(x.ctx_ref(), x.as_ast(), len(self._pairs), self._sources, self._targets), x.ctx)
+
+
+def renamed(r: Outcome, pairs: list[tuple[Any, Any]] | Substitution) -> Outcome:
     """The same result over other variables: each term with ``pairs`` substituted (in z3's C code, not rebuilt in Python)."""
-
-    def sub(x: Any) -> Any:
-        return z3.substitute(x, *pairs) if z3.is_expr(x) and pairs else x
-
+    sub = pairs if isinstance(pairs, Substitution) else Substitution(pairs)
     return Outcome(sub(r.conflict), sub(r.outcome), sub(r.priority), [(sub(p), sub(v)) for p, v in r.elements], [sub(v) for v in r.values])
 
 
