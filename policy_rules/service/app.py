@@ -36,7 +36,7 @@ from policy_rules.service import openapi
 from policy_rules.service.guard import BodyLimit, HostCheck, OriginCheck, Settings, error_body, holder, too_large
 from policy_rules.service.policy_view import POLICY_SCHEMAS, diagnostics_of
 from policy_rules.service.served import ServedPolicy
-from policy_rules.service.work import Busy, Workers, json_bytes
+from policy_rules.service.work import Busy, Workers, json_bytes, stop_if_given_up
 from policy_rules.store import DecisionRegister
 from policy_rules.values.dates import parse_as_of
 
@@ -284,6 +284,7 @@ def create_app(policy: Policy, register: DecisionRegister, settings: Settings | 
         def work() -> bytes:
             results: list[dict[str, Any]] = []
             for index, facts in enumerate(request.services):
+                stop_if_given_up()
                 try:
                     results.append({"index": index, "decision": decided(facts, when, request.trace, f"services[{index}]", index, policy).to_dict()})
                 except Problem as problem:

@@ -13,14 +13,17 @@ thread; beyond that a request is answered 503 at once with ``Retry-After``,
 rather than piling up. **Time**: a request not done within ``time_limit``
 seconds is answered 503 with ``Retry-After``; what it would have recorded or
 saved is not, since recording happens only after the decision comes back in
-time. A thread cannot be stopped part-way, so such work runs on to its end
-in the background and keeps its place among the running ones until then:
-heavy requests beyond the bounds wait or are refused, they never multiply.
+time. A thread cannot be stopped part-way, so such work runs on in the
+background and keeps its place among the running ones until it ends: heavy
+requests beyond the bounds wait or are refused, they never multiply. Work made
+of many pieces (a batch of services) asks ``given_up()`` between pieces and
+stops at the next one once its request has been answered 503.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 from collections.abc import Callable
@@ -41,6 +44,25 @@ class Busy(Exception):
 
     message: str
     retry_after: int = RETRY_AFTER
+
+
+class GivenUp(Exception):
+    """Raised inside work whose request was already answered 503, to stop it at the next piece; nobody receives it."""
+
+
+_GIVEN_UP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("given_up", default=None)
+
+
+def given_up() -> bool:
+    """Whether the request of the work running on this thread has been answered 503 for taking too long: stop, nothing will read the result."""
+    event = _GIVEN_UP.get()
+    return event is not None and event.is_set()
+
+
+def stop_if_given_up() -> None:
+    """Raise ``GivenUp`` when ``given_up()``: what a loop over many services calls before each."""
+    if given_up():
+        raise GivenUp
 
 
 class Workers:
@@ -65,8 +87,14 @@ class Workers:
             if self._unfinished >= self.threads + self.queue:
                 raise Busy(f"the service is busy ({self._unfinished} requests being worked on); try again in {RETRY_AFTER} seconds")
             self._unfinished += 1
+        abandoned = threading.Event()
+
+        def call() -> T:
+            _GIVEN_UP.set(abandoned)  # in this call's own copy of the context: no other work sees it
+            return work(*args)
+
         try:
-            future = asyncio.get_running_loop().run_in_executor(self._pool, lambda: work(*args))
+            future = asyncio.get_running_loop().run_in_executor(self._pool, contextvars.copy_context().run, call)
         except BaseException:
             self._done()
             raise
@@ -77,6 +105,7 @@ class Workers:
         try:
             return await asyncio.wait_for(asyncio.shield(future), limit)
         except TimeoutError:
+            abandoned.set()
             future.add_done_callback(_consume)
             raise Busy(
                 f"this request took longer than the service allows ({limit:g} s), so nothing was recorded; "
@@ -103,4 +132,4 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
-__all__ = ["RETRY_AFTER", "Busy", "Workers", "json_bytes"]
+__all__ = ["RETRY_AFTER", "Busy", "GivenUp", "Workers", "given_up", "json_bytes", "stop_if_given_up"]
