@@ -118,16 +118,14 @@ def _exact(compiled: CompiledPolicy, facts: Mapping[str, Any], as_of: date, serv
         if clash is not None:
             results.add(evaluated(clash))
     parts = _parts(ra, first)
-    needed, pairs = _needed(a, ea, ra, deadline)
+    needed, shown, rb = _needed(a, ea, ra, deadline)
     seen_open: set[Any] = set()
-    if pairs:
-        rb = pairs[0][1]  # every pair has the one renamed copy of the result
-        equal = {key: term == _part(rb, key) for key, term in parts.items() if z3.is_expr(term)}
-        for m, _rb in pairs:
-            for key, same in equal.items():
-                if key not in seen_open and not z3.is_true(m.eval(same, model_completion=True)):
-                    seen_open.add(key)
-    calm = next((m for m, _rb in pairs if not z3.is_true(m.eval(_b(ra.conflict), model_completion=True))), None) or completion(z3.Not(_b(ra.conflict)))
+    equal = {key: term == _part(rb, key) for key, term in parts.items()}
+    for m in shown:
+        for key, same in equal.items():
+            if key not in seen_open and not z3.is_true(m.eval(same, model_completion=True)):
+                seen_open.add(key)
+    calm = next((m for m in shown if not z3.is_true(m.eval(_b(ra.conflict), model_completion=True))), None) or completion(z3.Not(_b(ra.conflict)))
     assert calm is not None
     open_ = seen_open | {key for key, term in parts.items() if key not in seen_open and _differs(completion, ra, term, calm)}
     sample = evaluated(calm)
@@ -185,8 +183,8 @@ def _check(solver: z3.Solver, deadline: float, *assumptions: Any) -> Any:
     return answer
 
 
-def _needed(a: World, ea: Encoder, ra: Outcome, deadline: float) -> tuple[list[str], list[tuple[z3.ModelRef, Outcome]]]:
-    """The missing facts whose value alone can change the result, and the models that show it (with the second copy's result).
+def _needed(a: World, ea: Encoder, ra: Outcome, deadline: float) -> tuple[list[str], list[z3.ModelRef], Outcome]:
+    """The missing facts whose value alone can change the result, the models that show it, and the second copy's result they are read with.
 
     A second copy of the result over renamed variables must differ from the
     first while every variable but one is equal to its copy.
@@ -208,9 +206,9 @@ def _needed(a: World, ea: Encoder, ra: Outcome, deadline: float) -> tuple[list[s
         solver.add(z3.Implies(flag, z3.And(*[x == y for x, y in copies[label]])))
         same[label] = flag
     needed = []
-    shown: list[tuple[z3.ModelRef, Outcome]] = []
+    shown: list[z3.ModelRef] = []
     for label in same:
         if _check(solver, deadline, *[flag for other, flag in same.items() if other != label]) == z3.sat:
             needed.append(label)
-            shown.append((solver.model(), rb))
-    return needed, shown
+            shown.append(solver.model())
+    return needed, shown, rb

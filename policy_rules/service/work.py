@@ -16,7 +16,7 @@ saved is not, since recording happens only after the decision comes back in
 time. A thread cannot be stopped part-way, so such work runs on in the
 background and keeps its place among the running ones until it ends: heavy
 requests beyond the bounds wait or are refused, they never multiply. Work made
-of many pieces (a batch of services) asks ``given_up()`` between pieces and
+of many pieces (a batch of services) calls ``stop_if_given_up()`` between pieces and
 stops at the next one once its request has been answered 503.
 """
 
@@ -53,15 +53,13 @@ class GivenUp(Exception):
 _GIVEN_UP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("given_up", default=None)
 
 
-def given_up() -> bool:
-    """Whether the request of the work running on this thread has been answered 503 for taking too long: stop, nothing will read the result."""
-    event = _GIVEN_UP.get()
-    return event is not None and event.is_set()
-
-
 def stop_if_given_up() -> None:
-    """Raise ``GivenUp`` when ``given_up()``: what a loop over many services calls before each."""
-    if given_up():
+    """Raise ``GivenUp`` when the request of the work on this thread was answered 503 for taking too long: nothing will read the result.
+
+    What a loop over many services calls before each.
+    """
+    event = _GIVEN_UP.get()
+    if event is not None and event.is_set():
         raise GivenUp
 
 
@@ -132,4 +130,4 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
-__all__ = ["RETRY_AFTER", "Busy", "GivenUp", "Workers", "given_up", "json_bytes", "stop_if_given_up"]
+__all__ = ["RETRY_AFTER", "Busy", "GivenUp", "Workers", "json_bytes", "stop_if_given_up"]
