@@ -66,6 +66,8 @@ from policy_rules.values.types import Scale
 
 #: Comparisons with a pyarrow kernel; the Kleene result (null when an operand is) is the three-valued mode's.
 COMPARE = {"=": "equal", "<>": "not_equal", "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+#: The same comparisons on numpy integers (fixed-point values at the same places).
+NUMPY_COMPARE = {name: getattr(np, name) for name in COMPARE.values()}
 NUMERIC = frozenset({"money", "number", "whole number", "percentage"})
 #: Why a row went to the row path, as the stats name it.
 OPEN, ERROR, CELL, FORM = "open", "conflict or evaluation error", "cell outside its declaration", "form not covered"
@@ -125,7 +127,12 @@ class Runtime:
             values = pa.nulls(len(flat), default.type if default is not None else pa.null())
         else:
             values = pc.struct_field(flat, name)
-        return pc.fill_null(values, default) if default is not None else values
+        if default is None or not values.null_count:
+            return values
+        if pa.types.is_boolean(values.type) and default.type == pa.bool_():
+            true, known = _truth(values, len(values))
+            return _kleene(true | (~known & default.as_py()), None)
+        return pc.fill_null(values, default)
 
     def given(self, flat: pa.Array, name: str) -> pa.Array:
         """Whether each item's field was given."""
@@ -258,7 +265,14 @@ class Runtime:
         return labels.take(pa.array(value))
 
     def compare(self, name: str, a: Any, b: Any) -> Any:
-        """Two numbers compared; decimals too wide to be brought to one 38-digit type are compared as 76-digit ones."""
+        """Two numbers compared, in int64 fixed point when both fit; decimals too wide to be brought to one 38-digit type are compared as
+        76-digit ones."""
+        fa, fb = fixed(a), fixed(b)
+        pair = None if fa is None or fb is None or (fa.constant and fb.constant) else _aligned(fa, fb)
+        if pair is not None:
+            x, y = pair
+            valid = _both(x.valid, y.valid)
+            return _kleene(NUMPY_COMPARE[name](x.values, y.values), None if valid is None else ~valid)
         try:
             return getattr(pc, name)(a, b)
         except pa.ArrowInvalid:
@@ -474,7 +488,16 @@ def fixed(x: Any) -> Fixed | None:
     if places > FIXED_PLACES:
         return None
     least, most = (int(low.min()), int(low.max())) if len(low) else (0, 0)
-    return Fixed(low, places, valid, least, most) if _fits(least, most) else None
+    if not _fits(least, most):
+        return None
+    found = Fixed(low, places, valid, least, most)
+    _remember(x, found)
+    return found
+
+
+def _remember(x: pa.Array, f: Fixed) -> None:
+    key = id(x)
+    _KNOWN[key] = (weakref.ref(x, lambda _ref: _KNOWN.pop(key, None)), f)
 
 
 def _fixed_constant(number: Decimal) -> Fixed | None:
@@ -507,12 +530,12 @@ def arrow(f: Fixed, typ: pa.DataType | None = None) -> Any:
     nulls = 0 if f.valid is None else int(len(values) - np.count_nonzero(f.valid))
     out = pa.Array.from_buffers(typ, len(values), [validity, pa.py_buffer(words)], null_count=nulls)
     if typ.scale == f.places:
-        key = id(out)
-        _KNOWN[key] = (weakref.ref(out, lambda _ref: _KNOWN.pop(key, None)), f)
+        _remember(out, f)
     return out
 
 
-#: The fixed-point value of each decimal column ``arrow`` wrote, while that column lives: the next operation on it reads no buffer again.
+#: The fixed-point value of each decimal column ``arrow`` wrote or ``fixed`` read, while that column lives: the next operation on it reads
+#: no buffer again (a fact's column is checked against its least and then computed with).
 _KNOWN: dict[int, tuple[weakref.ref[pa.Array], Fixed]] = {}
 
 
@@ -1279,6 +1302,8 @@ class Batch:
         self.n = n = table.num_rows
         self.as_of = as_of
         self.runtime = Runtime(n, {})
+        #: Each list fact's column with its nulls read as empty lists, as ``columns`` made it (the elements reuse it).
+        self.empty_lists: dict[str, pa.Array] = {}
         function: ColumnarFunction = policy.columnar
         self.outputs: Any = None
         try:
@@ -1311,7 +1336,7 @@ class Batch:
                     if column.type.value_type.get_field_index(f.name) >= 0:
                         self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent, read=True)
                 if decl.default is not None:
-                    column = _empty_for_null(column)
+                    column = self.empty_lists[name] = _empty_for_null(column)
             else:
                 self.check_cells(column, t, model.minimums.get(name), None, read=name in read)
                 if decl.default is not None:
@@ -1364,7 +1389,7 @@ class Batch:
         out: dict[str, pa.Array] = {"service": self.service()}
         if self.policy.outcome_kind is not None:
             raise Unsupported("a valued outcome")
-        out["outcome"] = pc.fill_null(_array(outcome, n).cast(pa.string()), "undetermined") if outcome is not None else pa.repeat(pa.scalar("undetermined"), n)
+        out["outcome"] = _undetermined(_array(outcome, n).cast(pa.string())) if outcome is not None else pa.repeat(pa.scalar("undetermined"), n)
         out["priority"] = _array(priority, n).cast(pa.string()) if priority is not None else pa.nulls(n, pa.string())
         out["reasons"] = self.reasons(reasons) if reasons is not None else pa.array([[]] * n, pa.list_(pa.string()))
         out["elements"] = self.elements(elements)
@@ -1429,7 +1454,7 @@ class Batch:
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(lengths, out=offsets[1:])
         m = len(flat)
-        outcome = pc.fill_null(_array(values, m).cast(pa.string()), "undetermined")
+        outcome = _undetermined(_array(values, m).cast(pa.string()))
         index = np.arange(m) - offsets[:-1][parent]
         names = pc.struct_field(flat, "name") if flat.type.get_field_index("name") >= 0 and pa.types.is_string(flat.type.field("name").type) else None
         if names is None or names.null_count:
@@ -1438,7 +1463,8 @@ class Batch:
         return pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays([names, outcome], ["name", "outcome"]))
 
     def runtime_column(self, collection: str) -> pa.Array:
-        return _empty_for_null(_column(self.table, collection, self.n, "list"))
+        found = self.empty_lists.get(collection)
+        return found if found is not None else _empty_for_null(_column(self.table, collection, self.n, "list"))
 
 
 #: Bytes a text of only spaces may begin with: ASCII white space, and every byte of a multi-byte UTF-8 character (some are spaces).
@@ -1456,6 +1482,10 @@ def _plainly_named(names: pa.Array) -> bool:
     data = names.buffers()[2]
     first = np.frombuffer(data, dtype=np.uint8)[offsets[:-1]] if data is not None else np.zeros(0, dtype=np.uint8)
     return not _MAY_BE_SPACE[first].any()
+
+
+def _undetermined(outcomes: pa.Array) -> pa.Array:
+    return pc.fill_null(outcomes, "undetermined") if outcomes.null_count else outcomes
 
 
 def _empty_for_null(column: pa.Array) -> pa.Array:
