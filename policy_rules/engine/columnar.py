@@ -904,6 +904,8 @@ class Columnar:
         self.applies_of: dict[int, str] = {}
         self.records: dict[str, str] = {}
         self.read_facts: set[str] = set()
+        #: The item fields the function reads or asks ``is known`` of, by name (of any record).
+        self.read_fields: set[str] = set()
         #: The texts coded values stand for, by code (0 is unknown), and the code of each.
         self.labels: list[str | None] = [None]
         self.codes: dict[str, int] = {}
@@ -1065,6 +1067,7 @@ class Columnar:
             item = scope
             if item is None or item[0] != e.slot.item:
                 raise Unsupported("a field of an item outside its quantifier")
+            self.read_fields.add(e.slot.name)
             if self.field_decl(item, e.slot.name).default is not None:
                 return self.const(pa.scalar(not e.negated))
             given = self.put(f"R.given({item[1]}, {self.const(e.slot.name)})")
@@ -1082,6 +1085,7 @@ class Columnar:
         if kind == "field":
             if scope is None or scope[0] != slot.item:
                 raise Unsupported("a field of an item outside its quantifier")
+            self.read_fields.add(slot.name)
             default = self.field_decl(scope, slot.name).default
             written = self.const(None if default is None else pa.scalar(default.value))
             return self.put(f"R.field({scope[1]}, {self.const(slot.name)}, {written})")
@@ -1235,6 +1239,7 @@ class ColumnarFunction:
         self.unsupported: str | None = None
         self.source = ""
         self.read_facts: frozenset[str] = frozenset()
+        self.read_fields: frozenset[str] = frozenset()
         gen = Columnar(lowered)
         try:
             self.source = gen.generate()
@@ -1244,6 +1249,9 @@ class ColumnarFunction:
         self.params = tuple(gen.params)
         #: The facts the function reads: only their text cells can be read differently by the row path (``n/a`` as missing).
         self.read_facts = frozenset(gen.read_facts)
+        #: The item fields whose text cells can be read differently by the row path: those the function reads, and ``name``, which names
+        #: each element in the output when the policy has element outcomes.
+        self.read_fields = frozenset({*gen.read_fields, *(("name",) if lowered.element_outcomes is not None else ())})
         namespace = {"pc": pc, "pa": pa, "K": gen.constants, "K_TRUE": pa.scalar(True), "K_FALSE": pa.scalar(False), "K_NULL": pa.scalar(None)}
         namespace["LABELS"] = pa.array(gen.labels, pa.string())
         code = compile(self.source, "<columnar policy>", "exec")
@@ -1309,7 +1317,7 @@ class Batch:
         try:
             if function.unsupported is not None:
                 raise Unsupported(function.unsupported)
-            given, facts = self.columns(function.read_facts)
+            given, facts = self.columns(function.read_facts, function.read_fields)
             self.outputs = function(facts, given, n, as_of, self.runtime)
         except (Unsupported, pa.ArrowInvalid) as why:
             # ArrowInvalid: a value beyond what Arrow's kernels take (a decimal wider than 76 digits); the row path has no such limit.
@@ -1318,7 +1326,7 @@ class Batch:
         else:
             self.unsupported = None
 
-    def columns(self, read: frozenset[str]) -> tuple[dict[str, pa.Array], dict[str, pa.Array]]:
+    def columns(self, read: frozenset[str], fields: frozenset[str]) -> tuple[dict[str, pa.Array], dict[str, pa.Array]]:
         """Each declared fact's column as given (for ``is known``) and with its default in place of a null; cells outside their declaration are sent."""
         model, n = self.model, self.n
         given: dict[str, pa.Array] = {}
@@ -1334,7 +1342,7 @@ class Batch:
                 flat, parent = pc.list_flatten(column), np.asarray(pc.list_parent_indices(column).to_numpy(), dtype=np.int64)
                 for f in model.records[t.record or ""].fields:
                     if column.type.value_type.get_field_index(f.name) >= 0:
-                        self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent, read=True)
+                        self.check_cells(pc.struct_field(flat, f.name), f.type, None, parent, read=f.name in fields)
                 if decl.default is not None:
                     column = self.empty_lists[name] = _empty_for_null(column)
             else:
