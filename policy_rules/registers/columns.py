@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import itertools
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
@@ -43,7 +45,7 @@ import pyarrow.compute as pc
 
 from policy_rules.engine.columnar import add_decision
 from policy_rules.engine.decision import DECISION_SCHEMA_VERSION
-from policy_rules.engine.facts import _at_least, convert, service_name
+from policy_rules.engine.facts import MAX_LIST_ITEMS, MISSING_WORDS, _at_least, convert, service_name
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
 from policy_rules.language.checker import PolicyModel, type_from_ref
 from policy_rules.registers.facts import (
@@ -72,6 +74,9 @@ if TYPE_CHECKING:
 
 #: Rows decided and written at a time: large enough for Arrow's kernels to pay, small enough that memory stays flat.
 BATCH_ROWS = 65_536
+#: Bytes of CSV text Arrow parses at a time. Its streaming reader holds several blocks and their parsed cells: with 4 MB blocks reading a
+#: 1,000,000-row register peaked at 244 MB resident, with 1 MB at 137 MB (60 MB of it pyarrow itself), and no slower.
+_CSV_BLOCK = 1 << 20
 #: The register endings read in columns.
 COLUMN_REGISTERS = (".csv", ".jsonl", ".parquet")
 #: The decisions files written from columns.
@@ -80,6 +85,35 @@ _MONEY_SCALE = 2
 _MAX_PRECISION = 38
 
 DecideStep = Callable[["Policy", pa.Table, date], pa.Table]
+
+
+def arrow_without_pandas() -> None:
+    """Let this process build Arrow arrays from Python lists without importing pandas, when nothing has imported it yet.
+
+    ``pa.array`` asks of every list whether it is a pandas object, and the
+    first time it asks it imports pandas: about 40 MB and 0.25 s of a
+    register run that never uses it. With pandas hidden for that first
+    question Arrow takes it as absent for the question only; anything that
+    needs pandas later (``to_pandas``, Dask) imports it as before. Called by
+    the command line and the ``--jobs`` workers, not on import, so a program
+    using this module with pandas objects is unaffected.
+    """
+    if "pandas" in sys.modules:
+        return
+    hidden = _Hidden()
+    sys.meta_path.insert(0, hidden)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hidden)
+
+
+class _Hidden:
+    """A module finder that finds no pandas."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("pandas is not needed here", name="pandas")
 
 
 class NotColumnar(Exception):
@@ -99,13 +133,17 @@ class Batch:
     """
 
     facts: pa.Table
-    names: list[str]
+    names: pa.Array
     errors: list[FactsError | None]
     first: int
+    read_whole: bool = attrs.field(default=attrs.Factory(lambda self: all(e is None for e in self.errors), takes_self=True))
 
     @property
     def rows(self) -> int:
         return len(self.names)
+
+    def name(self, row: int) -> str:
+        return self.names[row].as_py()  # type: ignore[no-any-return]
 
 
 def arrow_type(typ: Type, model: PolicyModel, scale: int = _MONEY_SCALE) -> pa.DataType:
@@ -128,7 +166,7 @@ def arrow_type(typ: Type, model: PolicyModel, scale: int = _MONEY_SCALE) -> pa.D
 class _Converter:
     """Converts one batch's raw cells into typed columns, collecting each row's first bad cell (in column order) as the row reader would."""
 
-    def __init__(self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any]) -> None:
+    def __init__(self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any] | pa.Array) -> None:
         self.model = model
         self.path = path
         self.first = first
@@ -137,13 +175,17 @@ class _Converter:
         self.errors: list[FactsError | None] = [None] * count
 
     def name(self, row: int) -> str:
-        raw = self.raw_names[row] if self.raw_names else None
+        raw = self.raw_names[row] if len(self.raw_names) else None
+        if isinstance(raw, pa.Scalar):
+            raw = raw.as_py()
         return service_name(self.model, {self.model.service_name: raw} if self.model.service_name else {}, self.first + row)
 
     def column(self, fact: str, cells: pa.Array | list[Any]) -> pa.Array:
         """The typed column of a fact; a cell that is not in a plain form goes through ``convert`` (and ``_at_least``), as in ``validate``.
 
         ``cells`` are strings (a CSV file's, or a Parquet file's text column), or Python values (JSON, or a Parquet column of another type).
+        A column of few distinct cells (yes/no, listed values, dates, small numbers) is read one distinct cell at a time by ``convert``
+        itself; other columns by kernels for their plainest forms.
         """
         typ = self.model.fact_types[fact]
         if isinstance(cells, pa.Array) and not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
@@ -152,17 +194,21 @@ class _Converter:
             typed, raws = None, cells
             slow_rows = [i for i, v in enumerate(cells) if v is not None]
         else:
-            typed, slow = self._plain(typ, cells.cast(pa.string()))
+            cells = cells.cast(pa.string())
+            by_values = self._by_values(typ, fact, cells)
+            typed, slow = by_values if by_values is not None else self._plain(typ, cells)
             raws = None
-            slow_rows = [i for i, s in enumerate(slow.to_pylist()) if s] if slow is not None else []
+            slow_rows = np.flatnonzero(pc.fill_null(slow, False).to_numpy(zero_copy_only=False)).tolist() if slow is not None else []
+            if by_values is None:
+                typed = self._bounded(fact, typed, cells)
             if not slow_rows:
-                return self._bounded(fact, typed, cells)
-            raws = cells.to_pylist()
-        values: list[Any] = typed.to_pylist() if typed is not None else [None] * len(raws)
-        for row in slow_rows:
-            raw = raws[row]
+                return typed
+            raws = cells.take(pa.array(slow_rows, pa.int64())).to_pylist()
+        found: list[Any] = []
+        for at, row in enumerate(slow_rows):
+            raw = raws[at] if typed is not None else raws[row]
             if self.errors[row] is not None:
-                values[row] = None
+                found.append(None)
                 continue
             try:
                 value = convert(raw, typ, self.model, path=self.path, service=self.name(row), fact=fact)
@@ -171,8 +217,41 @@ class _Converter:
             except FactsError as error:
                 self.errors[row] = error
                 value = UNKNOWN
-            values[row] = None if value is UNKNOWN else value
-        return _typed_array(values, typ, self.model)
+            found.append(None if value is UNKNOWN else value)
+        if typed is None:
+            values: list[Any] = [None] * len(raws)
+            for row, value in zip(slow_rows, found, strict=True):
+                values[row] = value
+            return _typed_array(values, typ, self.model)
+        return _replaced(typed, slow_rows, found, typ, self.model)
+
+    def _by_values(self, typ: Type, fact: str, cells: pa.Array) -> tuple[pa.Array, pa.Array | None] | None:
+        """A column of few distinct cells, each distinct cell read by ``convert`` once, and a mask of the cells it refused (None: none).
+
+        None when the column has too many distinct cells for this to pay (or is text, which is kept as written).
+        """
+        if typ.kind == "text" or len(cells) < _FEW_DISTINCT:
+            return None
+        encoded = pc.dictionary_encode(cells)
+        distinct = encoded.dictionary.to_pylist()
+        if len(distinct) > max(_FEW_DISTINCT, len(cells) // 16):
+            return None
+        values: list[Any] = []
+        refused: list[bool] = []
+        bound = self.model.minimums.get(fact)
+        for raw in distinct:
+            try:
+                value = convert(raw, typ, self.model, path=self.path, service=None, fact=fact)
+                if value is not UNKNOWN:
+                    _at_least(value, raw, fact, bound, path=self.path, service=None, fact=fact)
+            except FactsError:
+                value = UNKNOWN
+                refused.append(True)
+            else:
+                refused.append(False)
+            values.append(None if value is UNKNOWN else value)
+        typed = _typed_array(values, typ, self.model).take(encoded.indices)
+        return typed, (pa.array(refused, pa.bool_()).take(encoded.indices) if any(refused) else None)
 
     def _bounded(self, fact: str, typed: pa.Array, cells: pa.Array) -> pa.Array:
         """A column converted by kernels, with the cells below the fact's least value refused as ``_at_least`` refuses them."""
@@ -194,12 +273,12 @@ class _Converter:
         """Cells in their plainest forms converted by kernels, and a mask of the cells left to ``convert`` (None: every cell done)."""
         kind = typ.kind
         trimmed = pc.utf8_trim_whitespace(cells)
-        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING), True)
+        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=_words(_MISSING)), True)
         if kind == "text":
             return pc.if_else(missing, pa.scalar(None, pa.string()), cells), None
         if kind == "yes/no":
             lower = pc.utf8_lower(trimmed)
-            yes, no = pc.is_in(lower, value_set=_YES), pc.is_in(lower, value_set=_NO)
+            yes, no = pc.is_in(lower, value_set=_words(_YES)), pc.is_in(lower, value_set=_words(_NO))
             typed = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
             return typed, pc.invert(pc.or_(missing, pc.or_(yes, no)))
         if kind == "one of":
@@ -219,16 +298,112 @@ class _Converter:
             plain = pc.and_(plain, same)
             typed = pc.if_else(plain, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
             return typed, pc.invert(pc.or_(missing, plain))
-        return None, pc.invert(missing)  # percentages and lists: every given cell is read by ``convert``
+        if kind == "list":
+            return self._plain_lists(typ, cells, missing)
+        return None, pc.invert(missing)  # percentages: every given cell is read by ``convert``
+
+    def _plain_lists(self, typ: Type, cells: pa.Array, missing: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Lists of records written as plain JSON (``[{"name": "Cleaning", "specialist": false}]``) read by Arrow's JSON reader; the rest to ``convert``.
+
+        A plain list gives its items' text and yes/no fields in their declared order, with no escapes in its strings and nothing but spaces
+        between its tokens: ``json.loads`` and Arrow read such a cell alike. Text that is a missing word is unknown and a field not given
+        takes its default, as ``_list`` reads them.
+        """
+        import pyarrow.json as pj
+
+        record = self.model.records[typ.record or ""]
+        types = {f.name: type_from_ref(f.type) for f in record.fields}
+        target = arrow_type(typ, self.model)
+        plain = pc.fill_null(pc.match_substring_regex(cells, _list_pattern(record.fields, types)), False)
+        count = pc.sum(plain).as_py() or 0
+        if not count:
+            return pa.nulls(len(cells), target), pc.invert(missing)
+        given = [f.name for f in record.fields if types[f.name].kind in _PLAIN_FIELDS]
+        schema = pa.schema([("v", pa.list_(pa.struct([(name, _PLAIN_FIELDS[types[name].kind]) for name in given])))])
+        data = "\n".join(pc.binary_join_element_wise('{"v":', cells.filter(plain), "}", "").to_pylist()).encode("utf-8")
+        read = pj.read_json(
+            io.BytesIO(data),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=False),
+        )
+        lists = read.column("v").combine_chunks()
+        if len(lists) != count or lists.null_count:
+            raise AssertionError("Arrow read a plain list of records otherwise than json.loads")
+        items = lists.values
+        children = []
+        for field in record.fields:
+            kind = types[field.name].kind
+            child_type = target.value_type.field(field.name).type
+            child = items.field(field.name) if field.name in given else pa.nulls(len(items), child_type)
+            if kind == "text":
+                child = _known_text(child)
+            if field.default is not None:
+                child = pc.fill_null(child, pa.scalar(field.default.value, child_type))
+            children.append(child.cast(child_type))
+        struct = pa.StructArray.from_arrays(children, fields=list(target.value_type))
+        lists = pa.ListArray.from_arrays(lists.offsets, struct, type=target)
+        long = pc.greater(pc.list_value_length(lists), MAX_LIST_ITEMS)
+        places = pc.subtract(pc.cumulative_sum(plain.cast(pa.int64())), 1)
+        typed = lists.take(pc.if_else(plain, places, pa.scalar(None, pa.int64())))
+        plain = pc.and_(plain, pc.invert(pc.fill_null(long.take(pc.if_else(plain, places, 0)), False)))
+        return typed, pc.invert(pc.or_(missing, plain))
 
 
-_MISSING = pa.array(["", "unknown", "n/a", "?"])
-_YES = pa.array(["yes", "true", "y"])
-_NO = pa.array(["no", "false", "n"])
+_MISSING = ("", "unknown", "n/a", "?")
+_YES = ("yes", "true", "y")
+_NO = ("no", "false", "n")
+
+
+@functools.cache
+def _words(words: tuple[str, ...]) -> pa.Array:
+    """A value set for ``is_in``, made when first used (not on import: see ``arrow_without_pandas``)."""
+    return pa.array(words, pa.string())
+
+
 #: Amounts a kernel reads exactly as ``_number`` does: not negative, at most 2 places, at most 30 digits before the point.
 _PLAIN_MONEY = r"^£?(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
 _PLAIN_NUMBER = r"^(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
 _PLAIN_WHOLE = r"^(\d{1,3}(,\d{3}){0,5}|\d{1,18})$"
+
+
+#: Below this many rows, or distinct cells, a column is read by kernels (or by values) without counting its distinct cells first.
+_FEW_DISTINCT = 256
+
+
+def _replaced(typed: pa.Array, rows: list[int], values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
+    """A kernel-read column with the cells at ``rows`` replaced by the values ``convert`` gave them (None for unknown)."""
+    replacements = _typed_array(values, typ, model)
+    if replacements.type == typed.type:
+        order = np.arange(len(typed), dtype=np.int64)
+        order[rows] = len(typed) + np.arange(len(rows), dtype=np.int64)
+        return pa.concat_arrays([typed, replacements]).take(pa.array(order))
+    whole = typed.to_pylist()  # an amount written with more places than the kernels read: the column takes its scale
+    for row, value in zip(rows, values, strict=True):
+        whole[row] = value
+    return _typed_array(whole, typ, model)
+
+
+#: The fields of a record that a plain JSON list gives (others are read by ``convert``), and the Arrow type Arrow's JSON reader reads them as.
+_PLAIN_FIELDS = {"text": pa.string(), "yes/no": pa.bool_()}
+_JSON_SPACE = r"[ \t]*"
+_JSON_VALUES = {"text": r'"[^"\\\x00-\x1f]*"', "yes/no": r"(?:true|false)"}
+
+
+def _list_pattern(fields: Sequence[Any], types: Mapping[str, Type]) -> str:
+    """A plain JSON list of records: items of the fields given in their declared order, each at most once, as text or yes/no values."""
+    given = [f.name for f in fields if types[f.name].kind in _JSON_VALUES]
+    pairs = [f'"{name}"{_JSON_SPACE}:{_JSON_SPACE}{_JSON_VALUES[types[name].kind]}' for name in given]
+    comma = f"{_JSON_SPACE},{_JSON_SPACE}"
+    starts = ["".join([pairs[at], *(f"(?:{comma}{later})?" for later in pairs[at + 1 :])]) for at in range(len(pairs))]
+    item = r"\{" + _JSON_SPACE + (f"(?:{'|'.join(starts)})?" if starts else "") + _JSON_SPACE + r"\}"
+    return rf"^{_JSON_SPACE}\[{_JSON_SPACE}(?:{item}(?:{comma}{item})*)?{_JSON_SPACE}\]{_JSON_SPACE}$"
+
+
+def _known_text(texts: pa.Array) -> pa.Array:
+    """Text values with the missing words (``n/a``, blank, ``unknown``...) as unknown, each distinct value judged by ``convert``'s own test."""
+    encoded = pc.dictionary_encode(texts)
+    known = [None if v is None or v.strip().lower() in MISSING_WORDS else v for v in encoded.dictionary.to_pylist()]
+    return pa.array(known, pa.string()).take(encoded.indices)
 
 
 def _scale_of(values: list[Any]) -> int:
@@ -277,7 +452,7 @@ def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.
         file.seek(start + len(first_line.encode("utf-8")) + 1)
         columns = [f"c{i}" for i in range(len(raw_names))]
         options = (
-            pcsv.ReadOptions(column_names=columns, block_size=1 << 22, use_threads=True),
+            pcsv.ReadOptions(column_names=columns, block_size=_CSV_BLOCK, use_threads=True),
             pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             pcsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
@@ -375,7 +550,7 @@ def _batch_of_mappings(raws: list[Any], model: PolicyModel, path: str, first: in
                     f"there is no fact called `{key}` in this policy{did_you_mean(str(key), known)}", path=path, service=name, fact=str(key)
                 )
                 break
-    names = [service_name(model, raw, first + at) if isinstance(raw, Mapping) else f"#{first + at + 1}" for at, raw in enumerate(raws)]
+    names = pa.array([service_name(model, raw, first + at) if isinstance(raw, Mapping) else f"#{first + at + 1}" for at, raw in enumerate(raws)], pa.string())
     columns = {}
     present = [fact for fact in known if any(isinstance(r, Mapping) and fact in r for r in raws)]
     raw_names = [r.get(model.service_name) if isinstance(r, Mapping) and model.service_name else None for r in raws]
@@ -413,7 +588,7 @@ def _shown(value: Any) -> str:
     return shown(value)
 
 
-def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names: list[str], errors: list[FactsError | None], first: int) -> Batch:
+def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names: pa.Array, errors: list[FactsError | None], first: int) -> Batch:
     """The batch's facts table: the rows read whole, each fact's defaults filled in where it is unknown (as ``validate`` fills them)."""
     keep = pa.array([e is None for e in errors])
     arrays, fields = [], []
@@ -426,13 +601,30 @@ def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names:
             default = decl.default.value if decl.default.kind != "list" else []
             if typ.kind == "whole number":
                 default = int(default)
-            column = pc.fill_null(column, pa.scalar(default, column.type))
+            column = _no_lists_for_nulls(column) if default == [] else pc.fill_null(column, pa.scalar(default, column.type))
         arrays.append(column)
         fields.append(pa.field(fact, column.type))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields)) if arrays else pa.table({"_": pa.nulls(count)}).drop_columns(["_"])
     if not pc.all(keep).as_py():
         table = table.filter(keep)
     return Batch(table, names, errors, first)
+
+
+def _names(raw: pa.Array, first: int, count: int) -> pa.Array:
+    """Each row's service name as ``service_name`` gives it from a text cell: the cell as written, or ``#N`` (its place in the register) when blank."""
+    numbered = pc.binary_join_element_wise("#", pc.cast(pa.array(np.arange(first + 1, first + count + 1, dtype=np.int64)), pa.string()), "")
+    if not len(raw):
+        return numbered
+    given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(raw), ""), False)
+    return pc.if_else(given, raw, numbered)
+
+
+def _no_lists_for_nulls(lists: pa.Array) -> pa.Array:
+    """A list column with each null an empty list, from its offsets (``fill_null`` with an empty list is much slower for lists of records)."""
+    valid = np.asarray(lists.is_valid())
+    offsets = np.asarray(lists.offsets)
+    lengths = np.where(valid, np.diff(offsets), 0)
+    return pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)), lists.flatten(), type=lists.type)
 
 
 def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -453,9 +645,9 @@ def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[
         for batch, header in _string_batches(path, kind, model, rows):
             count = batch.num_rows
             named = {h: i for i, h in enumerate(header) if h}
-            raw_names = batch.column(named[model.service_name]).to_pylist() if model.service_name in named else []
+            raw_names = batch.column(named[model.service_name]) if model.service_name in named else pa.nulls(0, pa.string())
             converter = _Converter(model, path, first, count, raw_names)
-            names = [converter.name(i) for i in range(count)]
+            names = _names(raw_names, first, count)
             columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}
             yield _finish(model, columns, count, names, converter.errors, first)
             first += count
@@ -542,7 +734,8 @@ def decide_by_columns(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
     sent = pa.concat_tables(pieces) if pieces else schema.empty_table()
     if kept is None:
         return sent
-    filled = {"questions": pa.nulls(n, _QUESTIONS).fill_null(pa.scalar([], _QUESTIONS)), "error": pa.nulls(n, _ERROR)}
+    no_questions = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], _QUESTIONS.value_type), type=_QUESTIONS)
+    filled = {"questions": no_questions, "error": pa.nulls(n, _ERROR)}
     ours = pa.Table.from_arrays([filled[f.name] if f.name in filled else kept.column(f.name).cast(f.type) for f in schema], schema=schema)
     if not len(rows):
         return ours
@@ -598,6 +791,11 @@ class Decided:
     batch: Batch
     decided: pa.Table
 
+    @property
+    def read_whole(self) -> bool:
+        """Whether every row of the batch was read without a bad cell."""
+        return self.batch.read_whole
+
     def rows(self) -> Iterator[tuple[int, int | None, FactsError | None]]:
         """Each row of the batch: its place in the batch, its place in ``decided`` (None for a bad cell) and its reading error."""
         at = 0
@@ -618,7 +816,7 @@ def named(batch: Batch, decided: pa.Table) -> Decided:
     """A batch's decisions, their ``service`` column replaced by the names the reader gave (``#N`` counted in the whole register)."""
     if decided.num_rows != batch.facts.num_rows:
         raise AssertionError(f"the decide step gave {decided.num_rows} rows for {batch.facts.num_rows}")
-    names = pa.array([n for n, e in zip(batch.names, batch.errors, strict=True) if e is None], pa.string())
+    names = batch.names if batch.read_whole else batch.names.filter(pa.array([e is None for e in batch.errors], pa.bool_()))
     return Decided(batch, decided.set_column(decided.schema.get_field_index("service"), "service", names))
 
 
@@ -641,9 +839,10 @@ def summarise(summary: Summary, done: Decided, spend_fact: str | None, policy: P
     decided = done.decided
     part.services = done.batch.rows
     messages: list[str] = []
-    errors = pc.is_valid(decided.column("error")) if "error" in decided.column_names else None
-    for _row, at, error in done.rows():
-        found: FactsError | dict[str, str] | None = error if at is None else _error_of(decided, at) if errors is not None and errors[at].as_py() else None
+    errors = pc.is_valid(decided.column("error")) if _errors_in(decided) else None
+    failed = set(np.flatnonzero(np.asarray(errors)).tolist()) if errors is not None else set()
+    for _row, at, error in done.rows() if failed or not done.read_whole else ():
+        found: FactsError | dict[str, str] | None = error if at is None else _error_of(decided, at) if at in failed else None
         if found is None:
             continue
         kind, _message, _location, text = _error_fields(found)
@@ -732,14 +931,19 @@ _PLAIN = r'^(?:[^=+\-@\t\r,"\n][^,"\n\r]*)?$'
 
 
 def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False) -> pa.Array:
-    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): most are plain and kept; the others escaped one by one."""
+    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): a column of few distinct cells (outcomes, reasons) escaped a
+    distinct cell at a time; in others most are plain and kept, the rest escaped one by one."""
     values = pc.fill_null(values, "")
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    escape = _csv_quoted if quoted_only else _csv_text
+    if len(values) >= _FEW_DISTINCT:
+        encoded = pc.dictionary_encode(values)
+        if len(encoded.dictionary) <= len(values) // 16:
+            return pa.array([escape(v) for v in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
     plain = pc.match_substring_regex(values, _PLAIN if not quoted_only else r'^[^,"\n\r]*$')
     if pc.all(plain).as_py():
         return values
-    escape = _csv_quoted if quoted_only else _csv_text
     cells = values.to_pylist()
     for at, ok in enumerate(plain.to_pylist()):
         if not ok:
@@ -770,6 +974,12 @@ def _spend_cells(spend: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not pa.types.is_decimal(spend.type):
         return pa.array(["" if v is None else str(_num(Decimal(v))) for v in spend.to_pylist()], pa.string())
     text = pc.cast(spend, pa.string())
+    places = spend.type.scale
+    if places <= 0:
+        return pc.fill_null(text, "")
+    whole = pc.ends_with(text, "." + "0" * places)
+    if pc.all(pc.fill_null(whole, True)).as_py():  # whole pounds, the usual spend: the places cut off, no pattern needed
+        return pc.fill_null(pc.utf8_slice_codeunits(text, 0, -(places + 1)), "")
     text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1"), r"\.$", "")
     large = pc.fill_null(pc.and_(pc.greater_equal(pc.abs(spend), pa.scalar(Decimal(10**15), spend.type)), pc.match_substring(text, ".")), False)
     if pc.any(large).as_py():
@@ -839,9 +1049,10 @@ class ColumnWriter:
             "\n",
             ",",
         )
-        errors = pc.is_valid(decided.column("error")).to_pylist() if "error" in decided.column_names else None
-        if errors is None and all(e is None for e in done.batch.errors):
-            self.out.file.write("".join(lines.to_pylist()) if len(lines) < 64 else _buffer_text(lines))
+        errors = pc.is_valid(decided.column("error")).to_pylist() if _errors_in(decided) else None
+        if errors is None and done.read_whole:
+            self.out.file.flush()
+            self.out.file.buffer.write(_buffer_bytes(lines))  # type: ignore[attr-defined]
         else:
             text = lines.to_pylist()
             parts = []
@@ -850,7 +1061,7 @@ class ColumnWriter:
                     parts.append(text[at])
                     continue
                 found = error if at is None else _error_of(decided, at)
-                parts.append(_error_csv_row(done.batch.names[row], _error_fields(found)[3]))  # type: ignore[arg-type]
+                parts.append(_error_csv_row(done.batch.name(row), _error_fields(found)[3]))  # type: ignore[arg-type]
             self.out.file.write("".join(parts))
         self._count(done)
 
@@ -871,7 +1082,7 @@ class ColumnWriter:
             found = error if at is None else (columns["error"][at] if "error" in columns else None)
             if found is not None:
                 _kind, message, location, _text = _error_fields(found)
-                data: dict[str, Any] = {"service": done.batch.names[row], "status": "error", "error": {"message": message, "location": location}}
+                data: dict[str, Any] = {"service": done.batch.name(row), "status": "error", "error": {"message": message, "location": location}}
             else:
                 data = {
                     "service": columns["service"][at],
@@ -937,7 +1148,7 @@ class ColumnWriter:
         info = self.policy.info
         count = len(rows)
         arrays = {
-            "service": pa.array(done.batch.names, pa.string()),
+            "service": done.batch.names,
             "outcome": column("outcome", pa.string()),
             "priority": column("priority", pa.string()),
             "reasons": column("reasons", pa.list_(pa.string())),
@@ -975,7 +1186,7 @@ class ColumnWriter:
     def _empty_parquet(self) -> None:
         import pyarrow.parquet as pq
 
-        empty = Batch(pa.table({}), [], [], 0)
+        empty = Batch(pa.table({}), pa.array([], pa.string()), [], 0)
         schema = self._parquet_table(Decided(empty, output_schema(self.policy).empty_table())).schema
         pq.ParquetWriter(self.out.file.buffer, schema).close()  # type: ignore[attr-defined]
 
@@ -988,12 +1199,14 @@ def _errors_in(decided: pa.Table) -> int:
     return decided.num_rows - decided.column("error").null_count if "error" in decided.column_names else 0
 
 
-def _buffer_text(lines: pa.Array) -> str:
-    """A column of lines as one text, from its data buffer: the lines of a column without nulls are its bytes end to end."""
+def _buffer_bytes(lines: pa.Array) -> memoryview:
+    """A column of lines as one text's UTF-8 bytes, from its data buffer: the lines of a column without nulls are its bytes end to end."""
+    if not len(lines):
+        return memoryview(b"")
     offsets = lines.buffers()[1]
     data = lines.buffers()[2]
     start, end = (int(x) for x in pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offsets], offset=lines.offset).to_numpy()[[0, -1]])
-    return data.to_pybytes()[start:end].decode("utf-8")
+    return memoryview(data)[start:end]
 
 
 def _encoded(value: Any) -> Any:
@@ -1070,13 +1283,17 @@ def run_columns(
     return summary.finish()
 
 
-def reads_in_columns(facts: str, output: str | None) -> bool:
-    """Whether ``evaluate --output`` reads and writes this register in columns (decided by ``decide_by_columns``): when the register or the
-    decisions file is Parquet.
+def reads_in_columns(facts: str, output: str | None, with_trace: bool = False) -> bool:
+    """Whether ``evaluate --output`` reads and writes this register in columns (decided by ``decide_by_columns``): a CSV, JSON Lines or
+    Parquet register, or a Parquet decisions file, unless the decisions are to carry their traces (which only the row path records).
 
-    CSV and JSON Lines keep the row path by default: measured on 200,000
-    Haringey rows (benchmarks/README.md) the columns path was no faster end
-    to end (5.7 s against 5.6 s) and its peak memory was 250-390 MB against
-    41 MB, which ``tests/registers/test_streaming.py`` refuses.
+    The row path keeps YAML, JSON and workbook registers, whose readers give
+    Python values, not text in columns. Measured on 1,000,000 generated
+    Haringey rows (benchmarks/README.md) the columns path reads, decides and
+    writes several times faster than the row path in flat memory: cells of a
+    column with few distinct values are read once each by ``convert``, the
+    others by kernels, and batches of ``BATCH_ROWS`` rows are held at a time.
     """
-    return ".parquet" in (Path(facts).suffix.lower(), Path(output or "").suffix.lower())
+    if with_trace:
+        return False
+    return Path(facts).suffix.lower() in COLUMN_REGISTERS or Path(output or "").suffix.lower() == ".parquet"
