@@ -195,6 +195,9 @@ class _Converter:
             slow_rows = [i for i, v in enumerate(cells) if v is not None]
         else:
             cells = cells.cast(pa.string())
+            quick = _quick(typ.kind, cells)
+            if quick is not None:
+                return self._bounded(fact, quick, cells)
             by_values = self._by_values(typ, fact, cells)
             typed, slow = by_values if by_values is not None else self._plain(typ, cells)
             raws = None
@@ -259,8 +262,7 @@ class _Converter:
         if bound is None or not typed.null_count < len(typed):
             return typed
         below = pc.fill_null(pc.less(typed, pa.scalar(bound[0], typed.type) if pa.types.is_decimal(typed.type) else int(bound[0])), False)
-        rows = [i for i, b in enumerate(below.to_pylist()) if b]
-        for row in rows:
+        for row in np.flatnonzero(np.asarray(below)).tolist():
             if self.errors[row] is None:
                 raw = cells[row].as_py()
                 try:
@@ -320,9 +322,9 @@ class _Converter:
             return pa.nulls(len(cells), target), pc.invert(missing)
         given = [f.name for f in record.fields if types[f.name].kind in _PLAIN_FIELDS]
         schema = pa.schema([("v", pa.list_(pa.struct([(name, _PLAIN_FIELDS[types[name].kind]) for name in given])))])
-        data = "\n".join(pc.binary_join_element_wise('{"v":', cells.filter(plain), "}", "").to_pylist()).encode("utf-8")
+        data = _buffer_bytes(pc.binary_join_element_wise('{"v":', cells.filter(plain), "}\n", ""))
         read = pj.read_json(
-            io.BytesIO(data),
+            pa.BufferReader(pa.py_buffer(data)),
             read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
             parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=False),
         )
@@ -368,6 +370,27 @@ _PLAIN_WHOLE = r"^(\d{1,3}(,\d{3}){0,5}|\d{1,18})$"
 
 #: Below this many rows, or distinct cells, a column is read by kernels (or by values) without counting its distinct cells first.
 _FEW_DISTINCT = 256
+
+
+def _quick(kind: str, cells: pa.Array) -> pa.Array | None:
+    """A column every cell of which is in the one plainest spelling (``yes``/``no``; digits alone), read by the fewest kernels; else None."""
+    if kind == "yes/no":
+        yes = pc.equal(cells, "yes")
+        return yes if pc.all(pc.fill_null(pc.or_(yes, pc.equal(cells, "no")), False)).as_py() else None
+    if kind not in ("money", "number", "whole number") or not len(cells):
+        return None
+    if not pc.all(pc.fill_null(pc.ascii_is_decimal(cells), False)).as_py() or pc.max(pc.binary_length(cells)).as_py() > _QUICK_DIGITS:
+        return None
+    whole = pc.cast(cells, pa.int64())
+    if kind == "whole number":
+        return whole
+    pence = np.zeros((len(cells), 2), dtype=np.int64)  # decimal128 as two little-endian words: the value in hundredths, and 0 (not negative)
+    pence[:, 0] = np.asarray(whole) * 10**_MONEY_SCALE
+    return pa.Array.from_buffers(pa.decimal128(_MAX_PRECISION, _MONEY_SCALE), len(cells), [None, pa.py_buffer(pence)])
+
+
+#: Digits a quick amount may have: its value in hundredths stays below 2**63.
+_QUICK_DIGITS = 16
 
 
 def _replaced(typed: pa.Array, rows: list[int], values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
@@ -456,20 +479,50 @@ def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.
             pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             pcsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+        watched = _NoNul(file)
         try:
-            reader = pcsv.open_csv(file, read_options=options[0], parse_options=options[1], convert_options=options[2])
+            reader = pcsv.open_csv(watched, read_options=options[0], parse_options=options[1], convert_options=options[2])
             pending: list[pa.RecordBatch] = []
             size = 0
             for batch in reader:
                 pending.append(batch)
                 size += batch.num_rows
                 if size >= rows:
-                    yield from _cut(pending, rows, header)
+                    for cut in _cut(pending, rows, header):
+                        watched.check()
+                        yield cut
                     size = sum(b.num_rows for b in pending)
             if pending:
+                watched.check()
                 yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0], header
         except pa.ArrowInvalid:
             raise NotColumnar from None
+
+
+class _NoNul:
+    """The CSV file as Arrow reads it, each read looked through for a NUL byte (the row reader's to report, at its line).
+
+    ``check`` before a batch is given out: while no NUL has been read, the
+    batch's rows, read before, hold none; once one has, the rest of the file
+    goes to the row reader.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.nul = False
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.file.read(size)
+        if b"\x00" in data:
+            self.nul = True
+        return data
+
+    def check(self) -> None:
+        if self.nul:
+            raise NotColumnar
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
 
 
 def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
@@ -484,16 +537,21 @@ def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> I
 
 
 def _not_blank(batch: pa.RecordBatch, delimiter_checked: bool = True) -> pa.RecordBatch:
-    """The rows that hold something: a row of blank cells is skipped, as the row reader skips it. A NUL byte is the row reader's to report."""
-    keep = None
-    for column in batch.columns:
-        if pc.any(pc.match_substring(column, "\x00")).as_py():
-            raise NotColumnar
-        filled = pc.not_equal(pc.utf8_trim_whitespace(column), "")
-        keep = filled if keep is None else pc.or_(keep, filled)
-    if keep is None or pc.all(keep).as_py():
+    """The rows that hold something: a row of blank cells is skipped, as the row reader skips it. Only the rows whose first cell is blank
+    have their other cells looked at."""
+    if not batch.num_columns:
         return batch
-    return batch.filter(keep)
+    first = pc.not_equal(pc.utf8_trim_whitespace(batch.column(0)), "")
+    if pc.all(first).as_py():
+        return batch
+    keep = np.asarray(first).copy()
+    blank = np.flatnonzero(~keep)
+    rest = batch.take(pa.array(blank))
+    filled = np.zeros(len(blank), dtype=bool)
+    for column in rest.columns[1:]:
+        filled |= np.asarray(pc.not_equal(pc.utf8_trim_whitespace(column), ""))
+    keep[blank[filled]] = True
+    return batch.filter(pa.array(keep))
 
 
 def _string_batches(path: str, kind: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
