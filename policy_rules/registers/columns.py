@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from policy_rules.engine.columnar import add_decision
 from policy_rules.engine.decision import DECISION_SCHEMA_VERSION
-from policy_rules.engine.facts import MAX_LIST_ITEMS, MISSING_WORDS, _at_least, convert, service_name
+from policy_rules.engine.facts import MAX_LIST_ITEMS, _at_least, convert, service_name
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
 from policy_rules.language.checker import PolicyModel, type_from_ref
 from policy_rules.registers.facts import (
@@ -136,7 +136,7 @@ class Batch:
     names: pa.Array
     errors: list[FactsError | None]
     first: int
-    read_whole: bool = attrs.field(default=attrs.Factory(lambda self: all(e is None for e in self.errors), takes_self=True))
+    read_whole: bool = attrs.field(default=attrs.Factory(lambda self: self.errors.count(None) == len(self.errors), takes_self=True))
 
     @property
     def rows(self) -> int:
@@ -166,8 +166,11 @@ def arrow_type(typ: Type, model: PolicyModel, scale: int = _MONEY_SCALE) -> pa.D
 class _Converter:
     """Converts one batch's raw cells into typed columns, collecting each row's first bad cell (in column order) as the row reader would."""
 
-    def __init__(self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any] | pa.Array) -> None:
+    def __init__(
+        self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any] | pa.Array, read: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.model = model
+        self.read = read if read is not None else {}
         self.path = path
         self.first = first
         self.count = count
@@ -199,7 +202,15 @@ class _Converter:
             if quick is not None:
                 return self._bounded(fact, quick, cells)
             by_values = self._by_values(typ, fact, cells)
-            typed, slow = by_values if by_values is not None else self._plain(typ, cells)
+            if by_values is not None:
+                typed, slow = by_values
+            elif typ.kind == "list":  # many lists repeat: each distinct one read once
+                encoded = pc.dictionary_encode(cells)
+                typed, slow = self._plain(typ, encoded.dictionary)
+                typed = typed.take(encoded.indices)
+                slow = slow.take(encoded.indices) if slow is not None else None
+            else:
+                typed, slow = self._plain(typ, cells)
             raws = None
             slow_rows = np.flatnonzero(pc.fill_null(slow, False).to_numpy(zero_copy_only=False)).tolist() if slow is not None else []
             if by_values is None:
@@ -242,17 +253,22 @@ class _Converter:
         values: list[Any] = []
         refused: list[bool] = []
         bound = self.model.minimums.get(fact)
+        read = self.read.setdefault(fact, {})
+        if len(read) > _READ_KEPT:
+            read.clear()
         for raw in distinct:
-            try:
-                value = convert(raw, typ, self.model, path=self.path, service=None, fact=fact)
-                if value is not UNKNOWN:
-                    _at_least(value, raw, fact, bound, path=self.path, service=None, fact=fact)
-            except FactsError:
-                value = UNKNOWN
-                refused.append(True)
-            else:
-                refused.append(False)
-            values.append(None if value is UNKNOWN else value)
+            found = read.get(raw)
+            if found is None:
+                try:
+                    value = convert(raw, typ, self.model, path=self.path, service=None, fact=fact)
+                    if value is not UNKNOWN:
+                        _at_least(value, raw, fact, bound, path=self.path, service=None, fact=fact)
+                except FactsError:
+                    found = read[raw] = (None, True)
+                else:
+                    found = read[raw] = (None if value is UNKNOWN else value, False)
+            values.append(found[0])
+            refused.append(found[1])
         typed = _typed_array(values, typ, self.model).take(encoded.indices)
         return typed, (pa.array(refused, pa.bool_()).take(encoded.indices) if any(refused) else None)
 
@@ -305,45 +321,34 @@ class _Converter:
         return None, pc.invert(missing)  # percentages: every given cell is read by ``convert``
 
     def _plain_lists(self, typ: Type, cells: pa.Array, missing: pa.Array) -> tuple[pa.Array, pa.Array]:
-        """Lists of records written as plain JSON (``[{"name": "Cleaning", "specialist": false}]``) read by Arrow's JSON reader; the rest to ``convert``.
+        """Lists of records written as plain JSON (``[{"name": "Cleaning", "specialist": false}]``) read an item at a time; the rest to ``convert``.
 
-        A plain list gives its items' text and yes/no fields in their declared order, with no escapes in its strings and nothing but spaces
-        between its tokens: ``json.loads`` and Arrow read such a cell alike. Text that is a missing word is unknown and a field not given
-        takes its default, as ``_list`` reads them.
+        A plain list gives its items' text and yes/no fields in their declared order, with no escapes, braces or brackets in its strings and
+        nothing but spaces between its tokens, so its items are the text between its braces. Items repeat far more than lists do: each
+        distinct item is read by ``convert`` itself (as the one item of a list, which reads an item alone), so a field not given takes its
+        default and text that is a missing word is unknown, exactly as ``_list`` reads them.
         """
-        import pyarrow.json as pj
-
         record = self.model.records[typ.record or ""]
         types = {f.name: type_from_ref(f.type) for f in record.fields}
         target = arrow_type(typ, self.model)
         plain = pc.fill_null(pc.match_substring_regex(cells, _list_pattern(record.fields, types)), False)
-        count = pc.sum(plain).as_py() or 0
-        if not count:
+        if not pc.any(plain).as_py():
             return pa.nulls(len(cells), target), pc.invert(missing)
-        given = [f.name for f in record.fields if types[f.name].kind in _PLAIN_FIELDS]
-        schema = pa.schema([("v", pa.list_(pa.struct([(name, _PLAIN_FIELDS[types[name].kind]) for name in given])))])
-        data = _buffer_bytes(pc.binary_join_element_wise('{"v":', cells.filter(plain), "}\n", ""))
-        read = pj.read_json(
-            pa.BufferReader(pa.py_buffer(data)),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
-            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error", newlines_in_values=False),
-        )
-        lists = read.column("v").combine_chunks()
-        if len(lists) != count or lists.null_count:
-            raise AssertionError("Arrow read a plain list of records otherwise than json.loads")
-        items = lists.values
-        children = []
-        for field in record.fields:
-            kind = types[field.name].kind
-            child_type = target.value_type.field(field.name).type
-            child = items.field(field.name) if field.name in given else pa.nulls(len(items), child_type)
-            if kind == "text":
-                child = _known_text(child)
-            if field.default is not None:
-                child = pc.fill_null(child, pa.scalar(field.default.value, child_type))
-            children.append(child.cast(child_type))
-        struct = pa.StructArray.from_arrays(children, fields=list(target.value_type))
-        lists = pa.ListArray.from_arrays(lists.offsets, struct, type=target)
+        parts = pc.split_pattern(cells.filter(plain), "}")
+        offsets = np.asarray(parts.offsets).astype(np.int64)
+        pieces = parts.flatten()
+        item = np.ones(len(pieces), dtype=bool)
+        item[offsets[1:] - 1] = False  # the last piece of a list is its closing bracket
+        bodies = pc.utf8_rtrim(pc.utf8_ltrim(pieces.filter(pa.array(item)), characters="[,{ \t"), characters=" \t")
+        encoded = pc.dictionary_encode(bodies)
+        read: list[Any] = []
+        for body in encoded.dictionary.to_pylist():
+            try:
+                read.append(dict(convert(f"[{{{body}}}]", typ, self.model, path=self.path, service=None, fact="")[0]))
+            except FactsError:  # a value a plain item cannot hold: the lists that hold it are read by ``convert`` whole
+                return pa.nulls(len(cells), target), pc.invert(missing)
+        items = pa.array(read, target.value_type).take(encoded.indices)
+        lists = pa.ListArray.from_arrays(pa.array((offsets - np.arange(len(offsets))).astype(np.int32)), items, type=target)
         long = pc.greater(pc.list_value_length(lists), MAX_LIST_ITEMS)
         places = pc.subtract(pc.cumulative_sum(plain.cast(pa.int64())), 1)
         typed = lists.take(pc.if_else(plain, places, pa.scalar(None, pa.int64())))
@@ -368,6 +373,8 @@ _PLAIN_NUMBER = r"^(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
 _PLAIN_WHOLE = r"^(\d{1,3}(,\d{3}){0,5}|\d{1,18})$"
 
 
+#: Distinct cells of a fact whose reading is kept from one batch to the next (then forgotten, so that memory stays flat).
+_READ_KEPT = 1 << 16
 #: Below this many rows, or distinct cells, a column is read by kernels (or by values) without counting its distinct cells first.
 _FEW_DISTINCT = 256
 
@@ -406,10 +413,9 @@ def _replaced(typed: pa.Array, rows: list[int], values: list[Any], typ: Type, mo
     return _typed_array(whole, typ, model)
 
 
-#: The fields of a record that a plain JSON list gives (others are read by ``convert``), and the Arrow type Arrow's JSON reader reads them as.
-_PLAIN_FIELDS = {"text": pa.string(), "yes/no": pa.bool_()}
 _JSON_SPACE = r"[ \t]*"
-_JSON_VALUES = {"text": r'"[^"\\\x00-\x1f]*"', "yes/no": r"(?:true|false)"}
+#: The values a plain list's items give: text without escapes or braces, and yes/no (other fields are read by ``convert``).
+_JSON_VALUES = {"text": r'"[^"\\\x00-\x1f{}]*"', "yes/no": r"(?:true|false)"}
 
 
 def _list_pattern(fields: Sequence[Any], types: Mapping[str, Type]) -> str:
@@ -420,13 +426,6 @@ def _list_pattern(fields: Sequence[Any], types: Mapping[str, Type]) -> str:
     starts = ["".join([pairs[at], *(f"(?:{comma}{later})?" for later in pairs[at + 1 :])]) for at in range(len(pairs))]
     item = r"\{" + _JSON_SPACE + (f"(?:{'|'.join(starts)})?" if starts else "") + _JSON_SPACE + r"\}"
     return rf"^{_JSON_SPACE}\[{_JSON_SPACE}(?:{item}(?:{comma}{item})*)?{_JSON_SPACE}\]{_JSON_SPACE}$"
-
-
-def _known_text(texts: pa.Array) -> pa.Array:
-    """Text values with the missing words (``n/a``, blank, ``unknown``...) as unknown, each distinct value judged by ``convert``'s own test."""
-    encoded = pc.dictionary_encode(texts)
-    known = [None if v is None or v.strip().lower() in MISSING_WORDS else v for v in encoded.dictionary.to_pylist()]
-    return pa.array(known, pa.string()).take(encoded.indices)
 
 
 def _scale_of(values: list[Any]) -> int:
@@ -449,7 +448,16 @@ def _typed_array(values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
         return pa.array([None if v is None else int(v) for v in values], pa.int64())
     if typ.kind == "list":
         values = [None if v is None else [dict(item) for item in v] for v in values]
-    return pa.array(values, arrow_type(typ, model, _scale_of(values)))
+    scaled = typ.kind in ("money", "number", "percentage") or (typ.kind == "list" and _has_amounts(arrow_type(typ, model)))
+    return pa.array(values, arrow_type(typ, model, _scale_of(values) if scaled else _MONEY_SCALE))
+
+
+def _has_amounts(typ: pa.DataType) -> bool:
+    if pa.types.is_decimal(typ):
+        return True
+    if pa.types.is_list(typ):
+        return _has_amounts(typ.value_type)
+    return pa.types.is_struct(typ) and any(_has_amounts(field.type) for field in typ)
 
 
 def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
@@ -648,7 +656,7 @@ def _shown(value: Any) -> str:
 
 def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names: pa.Array, errors: list[FactsError | None], first: int) -> Batch:
     """The batch's facts table: the rows read whole, each fact's defaults filled in where it is unknown (as ``validate`` fills them)."""
-    keep = pa.array([e is None for e in errors])
+    whole = errors.count(None) == len(errors)
     arrays, fields = [], []
     for fact, decl in model.facts.items():
         typ = model.fact_types[fact]
@@ -663,9 +671,9 @@ def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names:
         arrays.append(column)
         fields.append(pa.field(fact, column.type))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields)) if arrays else pa.table({"_": pa.nulls(count)}).drop_columns(["_"])
-    if not pc.all(keep).as_py():
-        table = table.filter(keep)
-    return Batch(table, names, errors, first)
+    if not whole:
+        table = table.filter(pa.array([e is None for e in errors]))
+    return Batch(table, names, errors, first, whole)
 
 
 def _names(raw: pa.Array, first: int, count: int) -> pa.Array:
@@ -699,12 +707,13 @@ def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[
         yield from _row_batches(path, model, rows)
         return
     first = 0
+    read: dict[str, dict[str, Any]] = {}  # each fact's distinct cells read so far, for the batches after
     try:
         for batch, header in _string_batches(path, kind, model, rows):
             count = batch.num_rows
             named = {h: i for i, h in enumerate(header) if h}
             raw_names = batch.column(named[model.service_name]) if model.service_name in named else pa.nulls(0, pa.string())
-            converter = _Converter(model, path, first, count, raw_names)
+            converter = _Converter(model, path, first, count, raw_names, read)
             names = _names(raw_names, first, count)
             columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}
             yield _finish(model, columns, count, names, converter.errors, first)
@@ -988,16 +997,20 @@ def output_kind(path: str) -> str:
 _PLAIN = r'^(?:[^=+\-@\t\r,"\n][^,"\n\r]*)?$'
 
 
-def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False) -> pa.Array:
+def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False, few: bool = True) -> pa.Array:
     """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): a column of few distinct cells (outcomes, reasons) escaped a
     distinct cell at a time; in others most are plain and kept, the rest escaped one by one."""
     values = pc.fill_null(values, "")
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     escape = _csv_quoted if quoted_only else _csv_text
-    if len(values) >= _FEW_DISTINCT:
-        encoded = pc.dictionary_encode(values)
-        if len(encoded.dictionary) <= len(values) // 16:
+    if few and len(values) >= _FEW_DISTINCT:
+        distinct = pc.unique(values)
+        if len(distinct) <= len(values) // 16:
+            escaped = [escape(v) for v in distinct.to_pylist()]
+            if escaped == distinct.to_pylist():
+                return values
+            encoded = pc.dictionary_encode(values)
             return pa.array([escape(v) for v in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
     plain = pc.match_substring_regex(values, _PLAIN if not quoted_only else r'^[^,"\n\r]*$')
     if pc.all(plain).as_py():
@@ -1095,7 +1108,7 @@ class ColumnWriter:
         spend = _spend_cells(facts.column(self.spend_fact)) if self.spend_fact else pa.nulls(decided.num_rows, pa.string()).fill_null("")
         decided_by = decided.column("decided_by") if "decided_by" in decided.column_names else pa.nulls(decided.num_rows, pa.string())
         lines = pc.binary_join_element_wise(
-            _text_cells(decided.column("service")),
+            _text_cells(decided.column("service"), few=False),
             _text_cells(decided.column("outcome")),
             _text_cells(decided.column("priority")),
             _text_cells(_joined(decided.column("reasons"))),
