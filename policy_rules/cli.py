@@ -537,7 +537,7 @@ def _register(args: argparse.Namespace) -> int:
     from policy_rules.api import load_policy, policy_from_sources
     from policy_rules.language.checker import default_title
     from policy_rules.language.loader import read_sources
-    from policy_rules.registers.columns import ColumnRegister, ColumnWriter, arrow_without_pandas, reads_in_columns, run_columns
+    from policy_rules.registers.columns import ColumnRegister, ColumnWriter, arrow_memory_returned, arrow_without_pandas, reads_in_columns, run_columns
     from policy_rules.registers.facts import FactsStream
     from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, run_register, spend_fact_of
     from policy_rules.renderers import reports as render
@@ -547,6 +547,7 @@ def _register(args: argparse.Namespace) -> int:
     jobs = args.jobs or 1
     if args.cluster is None:
         arrow_without_pandas()
+    arrow_memory_returned()
     workers = None
     if jobs > 1 or args.cluster is not None:
         sources = read_sources([args.rules])

@@ -70,9 +70,10 @@ def from_ipc(data: bytes) -> pa.Table:
 
 def decide_ipc(sources: Mapping[str, str], title: str, as_of: str, facts: bytes) -> bytes:
     """A worker's task: the decisions of a batch of facts, both as Arrow IPC bytes, by the policy built here from the rules' text."""
-    from policy_rules.registers.columns import arrow_without_pandas, decide_by_columns
+    from policy_rules.registers.columns import arrow_memory_returned, arrow_without_pandas, decide_by_columns
 
     arrow_without_pandas()
+    arrow_memory_returned()
     policy = _policy(sources, title)
     return to_ipc(decide_by_columns(policy, from_ipc(facts), date.fromisoformat(as_of)))
 

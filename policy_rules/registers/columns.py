@@ -25,6 +25,7 @@ bytes ``DecisionRows`` writes, or into Parquet.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
 import io
@@ -72,8 +73,9 @@ from policy_rules.values.types import UNKNOWN, Type
 if TYPE_CHECKING:
     from policy_rules.api import Policy
 
-#: Rows decided and written at a time: large enough for Arrow's kernels to pay, small enough that memory stays flat.
-BATCH_ROWS = 65_536
+#: Rows decided and written at a time: large enough for Arrow's kernels to pay, small enough that memory stays flat. Measured on 1,000,000
+#: generated rows: batches of 65,536 peaked at 335 MB resident, of 16,384 at 246 MB (198 MB with ``jemalloc``), and were no slower.
+BATCH_ROWS = 16_384
 #: Bytes of CSV text Arrow parses at a time. Its streaming reader holds several blocks and their parsed cells: with 4 MB blocks reading a
 #: 1,000,000-row register peaked at 244 MB resident, with 1 MB at 137 MB (60 MB of it pyarrow itself), and no slower.
 _CSV_BLOCK = 1 << 20
@@ -106,6 +108,24 @@ def arrow_without_pandas() -> None:
         pa.array([0])
     finally:
         sys.meta_path.remove(hidden)
+
+
+def arrow_memory_returned() -> None:
+    """Give this process's Arrow buffers to ``jemalloc`` where pyarrow has it, so that memory freed after a batch is reused by the next.
+
+    With Arrow's default allocator (mimalloc) each batch's short-lived
+    buffers left pages the next batch did not reuse: 1,000,000 rows in
+    batches of 16,384 peaked at 246 MB against 198 MB with jemalloc, and the
+    peak kept rising with the rows for longer. Called by the command line
+    and the ``--jobs`` workers, not on import; a ``ARROW_DEFAULT_MEMORY_POOL``
+    set by the user is left alone.
+    """
+    import os
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or pa.default_memory_pool().backend_name == "jemalloc":
+        return
+    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc keeps its default
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 class _Hidden:
