@@ -537,7 +537,7 @@ def _register(args: argparse.Namespace) -> int:
     from policy_rules.api import load_policy, policy_from_sources
     from policy_rules.language.checker import default_title
     from policy_rules.language.loader import read_sources
-    from policy_rules.registers.columns import ColumnRegister, ColumnWriter, reads_in_columns, run_columns
+    from policy_rules.registers.columns import ColumnRegister, ColumnWriter, arrow_memory_returned, arrow_without_pandas, reads_in_columns, run_columns
     from policy_rules.registers.facts import FactsStream
     from policy_rules.registers.register import DecisionWriter, Progress, Workers, decisions_kind, run_register, spend_fact_of
     from policy_rules.renderers import reports as render
@@ -545,6 +545,9 @@ def _register(args: argparse.Namespace) -> int:
     from policy_rules.values.dates import parse_as_of
 
     jobs = args.jobs or 1
+    if args.cluster is None:
+        arrow_without_pandas()
+    arrow_memory_returned()
     workers = None
     if jobs > 1 or args.cluster is not None:
         sources = read_sources([args.rules])
@@ -553,7 +556,7 @@ def _register(args: argparse.Namespace) -> int:
         policy = load_policy(args.rules)
     as_of = parse_as_of(args.as_of)
     spend_fact = spend_fact_of(policy, args.spend)
-    if jobs > 1 and not reads_in_columns(args.facts, args.output) and args.cluster is None:
+    if jobs > 1 and not reads_in_columns(args.facts, args.output, args.with_trace) and args.cluster is None:
         workers = Workers(jobs, policy_from_sources, sources, default_title(args.rules), as_of, spend_fact, decisions_kind(args.output), args.with_trace)
     decider = None
     if args.cluster is not None:
@@ -576,7 +579,7 @@ def _register(args: argparse.Namespace) -> int:
 
     writer: DecisionWriter | ColumnWriter | None = None
     report: AtomicFile | None = None
-    in_columns = reads_in_columns(args.facts, args.output) or args.cluster is not None
+    in_columns = reads_in_columns(args.facts, args.output, args.with_trace) or args.cluster is not None
     with FactsStream(args.facts, known=policy.model.fact_types) as services:
         progress = Progress(services.size, lambda: services.bytes_read)
         try:

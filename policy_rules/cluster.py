@@ -22,6 +22,7 @@ facade, because a worker builds its policy through the facade's loader.
 from __future__ import annotations
 
 import hashlib
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
@@ -69,8 +70,10 @@ def from_ipc(data: bytes) -> pa.Table:
 
 def decide_ipc(sources: Mapping[str, str], title: str, as_of: str, facts: bytes) -> bytes:
     """A worker's task: the decisions of a batch of facts, both as Arrow IPC bytes, by the policy built here from the rules' text."""
-    from policy_rules.registers.columns import decide_by_columns
+    from policy_rules.registers.columns import arrow_memory_returned, arrow_without_pandas, decide_by_columns
 
+    arrow_without_pandas()
+    arrow_memory_returned()
     policy = _policy(sources, title)
     return to_ipc(decide_by_columns(policy, from_ipc(facts), date.fromisoformat(as_of)))
 
@@ -93,15 +96,36 @@ def _in_order(submit: Callable[[bytes], Future[bytes] | Any], window: int) -> De
 
 
 def in_processes(jobs: int, sources: Mapping[str, str], title: str, as_of: date) -> Decider:
-    """Batches decided by ``jobs`` worker processes (started with ``spawn``: nothing of this process's state is copied into them)."""
+    """Batches decided by ``jobs`` worker processes (started with ``spawn``: nothing of this process's state is copied into them).
+
+    Work is handed out with Ctrl-C and SIGTERM blocked, and the workers
+    ignore both, so that only this process receives them: it stops the
+    workers and says how far the run got, as the row path's workers do.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     def run(batches: Iterator[Batch]) -> Iterator[Decided]:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            yield from _in_order(lambda facts: pool.submit(decide_ipc, dict(sources), title, as_of.isoformat(), facts), 2 * jobs)(batches)
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_signals)
+
+        def submit(facts: bytes) -> Future[bytes]:
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                return pool.submit(decide_ipc, dict(sources), title, as_of.isoformat(), facts)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+        try:
+            yield from _in_order(submit, 2 * jobs)(batches)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return run
+
+
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _client(address: str) -> Any:

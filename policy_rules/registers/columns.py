@@ -25,10 +25,13 @@ bytes ``DecisionRows`` writes, or into Parquet.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import functools
 import io
 import itertools
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
@@ -43,7 +46,7 @@ import pyarrow.compute as pc
 
 from policy_rules.engine.columnar import add_decision
 from policy_rules.engine.decision import DECISION_SCHEMA_VERSION
-from policy_rules.engine.facts import _at_least, convert, service_name
+from policy_rules.engine.facts import MAX_LIST_ITEMS, _at_least, convert, service_name
 from policy_rules.errors import ConflictError, FactsError, PolicyError, UsageError
 from policy_rules.language.checker import PolicyModel, type_from_ref
 from policy_rules.registers.facts import (
@@ -70,8 +73,12 @@ from policy_rules.values.types import UNKNOWN, Type
 if TYPE_CHECKING:
     from policy_rules.api import Policy
 
-#: Rows decided and written at a time: large enough for Arrow's kernels to pay, small enough that memory stays flat.
-BATCH_ROWS = 65_536
+#: Rows decided and written at a time: large enough for Arrow's kernels to pay, small enough that memory stays flat. Measured on 1,000,000
+#: generated rows: batches of 65,536 peaked at 335 MB resident, of 16,384 at 246 MB (198 MB with ``jemalloc``), and were no slower.
+BATCH_ROWS = 16_384
+#: Bytes of CSV text Arrow parses at a time. Its streaming reader holds several blocks and their parsed cells: with 4 MB blocks reading a
+#: 1,000,000-row register peaked at 244 MB resident, with 1 MB at 137 MB (60 MB of it pyarrow itself), and no slower.
+_CSV_BLOCK = 1 << 20
 #: The register endings read in columns.
 COLUMN_REGISTERS = (".csv", ".jsonl", ".parquet")
 #: The decisions files written from columns.
@@ -80,6 +87,53 @@ _MONEY_SCALE = 2
 _MAX_PRECISION = 38
 
 DecideStep = Callable[["Policy", pa.Table, date], pa.Table]
+
+
+def arrow_without_pandas() -> None:
+    """Let this process build Arrow arrays from Python lists without importing pandas, when nothing has imported it yet.
+
+    ``pa.array`` asks of every list whether it is a pandas object, and the
+    first time it asks it imports pandas: about 40 MB and 0.25 s of a
+    register run that never uses it. With pandas hidden for that first
+    question Arrow takes it as absent for the question only; anything that
+    needs pandas later (``to_pandas``, Dask) imports it as before. Called by
+    the command line and the ``--jobs`` workers, not on import, so a program
+    using this module with pandas objects is unaffected.
+    """
+    if "pandas" in sys.modules:
+        return
+    hidden = _Hidden()
+    sys.meta_path.insert(0, hidden)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hidden)
+
+
+def arrow_memory_returned() -> None:
+    """Give this process's Arrow buffers to ``jemalloc`` where pyarrow has it, so that memory freed after a batch is reused by the next.
+
+    With Arrow's default allocator (mimalloc) each batch's short-lived
+    buffers left pages the next batch did not reuse: 1,000,000 rows in
+    batches of 16,384 peaked at 246 MB against 198 MB with jemalloc, and the
+    peak kept rising with the rows for longer. Called by the command line
+    and the ``--jobs`` workers, not on import; a ``ARROW_DEFAULT_MEMORY_POOL``
+    set by the user is left alone.
+    """
+    import os
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or pa.default_memory_pool().backend_name == "jemalloc":
+        return
+    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc keeps its default
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+class _Hidden:
+    """A module finder that finds no pandas."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("pandas is not needed here", name="pandas")
 
 
 class NotColumnar(Exception):
@@ -99,13 +153,17 @@ class Batch:
     """
 
     facts: pa.Table
-    names: list[str]
+    names: pa.Array
     errors: list[FactsError | None]
     first: int
+    read_whole: bool = attrs.field(default=attrs.Factory(lambda self: self.errors.count(None) == len(self.errors), takes_self=True))
 
     @property
     def rows(self) -> int:
         return len(self.names)
+
+    def name(self, row: int) -> str:
+        return self.names[row].as_py()  # type: ignore[no-any-return]
 
 
 def arrow_type(typ: Type, model: PolicyModel, scale: int = _MONEY_SCALE) -> pa.DataType:
@@ -128,8 +186,11 @@ def arrow_type(typ: Type, model: PolicyModel, scale: int = _MONEY_SCALE) -> pa.D
 class _Converter:
     """Converts one batch's raw cells into typed columns, collecting each row's first bad cell (in column order) as the row reader would."""
 
-    def __init__(self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any]) -> None:
+    def __init__(
+        self, model: PolicyModel, path: str, first: int, count: int, raw_names: Sequence[Any] | pa.Array, read: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.model = model
+        self.read = read if read is not None else {}
         self.path = path
         self.first = first
         self.count = count
@@ -137,13 +198,17 @@ class _Converter:
         self.errors: list[FactsError | None] = [None] * count
 
     def name(self, row: int) -> str:
-        raw = self.raw_names[row] if self.raw_names else None
+        raw = self.raw_names[row] if len(self.raw_names) else None
+        if isinstance(raw, pa.Scalar):
+            raw = raw.as_py()
         return service_name(self.model, {self.model.service_name: raw} if self.model.service_name else {}, self.first + row)
 
     def column(self, fact: str, cells: pa.Array | list[Any]) -> pa.Array:
         """The typed column of a fact; a cell that is not in a plain form goes through ``convert`` (and ``_at_least``), as in ``validate``.
 
         ``cells`` are strings (a CSV file's, or a Parquet file's text column), or Python values (JSON, or a Parquet column of another type).
+        A column of few distinct cells (yes/no, listed values, dates, small numbers) is read one distinct cell at a time by ``convert``
+        itself; other columns by kernels for their plainest forms.
         """
         typ = self.model.fact_types[fact]
         if isinstance(cells, pa.Array) and not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
@@ -152,17 +217,32 @@ class _Converter:
             typed, raws = None, cells
             slow_rows = [i for i, v in enumerate(cells) if v is not None]
         else:
-            typed, slow = self._plain(typ, cells.cast(pa.string()))
+            cells = cells.cast(pa.string())
+            quick = _quick(typ.kind, cells)
+            if quick is not None:
+                return self._bounded(fact, quick, cells)
+            by_values = self._by_values(typ, fact, cells)
+            if by_values is not None:
+                typed, slow = by_values
+            elif typ.kind == "list":  # many lists repeat: each distinct one read once
+                encoded = pc.dictionary_encode(cells)
+                typed, slow = self._plain(typ, encoded.dictionary)
+                typed = typed.take(encoded.indices)
+                slow = slow.take(encoded.indices) if slow is not None else None
+            else:
+                typed, slow = self._plain(typ, cells)
             raws = None
-            slow_rows = [i for i, s in enumerate(slow.to_pylist()) if s] if slow is not None else []
+            slow_rows = np.flatnonzero(pc.fill_null(slow, False).to_numpy(zero_copy_only=False)).tolist() if slow is not None else []
+            if by_values is None:
+                typed = self._bounded(fact, typed, cells)
             if not slow_rows:
-                return self._bounded(fact, typed, cells)
-            raws = cells.to_pylist()
-        values: list[Any] = typed.to_pylist() if typed is not None else [None] * len(raws)
-        for row in slow_rows:
-            raw = raws[row]
+                return typed
+            raws = cells.take(pa.array(slow_rows, pa.int64())).to_pylist()
+        found: list[Any] = []
+        for at, row in enumerate(slow_rows):
+            raw = raws[at] if typed is not None else raws[row]
             if self.errors[row] is not None:
-                values[row] = None
+                found.append(None)
                 continue
             try:
                 value = convert(raw, typ, self.model, path=self.path, service=self.name(row), fact=fact)
@@ -171,8 +251,46 @@ class _Converter:
             except FactsError as error:
                 self.errors[row] = error
                 value = UNKNOWN
-            values[row] = None if value is UNKNOWN else value
-        return _typed_array(values, typ, self.model)
+            found.append(None if value is UNKNOWN else value)
+        if typed is None:
+            values: list[Any] = [None] * len(raws)
+            for row, value in zip(slow_rows, found, strict=True):
+                values[row] = value
+            return _typed_array(values, typ, self.model)
+        return _replaced(typed, slow_rows, found, typ, self.model)
+
+    def _by_values(self, typ: Type, fact: str, cells: pa.Array) -> tuple[pa.Array, pa.Array | None] | None:
+        """A column of few distinct cells, each distinct cell read by ``convert`` once, and a mask of the cells it refused (None: none).
+
+        None when the column has too many distinct cells for this to pay (or is text, which is kept as written).
+        """
+        if typ.kind == "text" or len(cells) < _FEW_DISTINCT:
+            return None
+        encoded = pc.dictionary_encode(cells)
+        distinct = encoded.dictionary.to_pylist()
+        if len(distinct) > max(_FEW_DISTINCT, len(cells) // 16):
+            return None
+        values: list[Any] = []
+        refused: list[bool] = []
+        bound = self.model.minimums.get(fact)
+        read = self.read.setdefault(fact, {})
+        if len(read) > _READ_KEPT:
+            read.clear()
+        for raw in distinct:
+            found = read.get(raw)
+            if found is None:
+                try:
+                    value = convert(raw, typ, self.model, path=self.path, service=None, fact=fact)
+                    if value is not UNKNOWN:
+                        _at_least(value, raw, fact, bound, path=self.path, service=None, fact=fact)
+                except FactsError:
+                    found = read[raw] = (None, True)
+                else:
+                    found = read[raw] = (None if value is UNKNOWN else value, False)
+            values.append(found[0])
+            refused.append(found[1])
+        typed = _typed_array(values, typ, self.model).take(encoded.indices)
+        return typed, (pa.array(refused, pa.bool_()).take(encoded.indices) if any(refused) else None)
 
     def _bounded(self, fact: str, typed: pa.Array, cells: pa.Array) -> pa.Array:
         """A column converted by kernels, with the cells below the fact's least value refused as ``_at_least`` refuses them."""
@@ -180,8 +298,7 @@ class _Converter:
         if bound is None or not typed.null_count < len(typed):
             return typed
         below = pc.fill_null(pc.less(typed, pa.scalar(bound[0], typed.type) if pa.types.is_decimal(typed.type) else int(bound[0])), False)
-        rows = [i for i, b in enumerate(below.to_pylist()) if b]
-        for row in rows:
+        for row in np.flatnonzero(np.asarray(below)).tolist():
             if self.errors[row] is None:
                 raw = cells[row].as_py()
                 try:
@@ -194,12 +311,12 @@ class _Converter:
         """Cells in their plainest forms converted by kernels, and a mask of the cells left to ``convert`` (None: every cell done)."""
         kind = typ.kind
         trimmed = pc.utf8_trim_whitespace(cells)
-        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING), True)
+        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=_words(_MISSING)), True)
         if kind == "text":
             return pc.if_else(missing, pa.scalar(None, pa.string()), cells), None
         if kind == "yes/no":
             lower = pc.utf8_lower(trimmed)
-            yes, no = pc.is_in(lower, value_set=_YES), pc.is_in(lower, value_set=_NO)
+            yes, no = pc.is_in(lower, value_set=_words(_YES)), pc.is_in(lower, value_set=_words(_NO))
             typed = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
             return typed, pc.invert(pc.or_(missing, pc.or_(yes, no)))
         if kind == "one of":
@@ -219,16 +336,116 @@ class _Converter:
             plain = pc.and_(plain, same)
             typed = pc.if_else(plain, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
             return typed, pc.invert(pc.or_(missing, plain))
-        return None, pc.invert(missing)  # percentages and lists: every given cell is read by ``convert``
+        if kind == "list":
+            return self._plain_lists(typ, cells, missing)
+        return None, pc.invert(missing)  # percentages: every given cell is read by ``convert``
+
+    def _plain_lists(self, typ: Type, cells: pa.Array, missing: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Lists of records written as plain JSON (``[{"name": "Cleaning", "specialist": false}]``) read an item at a time; the rest to ``convert``.
+
+        A plain list gives its items' text and yes/no fields in their declared order, with no escapes, braces or brackets in its strings and
+        nothing but spaces between its tokens, so its items are the text between its braces. Items repeat far more than lists do: each
+        distinct item is read by ``convert`` itself (as the one item of a list, which reads an item alone), so a field not given takes its
+        default and text that is a missing word is unknown, exactly as ``_list`` reads them.
+        """
+        record = self.model.records[typ.record or ""]
+        types = {f.name: type_from_ref(f.type) for f in record.fields}
+        target = arrow_type(typ, self.model)
+        plain = pc.fill_null(pc.match_substring_regex(cells, _list_pattern(record.fields, types)), False)
+        if not pc.any(plain).as_py():
+            return pa.nulls(len(cells), target), pc.invert(missing)
+        parts = pc.split_pattern(cells.filter(plain), "}")
+        offsets = np.asarray(parts.offsets).astype(np.int64)
+        pieces = parts.flatten()
+        item = np.ones(len(pieces), dtype=bool)
+        item[offsets[1:] - 1] = False  # the last piece of a list is its closing bracket
+        bodies = pc.utf8_rtrim(pc.utf8_ltrim(pieces.filter(pa.array(item)), characters="[,{ \t"), characters=" \t")
+        encoded = pc.dictionary_encode(bodies)
+        read: list[Any] = []
+        for body in encoded.dictionary.to_pylist():
+            try:
+                read.append(dict(convert(f"[{{{body}}}]", typ, self.model, path=self.path, service=None, fact="")[0]))
+            except FactsError:  # a value a plain item cannot hold: the lists that hold it are read by ``convert`` whole
+                return pa.nulls(len(cells), target), pc.invert(missing)
+        items = pa.array(read, target.value_type).take(encoded.indices)
+        lists = pa.ListArray.from_arrays(pa.array((offsets - np.arange(len(offsets))).astype(np.int32)), items, type=target)
+        long = pc.greater(pc.list_value_length(lists), MAX_LIST_ITEMS)
+        places = pc.subtract(pc.cumulative_sum(plain.cast(pa.int64())), 1)
+        typed = lists.take(pc.if_else(plain, places, pa.scalar(None, pa.int64())))
+        plain = pc.and_(plain, pc.invert(pc.fill_null(long.take(pc.if_else(plain, places, 0)), False)))
+        return typed, pc.invert(pc.or_(missing, plain))
 
 
-_MISSING = pa.array(["", "unknown", "n/a", "?"])
-_YES = pa.array(["yes", "true", "y"])
-_NO = pa.array(["no", "false", "n"])
+_MISSING = ("", "unknown", "n/a", "?")
+_YES = ("yes", "true", "y")
+_NO = ("no", "false", "n")
+
+
+@functools.cache
+def _words(words: tuple[str, ...]) -> pa.Array:
+    """A value set for ``is_in``, made when first used (not on import: see ``arrow_without_pandas``)."""
+    return pa.array(words, pa.string())
+
+
 #: Amounts a kernel reads exactly as ``_number`` does: not negative, at most 2 places, at most 30 digits before the point.
 _PLAIN_MONEY = r"^£?(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
 _PLAIN_NUMBER = r"^(\d{1,3}(,\d{3}){0,9}|\d{1,30})(\.\d{1,2})?$"
 _PLAIN_WHOLE = r"^(\d{1,3}(,\d{3}){0,5}|\d{1,18})$"
+
+
+#: Distinct cells of a fact whose reading is kept from one batch to the next (then forgotten, so that memory stays flat).
+_READ_KEPT = 1 << 16
+#: Below this many rows, or distinct cells, a column is read by kernels (or by values) without counting its distinct cells first.
+_FEW_DISTINCT = 256
+
+
+def _quick(kind: str, cells: pa.Array) -> pa.Array | None:
+    """A column every cell of which is in the one plainest spelling (``yes``/``no``; digits alone), read by the fewest kernels; else None."""
+    if kind == "yes/no":
+        yes = pc.equal(cells, "yes")
+        return yes if pc.all(pc.fill_null(pc.or_(yes, pc.equal(cells, "no")), False)).as_py() else None
+    if kind not in ("money", "number", "whole number") or not len(cells):
+        return None
+    if not pc.all(pc.fill_null(pc.ascii_is_decimal(cells), False)).as_py() or pc.max(pc.binary_length(cells)).as_py() > _QUICK_DIGITS:
+        return None
+    whole = pc.cast(cells, pa.int64())
+    if kind == "whole number":
+        return whole
+    pence = np.zeros((len(cells), 2), dtype=np.int64)  # decimal128 as two little-endian words: the value in hundredths, and 0 (not negative)
+    pence[:, 0] = np.asarray(whole) * 10**_MONEY_SCALE
+    return pa.Array.from_buffers(pa.decimal128(_MAX_PRECISION, _MONEY_SCALE), len(cells), [None, pa.py_buffer(pence)])
+
+
+#: Digits a quick amount may have: its value in hundredths stays below 2**63.
+_QUICK_DIGITS = 16
+
+
+def _replaced(typed: pa.Array, rows: list[int], values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
+    """A kernel-read column with the cells at ``rows`` replaced by the values ``convert`` gave them (None for unknown)."""
+    replacements = _typed_array(values, typ, model)
+    if replacements.type == typed.type:
+        order = np.arange(len(typed), dtype=np.int64)
+        order[rows] = len(typed) + np.arange(len(rows), dtype=np.int64)
+        return pa.concat_arrays([typed, replacements]).take(pa.array(order))
+    whole = typed.to_pylist()  # an amount written with more places than the kernels read: the column takes its scale
+    for row, value in zip(rows, values, strict=True):
+        whole[row] = value
+    return _typed_array(whole, typ, model)
+
+
+_JSON_SPACE = r"[ \t]*"
+#: The values a plain list's items give: text without escapes or braces, and yes/no (other fields are read by ``convert``).
+_JSON_VALUES = {"text": r'"[^"\\\x00-\x1f{}]*"', "yes/no": r"(?:true|false)"}
+
+
+def _list_pattern(fields: Sequence[Any], types: Mapping[str, Type]) -> str:
+    """A plain JSON list of records: items of the fields given in their declared order, each at most once, as text or yes/no values."""
+    given = [f.name for f in fields if types[f.name].kind in _JSON_VALUES]
+    pairs = [f'"{name}"{_JSON_SPACE}:{_JSON_SPACE}{_JSON_VALUES[types[name].kind]}' for name in given]
+    comma = f"{_JSON_SPACE},{_JSON_SPACE}"
+    starts = ["".join([pairs[at], *(f"(?:{comma}{later})?" for later in pairs[at + 1 :])]) for at in range(len(pairs))]
+    item = r"\{" + _JSON_SPACE + (f"(?:{'|'.join(starts)})?" if starts else "") + _JSON_SPACE + r"\}"
+    return rf"^{_JSON_SPACE}\[{_JSON_SPACE}(?:{item}(?:{comma}{item})*)?{_JSON_SPACE}\]{_JSON_SPACE}$"
 
 
 def _scale_of(values: list[Any]) -> int:
@@ -251,7 +468,16 @@ def _typed_array(values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
         return pa.array([None if v is None else int(v) for v in values], pa.int64())
     if typ.kind == "list":
         values = [None if v is None else [dict(item) for item in v] for v in values]
-    return pa.array(values, arrow_type(typ, model, _scale_of(values)))
+    scaled = typ.kind in ("money", "number", "percentage") or (typ.kind == "list" and _has_amounts(arrow_type(typ, model)))
+    return pa.array(values, arrow_type(typ, model, _scale_of(values) if scaled else _MONEY_SCALE))
+
+
+def _has_amounts(typ: pa.DataType) -> bool:
+    if pa.types.is_decimal(typ):
+        return True
+    if pa.types.is_list(typ):
+        return _has_amounts(typ.value_type)
+    return pa.types.is_struct(typ) and any(_has_amounts(field.type) for field in typ)
 
 
 def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
@@ -277,24 +503,54 @@ def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.
         file.seek(start + len(first_line.encode("utf-8")) + 1)
         columns = [f"c{i}" for i in range(len(raw_names))]
         options = (
-            pcsv.ReadOptions(column_names=columns, block_size=1 << 22, use_threads=True),
+            pcsv.ReadOptions(column_names=columns, block_size=_CSV_BLOCK, use_threads=True),
             pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             pcsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+        watched = _NoNul(file)
         try:
-            reader = pcsv.open_csv(file, read_options=options[0], parse_options=options[1], convert_options=options[2])
+            reader = pcsv.open_csv(watched, read_options=options[0], parse_options=options[1], convert_options=options[2])
             pending: list[pa.RecordBatch] = []
             size = 0
             for batch in reader:
                 pending.append(batch)
                 size += batch.num_rows
                 if size >= rows:
-                    yield from _cut(pending, rows, header)
+                    for cut in _cut(pending, rows, header):
+                        watched.check()
+                        yield cut
                     size = sum(b.num_rows for b in pending)
             if pending:
+                watched.check()
                 yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0], header
         except pa.ArrowInvalid:
             raise NotColumnar from None
+
+
+class _NoNul:
+    """The CSV file as Arrow reads it, each read looked through for a NUL byte (the row reader's to report, at its line).
+
+    ``check`` before a batch is given out: while no NUL has been read, the
+    batch's rows, read before, hold none; once one has, the rest of the file
+    goes to the row reader.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.nul = False
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.file.read(size)
+        if b"\x00" in data:
+            self.nul = True
+        return data
+
+    def check(self) -> None:
+        if self.nul:
+            raise NotColumnar
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
 
 
 def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
@@ -309,16 +565,21 @@ def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> I
 
 
 def _not_blank(batch: pa.RecordBatch, delimiter_checked: bool = True) -> pa.RecordBatch:
-    """The rows that hold something: a row of blank cells is skipped, as the row reader skips it. A NUL byte is the row reader's to report."""
-    keep = None
-    for column in batch.columns:
-        if pc.any(pc.match_substring(column, "\x00")).as_py():
-            raise NotColumnar
-        filled = pc.not_equal(pc.utf8_trim_whitespace(column), "")
-        keep = filled if keep is None else pc.or_(keep, filled)
-    if keep is None or pc.all(keep).as_py():
+    """The rows that hold something: a row of blank cells is skipped, as the row reader skips it. Only the rows whose first cell is blank
+    have their other cells looked at."""
+    if not batch.num_columns:
         return batch
-    return batch.filter(keep)
+    first = pc.not_equal(pc.utf8_trim_whitespace(batch.column(0)), "")
+    if pc.all(first).as_py():
+        return batch
+    keep = np.asarray(first).copy()
+    blank = np.flatnonzero(~keep)
+    rest = batch.take(pa.array(blank))
+    filled = np.zeros(len(blank), dtype=bool)
+    for column in rest.columns[1:]:
+        filled |= np.asarray(pc.not_equal(pc.utf8_trim_whitespace(column), ""))
+    keep[blank[filled]] = True
+    return batch.filter(pa.array(keep))
 
 
 def _string_batches(path: str, kind: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
@@ -375,7 +636,7 @@ def _batch_of_mappings(raws: list[Any], model: PolicyModel, path: str, first: in
                     f"there is no fact called `{key}` in this policy{did_you_mean(str(key), known)}", path=path, service=name, fact=str(key)
                 )
                 break
-    names = [service_name(model, raw, first + at) if isinstance(raw, Mapping) else f"#{first + at + 1}" for at, raw in enumerate(raws)]
+    names = pa.array([service_name(model, raw, first + at) if isinstance(raw, Mapping) else f"#{first + at + 1}" for at, raw in enumerate(raws)], pa.string())
     columns = {}
     present = [fact for fact in known if any(isinstance(r, Mapping) and fact in r for r in raws)]
     raw_names = [r.get(model.service_name) if isinstance(r, Mapping) and model.service_name else None for r in raws]
@@ -413,9 +674,9 @@ def _shown(value: Any) -> str:
     return shown(value)
 
 
-def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names: list[str], errors: list[FactsError | None], first: int) -> Batch:
+def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names: pa.Array, errors: list[FactsError | None], first: int) -> Batch:
     """The batch's facts table: the rows read whole, each fact's defaults filled in where it is unknown (as ``validate`` fills them)."""
-    keep = pa.array([e is None for e in errors])
+    whole = errors.count(None) == len(errors)
     arrays, fields = [], []
     for fact, decl in model.facts.items():
         typ = model.fact_types[fact]
@@ -426,13 +687,30 @@ def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names:
             default = decl.default.value if decl.default.kind != "list" else []
             if typ.kind == "whole number":
                 default = int(default)
-            column = pc.fill_null(column, pa.scalar(default, column.type))
+            column = _no_lists_for_nulls(column) if default == [] else pc.fill_null(column, pa.scalar(default, column.type))
         arrays.append(column)
         fields.append(pa.field(fact, column.type))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields)) if arrays else pa.table({"_": pa.nulls(count)}).drop_columns(["_"])
-    if not pc.all(keep).as_py():
-        table = table.filter(keep)
-    return Batch(table, names, errors, first)
+    if not whole:
+        table = table.filter(pa.array([e is None for e in errors]))
+    return Batch(table, names, errors, first, whole)
+
+
+def _names(raw: pa.Array, first: int, count: int) -> pa.Array:
+    """Each row's service name as ``service_name`` gives it from a text cell: the cell as written, or ``#N`` (its place in the register) when blank."""
+    numbered = pc.binary_join_element_wise("#", pc.cast(pa.array(np.arange(first + 1, first + count + 1, dtype=np.int64)), pa.string()), "")
+    if not len(raw):
+        return numbered
+    given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(raw), ""), False)
+    return pc.if_else(given, raw, numbered)
+
+
+def _no_lists_for_nulls(lists: pa.Array) -> pa.Array:
+    """A list column with each null an empty list, from its offsets (``fill_null`` with an empty list is much slower for lists of records)."""
+    valid = np.asarray(lists.is_valid())
+    offsets = np.asarray(lists.offsets)
+    lengths = np.where(valid, np.diff(offsets), 0)
+    return pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)), lists.flatten(), type=lists.type)
 
 
 def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -449,13 +727,14 @@ def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[
         yield from _row_batches(path, model, rows)
         return
     first = 0
+    read: dict[str, dict[str, Any]] = {}  # each fact's distinct cells read so far, for the batches after
     try:
         for batch, header in _string_batches(path, kind, model, rows):
             count = batch.num_rows
             named = {h: i for i, h in enumerate(header) if h}
-            raw_names = batch.column(named[model.service_name]).to_pylist() if model.service_name in named else []
-            converter = _Converter(model, path, first, count, raw_names)
-            names = [converter.name(i) for i in range(count)]
+            raw_names = batch.column(named[model.service_name]) if model.service_name in named else pa.nulls(0, pa.string())
+            converter = _Converter(model, path, first, count, raw_names, read)
+            names = _names(raw_names, first, count)
             columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}
             yield _finish(model, columns, count, names, converter.errors, first)
             first += count
@@ -542,7 +821,8 @@ def decide_by_columns(policy: Policy, table: pa.Table, as_of: date) -> pa.Table:
     sent = pa.concat_tables(pieces) if pieces else schema.empty_table()
     if kept is None:
         return sent
-    filled = {"questions": pa.nulls(n, _QUESTIONS).fill_null(pa.scalar([], _QUESTIONS)), "error": pa.nulls(n, _ERROR)}
+    no_questions = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], _QUESTIONS.value_type), type=_QUESTIONS)
+    filled = {"questions": no_questions, "error": pa.nulls(n, _ERROR)}
     ours = pa.Table.from_arrays([filled[f.name] if f.name in filled else kept.column(f.name).cast(f.type) for f in schema], schema=schema)
     if not len(rows):
         return ours
@@ -598,6 +878,11 @@ class Decided:
     batch: Batch
     decided: pa.Table
 
+    @property
+    def read_whole(self) -> bool:
+        """Whether every row of the batch was read without a bad cell."""
+        return self.batch.read_whole
+
     def rows(self) -> Iterator[tuple[int, int | None, FactsError | None]]:
         """Each row of the batch: its place in the batch, its place in ``decided`` (None for a bad cell) and its reading error."""
         at = 0
@@ -618,7 +903,7 @@ def named(batch: Batch, decided: pa.Table) -> Decided:
     """A batch's decisions, their ``service`` column replaced by the names the reader gave (``#N`` counted in the whole register)."""
     if decided.num_rows != batch.facts.num_rows:
         raise AssertionError(f"the decide step gave {decided.num_rows} rows for {batch.facts.num_rows}")
-    names = pa.array([n for n, e in zip(batch.names, batch.errors, strict=True) if e is None], pa.string())
+    names = batch.names if batch.read_whole else batch.names.filter(pa.array([e is None for e in batch.errors], pa.bool_()))
     return Decided(batch, decided.set_column(decided.schema.get_field_index("service"), "service", names))
 
 
@@ -641,9 +926,10 @@ def summarise(summary: Summary, done: Decided, spend_fact: str | None, policy: P
     decided = done.decided
     part.services = done.batch.rows
     messages: list[str] = []
-    errors = pc.is_valid(decided.column("error")) if "error" in decided.column_names else None
-    for _row, at, error in done.rows():
-        found: FactsError | dict[str, str] | None = error if at is None else _error_of(decided, at) if errors is not None and errors[at].as_py() else None
+    errors = pc.is_valid(decided.column("error")) if _errors_in(decided) else None
+    failed = set(np.flatnonzero(np.asarray(errors)).tolist()) if errors is not None else set()
+    for _row, at, error in done.rows() if failed or not done.read_whole else ():
+        found: FactsError | dict[str, str] | None = error if at is None else _error_of(decided, at) if at in failed else None
         if found is None:
             continue
         kind, _message, _location, text = _error_fields(found)
@@ -731,15 +1017,24 @@ def output_kind(path: str) -> str:
 _PLAIN = r'^(?:[^=+\-@\t\r,"\n][^,"\n\r]*)?$'
 
 
-def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False) -> pa.Array:
-    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): most are plain and kept; the others escaped one by one."""
+def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False, few: bool = True) -> pa.Array:
+    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): a column of few distinct cells (outcomes, reasons) escaped a
+    distinct cell at a time; in others most are plain and kept, the rest escaped one by one."""
     values = pc.fill_null(values, "")
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    escape = _csv_quoted if quoted_only else _csv_text
+    if few and len(values) >= _FEW_DISTINCT:
+        distinct = pc.unique(values)
+        if len(distinct) <= len(values) // 16:
+            escaped = [escape(v) for v in distinct.to_pylist()]
+            if escaped == distinct.to_pylist():
+                return values
+            encoded = pc.dictionary_encode(values)
+            return pa.array([escape(v) for v in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
     plain = pc.match_substring_regex(values, _PLAIN if not quoted_only else r'^[^,"\n\r]*$')
     if pc.all(plain).as_py():
         return values
-    escape = _csv_quoted if quoted_only else _csv_text
     cells = values.to_pylist()
     for at, ok in enumerate(plain.to_pylist()):
         if not ok:
@@ -770,6 +1065,12 @@ def _spend_cells(spend: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not pa.types.is_decimal(spend.type):
         return pa.array(["" if v is None else str(_num(Decimal(v))) for v in spend.to_pylist()], pa.string())
     text = pc.cast(spend, pa.string())
+    places = spend.type.scale
+    if places <= 0:
+        return pc.fill_null(text, "")
+    whole = pc.ends_with(text, "." + "0" * places)
+    if pc.all(pc.fill_null(whole, True)).as_py():  # whole pounds, the usual spend: the places cut off, no pattern needed
+        return pc.fill_null(pc.utf8_slice_codeunits(text, 0, -(places + 1)), "")
     text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1"), r"\.$", "")
     large = pc.fill_null(pc.and_(pc.greater_equal(pc.abs(spend), pa.scalar(Decimal(10**15), spend.type)), pc.match_substring(text, ".")), False)
     if pc.any(large).as_py():
@@ -827,7 +1128,7 @@ class ColumnWriter:
         spend = _spend_cells(facts.column(self.spend_fact)) if self.spend_fact else pa.nulls(decided.num_rows, pa.string()).fill_null("")
         decided_by = decided.column("decided_by") if "decided_by" in decided.column_names else pa.nulls(decided.num_rows, pa.string())
         lines = pc.binary_join_element_wise(
-            _text_cells(decided.column("service")),
+            _text_cells(decided.column("service"), few=False),
             _text_cells(decided.column("outcome")),
             _text_cells(decided.column("priority")),
             _text_cells(_joined(decided.column("reasons"))),
@@ -839,9 +1140,10 @@ class ColumnWriter:
             "\n",
             ",",
         )
-        errors = pc.is_valid(decided.column("error")).to_pylist() if "error" in decided.column_names else None
-        if errors is None and all(e is None for e in done.batch.errors):
-            self.out.file.write("".join(lines.to_pylist()) if len(lines) < 64 else _buffer_text(lines))
+        errors = pc.is_valid(decided.column("error")).to_pylist() if _errors_in(decided) else None
+        if errors is None and done.read_whole:
+            self.out.file.flush()
+            self.out.file.buffer.write(_buffer_bytes(lines))  # type: ignore[attr-defined]
         else:
             text = lines.to_pylist()
             parts = []
@@ -850,7 +1152,7 @@ class ColumnWriter:
                     parts.append(text[at])
                     continue
                 found = error if at is None else _error_of(decided, at)
-                parts.append(_error_csv_row(done.batch.names[row], _error_fields(found)[3]))  # type: ignore[arg-type]
+                parts.append(_error_csv_row(done.batch.name(row), _error_fields(found)[3]))  # type: ignore[arg-type]
             self.out.file.write("".join(parts))
         self._count(done)
 
@@ -871,7 +1173,7 @@ class ColumnWriter:
             found = error if at is None else (columns["error"][at] if "error" in columns else None)
             if found is not None:
                 _kind, message, location, _text = _error_fields(found)
-                data: dict[str, Any] = {"service": done.batch.names[row], "status": "error", "error": {"message": message, "location": location}}
+                data: dict[str, Any] = {"service": done.batch.name(row), "status": "error", "error": {"message": message, "location": location}}
             else:
                 data = {
                     "service": columns["service"][at],
@@ -937,7 +1239,7 @@ class ColumnWriter:
         info = self.policy.info
         count = len(rows)
         arrays = {
-            "service": pa.array(done.batch.names, pa.string()),
+            "service": done.batch.names,
             "outcome": column("outcome", pa.string()),
             "priority": column("priority", pa.string()),
             "reasons": column("reasons", pa.list_(pa.string())),
@@ -975,7 +1277,7 @@ class ColumnWriter:
     def _empty_parquet(self) -> None:
         import pyarrow.parquet as pq
 
-        empty = Batch(pa.table({}), [], [], 0)
+        empty = Batch(pa.table({}), pa.array([], pa.string()), [], 0)
         schema = self._parquet_table(Decided(empty, output_schema(self.policy).empty_table())).schema
         pq.ParquetWriter(self.out.file.buffer, schema).close()  # type: ignore[attr-defined]
 
@@ -988,12 +1290,14 @@ def _errors_in(decided: pa.Table) -> int:
     return decided.num_rows - decided.column("error").null_count if "error" in decided.column_names else 0
 
 
-def _buffer_text(lines: pa.Array) -> str:
-    """A column of lines as one text, from its data buffer: the lines of a column without nulls are its bytes end to end."""
+def _buffer_bytes(lines: pa.Array) -> memoryview:
+    """A column of lines as one text's UTF-8 bytes, from its data buffer: the lines of a column without nulls are its bytes end to end."""
+    if not len(lines):
+        return memoryview(b"")
     offsets = lines.buffers()[1]
     data = lines.buffers()[2]
     start, end = (int(x) for x in pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offsets], offset=lines.offset).to_numpy()[[0, -1]])
-    return data.to_pybytes()[start:end].decode("utf-8")
+    return memoryview(data)[start:end]
 
 
 def _encoded(value: Any) -> Any:
@@ -1070,13 +1374,17 @@ def run_columns(
     return summary.finish()
 
 
-def reads_in_columns(facts: str, output: str | None) -> bool:
-    """Whether ``evaluate --output`` reads and writes this register in columns (decided by ``decide_by_columns``): when the register or the
-    decisions file is Parquet.
+def reads_in_columns(facts: str, output: str | None, with_trace: bool = False) -> bool:
+    """Whether ``evaluate --output`` reads and writes this register in columns (decided by ``decide_by_columns``): a CSV, JSON Lines or
+    Parquet register, or a Parquet decisions file, unless the decisions are to carry their traces (which only the row path records).
 
-    CSV and JSON Lines keep the row path by default: measured on 200,000
-    Haringey rows (benchmarks/README.md) the columns path was no faster end
-    to end (5.7 s against 5.6 s) and its peak memory was 250-390 MB against
-    41 MB, which ``tests/registers/test_streaming.py`` refuses.
+    The row path keeps YAML, JSON and workbook registers, whose readers give
+    Python values, not text in columns. Measured on 1,000,000 generated
+    Haringey rows (benchmarks/README.md) the columns path reads, decides and
+    writes several times faster than the row path in flat memory: cells of a
+    column with few distinct values are read once each by ``convert``, the
+    others by kernels, and batches of ``BATCH_ROWS`` rows are held at a time.
     """
-    return ".parquet" in (Path(facts).suffix.lower(), Path(output or "").suffix.lower())
+    if with_trace:
+        return False
+    return Path(facts).suffix.lower() in COLUMN_REGISTERS or Path(output or "").suffix.lower() == ".parquet"
