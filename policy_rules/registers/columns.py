@@ -330,11 +330,15 @@ class _Converter:
             typed = pc.if_else(plain, pc.cast(digits, target), pa.scalar(None, target))
             return typed, pc.invert(pc.or_(missing, plain))
         if kind == "date":
+            cast = _iso_dates(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed))
+            if cast is not None:
+                return cast, pc.invert(pc.or_(missing, pc.is_valid(cast)))
             plain = pc.match_substring_regex(trimmed, r"^\d{4}-\d{2}-\d{2}$")
             parsed = pc.strptime(pc.if_else(plain, trimmed, "1970-01-01"), format="%Y-%m-%d", unit="s", error_is_null=True)
             same = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), trimmed), False)  # 2020-02-30 is not read as 1 March
-            plain = pc.and_(plain, same)
-            typed = pc.if_else(plain, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
+            dates = pc.cast(parsed, pa.date32())
+            plain = pc.and_(plain, pc.and_(same, pc.fill_null(pc.greater_equal(dates, _first_day()), False)))  # year 0 is not a date either
+            typed = pc.if_else(plain, dates, pa.scalar(None, pa.date32()))
             return typed, pc.invert(pc.or_(missing, plain))
         if kind == "list":
             return self._plain_lists(typ, cells, missing)
@@ -414,6 +418,29 @@ def _quick(kind: str, cells: pa.Array) -> pa.Array | None:
     pence = np.zeros((len(cells), 2), dtype=np.int64)  # decimal128 as two little-endian words: the value in hundredths, and 0 (not negative)
     pence[:, 0] = np.asarray(whole) * 10**_MONEY_SCALE
     return pa.Array.from_buffers(pa.decimal128(_MAX_PRECISION, _MONEY_SCALE), len(cells), [None, pa.py_buffer(pence)])
+
+
+def _iso_dates(given: pa.Array) -> pa.Array | None:
+    """Trimmed date cells (null where missing) read by Arrow's own cast, when every one is a date it can read; else None.
+
+    The cast reads exactly ``YYYY-MM-DD`` dates of the calendar (it refuses
+    2021-02-29 and month 13) and raises on any other cell, so it is tried on
+    the whole column at once: one strict pass, where the general path needs a
+    pattern, a parse and a print to tell a real date from 2020-02-30. Of the
+    cells it reads, those not ten characters long or before year 1 (which
+    ``date.fromisoformat`` refuses) are left null, for ``convert`` to judge.
+    """
+    try:
+        typed = pc.cast(given, pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    plain = pc.fill_null(pc.and_(pc.equal(pc.binary_length(given), 10), pc.greater_equal(typed, _first_day())), False)
+    return typed if pc.all(pc.or_(plain, pc.is_null(given))).as_py() else pc.if_else(plain, typed, pa.scalar(None, pa.date32()))
+
+
+@functools.cache
+def _first_day() -> pa.Scalar:
+    return pa.scalar(date(1, 1, 1), pa.date32())
 
 
 #: Digits a quick amount may have: its value in hundredths stays below 2**63.

@@ -166,3 +166,33 @@ def test_generated_registers_with_blank_and_bad_cells_give_the_row_paths_bytes_b
         cols = in_columns(policy, register, tmp_path / f"cols-{seed}{kind}", columns.decided_here(policy, AS_OF, columns.decide_by_columns))
         assert (tmp_path / f"cols-{seed}{kind}").read_bytes() == (tmp_path / f"rows-{seed}{kind}").read_bytes()
         assert cols == rows
+
+
+NEAR_DATES = ["0000-01-01", "2024-02-29", "2023-02-29", "2024-2-01", " 2024-03-31 ", "2024-04-31", "2024/01/01", "\uff12024-01-01", "n/a", "", "+202-01-01"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(
+        st.one_of(st.dates().map(date.isoformat), st.sampled_from(NEAR_DATES), st.text(alphabet="0123456789-", min_size=10, max_size=10)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_date_column_reads_each_cell_as_the_row_reader_does(policy, cells: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Every cell of a date column, whether Arrow's cast can read the whole column or not: the value ``convert`` gives, or its error for that row."""
+    from policy_rules.engine.facts import convert
+    from policy_rules.errors import FactsError
+    from policy_rules.values.types import UNKNOWN
+
+    model = policy.model
+    converter = columns._Converter(model, "reg.csv", 0, len(cells), [])
+    read = converter.column("contract_end_date", pa.array(cells, pa.string())).to_pylist()
+    for row, cell in enumerate(cells):
+        try:
+            expected = convert(cell, model.fact_types["contract_end_date"], model, path="reg.csv", service=converter.name(row), fact="contract_end_date")
+        except FactsError as error:
+            assert converter.errors[row] is not None and converter.errors[row].message == error.message, (cell, converter.errors[row])
+            continue
+        assert converter.errors[row] is None, (cell, converter.errors[row])
+        assert read[row] == (None if expected is UNKNOWN else expected), cell
