@@ -1389,7 +1389,24 @@ def run_columns(
     """Decide a register a batch at a time, write each batch's decisions and add it to the summary, as ``run_register`` does a row at a time."""
     info = policy.info
     summary = Summary(info.name, info.version, info.digest, as_of.isoformat(), spend_fact)
-    for done in (decider or decided_here(policy, as_of))(iter(register)):
+    batches = read_ahead(iter(register))
+    try:
+        _run(policy, summary, (decider or decided_here(policy, as_of))(batches), writer, spend_fact, progress, on_error)
+    finally:
+        batches.close()
+    return summary.finish()
+
+
+def _run(
+    policy: Policy,
+    summary: Summary,
+    decided: Iterator[Decided],
+    writer: ColumnWriter | None,
+    spend_fact: str | None,
+    progress: Any,
+    on_error: Callable[[str], None] | None,
+) -> None:
+    for done in decided:
         messages = summarise(summary, done, spend_fact, policy)
         if writer is not None:
             writer.write(done)
@@ -1398,7 +1415,65 @@ def run_columns(
                 on_error(message)
         if progress is not None:
             progress.update(summary.services)
-    return summary.finish()
+
+
+#: Batches read ahead of the one being decided: one is read while another is decided and written, and memory holds at most this many more.
+READ_AHEAD = 2
+
+
+def read_ahead(batches: Iterator[Batch], depth: int = READ_AHEAD) -> Iterator[Batch]:
+    """The batches, read by a thread of their own while the caller decides and writes the ones before.
+
+    Most of the time of reading and deciding a batch is spent in Arrow's
+    kernels, which let go of the interpreter, so on two cores the reading of
+    the next batch and the work on this one overlap. The reader's exceptions
+    (a bad file, a usage error) are raised here, in order, after the batches
+    read before them; closing the generator (an interrupt, an error while
+    writing) stops the reader at its next batch and closes what it reads.
+    """
+    import queue
+    import threading
+
+    handed: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            put(("error", error))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="register reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = handed.get()
+            if kind == "batch":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        reader.join()
 
 
 def reads_in_columns(facts: str, output: str | None, with_trace: bool = False) -> bool:

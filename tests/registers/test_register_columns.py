@@ -196,3 +196,37 @@ def test_a_date_column_reads_each_cell_as_the_row_reader_does(policy, cells: lis
             continue
         assert converter.errors[row] is None, (cell, converter.errors[row])
         assert read[row] == (None if expected is UNKNOWN else expected), cell
+
+
+def test_batches_read_ahead_come_in_order_and_then_the_readers_error() -> None:
+    """The reading thread hands on every batch it read before its error, then the error itself, in the caller's thread."""
+    from policy_rules.errors import FactsError
+
+    def source():  # type: ignore[no-untyped-def]
+        yield from range(5)
+        raise FactsError("the CSV file has a header row but no services", path="reg.csv")
+
+    seen = []
+    with pytest.raises(FactsError, match="no services"):
+        for item in columns.read_ahead(source(), depth=1):
+            seen.append(item)
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_closing_batches_read_ahead_stops_the_reader_and_closes_its_source() -> None:
+    """An interrupt or a write error closes the batches: the reading thread ends, and the register it reads is closed (its file with it)."""
+    import threading
+
+    closed = threading.Event()
+
+    def source():  # type: ignore[no-untyped-def]
+        try:
+            yield from range(1_000_000)
+        finally:
+            closed.set()
+
+    batches = columns.read_ahead(source(), depth=2)
+    assert [next(batches), next(batches)] == [0, 1]
+    batches.close()
+    assert closed.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "register reader"]
