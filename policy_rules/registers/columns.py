@@ -35,7 +35,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -725,11 +725,12 @@ def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names:
 
 def _names(raw: pa.Array, first: int, count: int) -> pa.Array:
     """Each row's service name as ``service_name`` gives it from a text cell: the cell as written, or ``#N`` (its place in the register) when blank."""
+    if len(raw):
+        given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(raw), ""), False)
+        if pc.all(given).as_py():  # the usual register: every service named, no numbers to make
+            return raw.cast(pa.string())
     numbered = pc.binary_join_element_wise("#", pc.cast(pa.array(np.arange(first + 1, first + count + 1, dtype=np.int64)), pa.string()), "")
-    if not len(raw):
-        return numbered
-    given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(raw), ""), False)
-    return pc.if_else(given, raw, numbered)
+    return pc.if_else(given, raw, numbered) if len(raw) else numbered
 
 
 def _no_lists_for_nulls(lists: pa.Array) -> pa.Array:
@@ -991,17 +992,27 @@ def summarise(summary: Summary, done: Decided, spend_fact: str | None, policy: P
                     total.results[name] = row[f"{name}_sum"]
         counts = pc.value_counts(pc.drop_null(table.column("priority")))
         part.by_priority = Counter({c["values"]: c["counts"] for c in counts.to_pylist()})
-        _high(part, kept, spend if errors is None else spend.filter(pc.invert(errors)))
+        _high(part, kept, spend if errors is None else spend.filter(pc.invert(errors)), summary.least_high_spend)
         _undetermined(part, kept)
     summary.merge(part)
     return messages
 
 
-def _high(part: Summary, kept: pa.Table, spend: pa.ChunkedArray | pa.Array) -> None:
-    """The high-priority services of the batch: counted, and the ``LISTED`` of highest spend kept in register order (as ``_highest`` keeps them)."""
+def _high(part: Summary, kept: pa.Table, spend: pa.ChunkedArray | pa.Array, least: Decimal | None = None) -> None:
+    """The high-priority services of the batch: counted, and the ``LISTED`` of highest spend kept in register order (as ``_highest`` keeps them).
+
+    ``least`` is the spend below which the summary so far would drop a
+    service (``Summary.least_high_spend``): rows below it are not taken out
+    of their columns at all, which after the first batches is nearly all.
+    """
     high = pc.fill_null(pc.equal(kept.column("priority"), "high"), False)
+    part.high_priority_count = pc.sum(high).as_py() or 0
+    if not part.high_priority_count:
+        return
+    if least is not None:
+        floor = least.quantize(Decimal(1).scaleb(-spend.type.scale), rounding=ROUND_FLOOR)  # at most the bar: a row the summary keeps is kept
+        high = pc.and_(high, pc.greater_equal(pc.fill_null(spend, pa.scalar(Decimal(0), spend.type)), pa.scalar(floor, spend.type)))
     rows = pa.table({"service": kept.column("service"), "outcome": kept.column("outcome"), "spend": spend, "reasons": kept.column("reasons")}).filter(high)
-    part.high_priority_count = rows.num_rows
     if not rows.num_rows:
         return
     if rows.num_rows > LISTED:

@@ -109,6 +109,11 @@ class Summary:
     _high_bar: tuple[Decimal, str] | None = attrs.field(default=None, repr=False)
 
     @property
+    def least_high_spend(self) -> Decimal | None:
+        """The spend below which a high-priority service can no longer be among the ``LISTED`` kept (None while fewer are kept)."""
+        return None if self._high_bar is None else -self._high_bar[0]
+
+    @property
     def total_spend(self) -> Decimal:
         return sum((t.spend for t in self.by_outcome.values()), Decimal(0))
 

@@ -230,3 +230,29 @@ def test_closing_batches_read_ahead_stops_the_reader_and_closes_its_source() -> 
     batches.close()
     assert closed.is_set()
     assert not [t for t in threading.enumerate() if t.name == "register reader"]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), listed=st.integers(1, 12), rows=st.sampled_from([7, 32, 100]))
+def test_the_high_priority_services_kept_across_batches_are_the_row_paths(policy, tmp_path: Path, monkeypatch, seed: int, listed: int, rows: int) -> None:  # type: ignore[no-untyped-def]
+    """Few listed, many batches, spends tied and blank: the columns path skips rows below the bar and still keeps exactly the row path's list."""
+    from policy_rules.registers import register
+
+    monkeypatch.setattr(register, "LISTED", listed)
+    monkeypatch.setattr(columns, "LISTED", listed)
+    services = generate(300, seed=seed, missing=0.1)
+    for at, service in enumerate(services):
+        if at % 3 == 0:
+            service["annual_spend"] = 25_000_000 + 1_000_000 * (at % 2)  # above every generated spend: the listed ones tie
+        if at % 11 == 0:
+            service["service"] = "Same name"
+        if at % 13 == 0:
+            service["annual_spend"] = 0
+    path = tmp_path / f"ties-{seed}.csv"
+    write_csv(services, str(path))
+    expected = by_rows(policy, path, tmp_path / "rows.csv")
+    writer = columns.ColumnWriter(str(tmp_path / "cols.csv"), policy, AS_OF, "annual_spend")
+    found = columns.run_columns(policy, columns.ColumnRegister(str(path), policy, rows), AS_OF, writer=writer, spend_fact="annual_spend").to_dict()
+    writer.close()
+    assert found["high_priority"] == expected["high_priority"]
+    assert found == expected
