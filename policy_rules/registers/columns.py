@@ -406,8 +406,7 @@ _FEW_DISTINCT = 256
 def _quick(kind: str, cells: pa.Array) -> pa.Array | None:
     """A column every cell of which is in the one plainest spelling (``yes``/``no``; digits alone), read by the fewest kernels; else None."""
     if kind == "yes/no":
-        yes = pc.equal(cells, "yes")
-        return yes if pc.all(pc.fill_null(pc.or_(yes, pc.equal(cells, "no")), False)).as_py() else None
+        return _yes_no_bytes(cells)
     if kind not in ("money", "number", "whole number") or not len(cells):
         return None
     if not pc.all(pc.fill_null(pc.ascii_is_decimal(cells), False)).as_py() or pc.max(pc.binary_length(cells)).as_py() > _QUICK_DIGITS:
@@ -441,6 +440,34 @@ def _iso_dates(given: pa.Array) -> pa.Array | None:
 @functools.cache
 def _first_day() -> pa.Scalar:
     return pa.scalar(date(1, 1, 1), pa.date32())
+
+
+def _yes_no_bytes(cells: pa.Array) -> pa.Array | None:
+    """A column all ``yes`` or ``no`` read from its bytes: three-byte cells must be ``yes``, two-byte ones ``no``; None for any other column.
+
+    A register's twenty yes/no columns are mostly written this way; looking
+    at the first bytes of each cell is a few numpy passes, where comparing
+    every cell with both words is four kernels a column.
+    """
+    if cells.null_count or not len(cells):
+        return None
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int32)[cells.offset : cells.offset + len(cells) + 1]
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    yes = lengths == 3
+    no = lengths == 2
+    if not np.all(yes | no):
+        return None
+    data = np.frombuffer(cells.buffers()[2], dtype=np.uint8)
+    at_yes, at_no = starts[yes], starts[no]
+    if not (
+        np.all(data[at_yes] == ord("y"))
+        and np.all(data[at_yes + 1] == ord("e"))
+        and np.all(data[at_yes + 2] == ord("s"))
+        and np.all(data[at_no] == ord("n"))
+        and np.all(data[at_no + 1] == ord("o"))
+    ):
+        return None
+    return pa.array(yes, pa.bool_())
 
 
 #: Digits a quick amount may have: its value in hundredths stays below 2**63.
@@ -1070,6 +1097,8 @@ def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False, f
                 return values
             encoded = pc.dictionary_encode(values)
             return pa.array([escape(v) for v in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
+    if _plain_bytes(values, quoted_only):
+        return values
     plain = pc.match_substring_regex(values, _PLAIN if not quoted_only else r'^[^,"\n\r]*$')
     if pc.all(plain).as_py():
         return values
@@ -1078,6 +1107,28 @@ def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False, f
         if not ok:
             cells[at] = escape(cells[at])
     return pa.array(cells, pa.string())
+
+
+_FORMULA_FIRST = np.zeros(256, dtype=bool)
+_FORMULA_FIRST[list(b"=+-@\t")] = True
+
+
+def _plain_bytes(values: pa.Array, quoted_only: bool) -> bool:
+    """Whether every cell is written as it is (``_PLAIN``), judged on the bytes: none of ``, " CR LF`` anywhere, no formula sign first.
+
+    These signs are ASCII, so no byte of a longer UTF-8 character can be
+    one of them; a column this cannot vouch for goes to the pattern.
+    """
+    if values.null_count or not len(values) or not pa.types.is_string(values.type) or values.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    text = values.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
+    if b"," in text or b'"' in text or b"\n" in text or b"\r" in text:
+        return False
+    if quoted_only:
+        return True
+    starts = offsets[:-1][np.diff(offsets) > 0] - offsets[0]
+    return not _FORMULA_FIRST[np.frombuffer(text, dtype=np.uint8)[starts]].any()
 
 
 def _joined(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -256,3 +256,28 @@ def test_the_high_priority_services_kept_across_batches_are_the_row_paths(policy
     writer.close()
     assert found["high_priority"] == expected["high_priority"]
     assert found == expected
+
+
+@settings(deadline=None)
+@given(cells=st.lists(st.sampled_from(["yes", "no", "Yes", "NO", "ye", "nos", "n", "", "yés", "né", "oui"]), max_size=30), start=st.integers(0, 5))
+def test_a_yes_no_column_is_read_from_its_bytes_only_when_every_cell_is_yes_or_no(cells: list[str], start: int) -> None:
+    """The bytes shortcut reads a column (or a slice of one) exactly when every cell is ``yes`` or ``no``, and then as those words."""
+    column = pa.array(cells, pa.string()).slice(min(start, len(cells)))
+    words = column.to_pylist()
+    read = columns._yes_no_bytes(column)
+    if words and all(w in ("yes", "no") for w in words):
+        assert read is not None and read.to_pylist() == [w == "yes" for w in words]
+    else:
+        assert read is None
+
+
+@settings(deadline=None)
+@given(cells=st.lists(st.text(alphabet=st.sampled_from(list('ab =+-@\t\r\n,"é\x01;')), max_size=6), max_size=20), start=st.integers(0, 3), quoted=st.booleans())
+def test_text_cells_vouched_plain_by_their_bytes_are_those_the_pattern_finds_plain(cells: list[str], start: int, quoted: bool) -> None:
+    """The bytes check never calls a cell plain that the CSV writer's pattern would escape."""
+    import pyarrow.compute as pc
+
+    column = pa.array(cells, pa.string()).slice(min(start, len(cells)))
+    pattern = columns._PLAIN if not quoted else r'^[^,"\n\r]*$'
+    every = len(column) > 0 and pc.all(pc.match_substring_regex(column, pattern)).as_py()
+    assert columns._plain_bytes(column, quoted) == every
