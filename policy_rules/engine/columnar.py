@@ -85,6 +85,9 @@ class Runtime:
         self.send = np.zeros(n, dtype=np.int8)  # 0 kept, else an index into WHY
         self.namespace = namespace
         self.lists: dict[str, tuple[pa.Array, np.ndarray]] = {}
+        #: Each flattened list's item offsets by row (from 0), by the ``id`` of its parent rows, when no row of it is null: the ends a
+        #: ``total of`` sums between.
+        self.offsets: dict[int, np.ndarray] = {}
         #: The rule deciding each row's outcome, as ``(LABELS, codes)`` left to decode until a caller asks for it (``decide_columns`` does
         #: not: it drops the column); None without an outcome.
         self.decided_by: Any = None
@@ -109,6 +112,12 @@ class Runtime:
             if not value.is_valid:
                 self.send[self.send == 0] = 1
             return
+        if isinstance(value, Fixed):
+            if value.valid is not None and not value.valid.all():
+                unknown = ~value.valid
+                rows = parent[unknown] if parent is not None else np.nonzero(unknown)[0]
+                self.send[rows[self.send[rows] == 0]] = 1
+            return
         if value.null_count:
             self.flag(pc.is_null(value), parent, 1)
 
@@ -119,6 +128,9 @@ class Runtime:
         found = self.lists.get(name)
         if found is None:
             found = self.lists[name] = (pc.list_flatten(column), np.asarray(pc.list_parent_indices(column).to_numpy(), dtype=np.int64))
+            if not column.null_count:
+                offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
+                self.offsets[id(found[1])] = offsets - offsets[0]
         return found
 
     def field(self, flat: pa.Array, name: str, default: pa.Scalar | None) -> pa.Array:
@@ -144,7 +156,17 @@ class Runtime:
         """A row-level value, repeated for each item of its row (a constant, a parameter or a scale is the same for every item)."""
         if isinstance(value, np.ndarray):
             return value[parent]
+        if isinstance(value, Fixed):
+            return (
+                value
+                if value.constant
+                else Fixed(value.values[parent], value.places, None if value.valid is None else value.valid[parent], value.low, value.high)
+            )
         return value.take(pa.array(parent)) if isinstance(value, pa.Array) else value
+
+    def arrow(self, value: Any) -> Any:
+        """A value the generated code may hold in fixed point (``Fixed``), as the Arrow column it stands for, for a form that reads Arrow."""
+        return value.arrow() if isinstance(value, Fixed) else value
 
     def reduce(self, quantifier: str, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``any``/``every``/``no``/``count`` over each row's items, in Kleene's logic: an unknown item leaves it open unless another settles it."""
@@ -165,9 +187,10 @@ class Runtime:
 
     def total(self, value: Any, condition: Any, parent: np.ndarray, m: int) -> pa.Array:
         """``total of``: the sum over the items whose condition holds; null when an item's condition, or a counted value, is."""
-        found = _fixed_total(value, condition, parent, self.n)
+        found = _fixed_total(value, condition, parent, self.n, self.offsets.get(id(parent)))
         if found is not None:
-            return arrow(found)
+            return found
+        value = self.arrow(value)
         summed = _grouped_sum(value, condition, parent, self.n)
         if summed is not None:
             return summed
@@ -273,6 +296,7 @@ class Runtime:
             x, y = pair
             valid = _both(x.valid, y.valid)
             return _kleene(NUMPY_COMPARE[name](x.values, y.values), None if valid is None else ~valid)
+        a, b = self.arrow(a), self.arrow(b)
         try:
             return getattr(pc, name)(a, b)
         except pa.ArrowInvalid:
@@ -316,7 +340,8 @@ class Runtime:
         the row path's ``Decimal`` values exactly; else ``python``."""
         found = _fixed_apply(op, operands)
         if found is not None:
-            return arrow(found)
+            return arrow(found) if found.constant else found
+        operands = [self.arrow(x) for x in operands]
         try:
             value = _vectorised(op, [_tight(x) for x in operands])
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
@@ -433,7 +458,7 @@ class Fixed:
     path's ``Decimal`` arithmetic on the same values is exact, so both agree.
     """
 
-    __slots__ = ("high", "low", "places", "valid", "values")
+    __slots__ = ("_arrow", "high", "low", "places", "valid", "values")
 
     def __init__(self, values: Any, places: int, valid: np.ndarray | None, low: int, high: int) -> None:
         self.values = values
@@ -441,10 +466,17 @@ class Fixed:
         self.valid = valid
         self.low = low
         self.high = high
+        self._arrow: Any = None
 
     @property
     def constant(self) -> bool:
         return not isinstance(self.values, np.ndarray)
+
+    def arrow(self) -> Any:
+        """The decimal column this stands for (``arrow``), written once however many forms read it."""
+        if self._arrow is None:
+            self._arrow = arrow(self, remember=False)  # remembered, the column would keep its own entry of _KNOWN alive for good
+        return self._arrow
 
 
 def _fits(*bounds: int) -> bool:
@@ -515,7 +547,7 @@ def _fixed_constant(number: Decimal) -> Fixed | None:
     return Fixed(value, places, None, value, value) if places <= FIXED_PLACES and _fits(value) else None
 
 
-def arrow(f: Fixed, typ: pa.DataType | None = None) -> Any:
+def arrow(f: Fixed, typ: pa.DataType | None = None, remember: bool = True) -> Any:
     """A fixed-point value as the decimal128 column (or scalar) it stands for, typed as narrow as its bounds allow (or ``typ``, at its places)."""
     if typ is None:
         typ = pa.decimal128(max(len(str(max(-f.low, f.high))), f.places, 1), f.places)
@@ -529,7 +561,7 @@ def arrow(f: Fixed, typ: pa.DataType | None = None) -> Any:
     validity = None if f.valid is None else pa.array(f.valid).buffers()[1]
     nulls = 0 if f.valid is None else int(len(values) - np.count_nonzero(f.valid))
     out = pa.Array.from_buffers(typ, len(values), [validity, pa.py_buffer(words)], null_count=nulls)
-    if typ.scale == f.places:
+    if remember and typ.scale == f.places:
         _remember(out, f)
     return out
 
@@ -695,7 +727,7 @@ def _fixed_apply(op: str, operands: list[Any]) -> Fixed | None:
     """``op`` in fixed point, or ``None`` when an operand is not a number in int64 or a bound does not fit (the decimal route then tries)."""
     if op == "scale":
         scale, x = operands
-        f = fixed(x) if isinstance(scale, Scale) and isinstance(x, pa.Array) else None
+        f = fixed(x) if isinstance(scale, Scale) and isinstance(x, pa.Array | Fixed) else None
         return None if f is None else _fixed_scale(scale, f)
     found = [fixed(x) for x in operands]
     if any(f is None for f in found):
@@ -721,12 +753,18 @@ def _fixed_apply(op: str, operands: list[Any]) -> Fixed | None:
     return None
 
 
-def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int) -> Fixed | None:
-    """``total of`` in fixed point: each row's items summed (a false condition adds 0), when every row's sum is proved to fit int64."""
-    f = fixed(value) if isinstance(value, pa.Array) else None
-    if f is None or (condition is not None and not isinstance(condition, pa.Array)):
+def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int, offsets: np.ndarray | None = None) -> Fixed | None:
+    """``total of`` in fixed point: each row's items summed (a false condition adds 0), when every row's sum is proved to fit int64.
+
+    ``offsets``, where the list has them (no null row), give each row's first and last item without counting the items by row.
+    """
+    f = fixed(value) if isinstance(value, pa.Array | Fixed) else None
+    if f is None or f.constant or (condition is not None and not isinstance(condition, pa.Array)):
         return None
-    counts = np.bincount(parent, minlength=n) if len(parent) else np.zeros(n, dtype=np.int64)
+    if offsets is not None:
+        counts = np.diff(offsets)
+    else:
+        counts = np.bincount(parent, minlength=n) if len(parent) else np.zeros(n, dtype=np.int64)
     most = int(counts.max()) if n else 0
     low, high = min(f.low, 0) * most, max(f.high, 0) * most
     if not _fits(low, high):
@@ -742,8 +780,11 @@ def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int) -> Fixe
     # Running sums may wrap around in int64; a difference of two is still each row's exact sum, which is proved to fit.
     running = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(values, out=running[1:])
-    ends = np.cumsum(counts)
-    sums = running[ends] - running[ends - counts]
+    if offsets is not None:
+        sums = running[offsets[1:]] - running[offsets[:-1]]
+    else:
+        ends = np.cumsum(counts)
+        sums = running[ends] - running[ends - counts]
     valid = None
     if unknown is not None and unknown.any():
         valid = np.bincount(parent[unknown], minlength=n) == 0
@@ -913,6 +954,11 @@ class Columnar:
         self.coded_names: set[str] = set()
         self.coded_vars: set[str] = set()
         self.decoded: dict[tuple[str, str], str] = {}
+        #: Variables that may hold a number in fixed point (``Fixed``): the results of ``R.exact`` and ``R.total`` and their lifts, read
+        #: as such by the forms that take one (arithmetic, comparisons of numbers, ``total of``, results) and written as Arrow for others
+        #: once (``arrowed``), so that a chain of arithmetic converts only what is reported or read by a kernel.
+        self.fixed_vars: set[str] = set()
+        self.arrowed_vars: dict[str, str] = {}
 
     def const(self, value: Any) -> str:
         self.constants.append(value)
@@ -940,7 +986,21 @@ class Columnar:
 
     def lift(self, v: str, scope: tuple[str, str, str, str] | None) -> str:
         """A row-level column seen from an item scope."""
-        return v if scope is None else self.put(f"R.take({v}, {scope[2]})")
+        if scope is None:
+            return v
+        lifted = self.put(f"R.take({v}, {scope[2]})")
+        if v in self.fixed_vars:
+            self.fixed_vars.add(lifted)
+        return lifted
+
+    def arrowed(self, v: str) -> str:
+        """A variable as Arrow for a form that does not read ``Fixed``: converted once, where first needed."""
+        if v not in self.fixed_vars:
+            return v
+        found = self.arrowed_vars.get(v)
+        if found is None:
+            found = self.arrowed_vars[v] = self.put(f"R.arrow({v})")
+        return found
 
     def size(self, scope: Any) -> str:
         return "R.n" if scope is None else scope[3]
@@ -964,7 +1024,12 @@ class Columnar:
 
     # --- expressions ---
 
-    def expr(self, e: ir.Expr, scope: Any) -> str:
+    def expr(self, e: ir.Expr, scope: Any, fixed_ok: bool = False) -> str:
+        """The variable holding ``e``'s column; a number in fixed point only when ``fixed_ok`` (the reader takes ``Fixed``)."""
+        v = self.form(e, scope)
+        return v if fixed_ok else self.arrowed(v)
+
+    def form(self, e: ir.Expr, scope: Any) -> str:
         if isinstance(e, ir.Const):
             value = self.lowered.constants[e.index]
             if isinstance(value, tuple):
@@ -998,8 +1063,10 @@ class Columnar:
         if isinstance(e, ir.Total):
             inner = self.bind(e.item, e.collection, scope)
             condition = self.expr(e.condition, inner) if e.condition is not None else "None"
-            value = self.expr(e.value, inner)
-            return self.put(f"R.total({value}, {condition}, {inner[2]}, {inner[3]})")
+            value = self.expr(e.value, inner, fixed_ok=True)
+            total = self.put(f"R.total({value}, {condition}, {inner[2]}, {inner[3]})")
+            self.fixed_vars.add(total)
+            return total
         raise Unsupported(f"the form {type(e).__name__}")
 
     def apply(self, e: ir.Apply, scope: Any) -> str:
@@ -1019,7 +1086,8 @@ class Columnar:
                 eq = self.put(f"pc.equal({x}, {self.expr(option, scope)})")
                 v = eq if v is None else self.put(f"pc.or_kleene({v}, {eq})")
             return self.put(f"pc.invert({v})") if e.op == "not in" else v  # type: ignore[return-value]
-        operands = [self.expr(x, scope) for x in e.operands]
+        numbers = self.comparable(e) and (e.op == "between" or (e.op in COMPARE and self.kind(e.operands[0]) == "number"))
+        operands = [self.expr(x, scope, fixed_ok=e.op in VECTORISED or numbers) for x in e.operands]
         if e.op in COMPARE and self.comparable(e):
             if self.kind(e.operands[0]) == "number":
                 return self.put(f"R.compare({self.const(COMPARE[e.op])}, {operands[0]}, {operands[1]})")
@@ -1038,7 +1106,9 @@ class Columnar:
         fn = self.const(eval(f"lambda {', '.join(names)}: {template}", self.namespace()))
         out = self.const(pa.bool_() if e.op in ("within",) else None)
         if e.op in VECTORISED:
-            return self.put(f"R.exact({self.const(e.op)}, {fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
+            v = self.put(f"R.exact({self.const(e.op)}, {fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
+            self.fixed_vars.add(v)
+            return v
         return self.put(f"R.python({fn}, [{', '.join(operands)}], {self.size(scope)}, {self.parent(scope)}, {out})")
 
     def comparable(self, e: ir.Apply) -> bool:
@@ -1143,11 +1213,14 @@ class Columnar:
         ``coded``: the values are codes (``Runtime.pick`` chooses among them); else Arrow columns.
         """
         applies = self.expr(rule.condition.whole, scope) if rule.condition is not None else "K_TRUE"
-        value = self.coded(rule.conclusion, scope) if coded else self.expr(rule.conclusion, scope)
+        # A conclusion taken as it is (no condition, no exception to choose against) may stay in fixed point.
+        value = self.coded(rule.conclusion, scope) if coded else self.expr(rule.conclusion, scope, fixed_ok=rule.condition is None and not rule.exceptions)
         self.applies_of[id(rule)] = applies
         if not rule.exceptions:
             return applies, value
         results = [self.rule(x, scope, coded) for x in rule.exceptions]
+        if not coded:
+            results = [(a, self.arrowed(v)) for a, v in results]
         parent = self.parent(scope)
         for a, _v in results:
             # An exception that may apply: the row path works out whether it does (and what then follows).
@@ -1206,7 +1279,7 @@ class Columnar:
                     names = self.const([lowered.constants[i] for i, _x in body.members])
                     v = self.put(f"({names}, [{', '.join(parts)}])")
                 else:
-                    v = self.expr(body, None)
+                    v = self.expr(body, None, fixed_ok=True)
                 self.locals[name] = v
                 continue
             decision = lowered.decisions[name]
@@ -1217,13 +1290,13 @@ class Columnar:
             elif name == lowered.element_outcomes:
                 item, collection = decision.per_item
                 inner = self.bind(item, collection, None)
-                elements = f"({self.reported(self.decision(decision, inner), inner)}, {self.const(collection.name)})"
+                elements = f"({self.reported(self.arrowed(self.decision(decision, inner)), inner)}, {self.const(collection.name)})"
             else:
                 raise Unsupported("a decision for each item that another value reads")
         for name in self.model.results:
             results[name] = self.reported(self.locals[name], None)
-        outcome = self.reported(self.locals.get(lowered.outcome or "", "None"), None)
-        priority = self.reported(self.locals.get(lowered.priority or "", "None"), None)
+        outcome = self.reported(self.arrowed(self.locals.get(lowered.outcome or "", "None")), None)
+        priority = self.reported(self.arrowed(self.locals.get(lowered.priority or "", "None")), None)
         reasons = self.locals.get(lowered.reasons or "", "None")
         listed = ", ".join(f"{self.const(k)}: {v}" for k, v in results.items())
         head = ["def decide(R, F, G, P, AS_OF):"]
@@ -1402,7 +1475,8 @@ class Batch:
         out["reasons"] = self.reasons(reasons) if reasons is not None else pa.array([[]] * n, pa.list_(pa.string()))
         out["elements"] = self.elements(elements)
         for name, kind in self.policy.result_kinds:
-            value = _array(results[name], n)
+            value = results[name]
+            value = value if isinstance(value, Fixed) else _array(value, n)
             runtime.open_(value, None)
             out[name] = result_column(value, kind)
         out["needed_facts"] = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
@@ -1512,10 +1586,16 @@ def _empty_for_null(column: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(column.offsets, column.values, type=column.type)
 
 
-def result_column(value: pa.Array, kind: str | None) -> pa.Array:
+def result_column(value: Any, kind: str | None) -> pa.Array:
     """A result typed as its JSON encoding says: money to the penny, whole numbers as integers, dates, yes/no; other numbers as their decimal text."""
     from policy_rules.engine.amounts import encode
 
+    if isinstance(value, Fixed):
+        found = _fixed_round(value, 2, "half_towards_infinity") if kind == "money" else None
+        found = None if found is None else _at(found, 2)
+        if found is not None:
+            return arrow(found, pa.decimal128(38, 2))
+        value = value.arrow()
     if kind == "money" and pa.types.is_decimal128(value.type) and value.type.scale == 2:
         return value.view(pa.decimal128(38, 2))  # pennies already: the same buffers, typed as every money column out is
     if kind == "money" and pa.types.is_decimal(value.type):

@@ -193,7 +193,7 @@ def route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     """Which route the amounts take: int64 fixed point first (as decided), or the decimal128 kernels alone (its fallback, kept and tested)."""
     if request.param == "decimal128":
         monkeypatch.setattr(columnar, "_fixed_apply", lambda op, operands: None)
-        monkeypatch.setattr(columnar, "_fixed_total", lambda value, condition, parent, n: None)
+        monkeypatch.setattr(columnar, "_fixed_total", lambda value, condition, parent, n, offsets=None: None)
         monkeypatch.setattr(columnar, "fixed", lambda x: None)
     return str(request.param)
 
