@@ -756,15 +756,16 @@ def _fixed_apply(op: str, operands: list[Any]) -> Fixed | None:
 def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int, offsets: np.ndarray | None = None) -> Fixed | None:
     """``total of`` in fixed point: each row's items summed (a false condition adds 0), when every row's sum is proved to fit int64.
 
-    ``offsets``, where the list has them (no null row), give each row's first and last item without counting the items by row.
+    ``offsets``, where the list has them (no null row), give each row's first and last item; else they are counted from ``parent``.
     """
     f = fixed(value) if isinstance(value, pa.Array | Fixed) else None
     if f is None or f.constant or (condition is not None and not isinstance(condition, pa.Array)):
         return None
-    if offsets is not None:
-        counts = np.diff(offsets)
-    else:
-        counts = np.bincount(parent, minlength=n) if len(parent) else np.zeros(n, dtype=np.int64)
+    if offsets is None:
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        if len(parent):
+            np.cumsum(np.bincount(parent, minlength=n), out=offsets[1:])
+    counts = np.diff(offsets)
     most = int(counts.max()) if n else 0
     low, high = min(f.low, 0) * most, max(f.high, 0) * most
     if not _fits(low, high):
@@ -780,11 +781,7 @@ def _fixed_total(value: Any, condition: Any, parent: np.ndarray, n: int, offsets
     # Running sums may wrap around in int64; a difference of two is still each row's exact sum, which is proved to fit.
     running = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(values, out=running[1:])
-    if offsets is not None:
-        sums = running[offsets[1:]] - running[offsets[:-1]]
-    else:
-        ends = np.cumsum(counts)
-        sums = running[ends] - running[ends - counts]
+    sums = running[offsets[1:]] - running[offsets[:-1]]
     valid = None
     if unknown is not None and unknown.any():
         valid = np.bincount(parent[unknown], minlength=n) == 0
@@ -1586,24 +1583,28 @@ def _empty_for_null(column: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(column.offsets, column.values, type=column.type)
 
 
+def _fixed_pennies(f: Fixed | None) -> pa.Array | None:
+    """A money result in fixed point rounded to the penny, as the ``decimal128(38, 2)`` column every money result is; None past int64."""
+    found = None if f is None else _fixed_round(f, 2, "half_towards_infinity")
+    found = None if found is None else _at(found, 2)
+    return None if found is None else arrow(found, pa.decimal128(38, 2))
+
+
 def result_column(value: Any, kind: str | None) -> pa.Array:
     """A result typed as its JSON encoding says: money to the penny, whole numbers as integers, dates, yes/no; other numbers as their decimal text."""
     from policy_rules.engine.amounts import encode
 
     if isinstance(value, Fixed):
-        found = _fixed_round(value, 2, "half_towards_infinity") if kind == "money" else None
-        found = None if found is None else _at(found, 2)
-        if found is not None:
-            return arrow(found, pa.decimal128(38, 2))
+        pennies = _fixed_pennies(value) if kind == "money" else None
+        if pennies is not None:
+            return pennies
         value = value.arrow()
     if kind == "money" and pa.types.is_decimal128(value.type) and value.type.scale == 2:
         return value.view(pa.decimal128(38, 2))  # pennies already: the same buffers, typed as every money column out is
     if kind == "money" and pa.types.is_decimal(value.type):
-        found = fixed(value)
-        found = None if found is None else _fixed_round(found, 2, "half_towards_infinity")
-        found = None if found is None else _at(found, 2)
-        if found is not None:
-            return arrow(found, pa.decimal128(38, 2))
+        pennies = _fixed_pennies(fixed(value))
+        if pennies is not None:
+            return pennies
         try:
             pennies = _vectorised("rounded nearest penny", [_tight(value)])
         except pa.ArrowInvalid:

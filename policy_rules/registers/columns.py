@@ -442,6 +442,11 @@ def _first_day() -> pa.Scalar:
     return pa.scalar(date(1, 1, 1), pa.date32())
 
 
+def _string_offsets(values: pa.Array) -> np.ndarray:
+    """Where each cell of a text column starts in its data buffer, and where the last ends (the column's own slice of the offsets)."""
+    return np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+
+
 def _yes_no_bytes(cells: pa.Array) -> pa.Array | None:
     """A column all ``yes`` or ``no`` read from its bytes: three-byte cells must be ``yes``, two-byte ones ``no``; None for any other column.
 
@@ -451,7 +456,7 @@ def _yes_no_bytes(cells: pa.Array) -> pa.Array | None:
     """
     if cells.null_count or not len(cells):
         return None
-    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int32)[cells.offset : cells.offset + len(cells) + 1]
+    offsets = _string_offsets(cells)
     starts, lengths = offsets[:-1], np.diff(offsets)
     yes = lengths == 3
     no = lengths == 2
@@ -752,12 +757,16 @@ def _finish(model: PolicyModel, columns: dict[str, pa.Array], count: int, names:
 
 def _names(raw: pa.Array, first: int, count: int) -> pa.Array:
     """Each row's service name as ``service_name`` gives it from a text cell: the cell as written, or ``#N`` (its place in the register) when blank."""
-    if len(raw):
-        given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(raw), ""), False)
-        if pc.all(given).as_py():  # the usual register: every service named, no numbers to make
-            return raw.cast(pa.string())
-    numbered = pc.binary_join_element_wise("#", pc.cast(pa.array(np.arange(first + 1, first + count + 1, dtype=np.int64)), pa.string()), "")
-    return pc.if_else(given, raw, numbered) if len(raw) else numbered
+
+    def numbered() -> pa.Array:
+        return pc.binary_join_element_wise("#", pc.cast(pa.array(np.arange(first + 1, first + count + 1, dtype=np.int64)), pa.string()), "")
+
+    if not len(raw):
+        return numbered()
+    given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(raw), ""), False)
+    if pc.all(given).as_py():  # the usual register: every service named, no numbers to make
+        return raw.cast(pa.string())
+    return pc.if_else(given, raw, numbered())
 
 
 def _no_lists_for_nulls(lists: pa.Array) -> pa.Array:
@@ -1121,7 +1130,7 @@ def _plain_bytes(values: pa.Array, quoted_only: bool) -> bool:
     """
     if values.null_count or not len(values) or not pa.types.is_string(values.type) or values.buffers()[2] is None:
         return False
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    offsets = _string_offsets(values)
     text = values.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
     if b"," in text or b'"' in text or b"\n" in text or b"\r" in text:
         return False
