@@ -206,22 +206,26 @@ class _Converter:
     def column(self, fact: str, cells: pa.Array | list[Any]) -> pa.Array:
         """The typed column of a fact; a cell that is not in a plain form goes through ``convert`` (and ``_at_least``), as in ``validate``.
 
-        ``cells`` are strings (a CSV file's, or a Parquet file's text column), or Python values (JSON, or a Parquet column of another type).
+        ``cells`` are strings (a CSV file's, or a Parquet file's text column), a dictionary of strings (a CSV file's yes/no and listed
+        values, or a Parquet file's dictionary column), or Python values (JSON, or a Parquet column of another type).
         A column of few distinct cells (yes/no, listed values, dates, small numbers) is read one distinct cell at a time by ``convert``
         itself; other columns by kernels for their plainest forms.
         """
         typ = self.model.fact_types[fact]
-        if isinstance(cells, pa.Array) and not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+        given = isinstance(cells, pa.Array) and _text_dictionary(cells.type)
+        if isinstance(cells, pa.Array) and not given and not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
             cells = cells.to_pylist()
         if isinstance(cells, list):
             typed, raws = None, cells
             slow_rows = [i for i, v in enumerate(cells) if v is not None]
         else:
-            cells = cells.cast(pa.string())
-            quick = _quick(typ.kind, cells)
-            if quick is not None:
-                return self._bounded(fact, quick, cells)
-            by_values = self._by_values(typ, fact, cells)
+            by_values = self._by_values(typ, fact, cells) if given else None
+            if by_values is None:
+                cells = cells.cast(pa.string())
+                quick = _quick(typ.kind, cells)
+                if quick is not None:
+                    return self._bounded(fact, quick, cells)
+                by_values = self._by_values(typ, fact, cells)
             if by_values is not None:
                 typed, slow = by_values
             elif typ.kind == "list":  # many lists repeat: each distinct one read once
@@ -262,11 +266,13 @@ class _Converter:
     def _by_values(self, typ: Type, fact: str, cells: pa.Array) -> tuple[pa.Array, pa.Array | None] | None:
         """A column of few distinct cells, each distinct cell read by ``convert`` once, and a mask of the cells it refused (None: none).
 
-        None when the column has too many distinct cells for this to pay (or is text, which is kept as written).
+        None when the column has too many distinct cells for this to pay (or is text, which is kept as written). Cells the CSV reader
+        has already given as a dictionary (``_DICTIONARY_KINDS``) are not counted again.
         """
-        if typ.kind == "text" or len(cells) < _FEW_DISTINCT:
+        given = _text_dictionary(cells.type)
+        if typ.kind == "text" or (len(cells) < _FEW_DISTINCT and not given):
             return None
-        encoded = pc.dictionary_encode(cells)
+        encoded = cells if given else pc.dictionary_encode(cells)
         distinct = encoded.dictionary.to_pylist()
         if len(distinct) > max(_FEW_DISTINCT, len(cells) // 16):
             return None
@@ -531,6 +537,14 @@ def _typed_array(values: list[Any], typ: Type, model: PolicyModel) -> pa.Array:
     return pa.array(values, arrow_type(typ, model, _scale_of(values) if scaled else _MONEY_SCALE))
 
 
+#: Kinds of fact whose CSV cells the reader gives as a dictionary of their few distinct spellings, each then read once (``_by_values``).
+_DICTIONARY_KINDS = frozenset({"yes/no", "one of"})
+
+
+def _text_dictionary(typ: pa.DataType) -> bool:
+    return pa.types.is_dictionary(typ) and (pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type))
+
+
 def _has_amounts(typ: pa.DataType) -> bool:
     if pa.types.is_decimal(typ):
         return True
@@ -561,10 +575,12 @@ def _csv_batches(path: str, model: PolicyModel, rows: int) -> Iterator[tuple[pa.
         raw_names = next(csv.reader([first_line], delimiter=delimiter))
         file.seek(start + len(first_line.encode("utf-8")) + 1)
         columns = [f"c{i}" for i in range(len(raw_names))]
+        kinds = [model.fact_types[name].kind if name in model.fact_types else None for name in header]
+        types = {c: pa.dictionary(pa.int32(), pa.string()) if i < len(kinds) and kinds[i] in _DICTIONARY_KINDS else pa.string() for i, c in enumerate(columns)}
         options = (
             pcsv.ReadOptions(column_names=columns, block_size=_CSV_BLOCK, use_threads=True),
             pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
-            pcsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False),
+            pcsv.ConvertOptions(column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
         watched = _NoNul(file)
         try:
@@ -613,6 +629,7 @@ class _NoNul:
 
 
 def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> Iterator[tuple[pa.RecordBatch, tuple[str, ...]]]:
+    """Batches of ``rows`` rows cut from the blocks read so far; the rows left over stay in ``pending``, for the next blocks to join."""
     table = pa.Table.from_batches(pending).combine_chunks()
     pending.clear()
     at = 0
@@ -620,7 +637,30 @@ def _cut(pending: list[pa.RecordBatch], rows: int, header: tuple[str, ...]) -> I
         yield table.slice(at, rows).to_batches()[0], header
         at += rows
     if at < table.num_rows:
-        pending.extend(table.slice(at).to_batches())
+        pending.extend(_compact(table.slice(at)).to_batches())
+
+
+#: A dictionary column carried over to the next batch keeps at most this many spellings it no longer uses.
+_DICTIONARY_KEPT = 64
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """The rows left over from a cut, each dictionary column holding only the spellings those rows use.
+
+    A slice keeps its whole dictionary, and joining the next blocks to it
+    unifies their dictionaries with that one, so without this a column of
+    many distinct (wrong) spellings would carry every one read so far into
+    every later batch.
+    """
+    for at, column in enumerate(table.columns):
+        if pa.types.is_dictionary(column.type) and sum(len(chunk.dictionary) for chunk in column.chunks) > _DICTIONARY_KEPT:
+            table = table.set_column(at, table.field(at), pc.dictionary_encode(column.cast(column.type.value_type)))
+    return table
+
+
+def _text(column: pa.Array) -> pa.Array:
+    """A column of cells as text, whether the reader gave them as text or as a dictionary of spellings."""
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
 
 
 def _not_blank(batch: pa.RecordBatch, delimiter_checked: bool = True) -> pa.RecordBatch:
@@ -628,7 +668,7 @@ def _not_blank(batch: pa.RecordBatch, delimiter_checked: bool = True) -> pa.Reco
     have their other cells looked at."""
     if not batch.num_columns:
         return batch
-    first = pc.not_equal(pc.utf8_trim_whitespace(batch.column(0)), "")
+    first = pc.not_equal(pc.utf8_trim_whitespace(_text(batch.column(0))), "")
     if pc.all(first).as_py():
         return batch
     keep = np.asarray(first).copy()
@@ -636,7 +676,7 @@ def _not_blank(batch: pa.RecordBatch, delimiter_checked: bool = True) -> pa.Reco
     rest = batch.take(pa.array(blank))
     filled = np.zeros(len(blank), dtype=bool)
     for column in rest.columns[1:]:
-        filled |= np.asarray(pc.not_equal(pc.utf8_trim_whitespace(column), ""))
+        filled |= np.asarray(pc.not_equal(pc.utf8_trim_whitespace(_text(column)), ""))
     keep[blank[filled]] = True
     return batch.filter(pa.array(keep))
 
@@ -796,7 +836,7 @@ def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[
         for batch, header in _string_batches(path, kind, model, rows):
             count = batch.num_rows
             named = {h: i for i, h in enumerate(header) if h}
-            raw_names = batch.column(named[model.service_name]) if model.service_name in named else pa.nulls(0, pa.string())
+            raw_names = _text(batch.column(named[model.service_name])) if model.service_name in named else pa.nulls(0, pa.string())
             converter = _Converter(model, path, first, count, raw_names, read)
             names = _names(raw_names, first, count)
             columns = {fact: converter.column(fact, batch.column(at)) for fact, at in named.items()}

@@ -168,6 +168,42 @@ def test_generated_registers_with_blank_and_bad_cells_give_the_row_paths_bytes_b
         assert cols == rows
 
 
+YES_NO_SPELLINGS = ["yes", "no", "Yes", " NO ", "y", "n", "TRUE", "false", "", "n/a", "unknown", "?", "perhaps", "yés"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), rows=st.sampled_from([17, 64, 150]), odd=st.sampled_from([0.0, 0.05, 0.6]))
+def test_yes_no_cells_read_as_a_dictionary_across_blocks_and_batches_give_the_row_paths_bytes(
+    policy, tmp_path: Path, monkeypatch, seed: int, rows: int, odd: float
+) -> None:  # type: ignore[no-untyped-def]
+    """Yes/no cells spelled every way, and many distinct wrong spellings, read by the CSV reader as dictionaries in small blocks cut into
+    batches: the row writer's bytes and summary, and no batch carries the spellings of the rows before it."""
+    import random
+
+    pick = random.Random(seed)
+    services = generate(1000, seed=seed)
+    yes_no = [f for f, t in policy.model.fact_types.items() if t.kind == "yes/no"]
+    for at, service in enumerate(services):
+        service[yes_no[0]] = f"wrong {at}" if pick.random() < odd else pick.choice(YES_NO_SPELLINGS)
+        for fact in pick.sample(yes_no[1:], 3):
+            service[fact] = pick.choice(YES_NO_SPELLINGS)
+    register = tmp_path / f"spelled-{seed}.csv"
+    write_csv(services, str(register))
+    monkeypatch.setattr(columns, "_CSV_BLOCK", 4096)
+    monkeypatch.setattr(columns, "_DICTIONARY_KEPT", 8)
+    rows_summary = by_rows(policy, register, tmp_path / "rows.csv")
+    writer = columns.ColumnWriter(str(tmp_path / "cols.csv"), policy, AS_OF, "annual_spend")
+    summary = columns.run_columns(policy, columns.ColumnRegister(str(register), policy, rows), AS_OF, writer=writer, spend_fact="annual_spend")
+    writer.close()
+    assert (tmp_path / "cols.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+    assert summary.to_dict() == rows_summary
+    block_rows = 4096 // 100
+    for batch, _header in columns._csv_batches(str(register), policy.model, rows):
+        for column in batch.columns:
+            if pa.types.is_dictionary(column.type):
+                assert len(column.dictionary) <= len(YES_NO_SPELLINGS) + 8 + 2 * (rows + block_rows)
+
+
 NEAR_DATES = ["0000-01-01", "2024-02-29", "2023-02-29", "2024-2-01", " 2024-03-31 ", "2024-04-31", "2024/01/01", "\uff12024-01-01", "n/a", "", "+202-01-01"]
 
 
