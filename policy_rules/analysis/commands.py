@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policy_rules.safety.escape import for_terminal
 
 EXAMPLES = {
@@ -104,6 +102,8 @@ def _analyse(args: argparse.Namespace) -> int:
 
 def _write_scenarios(findings: list[Any], folder: str, rules: str) -> dict[int, str]:
     """Each witness as a case file ``NN-KIND-WHERE.yaml`` in ``folder``; the finding's line is its first comment."""
+    import yaml  # here, not at the top: every command builds its parser from this module, and only this one writes YAML
+
     from policy_rules.safety.outputs import refuse_overwriting_inputs, write_whole
 
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -371,12 +371,20 @@ class _Converter:
         item[offsets[1:] - 1] = False  # the last piece of a list is its closing bracket
         bodies = pc.utf8_rtrim(pc.utf8_ltrim(pieces.filter(pa.array(item)), characters="[,{ \t"), characters=" \t")
         encoded = pc.dictionary_encode(bodies)
+        known = self.read.setdefault(f"[{typ.record}]", {})  # items read in earlier batches (no fact has this name)
+        if len(known) > _READ_KEPT:
+            known.clear()
         read: list[Any] = []
         for body in encoded.dictionary.to_pylist():
-            try:
-                read.append(dict(convert(f"[{{{body}}}]", typ, self.model, path=self.path, service=None, fact="")[0]))
-            except FactsError:  # a value a plain item cannot hold: the lists that hold it are read by ``convert`` whole
+            found = known.get(body)
+            if found is None:
+                try:
+                    found = known[body] = dict(convert(f"[{{{body}}}]", typ, self.model, path=self.path, service=None, fact="")[0])
+                except FactsError:
+                    found = known[body] = False
+            if found is False:  # a value a plain item cannot hold: the lists that hold it are read by ``convert`` whole
                 return pa.nulls(len(cells), target), pc.invert(missing)
+            read.append(found)
         items = pa.array(read, target.value_type).take(encoded.indices)
         lists = pa.ListArray.from_arrays(pa.array((offsets - np.arange(len(offsets))).astype(np.int32)), items, type=target)
         long = pc.greater(pc.list_value_length(lists), MAX_LIST_ITEMS)
