@@ -219,17 +219,20 @@ class _Converter:
             typed, raws = None, cells
             slow_rows = [i for i, v in enumerate(cells) if v is not None]
         else:
-            by_values = self._by_values(typ, fact, cells) if given else None
+            encoded = cells if given else None
+            by_values = self._by_values(typ, fact, encoded) if encoded is not None else None
             if by_values is None:
                 cells = cells.cast(pa.string())
                 quick = _quick(typ.kind, cells)
                 if quick is not None:
                     return self._bounded(fact, quick, cells)
-                by_values = self._by_values(typ, fact, cells)
+                if encoded is None and typ.kind != "text" and len(cells) >= _FEW_DISTINCT:
+                    encoded = pc.dictionary_encode(cells)
+                    by_values = self._by_values(typ, fact, encoded)
             if by_values is not None:
                 typed, slow = by_values
             elif typ.kind == "list":  # many lists repeat: each distinct one read once
-                encoded = pc.dictionary_encode(cells)
+                encoded = encoded if encoded is not None else pc.dictionary_encode(cells)
                 typed, slow = self._plain(typ, encoded.dictionary)
                 typed = typed.take(encoded.indices)
                 slow = slow.take(encoded.indices) if slow is not None else None
@@ -263,19 +266,16 @@ class _Converter:
             return _typed_array(values, typ, self.model)
         return _replaced(typed, slow_rows, found, typ, self.model)
 
-    def _by_values(self, typ: Type, fact: str, cells: pa.Array) -> tuple[pa.Array, pa.Array | None] | None:
-        """A column of few distinct cells, each distinct cell read by ``convert`` once, and a mask of the cells it refused (None: none).
+    def _by_values(self, typ: Type, fact: str, encoded: pa.DictionaryArray) -> tuple[pa.Array, pa.Array | None] | None:
+        """A column of few distinct cells, given as a dictionary of them, each distinct cell read by ``convert`` once, and a mask of the
+        cells it refused (None: none).
 
-        None when the column has too many distinct cells for this to pay (or is text, which is kept as written). Cells the CSV reader
-        has already given as a dictionary (``_DICTIONARY_KINDS``) are not counted again.
+        None when the column has too many distinct cells for this to pay (or is text, which is kept as written); the caller keeps the
+        dictionary for the next way of reading it.
         """
-        given = _text_dictionary(cells.type)
-        if typ.kind == "text" or (len(cells) < _FEW_DISTINCT and not given):
+        if typ.kind == "text" or len(encoded.dictionary) > max(_FEW_DISTINCT, len(encoded) // 16):
             return None
-        encoded = cells if given else pc.dictionary_encode(cells)
         distinct = encoded.dictionary.to_pylist()
-        if len(distinct) > max(_FEW_DISTINCT, len(cells) // 16):
-            return None
         values: list[Any] = []
         refused: list[bool] = []
         bound = self.model.minimums.get(fact)
@@ -1140,11 +1140,14 @@ _PLAIN = r'^(?:[^=+\-@\t\r,"\n][^,"\n\r]*)?$'
 
 
 def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False, few: bool = True) -> pa.Array:
-    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): a column of few distinct cells (outcomes, reasons) escaped a
+    """A column of text cells as ``DecisionRows`` writes them (``_csv_text``): kept as it is when its bytes show every cell plain (the
+    usual case, and a cheaper look than counting distinct cells); else a column of few distinct cells (outcomes, reasons) escaped a
     distinct cell at a time; in others most are plain and kept, the rest escaped one by one."""
     values = pc.fill_null(values, "")
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if _plain_bytes(values, quoted_only):
+        return values
     escape = _csv_quoted if quoted_only else _csv_text
     if few and len(values) >= _FEW_DISTINCT:
         distinct = pc.unique(values)
@@ -1154,8 +1157,6 @@ def _text_cells(values: pa.Array | pa.ChunkedArray, quoted_only: bool = False, f
                 return values
             encoded = pc.dictionary_encode(values)
             return pa.array([escape(v) for v in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
-    if _plain_bytes(values, quoted_only):
-        return values
     plain = pc.match_substring_regex(values, _PLAIN if not quoted_only else r'^[^,"\n\r]*$')
     if pc.all(plain).as_py():
         return values
