@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import numpy as np
@@ -840,8 +840,9 @@ def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[
         return
     first = 0
     read: dict[str, dict[str, Any]] = {}  # each fact's distinct cells read so far, for the batches after
+    cells = read_ahead(_string_batches(path, kind, model, rows))  # parsed by Arrow in a thread of its own while earlier cells are typed here
     try:
-        for batch, header in _string_batches(path, kind, model, rows):
+        for batch, header in cells:
             count = batch.num_rows
             named = {h: i for i, h in enumerate(header) if h}
             raw_names = _text(batch.column(named[model.service_name])) if model.service_name in named else pa.nulls(0, pa.string())
@@ -851,8 +852,11 @@ def read_batches(path: str, policy: Policy, rows: int = BATCH_ROWS) -> Iterator[
             yield _finish(model, columns, count, names, converter.errors, first)
             first += count
     except NotColumnar:
+        cells.close()
         yield from _row_batches(path, model, rows, skip=first)
         return
+    finally:
+        cells.close()
     if not first and kind == ".csv":
         raise FactsError("the CSV file has a header row but no services", path=path)
 
@@ -1541,12 +1545,16 @@ def _run(
 READ_AHEAD = 2
 
 
-def read_ahead(batches: Iterator[Batch], depth: int = READ_AHEAD) -> Iterator[Batch]:
+_Item = TypeVar("_Item")
+
+
+def read_ahead(batches: Iterator[_Item], depth: int = READ_AHEAD) -> Iterator[_Item]:
     """The batches, read by a thread of their own while the caller decides and writes the ones before.
 
     Most of the time of reading and deciding a batch is spent in Arrow's
     kernels, which let go of the interpreter, so on two cores the reading of
-    the next batch and the work on this one overlap. The reader's exceptions
+    the next batch and the work on this one overlap. A register run has two
+    such threads: one parses the file's cells, one types them (``read_batches``). The reader's exceptions
     (a bad file, a usage error) are raised here, in order, after the batches
     read before them; closing the generator (an interrupt, an error while
     writing) stops the reader at its next batch and closes what it reads.

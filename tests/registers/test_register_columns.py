@@ -268,6 +268,25 @@ def test_closing_batches_read_ahead_stops_the_reader_and_closes_its_source() -> 
     assert not [t for t in threading.enumerate() if t.name == "register reader"]
 
 
+def test_a_register_read_in_two_threads_gives_the_batches_of_one_and_stops_both_when_closed(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``read_batches`` parses a CSV register's cells in a thread of its own and types them in the caller's: the same batches as parsing
+    them in the caller's thread; closing it part way ends the parsing thread and closes the file."""
+    import threading
+
+    register = tmp_path / "reg.csv"
+    write_csv(generate(900, seed=5, missing=0.1), str(register))
+    threaded = list(columns.read_batches(str(register), policy, rows=100))
+    direct = columns._string_batches
+    with pytest.MonkeyPatch.context() as patch:  # every cell parsed before the first is typed
+        patch.setattr(columns, "_string_batches", lambda *a: iter(list(direct(*a))))
+        unthreaded = list(columns.read_batches(str(register), policy, rows=100))
+    assert [b.facts for b in threaded] == [b.facts for b in unthreaded] and len(threaded) == 9
+    batches = columns.read_batches(str(register), policy, rows=100)
+    assert next(batches).rows == 100
+    batches.close()
+    assert not [t for t in threading.enumerate() if t.name == "register reader" and t.is_alive()]
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), listed=st.integers(1, 12), rows=st.sampled_from([7, 32, 100]))
 def test_the_high_priority_services_kept_across_batches_are_the_row_paths(policy, tmp_path: Path, monkeypatch, seed: int, listed: int, rows: int) -> None:  # type: ignore[no-untyped-def]
