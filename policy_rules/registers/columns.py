@@ -1071,9 +1071,7 @@ def summarise(summary: Summary, done: Decided, spend_fact: str | None, policy: P
         kept = decided
     part.decided = table.num_rows
     if table.num_rows:
-        sums = [(name, "sum") for name in money] + [(name, "count") for name in money]
-        grouped = table.group_by("outcome").aggregate([("outcome", "count"), ("spend", "sum"), *sums])
-        for row in grouped.to_pylist():
+        for row in _by_outcome(table, money):
             total = part.by_outcome[row["outcome"]] = OutcomeTotal(row["outcome_count"], row["spend_sum"] or Decimal(0))
             for name in money:
                 if row[f"{name}_count"]:
@@ -1084,6 +1082,56 @@ def summarise(summary: Summary, done: Decided, spend_fact: str | None, policy: P
         _undetermined(part, kept)
     summary.merge(part)
     return messages
+
+
+def _by_outcome(table: pa.Table, money: list[str]) -> list[dict[str, Any]]:
+    """Each outcome's services counted, its spend and money results summed (and counted where known), in the order outcomes first come.
+
+    Amounts that fit in 64 bits, as a register's nearly always do, are summed
+    exactly in numpy from their fixed-point words; the rest by Arrow's
+    ``group_by``, which gives the same rows (and costs about 2 ms a batch
+    to set up, where the words take a fraction of that).
+    """
+    outcome = table.column("outcome").combine_chunks()
+    amounts = {name: table.column(name).combine_chunks() for name in ("spend", *money)}
+    words = {name: _amount_words(values) for name, values in amounts.items()}
+    if outcome.null_count or any(w is None for w in words.values()) or not pa.types.is_string(outcome.type):
+        sums = [(name, "sum") for name in money] + [(name, "count") for name in money]
+        return table.group_by("outcome").aggregate([("outcome", "count"), ("spend", "sum"), *sums]).to_pylist()
+    encoded = pc.dictionary_encode(outcome)
+    codes = np.asarray(encoded.indices)
+    groups = len(encoded.dictionary)
+    rows: list[dict[str, Any]] = [
+        {"outcome": name, "outcome_count": int(count)} for name, count in zip(encoded.dictionary.to_pylist(), np.bincount(codes, minlength=groups), strict=True)
+    ]
+    for name, (value, known) in words.items():  # type: ignore[misc]
+        total = np.zeros(groups, dtype=np.int64)
+        np.add.at(total, codes[known], value[known])
+        counted = np.bincount(codes[known], minlength=groups)
+        scale = amounts[name].type.scale
+        for row, whole, count in zip(rows, total.tolist(), counted.tolist(), strict=True):
+            row[f"{name}_sum"] = Decimal(whole).scaleb(-scale) if count else None
+            if name != "spend":
+                row[f"{name}_count"] = count
+    return rows
+
+
+def _amount_words(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A decimal column's values as int64 (in units of its last place) and where they are known; None when one needs more than 64 bits, or
+    when the column's sum could (a group's sum is then left to Arrow)."""
+    if not pa.types.is_decimal128(values.type):
+        return None
+    known = np.ones(len(values), dtype=bool) if not values.null_count else np.asarray(values.is_valid())
+    if not known.any():
+        return np.zeros(len(values), dtype=np.int64), known
+    words = np.frombuffer(values.buffers()[1], dtype=np.int64)[2 * values.offset : 2 * (values.offset + len(values))]
+    low, high = words[0::2], words[1::2]
+    if not np.array_equal(high[known], low[known] >> 63):
+        return None
+    largest = max(int(low[known].max()), -int(low[known].min()))
+    if largest * len(values) >= 1 << 62:
+        return None
+    return low, known
 
 
 def _high(part: Summary, kept: pa.Table, spend: pa.ChunkedArray | pa.Array, least: Decimal | None = None) -> None:

@@ -336,3 +336,33 @@ def test_text_cells_vouched_plain_by_their_bytes_are_those_the_pattern_finds_pla
     pattern = columns._PLAIN if not quoted else r'^[^,"\n\r]*$'
     every = len(column) > 0 and pc.all(pc.match_substring_regex(column, pattern)).as_py()
     assert columns._plain_bytes(column, quoted) == every
+
+
+@settings(deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["in_house", "procure", "hybrid"]),
+            st.one_of(st.none(), st.integers(-(10**12), 10**12), st.integers(-(10**30), 10**30), st.sampled_from([2**64 + 5, 7 - 2**64, 2**63, -(2**63)])),
+            st.one_of(st.none(), st.integers(-(10**6), 10**6)),
+        ),
+        max_size=40,
+    ),
+    start=st.integers(0, 3),
+)
+def test_totals_by_outcome_are_arrows_group_by(rows: list[tuple[str, int | None, int | None]], start: int) -> None:
+    """Counts and exact sums by outcome from the amounts' 64-bit words are the rows of Arrow's group_by: nulls, negatives, and amounts
+    too large for 64 bits (left to Arrow), in a slice of a column."""
+    from decimal import Decimal
+
+    amount = pa.decimal128(38, 2)
+    cents = lambda v: None if v is None else Decimal(v).scaleb(-2)  # noqa: E731
+    table = pa.table(
+        {
+            "outcome": pa.array(["procure"] * start + [r[0] for r in rows], pa.string()),
+            "spend": pa.array([None] * start + [cents(r[1]) for r in rows], amount),
+            "saving": pa.array([None] * start + [cents(r[2]) for r in rows], amount),
+        }
+    ).slice(start)
+    expected = table.group_by("outcome").aggregate([("outcome", "count"), ("spend", "sum"), ("saving", "sum"), ("saving", "count")]).to_pylist()
+    assert columns._by_outcome(table, ["saving"]) == expected
