@@ -1602,10 +1602,11 @@ def read_ahead(batches: Iterator[_Item], depth: int = READ_AHEAD) -> Iterator[_I
     Most of the time of reading and deciding a batch is spent in Arrow's
     kernels, which let go of the interpreter, so on two cores the reading of
     the next batch and the work on this one overlap. A register run has two
-    such threads: one parses the file's cells, one types them (``read_batches``). The reader's exceptions
-    (a bad file, a usage error) are raised here, in order, after the batches
-    read before them; closing the generator (an interrupt, an error while
-    writing) stops the reader at its next batch and closes what it reads.
+    such threads: one parses the file's cells, one types them
+    (``read_batches``). The reader's exceptions (a bad file, a usage error)
+    are raised here, in order, after the batches read before them; closing
+    the generator (an interrupt, an error while writing) stops the reader at
+    its next batch and closes what it reads.
     """
     import queue
     import threading
