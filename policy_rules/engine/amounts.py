@@ -65,7 +65,8 @@ def encode(value: Any, kind: str | None) -> Any:
     if isinstance(value, Decimal | int):
         number = Decimal(value)
         if kind == "money":
-            return format(rounded(number, "0.01", ROUND_HALF_UP), "f")
+            pennies = rounded(number, "0.01", ROUND_HALF_UP)
+            return format(pennies.copy_abs() if pennies.is_zero() else pennies, "f")  # "0.00", never "-0.00"
         if kind == "whole number" and number == number.to_integral_value():
             return int(number)
         return _decimal_text(number)
@@ -75,7 +76,7 @@ def encode(value: Any, kind: str | None) -> Any:
 def _decimal_text(number: Decimal) -> str:
     """A number as plain decimal text, without an exponent or trailing zeros (``0.25``, ``12``)."""
     if number == number.to_integral_value():
-        return format(number, ".0f")
+        return format(number.copy_abs() if number.is_zero() else number, ".0f")
     return format(number.normalize(), "f")
 
 

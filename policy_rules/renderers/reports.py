@@ -429,8 +429,9 @@ def _why(how: str, parts: Sequence[str], quote: Callable[[str], str]) -> str:
 
 
 def money(value: Any) -> str:
-    """£ with thousands separators; whole pounds."""
-    return f"£{round(value):,}"
+    """£ with thousands separators; whole pounds; a negative amount as -£5, as a decision shows it."""
+    pounds = round(value)
+    return f"-£{-pounds:,}" if pounds < 0 else f"£{pounds:,}"
 
 
 def _undecided(summary: Any) -> str:

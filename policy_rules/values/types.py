@@ -9,7 +9,7 @@ false, and logic over it is three-valued (Kleene).
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import attrs
@@ -131,7 +131,8 @@ def format_value(value: Any, kind: str | None = None) -> str:
         return "no"
     if isinstance(value, Decimal):
         if kind == "money":
-            return "-£" + _grouped(-value) if value < 0 else "£" + _grouped(value)
+            shown = _grouped(value.copy_abs())
+            return "-£" + shown if value < 0 and shown.strip("0.,") else "£" + shown  # nothing that shows as zero has a sign
         if kind == "percentage":
             return _plain(value * 100) + "%"
         return _plain(value)
@@ -149,14 +150,16 @@ def format_value(value: Any, kind: str | None = None) -> str:
 def _plain(value: Decimal) -> str:
     # Formatting, unlike quantize, works at any size: no decimal context limit applies.
     if value == value.to_integral_value():
-        return format(value, ".0f")
+        return format(value.copy_abs() if value.is_zero() else value, ".0f")
     return format(value.normalize(), "f")
 
 
 def _grouped(value: Decimal) -> str:
+    """Pounds with thousands separators, and pence rounded half up, as the JSON decision rounds them (``encode``)."""
     if value == value.to_integral_value():
         return format(value, ",.0f")
-    return format(value, ",.2f")
+    with localcontext(rounding=ROUND_HALF_UP):
+        return format(value, ",.2f")
 
 
 def json_value(value: Any) -> Any:

@@ -504,3 +504,29 @@ def test_results_found_among_those_already_written_are_what_the_full_path_writes
         expected.append(policy.decide_in_full(typed, service, AS_OF, trace=False).to_dict()["results"])
     assert found == expected
     assert [d.results for d in policy.evaluate_many(batch, AS_OF)] == [policy.decide_in_full(*policy.facts_of(f), AS_OF, trace=False).results for f in batch]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "encoded", "shown"),
+    [
+        (Decimal("-0.00"), "money", "0.00", "£0"),
+        (Decimal("-0.004"), "money", "0.00", "£0.00"),
+        (Decimal("-0.005"), "money", "-0.01", "-£0.01"),
+        (Decimal("-5"), "money", "-5.00", "-£5"),
+        (Decimal("-1200000.50"), "money", "-1200000.50", "-£1,200,000.50"),
+        (Decimal("0"), "money", "0.00", "£0"),
+        (Decimal("-0"), "number", "0", "0"),
+        (Decimal("-0.25"), "number", "-0.25", "-0.25"),
+    ],
+)
+def test_an_amount_that_shows_as_zero_has_no_sign(value: Decimal, kind: str, encoded: str, shown: str) -> None:
+    """A negative zero (or an amount that rounds to zero pennies) is written 0.00 and shown £0, never -0.00 or £-0; other negative
+    amounts keep their sign, before the £."""
+    assert amounts.result("r", value, kind) == ("r", encoded, shown)
+
+
+def test_register_summary_money_puts_the_sign_before_the_pound() -> None:
+    """The register summary's whole-pound amounts, negative ones as a decision shows them (-£5), never £-5."""
+    from policy_rules.renderers.reports import money
+
+    assert [money(Decimal(v)) for v in ("-5", "-0.4", "1234567.5", "-1234567.5")] == ["-£5", "£0", "£1,234,568", "-£1,234,568"]
