@@ -35,7 +35,7 @@ from policy_rules.api import Policy, policy_from_sources
 from policy_rules.errors import PolicyError, RuleFileError
 from policy_rules.renderers.reports import html_report
 from policy_rules.service.served import ServedPolicy
-from policy_rules.service.work import Workers
+from policy_rules.service.work import Workers, stop_if_given_up
 from policy_rules.values.dates import parse_as_of
 from policy_rules.workbench.saving import RuleFiles, SaveRefused, plain_text, save, take_up
 
@@ -153,7 +153,11 @@ def first_service(path: Path) -> dict[str, Any]:
 
 
 def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> dict[str, Any]:
-    """The decision diff of ``draft`` against ``saved`` over the services of ``register``: counts, and the first changes."""
+    """The decision diff of ``draft`` against ``saved`` over the services of ``register``: counts, and the first changes.
+
+    Before each service it stops if its request was already answered 503 for taking too long (``stop_if_given_up``), as a batch
+    of decisions does, so that a large register given up on does not keep a worker busy to its end.
+    """
     import itertools
 
     from policy_rules.analysis.diff import DiffSummary, compare
@@ -165,12 +169,18 @@ def impact(saved: Policy, draft: Policy, register: Path, as_of: date | None) -> 
         services = iter(stream)
         first = list(itertools.islice(services, 1))
         when = parse_as_of(as_of if as_of is not None else stream.as_of)
-        for item in compare(saved, draft, itertools.chain(first, services), when):
+        for item in compare(saved, draft, _stopping(itertools.chain(first, services)), when):
             if isinstance(item, DiffSummary):
                 return {"as_of": when.isoformat(), "summary": item.to_dict(), "changes": changes, "shown": len(changes)}
             if len(changes) < SHOWN_CHANGES:
                 changes.append(item.to_dict())
     raise AssertionError("compare ends with its summary")
+
+
+def _stopping(services: Iterator[Any]) -> Iterator[Any]:
+    for service in services:
+        stop_if_given_up()
+        yield service
 
 
 def workbench_router(served: ServedPolicy, who: Any, workers: Workers, examples: Path | None = None, editing: RuleFiles | None = None) -> APIRouter:

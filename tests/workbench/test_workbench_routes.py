@@ -111,3 +111,43 @@ def test_impact_of_a_valued_policy_gives_money_totals_before_after_and_the_chang
         {"grant_amount": "35000.00", "repayment": "0.00", "covered_works_cost": "38000.00", "payable_works": "35000.00"},
         {"grant_amount": "35000.00", "repayment": "0.00", "covered_works_cost": None, "payable_works": None},
     ]
+
+
+def test_impact_given_up_stops_at_its_next_service(tmp_path: Path) -> None:
+    """Work whose request was answered 503 stops before the next service of the register, as a batch of decisions does; until then
+    (and in work nobody gave up on) every service is compared."""
+    import contextvars
+
+    from policy_rules.service import work
+    from policy_rules.workbench.routes import impact
+
+    class GivenUpAfter:
+        """A request's given-up flag that reads as set once ``services`` services have been compared."""
+
+        def __init__(self, services: int) -> None:
+            self.services = services
+            self.asked = 0
+
+        def is_set(self) -> bool:
+            self.asked += 1
+            return self.asked > self.services
+
+    saved = policy_from_sources({"policy.rules": RULES}, "saved")
+    draft = policy_from_sources({"policy.rules": CHANGED}, "draft")
+    register = tmp_path / "register.csv"
+    register.write_text(REGISTER)
+    rows = len(REGISTER.strip().splitlines()) - 1
+
+    def run(flag: GivenUpAfter | None) -> dict:  # type: ignore[type-arg]
+        def call() -> dict:  # type: ignore[type-arg]
+            work._GIVEN_UP.set(flag)  # type: ignore[arg-type]
+            return impact(saved, draft, register, None)
+
+        return contextvars.copy_context().run(call)
+
+    assert run(None)["summary"]["services"] == rows
+    flag = GivenUpAfter(2)
+    with pytest.raises(work.GivenUp):
+        run(flag)
+    assert flag.asked == 3
+    assert run(GivenUpAfter(rows))["summary"]["services"] == rows
